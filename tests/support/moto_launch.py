@@ -1,0 +1,203 @@
+"""Start moto 5.2.5 on loopback, patched for offline tests without docker.
+
+1. Step Functions executes state machines; Lambda and Batch use moto's docker-free backends.
+2. Lambda Invoke runs the function's Python handler from its zip in a subprocess,
+   with AWS_ENDPOINT_URL pointing back at this server.
+3. Step Functions' Batch integration gets its parameter/response normalisation back
+   (stock moto: KeyError 'JobName' on arn:aws:states:::batch:submitJob[.sync]).
+3b. State machines created through CloudFormation land in the executing backend.
+3c. Unnamed executions get a uuid name (stock: named 'None', 2nd start fails).
+4. MOTO_BATCH_LOCAL_EXEC=1: Batch container jobs run their command as a local process.
+
+Usage: python moto_launch.py PORT
+"""
+import base64
+import hashlib
+import io
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+
+PORT = int(sys.argv[1]) if len(sys.argv) > 1 else 5055
+# The Step Functions interpreter calls other services at http://localhost:$MOTO_PORT
+os.environ["MOTO_PORT"] = str(PORT)
+
+import botocore.session  # noqa: E402
+from botocore import xform_name  # noqa: E402
+
+from moto.core.config import default_user_config  # noqa: E402
+
+default_user_config["stepfunctions"] = {"execute_state_machine": True}
+default_user_config["lambda"] = {"use_docker": False}
+default_user_config["batch"] = {"use_docker": False}
+
+# ---- 2. Lambda: run Python handlers from the zip, without docker -------------
+from moto.awslambda_simple.models import LambdaSimpleBackend  # noqa: E402
+
+_CODE_CACHE = tempfile.mkdtemp(prefix="moto-lambda-")
+_RUNNER = r"""
+import importlib, json, sys, traceback
+mod, fn = sys.argv[1].rsplit(".", 1)
+event = json.loads(sys.stdin.read() or "null")
+class Ctx:
+    function_name = sys.argv[2]; aws_request_id = "local"; memory_limit_in_mb = 128
+    def get_remaining_time_in_millis(self): return 300000
+try:
+    out = getattr(importlib.import_module(mod), fn)(event, Ctx())
+    sys.stdout.write(json.dumps(out)); sys.exit(0)
+except Exception as e:
+    sys.stdout.write(json.dumps({"errorMessage": str(e), "errorType": type(e).__name__,
+                                 "stackTrace": traceback.format_exc().splitlines()})); sys.exit(3)
+"""
+
+
+def _invoke(self, function_name, qualifier, body, headers, response_headers):
+    fn = self.get_function(function_name, qualifier)  # ResourceNotFound if missing
+    if self.lambda_simple_results_queue:
+        return str.encode(self.lambda_simple_results_queue.pop(0))
+    if not (fn.run_time or "").startswith("python") or not fn.code_bytes:
+        return str.encode(body or "Simple Lambda happy path OK")
+    digest = hashlib.sha256(fn.code_bytes).hexdigest()
+    code_dir = os.path.join(_CODE_CACHE, digest)
+    if not os.path.isdir(code_dir):
+        zipfile.ZipFile(io.BytesIO(fn.code_bytes)).extractall(code_dir)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOTO")}
+    env.update(fn.environment_vars or {})
+    env.update({
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{PORT}",
+        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": self.region_name, "AWS_REGION": self.region_name,
+        "AWS_LAMBDA_FUNCTION_NAME": fn.function_name, "PYTHONPATH": code_dir,
+    })
+    t0 = time.time()
+    p = subprocess.run([sys.executable, "-c", _RUNNER, fn.handler, fn.function_name],
+                       input=body or "null", capture_output=True, text=True, cwd=code_dir,
+                       env=env, timeout=int(fn.timeout or 30))
+    if p.returncode != 0:
+        response_headers["x-amz-function-error"] = "Unhandled"
+    log = f"START {fn.function_name}\n{p.stderr}END duration={time.time() - t0:.3f}s\n"
+    response_headers["x-amz-log-result"] = base64.b64encode(log[-4096:].encode()).decode()
+    return (p.stdout or "null").encode()
+
+
+LambdaSimpleBackend.invoke = _invoke
+
+# ---- 3. Step Functions Batch integration: restore parameter normalisation ----
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (  # noqa: E402
+    state_task_service_batch as _sfn_batch,
+)
+
+_session = botocore.session.get_session()
+
+
+def _op_model(self, boto_service_name, service_action_name):
+    svc = self._get_boto_service_name(boto_service_name=boto_service_name)
+    action = xform_name(service_action_name or self.resource.api_action)
+    model = _session.get_service_model(svc)
+    ops = {xform_name(n): n for n in model.operation_names}
+    return model.operation_model(ops[action])
+
+
+def _norm_params(self, parameters, boto_service_name=None, service_action_name=None):
+    self._to_boto_request(parameters, _op_model(self, boto_service_name, service_action_name).input_shape)
+
+
+def _norm_response(self, response, boto_service_name=None, service_action_name=None):
+    self._from_boto_response(response, _op_model(self, boto_service_name, service_action_name).output_shape)
+
+
+_sfn_batch.StateTaskServiceBatch._normalise_parameters = _norm_params
+_sfn_batch.StateTaskServiceBatch._normalise_response = _norm_response
+
+# ---- 3b. CloudFormation-created state machines must land in the executing backend
+import moto.stepfunctions.models as _sfn_models  # noqa: E402
+from moto.stepfunctions.parser.models import stepfunctions_parser_backends  # noqa: E402
+
+_sfn_models.stepfunctions_backends = stepfunctions_parser_backends
+
+# ---- 3c. unnamed executions: moto 5.2.5's executing backend names them 'None', so a
+# second unnamed start_execution on one state machine raises ExecutionAlreadyExists
+# (or, with identical input, silently returns the first execution).
+import uuid as _uuid  # noqa: E402
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend  # noqa: E402
+
+_orig_start = StepFunctionsParserBackend.start_execution
+
+
+def _start_execution(self, state_machine_arn, name=None, *args, **kwargs):
+    return _orig_start(self, state_machine_arn, name or str(_uuid.uuid4()), *args, **kwargs)
+
+
+StepFunctionsParserBackend.start_execution = _start_execution
+
+# ---- 4. optional: run Batch container commands as local processes ------------
+# MOTO_BATCH_LOCAL_EXEC=1: a submitted (non-array) container job runs its
+# 'command' with bash on the host (the "image" is the host + this venv),
+# goes RUNNING, then SUCCEEDED/FAILED by exit code. 'pip install' in the command
+# is a no-op (the venv already has the plugins).
+if os.environ.get("MOTO_BATCH_LOCAL_EXEC") == "1":
+    import shutil
+    import threading
+
+    from moto.batch_simple.models import BatchSimpleBackend
+
+    _orig_finish = BatchSimpleBackend._mark_job_as_finished
+    _SHIM = tempfile.mkdtemp(prefix="moto-batch-shim-")
+    with open(os.path.join(_SHIM, "pip"), "w") as f:
+        f.write("#!/bin/sh\necho '[moto-batch] pip install skipped' >&2\n")
+    os.chmod(os.path.join(_SHIM, "pip"), 0o755)
+
+    def _finish(self, include_start_attempt, job):
+        if not include_start_attempt or job.job_definition.container_properties is None:
+            return _orig_finish(self, include_start_attempt, job)
+        from datetime import datetime
+        self.backend._jobs[job.job_id] = job
+        job.job_started_at = datetime.now()
+        job.log_stream_name = job._stream_name
+        job._start_attempt()
+        job.status = "RUNNING"
+        cmd = job._get_container_property("command", [])
+        env = dict(os.environ)
+        # what the job role + region would give a real container: credentials and this endpoint
+        env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                    "AWS_DEFAULT_REGION": self.region_name, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{PORT}"})
+        env.update({e["name"]: e["value"] for e in job._get_container_property("environment", [])})
+        env["PATH"] = f"{_SHIM}:{os.path.dirname(sys.executable)}:{env.get('PATH', '')}"
+        workdir = tempfile.mkdtemp(prefix=f"moto-batch-{job.job_id[:8]}-")
+
+        def _run():
+            try:
+                p = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True,
+                                   timeout=(job.timeout or {}).get("attemptDurationSeconds", 3600))
+                job.exit_code = p.returncode
+                with open(os.path.join(workdir, "job.log"), "w") as f:
+                    f.write(p.stdout + p.stderr)
+                if p.returncode != 0:
+                    job.job_stopped_reason = f"Essential container in task exited (rc={p.returncode})"
+                    print(f"[moto-batch] job {job.job_name} rc={p.returncode}\n{p.stderr[-3000:]}", flush=True)
+            except Exception as e:  # timeout etc.
+                job.exit_code = 1
+                job.job_stopped_reason = str(e)[:200]
+            job._mark_stopped(success=job.exit_code == 0)
+            if os.environ.get("MOTO_BATCH_KEEP_WORKDIR") != "1":
+                shutil.rmtree(workdir, ignore_errors=True)
+
+        threading.Thread(target=_run, daemon=True).start()
+
+    BatchSimpleBackend._mark_job_as_finished = _finish
+
+# ---- start ------------------------------------------------------------------
+from moto.server import ThreadedMotoServer  # noqa: E402
+
+if __name__ == "__main__":
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=PORT, verbose=True)
+    server.start()
+    print(f"moto ready on http://127.0.0.1:{PORT}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
