@@ -1,0 +1,67 @@
+"""Read the per-sample numbers the QC verdicts need from the tools' own report files."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+
+def mapped_pct(flagstat: str | Path) -> float | None:
+    """Primary mapped % from `samtools flagstat` (falls back to all-reads mapped % on older samtools)."""
+    text = Path(flagstat).read_text()
+    match = re.search(r"primary mapped \([\d.]+%", text) or re.search(r"\bmapped \(([\d.]+)%", text)
+    if match is None:
+        return None
+    return float(re.search(r"\(([\d.]+)%", match.group(0)).group(1))
+
+
+def mean_depth(mosdepth_summary: str | Path) -> float | None:
+    """Genome-wide mean depth: the 'total' row of mosdepth's summary."""
+    for line in Path(mosdepth_summary).read_text().splitlines()[1:]:
+        fields = line.split("\t")
+        if fields[0] == "total":
+            return float(fields[3])
+    return None
+
+
+def duplicate_pct(markdup_stats: str | Path) -> float | None:
+    """Duplicate % of examined reads, from `samtools markdup -f` stats or Picard's metrics."""
+    text = Path(markdup_stats).read_text()
+    if "PERCENT_DUPLICATION" in text:
+        lines = text.splitlines()
+        header_at = next(i for i, line in enumerate(lines) if line.startswith("LIBRARY"))
+        header, values = lines[header_at].split("\t"), lines[header_at + 1].split("\t")
+        return 100 * float(values[header.index("PERCENT_DUPLICATION")])
+    fields = dict(
+        (key.strip(), value.strip()) for key, value in
+        (line.split(":", 1) for line in text.splitlines() if ":" in line and not line.startswith("COMMAND"))
+    )
+    examined = int(fields.get("EXAMINED", 0))
+    if not examined:
+        return None
+    duplicates = 2 * int(fields.get("DUPLICATE PAIR", 0)) + int(fields.get("DUPLICATE SINGLE", 0))
+    return 100 * duplicates / examined
+
+
+def tstv(bcftools_stats: str | Path) -> float | None:
+    """Ts/Tv of the first sample set in `bcftools stats` (the TSTV section)."""
+    for line in Path(bcftools_stats).read_text().splitlines():
+        if line.startswith("TSTV\t"):
+            fields = line.split("\t")
+            return float(fields[4])
+    return None
+
+
+def sample_metrics(flagstat: str | Path, mosdepth_summary: str | Path, markdup_stats: str | Path,
+                   bcftools_stats: dict[str, str | Path]) -> dict[str, float | None]:
+    """All metrics of one sample; Ts/Tv is reported per caller as tstv_<caller> and as tstv (first caller)."""
+    metrics: dict[str, float | None] = {
+        "mapped_pct": mapped_pct(flagstat),
+        "mean_depth": mean_depth(mosdepth_summary),
+        "duplicate_pct": duplicate_pct(markdup_stats),
+    }
+    for caller, path in bcftools_stats.items():
+        metrics[f"tstv_{caller}"] = tstv(path)
+    if bcftools_stats:
+        metrics["tstv"] = metrics[f"tstv_{next(iter(bcftools_stats))}"]
+    return metrics

@@ -1,0 +1,77 @@
+"""Per-sample QC verdicts: metrics checked against min/max limits from the configuration.
+
+Used by the pipeline's qc_summary.tsv, the quality-metrics Lambda and the CLI, so a
+verdict means the same thing wherever it is shown.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+PASS, FAIL = "PASS", "FAIL"
+COLUMNS = ("sample", "metric", "value", "threshold", "verdict", "reason")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    sample: str
+    metric: str
+    value: float | None
+    threshold: str
+    verdict: str
+    reason: str
+
+
+def _describe(limits: Mapping[str, float]) -> str:
+    parts = []
+    if "min" in limits:
+        parts.append(f">= {limits['min']:g}")
+    if "max" in limits:
+        parts.append(f"<= {limits['max']:g}")
+    return " and ".join(parts)
+
+
+def evaluate(sample: str, metrics: Mapping[str, float | None],
+             thresholds: Mapping[str, Mapping[str, float]]) -> list[Verdict]:
+    """One verdict per thresholded metric; a metric that could not be measured fails, with that reason."""
+    verdicts = []
+    for metric, limits in sorted(thresholds.items()):
+        value = metrics.get(metric)
+        threshold = _describe(limits)
+        if value is None:
+            verdicts.append(Verdict(sample, metric, None, threshold, FAIL, f"{metric} was not measured"))
+            continue
+        if "min" in limits and value < limits["min"]:
+            reason = f"{metric} {value:g} is below the minimum {limits['min']:g}"
+        elif "max" in limits and value > limits["max"]:
+            reason = f"{metric} {value:g} is above the maximum {limits['max']:g}"
+        else:
+            reason = ""
+        verdicts.append(Verdict(sample, metric, value, threshold, FAIL if reason else PASS, reason))
+    return verdicts
+
+
+def sample_passes(verdicts: Iterable[Verdict]) -> bool:
+    return all(v.verdict == PASS for v in verdicts)
+
+
+def write_tsv(verdicts: Iterable[Verdict], path: str | Path) -> None:
+    with Path(path).open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, COLUMNS, delimiter="\t", lineterminator="\n")
+        writer.writeheader()
+        for v in verdicts:
+            row = asdict(v)
+            row["value"] = "NA" if v.value is None else f"{v.value:.4g}"
+            writer.writerow(row)
+
+
+def read_tsv(path: str | Path) -> list[Verdict]:
+    with Path(path).open(newline="") as fh:
+        return [
+            Verdict(r["sample"], r["metric"], None if r["value"] == "NA" else float(r["value"]),
+                    r["threshold"], r["verdict"], r["reason"])
+            for r in csv.DictReader(fh, delimiter="\t")
+        ]
