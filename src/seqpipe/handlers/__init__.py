@@ -1,0 +1,1 @@
+"""Lambda entry points: `seqpipe.handlers.<module>.handler(event, context)`, thin over the package."""
