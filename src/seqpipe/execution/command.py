@@ -1,0 +1,45 @@
+"""The one Snakemake command line per engine, shared by the docs, the tests, the benchmark and the
+AWS Batch head job (so the Step Functions run is the command that is tested here)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+# engine -> profile directory under profiles/; "s3" is a local run with S3 as default storage
+PROFILES = {"local": "local", "slurm": "slurm", "s3": "local", "aws-batch": "aws-batch"}
+STORAGE_ENGINES = frozenset({"s3", "aws-batch"})
+
+
+def snakemake_argv(
+    engine: str,
+    *,
+    profiles: Path | str = "profiles",
+    configfile: Path | str | None = None,
+    storage_prefix: str | None = None,
+    extra: Sequence[str] = (),
+) -> list[str]:
+    """``snakemake`` arguments that run the unchanged workflow on ``engine``.
+
+    ``storage_prefix`` (``s3://bucket/key-prefix``) is required for the engines that keep every file
+    in S3; it is per run, so it is never part of a profile.
+    """
+    if engine not in PROFILES:
+        raise ValueError(f"unknown engine {engine!r}; choose one of {sorted(PROFILES)}")
+    argv = ["snakemake", "--profile", str(Path(profiles) / PROFILES[engine])]
+    if configfile is not None:
+        argv += ["--configfile", str(configfile)]
+    if engine in STORAGE_ENGINES:
+        if not storage_prefix or not storage_prefix.startswith("s3://"):
+            raise ValueError(f"engine {engine!r} needs storage_prefix='s3://bucket/prefix', got {storage_prefix!r}")
+        argv += ["--default-storage-provider", "s3", "--default-storage-prefix", storage_prefix.rstrip("/")]
+    elif storage_prefix is not None:
+        raise ValueError(f"engine {engine!r} uses the local file system; storage_prefix is not allowed")
+    return argv + list(extra)
+
+
+def processed_prefix(bucket: str, run_id: str) -> str:
+    """Where a run's outputs live in the processed bucket: ``s3://<bucket>/runs/<run_id>``."""
+    if not bucket or "/" in bucket or not run_id or "/" in run_id:
+        raise ValueError(f"bucket and run_id must be single path segments, got {bucket!r}, {run_id!r}")
+    return f"s3://{bucket}/runs/{run_id}"
