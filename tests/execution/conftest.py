@@ -87,13 +87,14 @@ def slurm_cluster() -> Iterator[None]:
 
 def sacct_jobs(run_name_filter: str | None = None) -> list[dict[str, str]]:
     """Allocations (not steps) SLURM accounted for since the cluster started."""
+    fields = ("id", "name", "state", "comment", "account")
     out = subprocess.run(
-        ["sacct", "-X", "-n", "-P", "--starttime", "now-1days", "--format", "JobIDRaw,JobName,State,Comment,Account"],
+        ["sacct", "-XnP", "--starttime=now-1days", "--format=JobIDRaw,JobName,State,Comment,Account"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    jobs = [dict(zip(("id", "name", "state", "comment", "account"), line.split("|"), strict=True)) for line in out.splitlines() if line]
+    jobs = [dict(zip(fields, line.split("|"), strict=True)) for line in out.splitlines() if line]
     return [j for j in jobs if run_name_filter is None or j["name"] == run_name_filter]
 
 

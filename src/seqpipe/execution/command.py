@@ -31,7 +31,9 @@ def snakemake_argv(
         argv += ["--configfile", str(configfile)]
     if engine in STORAGE_ENGINES:
         if not storage_prefix or not storage_prefix.startswith("s3://"):
-            raise ValueError(f"engine {engine!r} needs storage_prefix='s3://bucket/prefix', got {storage_prefix!r}")
+            raise ValueError(
+                f"engine {engine!r} needs storage_prefix='s3://bucket/prefix', got {storage_prefix!r}"
+            )
         argv += ["--default-storage-provider", "s3", "--default-storage-prefix", storage_prefix.rstrip("/")]
     elif storage_prefix is not None:
         raise ValueError(f"engine {engine!r} uses the local file system; storage_prefix is not allowed")
