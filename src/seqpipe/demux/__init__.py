@@ -1,0 +1,1 @@
+"""From the sequencer's run folder to FASTQ: run-folder checks, sample sheets, demultiplexing, run QC."""

@@ -1,0 +1,251 @@
+"""Write simulated read pairs as a real-format Illumina run folder (test fixture and demo input).
+
+The folder has what a HiSeq/MiniSeq-era instrument writes and every converter reads: RunInfo.xml,
+RunParameters.xml, SampleSheet.csv, per-lane per-cycle `s_<lane>_<tile>.bcl.gz`, per-tile `.filter` and
+`.locs`, InterOp tile and quality metrics, and the completion markers. Each cluster's position is chosen so
+the read name a converter derives from it (`<instrument>:<run>:<flowcell>:<lane>:<tile>:<x>:<y>`) maps
+back to the simulated read, which lets tests check that every read lands in its sample.
+"""
+
+from __future__ import annotations
+
+import gzip
+import struct
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+# Real Nextera XT i7 (N7xx) and i5 (S5xx) indexes: pairwise far apart, as a lab would pick them.
+I7_INDEXES = (
+    "TAAGGCGA", "CGTACTAG", "AGGCAGAA", "TCCTGAGC", "GGACTCCT", "TAGGCATG",
+    "CTCTCTAC", "CAGAGAGG", "GCTACGCT", "CGAGGCTG", "AAGAGGCA", "GTAGAGGA",
+)  # fmt: skip
+I5_INDEXES = ("TAGATCGC", "CTCTCTAT", "TATCCTCT", "AGAGTAGA", "GTAAGGAG", "ACTGCATA", "AAGGAGTA", "CTAAGCCT")
+_BASE_LOOKUP = np.full(256, 255, dtype=np.uint8)
+for _code, _base in enumerate(b"ACGT"):
+    _BASE_LOOKUP[_base] = _code
+# Picard turns a locs coordinate p into round(10 * p + 1000); whole-number positions keep that exact.
+_POSITIONS_PER_ROW = 2000
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """One simulated cluster: a read pair (qualities Phred+33) and the index reads it carries."""
+
+    name: str
+    sample: str  # "" for a cluster whose barcode matches no sample
+    read1: str
+    qual1: str
+    read2: str
+    qual2: str
+    index1: str
+    index2: str = ""
+
+
+@dataclass(frozen=True)
+class SheetSample:
+    sample_id: str
+    index1: str
+    index2: str = ""
+
+
+@dataclass(frozen=True)
+class RunLayout:
+    run_id: str = "260101_SIM001_0001_AFLOWCELLX"
+    instrument: str = "SIM001"
+    run_number: int = 1
+    flowcell: str = "FLOWCELLX"
+    tiles_per_lane: int = 2
+
+
+@dataclass(frozen=True)
+class WrittenCluster:
+    cluster: Cluster
+    lane: int
+    tile: int
+    passes_filter: bool
+    read_name: str  # as a converter writes it (Casava 1.8 style, without the comment)
+
+
+def index_pairs(count: int) -> list[tuple[str, str]]:
+    if count > len(I7_INDEXES) * len(I5_INDEXES):
+        raise ValueError(f"at most {len(I7_INDEXES) * len(I5_INDEXES)} samples")
+    return [(I7_INDEXES[i % len(I7_INDEXES)], I5_INDEXES[i // len(I7_INDEXES)]) for i in range(count)]
+
+
+def _cluster_cycles(c: Cluster, cycles: tuple[int, int, int, int]) -> tuple[str, str]:
+    """A cluster's bases and qualities over all cycles; shorter reads are padded with no-calls."""
+    r1, i1, i2, r2 = cycles
+    bases = (
+        c.read1.ljust(r1, "N") + c.index1.ljust(i1, "N") + c.index2.ljust(i2, "N") + c.read2.ljust(r2, "N")
+    )
+    return bases, c.qual1.ljust(r1, "#") + "I" * (i1 + i2) + c.qual2.ljust(r2, "#")
+
+
+def _bcl_matrix(reads: list[tuple[str, str]], cycles: int) -> np.ndarray:
+    """Clusters x cycles of BCL bytes: quality in bits 2-7, base in bits 0-1, 0 for a no-call."""
+    if not reads:
+        return np.zeros((0, cycles), dtype=np.uint8)
+    bases = np.frombuffer("".join(seq for seq, _ in reads).encode(), dtype=np.uint8).reshape(-1, cycles)
+    quals = np.frombuffer("".join(q for _, q in reads).encode(), dtype=np.uint8).reshape(-1, cycles)
+    codes = _BASE_LOOKUP[bases]
+    matrix = ((quals.astype(np.int16) - 33).clip(1, 63).astype(np.uint8) << 2) | (codes & 3)
+    return np.where(codes == 255, 0, matrix).astype(np.uint8)
+
+
+def _read_lengths(clusters: Iterable[Cluster]) -> tuple[int, int, int, int]:
+    lengths = [0, 0, 0, 0]
+    for c in clusters:
+        for i, seq in enumerate((c.read1, c.index1, c.index2, c.read2)):
+            lengths[i] = max(lengths[i], len(seq))
+    return lengths[0], lengths[1], lengths[2], lengths[3]
+
+
+def _run_info_xml(layout: RunLayout, lanes: Sequence[int], cycles: tuple[int, int, int, int]) -> str:
+    r1, i1, i2, r2 = cycles
+    reads = [(r1, "N"), (i1, "Y"), (i2, "Y"), (r2, "N")]
+    read_xml = "\n".join(
+        f'      <Read Number="{n}" NumCycles="{c}" IsIndexedRead="{idx}" />'
+        for n, (c, idx) in enumerate([r for r in reads if r[0]], start=1)
+    )
+    tiles_xml = "\n".join(
+        f"          <Tile>{lane}_{tile}</Tile>" for lane in lanes for tile in _tiles(layout)
+    )
+    tile_count = layout.tiles_per_lane
+    return f"""<?xml version="1.0"?>
+<RunInfo Version="5">
+  <Run Id="{layout.run_id}" Number="{layout.run_number}">
+    <Flowcell>{layout.flowcell}</Flowcell>
+    <Instrument>{layout.instrument}</Instrument>
+    <Date>260101</Date>
+    <Reads>
+{read_xml}
+    </Reads>
+    <FlowcellLayout LaneCount="{max(lanes)}" SurfaceCount="1" SwathCount="1" TileCount="{tile_count}">
+      <TileSet TileNamingConvention="FourDigit">
+        <Tiles>
+{tiles_xml}
+        </Tiles>
+      </TileSet>
+    </FlowcellLayout>
+  </Run>
+</RunInfo>
+"""
+
+
+def _tiles(layout: RunLayout) -> list[int]:
+    return [1101 + t for t in range(layout.tiles_per_lane)]
+
+
+def _sample_sheet(samples: Sequence[SheetSample], lanes: Sequence[int], cycles: tuple[int, ...]) -> str:
+    dual = any(s.index2 for s in samples)
+    lines = [
+        "[Header]",
+        "IEMFileVersion,4",
+        "Experiment Name,seqpipe-simulated",
+        "Workflow,GenerateFASTQ",
+        "",
+        "[Reads]",
+        str(cycles[0]),
+        str(cycles[3]),
+        "",
+        "[Settings]",
+        "",
+        "[Data]",
+        "Lane,Sample_ID,Sample_Name,index" + (",index2" if dual else ""),
+    ]
+    for lane in lanes:
+        for s in samples:
+            lines.append(f"{lane},{s.sample_id},{s.sample_id},{s.index1}" + (f",{s.index2}" if dual else ""))
+    return "\n".join(lines) + "\n"
+
+
+def _tile_metrics(counts: dict[tuple[int, int], tuple[int, int]]) -> bytes:
+    """InterOp TileMetricsOut.bin version 2: (lane, tile, code, value) records."""
+    records = bytearray(struct.pack("<BB", 2, 10))
+    for (lane, tile), (clusters, passing) in sorted(counts.items()):
+        for code, value in (
+            (100, clusters * 1000.0),
+            (101, passing * 1000.0),
+            (102, clusters),
+            (103, passing),
+        ):
+            records += struct.pack("<HHHf", lane, tile, code, float(value))
+    return bytes(records)
+
+
+def _q_metrics(histograms: dict[tuple[int, int, int], list[int]]) -> bytes:
+    """InterOp QMetricsOut.bin version 4: per lane, tile and cycle a 50-bin quality histogram."""
+    records = bytearray(struct.pack("<BB", 4, 206))
+    for (lane, tile, cycle), histogram in sorted(histograms.items()):
+        records += struct.pack("<HHH", lane, tile, cycle) + struct.pack("<50I", *histogram)
+    return bytes(records)
+
+
+def write_run_folder(
+    folder: Path,
+    clusters_by_lane: dict[int, Sequence[Cluster]],
+    samples: Sequence[SheetSample],
+    layout: RunLayout = RunLayout(),
+    failing_filter: frozenset[str] = frozenset(),
+) -> list[WrittenCluster]:
+    """Write the run folder; clusters named in failing_filter are written as not passing filter."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lanes = sorted(clusters_by_lane)
+    cycles = _read_lengths(c for cs in clusters_by_lane.values() for c in cs)
+    tiles = _tiles(layout)
+    written: list[WrittenCluster] = []
+    tile_counts: dict[tuple[int, int], tuple[int, int]] = {}
+    histograms: dict[tuple[int, int, int], list[int]] = {}
+    for lane in lanes:
+        lane_clusters = list(clusters_by_lane[lane])
+        basecalls = folder / "Data" / "Intensities" / "BaseCalls" / f"L{lane:03d}"
+        positions_dir = folder / "Data" / "Intensities" / f"L{lane:03d}"
+        positions_dir.mkdir(parents=True, exist_ok=True)
+        for t, tile in enumerate(tiles):
+            on_tile = lane_clusters[t :: len(tiles)]
+            reads = [_cluster_cycles(c, cycles) for c in on_tile]
+            passing = [c.name not in failing_filter for c in on_tile]
+            matrix = _bcl_matrix(reads, sum(cycles))
+            for cycle in range(sum(cycles)):
+                cycle_dir = basecalls / f"C{cycle + 1}.1"
+                cycle_dir.mkdir(parents=True, exist_ok=True)
+                column = matrix[:, cycle]
+                with gzip.open(cycle_dir / f"s_{lane}_{tile}.bcl.gz", "wb", compresslevel=1) as fh:
+                    fh.write(struct.pack("<I", len(reads)) + column.tobytes())
+                qualities = column[column > 0] >> 2
+                histograms[(lane, tile, cycle + 1)] = np.bincount(
+                    qualities.clip(1, 50) - 1, minlength=50
+                ).tolist()
+            (basecalls / f"s_{lane}_{tile}.filter").write_bytes(
+                struct.pack("<III", 0, 3, len(on_tile)) + bytes(int(p) for p in passing)
+            )
+            xy = [
+                (float(i % _POSITIONS_PER_ROW), float(i // _POSITIONS_PER_ROW)) for i in range(len(on_tile))
+            ]
+            (positions_dir / f"s_{lane}_{tile}.locs").write_bytes(
+                struct.pack("<ifI", 1, 1.0, len(on_tile)) + b"".join(struct.pack("<ff", x, y) for x, y in xy)
+            )
+            tile_counts[(lane, tile)] = (len(on_tile), sum(passing))
+            for cluster, ok, (x, y) in zip(on_tile, passing, xy, strict=True):
+                name = (
+                    f"{layout.instrument}:{layout.run_number}:{layout.flowcell}:{lane}:{tile}:"
+                    f"{round(10 * x + 1000)}:{round(10 * y + 1000)}"
+                )
+                written.append(WrittenCluster(cluster, lane, tile, ok, name))
+    interop = folder / "InterOp"
+    interop.mkdir(exist_ok=True)
+    (interop / "TileMetricsOut.bin").write_bytes(_tile_metrics(tile_counts))
+    (interop / "QMetricsOut.bin").write_bytes(_q_metrics(histograms))
+    (folder / "RunInfo.xml").write_text(_run_info_xml(layout, lanes, cycles))
+    (folder / "RunParameters.xml").write_text(
+        '<?xml version="1.0"?>\n<RunParameters>\n  <Setup>\n    <ApplicationName>seqpipe bcl_writer'
+        "</ApplicationName>\n    <ApplicationVersion>1</ApplicationVersion>\n  </Setup>\n"
+        "  <RTAVersion>seqpipe</RTAVersion>\n</RunParameters>\n"
+    )
+    (folder / "SampleSheet.csv").write_text(_sample_sheet(samples, lanes, cycles))
+    (folder / "RTAComplete.txt").write_text("simulated run complete\n")
+    (folder / "CopyComplete.txt").write_text("")
+    return written

@@ -1,0 +1,137 @@
+"""Command lines of the three demultiplexers for one lane, and Picard's barcode and multiplex tables.
+
+Every converter writes into a per-lane work folder; `seqpipe.demux.collect` then moves the FASTQs to
+their final names, so a failed or interrupted conversion never leaves a complete-looking FASTQ behind.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+
+from seqpipe.demux.plan import UNDETERMINED, DemuxPlan, LanePlan
+
+
+def lane_dir(plan: DemuxPlan, lane: int) -> str:
+    return f"{plan.outdir}/demux/L{lane:03d}"
+
+
+def work_dir(plan: DemuxPlan, lane: int) -> str:
+    return f"{lane_dir(plan, lane)}/work"
+
+
+def staged_run_folder(plan: DemuxPlan) -> str:
+    return f"{plan.outdir}/demux/staged_run"
+
+
+def input_run_folder(plan: DemuxPlan) -> str:
+    """The staged copy when locs headers had to be corrected, else the instrument's folder."""
+    return staged_run_folder(plan) if plan.check.locs_fixes else str(plan.run_folder)
+
+
+def _dual(lane: LanePlan) -> bool:
+    return any(bc2 for _, _, bc2 in lane.barcodes)
+
+
+def barcode_table(lane: LanePlan) -> str:
+    """ExtractIlluminaBarcodes' BARCODE_FILE."""
+    dual = _dual(lane)
+    header = ["barcode_sequence_1", *(["barcode_sequence_2"] if dual else []), "barcode_name", "library_name"]
+    rows = [[bc1, *([bc2] if dual else []), sample, sample] for sample, bc1, bc2 in lane.barcodes]
+    return "\n".join("\t".join(r) for r in [header, *rows]) + "\n"
+
+
+def multiplex_table(lane: LanePlan, prefix_dir: str) -> str:
+    """IlluminaBasecallsToFastq's MULTIPLEX_PARAMS; the all-N row collects the reads that match no sample."""
+    dual = _dual(lane)
+    header = ["OUTPUT_PREFIX", "BARCODE_1", *(["BARCODE_2"] if dual else [])]
+    rows = [[f"{prefix_dir}/{sample}", bc1, *([bc2] if dual else [])] for sample, bc1, bc2 in lane.barcodes]
+    rows.append([f"{prefix_dir}/{UNDETERMINED}", "N", *(["N"] if dual else [])])
+    return "\n".join("\t".join(r) for r in [header, *rows]) + "\n"
+
+
+def _join(argv: list[str]) -> str:
+    return " ".join(shlex.quote(a) for a in argv)
+
+
+def picard_commands(
+    basecalls: str,
+    lane: int,
+    read_structure: str,
+    barcode_file: str,
+    multiplex_file: str,
+    barcodes_dir: str,
+    metrics_file: str,
+    run_barcode: str,
+    machine: str,
+    flowcell: str,
+    mismatches: int,
+    threads: int,
+) -> list[list[str]]:
+    """ExtractIlluminaBarcodes then IlluminaBasecallsToFastq (Debian's launcher: PicardCommandLine).
+
+    Barcode files go to barcodes_dir, never into the run folder (it may be read-only or shared).
+    """
+    common = [f"BASECALLS_DIR={basecalls}", f"LANE={lane}", f"READ_STRUCTURE={read_structure}"]
+    return [
+        ["PicardCommandLine", "ExtractIlluminaBarcodes", *common, f"BARCODE_FILE={barcode_file}",
+         f"OUTPUT_DIR={barcodes_dir}", f"METRICS_FILE={metrics_file}", f"MAX_MISMATCHES={mismatches}",
+         f"NUM_PROCESSORS={threads}", "COMPRESS_OUTPUTS=true"],
+        ["PicardCommandLine", "IlluminaBasecallsToFastq", *common, f"BARCODES_DIR={barcodes_dir}",
+         f"MULTIPLEX_PARAMS={multiplex_file}", f"RUN_BARCODE={run_barcode}", f"MACHINE_NAME={machine}",
+         f"FLOWCELL_BARCODE={flowcell}", "READ_NAME_FORMAT=CASAVA_1_8", "COMPRESS_OUTPUTS=true",
+         "INCLUDE_NON_PF_READS=false", f"NUM_PROCESSORS={threads}", f"TMP_DIR={barcodes_dir}"],
+    ]  # fmt: skip
+
+
+def lane_command(plan: DemuxPlan, lane: LanePlan, threads: int) -> str:
+    """The shell command of a lane job: convert into the work folder, then collect the FASTQs."""
+    work = work_dir(plan, lane.lane)
+    run_folder = input_run_folder(plan)
+    tool = plan.settings.demultiplexer
+    if tool == "picard":
+        steps = picard_commands(
+            basecalls=f"{run_folder}/Data/Intensities/BaseCalls",
+            lane=lane.lane,
+            read_structure=lane.read_structure,
+            barcode_file=f"{lane_dir(plan, lane.lane)}/barcodes.tsv",
+            multiplex_file=f"{lane_dir(plan, lane.lane)}/multiplex.tsv",
+            barcodes_dir=f"{work}/barcodes",
+            metrics_file=f"{work}/barcode_metrics.txt",
+            run_barcode=str(plan.run_info.run_number),
+            machine=plan.run_info.instrument,
+            flowcell=plan.run_info.flowcell,
+            mismatches=plan.settings.barcode_mismatches,
+            threads=threads,
+        )
+        layout = "picard"
+    elif tool == "bcl-convert":
+        steps = [
+            ["bcl-convert", "--bcl-input-directory", run_folder, "--output-directory", f"{work}/out",
+             "--sample-sheet", str(plan.sample_sheet), "--bcl-only-lane", str(lane.lane),
+             "--bcl-sampleproject-subdirectories", "false", "--bcl-num-conversion-threads", str(threads),
+             "--bcl-num-compression-threads", str(threads), "--bcl-num-decompression-threads", str(threads),
+             "--force"],
+        ]  # fmt: skip
+        layout = "illumina"
+    else:
+        steps = [
+            ["bcl2fastq", "--runfolder-dir", run_folder, "--output-dir", f"{work}/out",
+             "--sample-sheet", str(plan.sample_sheet), "--tiles", f"s_{lane.lane}_",
+             "--barcode-mismatches", str(plan.settings.barcode_mismatches), "--loading-threads", "1",
+             "--processing-threads", str(threads), "--writing-threads", "1"],
+        ]  # fmt: skip
+        layout = "illumina"
+    extra = f" {plan.settings.extra}" if plan.settings.extra and tool != "picard" else ""
+    commands = [_join(step) + extra for step in steps]
+    collect = [
+        sys.executable, "-m", "seqpipe.demux.collect", "--layout", layout, "--work", work,
+        "--lane", str(lane.lane), "--fastq-dir", f"{plan.outdir}/fastq",
+        "--stats-dir", lane_dir(plan, lane.lane),
+        "--reads", str(len(plan.reads)), *[a for s in lane.sample_ids for a in ("--sample", s)],
+    ]  # fmt: skip
+    prepare = [
+        f"rm -rf {shlex.quote(work)}",
+        f"mkdir -p {shlex.quote(work)}/barcodes {shlex.quote(work)}/fastq",
+    ]
+    return " && ".join([*prepare, *commands, _join(collect)])
