@@ -33,8 +33,10 @@ def duplicate_pct(markdup_stats: str | Path) -> float | None:
         header, values = lines[header_at].split("\t"), lines[header_at + 1].split("\t")
         return 100 * float(values[header.index("PERCENT_DUPLICATION")])
     fields = dict(
-        (key.strip(), value.strip()) for key, value in
-        (line.split(":", 1) for line in text.splitlines() if ":" in line and not line.startswith("COMMAND"))
+        (key.strip(), value.strip())
+        for key, value in (
+            line.split(":", 1) for line in text.splitlines() if ":" in line and not line.startswith("COMMAND")
+        )
     )
     examined = int(fields.get("EXAMINED", 0))
     if not examined:
@@ -52,8 +54,12 @@ def tstv(bcftools_stats: str | Path) -> float | None:
     return None
 
 
-def sample_metrics(flagstat: str | Path, mosdepth_summary: str | Path, markdup_stats: str | Path,
-                   bcftools_stats: dict[str, str | Path]) -> dict[str, float | None]:
+def sample_metrics(
+    flagstat: str | Path,
+    mosdepth_summary: str | Path,
+    markdup_stats: str | Path,
+    bcftools_stats: dict[str, str | Path],
+) -> dict[str, float | None]:
     """All metrics of one sample; Ts/Tv is reported per caller as tstv_<caller> and as tstv (first caller)."""
     metrics: dict[str, float | None] = {
         "mapped_pct": mapped_pct(flagstat),

@@ -34,8 +34,9 @@ def _describe(limits: Mapping[str, float]) -> str:
     return " and ".join(parts)
 
 
-def evaluate(sample: str, metrics: Mapping[str, float | None],
-             thresholds: Mapping[str, Mapping[str, float]]) -> list[Verdict]:
+def evaluate(
+    sample: str, metrics: Mapping[str, float | None], thresholds: Mapping[str, Mapping[str, float]]
+) -> list[Verdict]:
     """One verdict per thresholded metric; a metric that could not be measured fails, with that reason."""
     verdicts = []
     for metric, limits in sorted(thresholds.items()):
@@ -71,7 +72,13 @@ def write_tsv(verdicts: Iterable[Verdict], path: str | Path) -> None:
 def read_tsv(path: str | Path) -> list[Verdict]:
     with Path(path).open(newline="") as fh:
         return [
-            Verdict(r["sample"], r["metric"], None if r["value"] == "NA" else float(r["value"]),
-                    r["threshold"], r["verdict"], r["reason"])
+            Verdict(
+                r["sample"],
+                r["metric"],
+                None if r["value"] == "NA" else float(r["value"]),
+                r["threshold"],
+                r["verdict"],
+                r["reason"],
+            )
             for r in csv.DictReader(fh, delimiter="\t")
         ]

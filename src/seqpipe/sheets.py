@@ -86,10 +86,16 @@ def _schema_problems(
     name: str, schema: dict[str, Any], header: list[str], rows: list[tuple[int, dict[str, str]]]
 ) -> list[str]:
     known = set(schema["properties"])
-    problems = [f"{name}: unknown column '{h}' in the header (allowed: {', '.join(sorted(known))})"
-                for h in header if h not in known]
-    problems += [f"{name}: the header lacks the required column '{c}'"
-                 for c in schema.get("required", []) if c not in header]
+    problems = [
+        f"{name}: unknown column '{h}' in the header (allowed: {', '.join(sorted(known))})"
+        for h in header
+        if h not in known
+    ]
+    problems += [
+        f"{name}: the header lacks the required column '{c}'"
+        for c in schema.get("required", [])
+        if c not in header
+    ]
     if problems:
         return problems
     validator = jsonschema.Draft202012Validator(schema)
@@ -129,8 +135,9 @@ def _duplicates(keys: Iterable[tuple[int, Any]]) -> list[tuple[int, int, Any]]:
     return found
 
 
-def load_sheets(samples_tsv: str | Path, units_tsv: str | Path, schema_dir: str | Path,
-                base_dir: str | Path = ".") -> Sheets:
+def load_sheets(
+    samples_tsv: str | Path, units_tsv: str | Path, schema_dir: str | Path, base_dir: str | Path = "."
+) -> Sheets:
     """Read both sheets, check them against the schemas and each other, and check the FASTQs exist.
 
     Relative FASTQ paths are taken relative to ``base_dir`` (the workflow's working directory).
@@ -149,23 +156,29 @@ def load_sheets(samples_tsv: str | Path, units_tsv: str | Path, schema_dir: str 
     for path, rows in ((samples_path, s_rows), (units_path, u_rows)):
         if not rows:
             problems.append(f"{path}: no rows below the header")
-    problems += _schema_problems(str(samples_path), _load_schema(schema_dir / "samples.schema.yaml"),
-                                 s_header, s_rows)
-    problems += _schema_problems(str(units_path), _load_schema(schema_dir / "units.schema.yaml"),
-                                 u_header, u_rows)
+    problems += _schema_problems(
+        str(samples_path), _load_schema(schema_dir / "samples.schema.yaml"), s_header, s_rows
+    )
+    problems += _schema_problems(
+        str(units_path), _load_schema(schema_dir / "units.schema.yaml"), u_header, u_rows
+    )
     if problems:
         raise SheetError(problems)
 
     for first, again, name in _duplicates((n, r["sample"]) for n, r in s_rows):
         problems.append(f"{samples_path} line {again}, field 'sample': '{name}' is already on line {first}")
     for first, again, (sample, unit) in _duplicates((n, (r["sample"], r["unit"])) for n, r in u_rows):
-        problems.append(f"{units_path} line {again}, field 'unit': unit '{unit}' of sample '{sample}' "
-                        f"is already on line {first}")
+        problems.append(
+            f"{units_path} line {again}, field 'unit': unit '{unit}' of sample '{sample}' "
+            f"is already on line {first}"
+        )
     names = {r["sample"] for _, r in s_rows}
     with_units = {r["sample"] for _, r in u_rows}
     for number, row in u_rows:
         if row["sample"] not in names:
-            problems.append(f"{units_path} line {number}, field 'sample': '{row['sample']}' is not in {samples_path}")
+            problems.append(
+                f"{units_path} line {number}, field 'sample': '{row['sample']}' is not in {samples_path}"
+            )
         for key in ("fq1", "fq2"):
             if not (base / row[key]).is_file():
                 problems.append(f"{units_path} line {number}, field '{key}': file not found: {row[key]}")
@@ -173,15 +186,17 @@ def load_sheets(samples_tsv: str | Path, units_tsv: str | Path, schema_dir: str 
             problems.append(f"{units_path} line {number}, field 'fq2': the same file as fq1")
     for number, row in s_rows:
         if row["sample"] not in with_units:
-            problems.append(f"{samples_path} line {number}, field 'sample': '{row['sample']}' has no unit "
-                            f"in {units_path}")
+            problems.append(
+                f"{samples_path} line {number}, field 'sample': '{row['sample']}' has no unit in {units_path}"
+            )
     if problems:
         raise SheetError(problems)
 
     sheets = Sheets()
     for _, row in s_rows:
-        sheets.samples[row["sample"]] = Sample(row["sample"], row.get("group", row["sample"]),
-                                               row.get("sex", "unknown"))
+        sheets.samples[row["sample"]] = Sample(
+            row["sample"], row.get("group", row["sample"]), row.get("sex", "unknown")
+        )
     for _, row in u_rows:
         unit = Unit(**row)
         sheets.units[(unit.sample, unit.unit)] = unit
@@ -192,8 +207,9 @@ def sheets_from_records(samples: list[dict[str, str]], units: list[dict[str, str
     """Sheets built by code (e.g. from an Illumina sample sheet) rather than read from TSV files."""
     sheets = Sheets()
     for row in samples:
-        sheets.samples[row["sample"]] = Sample(row["sample"], row.get("group") or row["sample"],
-                                               row.get("sex") or "unknown")
+        sheets.samples[row["sample"]] = Sample(
+            row["sample"], row.get("group") or row["sample"], row.get("sex") or "unknown"
+        )
     for row in units:
         unit = Unit(**{k: v for k, v in row.items() if v not in (None, "")})
         sheets.units[(unit.sample, unit.unit)] = unit

@@ -1,0 +1,25 @@
+# Germline small-variant pipeline: (BCL →) FASTQ → CRAM → VCF → QC.
+# Usage and outputs: docs/usage.md, docs/output.md.
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/demux.smk"
+include: "rules/reference.smk"
+include: "rules/reads.smk"
+include: "rules/align.smk"
+include: "rules/calling.smk"
+include: "rules/qc.smk"
+include: "rules/provenance.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        final_outputs(),

@@ -1,0 +1,91 @@
+import os
+from pathlib import Path
+
+from snakemake.utils import validate
+
+from seqpipe.sheets import load_sheets, sheets_from_records
+
+validate(config, workflow.source_path("../config/schemas/config.schema.yaml"))
+
+OUTDIR = config["outdir"].rstrip("/")
+SCHEMAS = Path(workflow.basedir) / "config" / "schemas"
+CALLING = config["calling"]
+CALLERS = CALLING["callers"]
+SCATTER = CALLING["scatter"]
+THREADS = config["mapping"]["threads"]
+
+
+def _load_inputs():
+    """Samples and units: from the run folder's sample sheet when one is given, else from the TSVs."""
+    if config.get("run_folder"):
+        from seqpipe.demux.handoff import samples_and_units
+
+        samples, units = samples_and_units(config)
+        return sheets_from_records(samples.to_dict("records"), units.to_dict("records"))
+    return load_sheets(config["samples"], config["units"], SCHEMAS)
+
+
+SHEETS = _load_inputs()
+SAMPLES = sorted(SHEETS.samples)
+GROUPS = SHEETS.groups()
+
+
+wildcard_constraints:
+    sample="|".join(SAMPLES),
+    unit="[A-Za-z0-9][A-Za-z0-9_.-]*",
+    caller="|".join(CALLERS),
+    chunk=r"\d+",
+    read="R1|R2",
+
+
+def out(path):
+    """A path under the run's output folder."""
+    return f"{OUTDIR}/{path}"
+
+
+def log_of(path):
+    return f"{OUTDIR}/logs/{path}.log"
+
+
+def benchmark_of(path):
+    return f"{OUTDIR}/benchmarks/{path}.tsv"
+
+
+REFERENCE = out("reference/genome.fa")
+CHUNKS = [f"{i:03d}" for i in range(SCATTER)]
+
+
+def unit_of(wildcards):
+    return SHEETS.units[(wildcards.sample, wildcards.unit)]
+
+
+def units_of(sample):
+    return SHEETS.units_of(sample)
+
+
+def cram_outputs():
+    return expand(
+        out("cram/{sample}.{ext}"),
+        sample=SAMPLES,
+        ext=["cram", "cram.crai", "cram.md5"],
+    )
+
+
+def vcf_outputs():
+    files = expand(out("vcf/{sample}.{caller}.vcf.gz"), sample=SAMPLES, caller=CALLERS)
+    if CALLING["joint"]:
+        files += expand(
+            out("vcf/joint/{group}.{caller}.vcf.gz"), group=GROUPS, caller=CALLERS
+        )
+    return files + [f + ".tbi" for f in files]
+
+
+def final_outputs():
+    return [
+        *cram_outputs(),
+        *vcf_outputs(),
+        out("qc/multiqc_report.html"),
+        out("qc/qc_summary.tsv"),
+        out("manifest/run_manifest.json"),
+        out("reference/genome.dict"),
+    ]

@@ -1,0 +1,72 @@
+from seqpipe.provenance import VERSION_COMMANDS, tools_used
+
+TOOLS = tools_used(config)
+
+
+wildcard_constraints:
+    tool="|".join(VERSION_COMMANDS),
+
+
+rule report_tool_version:
+    output:
+        out("manifest/versions/{tool}.txt"),
+    log:
+        log_of("versions/{tool}"),
+    benchmark:
+        benchmark_of("versions/{tool}")
+    conda:
+        "../envs/{tool}.yaml"
+    params:
+        command=lambda wc: VERSION_COMMANDS[wc.tool],
+    shell:
+        "({params.command}) > {output} 2> {log}"
+
+
+rule collect_software_versions:
+    input:
+        expand(out("manifest/versions/{tool}.txt"), tool=TOOLS),
+    output:
+        out("manifest/software_mqc_versions.yml"),
+    log:
+        log_of("collect_software_versions"),
+    benchmark:
+        benchmark_of("collect_software_versions")
+    run:
+        from seqpipe.provenance import write_versions_for_multiqc
+
+        write_versions_for_multiqc(input, output[0])
+
+
+rule write_run_manifest:
+    input:
+        versions=expand(out("manifest/versions/{tool}.txt"), tool=TOOLS),
+        reads=[path for u in SHEETS.units.values() for path in (u.fq1, u.fq2)],
+        reference=SOURCE_FASTA,
+        results=[
+            *cram_outputs(),
+            *vcf_outputs(),
+            out("qc/qc_summary.tsv"),
+            out("qc/multiqc_report.html"),
+        ],
+    output:
+        out("manifest/run_manifest.json"),
+    log:
+        log_of("write_run_manifest"),
+    benchmark:
+        benchmark_of("write_run_manifest")
+    run:
+        import json
+        from pathlib import Path
+        from seqpipe.provenance import build_manifest
+
+        versions = {
+            Path(f).stem: Path(f).read_text().strip() for f in input.versions
+        }
+        manifest = build_manifest(
+            config,
+            versions,
+            [*input.reads, input.reference],
+            input.results,
+            workflow.basedir,
+        )
+        Path(output[0]).write_text(json.dumps(manifest, indent=2) + "\n")

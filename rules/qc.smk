@@ -1,0 +1,139 @@
+def stats_of_vcfs():
+    """bcftools stats files, one per VCF the run produces (joint VCFs included)."""
+    return [
+        f.replace(out("vcf/"), out("qc/bcftools/")).replace(".vcf.gz", ".stats")
+        for f in vcf_outputs()
+        if f.endswith(".vcf.gz")
+    ]
+
+
+rule compute_alignment_stats:
+    input:
+        bam=out("align/{sample}.markdup.bam"),
+        bai=out("align/{sample}.markdup.bam.bai"),
+        reference=REFERENCE,
+    output:
+        stats=out("qc/samtools/{sample}.stats"),
+        flagstat=out("qc/samtools/{sample}.flagstat"),
+        idxstats=out("qc/samtools/{sample}.idxstats"),
+    log:
+        log_of("compute_alignment_stats/{sample}"),
+    benchmark:
+        benchmark_of("compute_alignment_stats/{sample}")
+    conda:
+        "../envs/samtools.yaml"
+    shell:
+        "(samtools stats -r {input.reference} {input.bam} > {output.stats} && "
+        "samtools flagstat {input.bam} > {output.flagstat} && "
+        "samtools idxstats {input.bam} > {output.idxstats}) 2> {log}"
+
+
+rule compute_coverage:
+    input:
+        bam=out("align/{sample}.markdup.bam"),
+        bai=out("align/{sample}.markdup.bam.bai"),
+    output:
+        summary=out("qc/mosdepth/{sample}.mosdepth.summary.txt"),
+        dist=out("qc/mosdepth/{sample}.mosdepth.global.dist.txt"),
+        regions=out("qc/mosdepth/{sample}.regions.bed.gz"),
+        regions_dist=out("qc/mosdepth/{sample}.mosdepth.region.dist.txt"),
+    log:
+        log_of("compute_coverage/{sample}"),
+    benchmark:
+        benchmark_of("compute_coverage/{sample}")
+    conda:
+        "../envs/mosdepth.yaml"
+    params:
+        prefix=lambda wc: out(f"qc/mosdepth/{wc.sample}"),
+        window=config["qc"]["mosdepth_window"],
+    shell:
+        "(mosdepth --no-per-base --fast-mode --by {params.window} {params.prefix} {input.bam} && "
+        "rm -f {params.prefix}.regions.bed.gz.csi) 2> {log}"
+
+
+rule compute_variant_stats:
+    input:
+        vcf=out("vcf/{prefix}.vcf.gz"),
+        reference=REFERENCE,
+    output:
+        out("qc/bcftools/{prefix}.stats"),
+    log:
+        log_of("compute_variant_stats/{prefix}"),
+    benchmark:
+        benchmark_of("compute_variant_stats/{prefix}")
+    conda:
+        "../envs/bcftools.yaml"
+    # PASS calls only: soft-filtered records stay in the VCF but should not move Ts/Tv.
+    shell:
+        "bcftools stats -f PASS -F {input.reference} -s - {input.vcf} > {output} 2> {log}"
+
+
+rule summarize_qc:
+    input:
+        flagstat=expand(out("qc/samtools/{sample}.flagstat"), sample=SAMPLES),
+        mosdepth=expand(
+            out("qc/mosdepth/{sample}.mosdepth.summary.txt"), sample=SAMPLES
+        ),
+        markdup=expand(out("qc/markdup/{sample}.markdup.txt"), sample=SAMPLES),
+        variant_stats=expand(
+            out("qc/bcftools/{sample}.{caller}.stats"), sample=SAMPLES, caller=CALLERS
+        ),
+    output:
+        tsv=out("qc/qc_summary.tsv"),
+        multiqc=out("qc/qc_summary_mqc.tsv"),
+    log:
+        log_of("summarize_qc"),
+    benchmark:
+        benchmark_of("summarize_qc")
+    params:
+        samples=SAMPLES,
+        callers=CALLERS,
+        thresholds=config["qc"].get("thresholds", {}),
+    script:
+        "../scripts/summarize_qc.py"
+
+
+rule report_multiqc:
+    input:
+        expand(out("qc/fastp/{u.sample}.{u.unit}.fastp.json"), u=SHEETS.units.values()),
+        expand(
+            out("qc/fastqc/{u.sample}.{u.unit}_{read}_fastqc.zip"),
+            u=SHEETS.units.values(),
+            read=["R1", "R2"],
+        ),
+        expand(
+            out("qc/samtools/{sample}.{ext}"),
+            sample=SAMPLES,
+            ext=["stats", "flagstat", "idxstats"],
+        ),
+        expand(
+            out("qc/mosdepth/{sample}.mosdepth.{ext}"),
+            sample=SAMPLES,
+            ext=["summary.txt", "global.dist.txt"],
+        ),
+        expand(out("qc/markdup/{sample}.markdup.txt"), sample=SAMPLES),
+        stats_of_vcfs(),
+        demux_qc_files(),
+        out("qc/qc_summary_mqc.tsv"),
+        out("manifest/software_mqc_versions.yml"),
+        config=workflow.source_path("../config/multiqc.yaml"),
+    output:
+        html=report(
+            out("qc/multiqc_report.html"),
+            caption="../report/multiqc.rst",
+            category="Quality control",
+        ),
+        data=directory(out("qc/multiqc_data")),
+    log:
+        log_of("report_multiqc"),
+    benchmark:
+        benchmark_of("report_multiqc")
+    conda:
+        "../envs/multiqc.yaml"
+    resources:
+        mem_mb=2048,
+    params:
+        outdir=out("qc"),
+    shell:
+        "multiqc --force --no-ansi --config {input.config} --outdir {params.outdir} "
+        "{input} > {log} 2>&1"

@@ -1,0 +1,119 @@
+SOURCE_FASTA = config["reference"]["fasta"]
+ALIGNER_INDEX = {
+    "bwa": ["amb", "ann", "bwt", "pac", "sa"],
+    "bwa-mem2": ["0123", "amb", "ann", "bwt.2bit.64", "pac"],
+}[config["aligner"]]
+
+# Index files already beside the user's FASTA are reused (hard-linked), never rebuilt.
+_SOURCE_STEM = os.path.splitext(SOURCE_FASTA)[0]
+REFERENCE_FILES = {
+    "fai": (f"{SOURCE_FASTA}.fai", f"{REFERENCE}.fai"),
+    "dict": (f"{_SOURCE_STEM}.dict", out("reference/genome.dict")),
+    **{ext: (f"{SOURCE_FASTA}.{ext}", f"{REFERENCE}.{ext}") for ext in ALIGNER_INDEX},
+}
+REUSED = {k: v for k, v in REFERENCE_FILES.items() if os.path.exists(v[0])}
+if not all(
+    ext in REUSED for ext in ALIGNER_INDEX
+):  # an aligner index is reused whole or not at all
+    REUSED = {k: v for k, v in REUSED.items() if k not in ALIGNER_INDEX}
+REFERENCE_INDEX = [target for _, target in REFERENCE_FILES.values()]
+
+
+rule link_reference:
+    input:
+        SOURCE_FASTA,
+    output:
+        REFERENCE,
+    log:
+        log_of("reference/link_reference"),
+    benchmark:
+        benchmark_of("reference/link_reference")
+    # A hard link (or a copy across file systems) keeps a plain file, which remote storage can upload.
+    shell:
+        "(ln -f {input} {output} || cp {input} {output}) 2> {log}"
+
+
+if REUSED:
+
+    rule link_reference_indices:
+        input:
+            [source for source, _ in REUSED.values()],
+        output:
+            [target for _, target in REUSED.values()],
+        log:
+            log_of("reference/link_reference_indices"),
+        benchmark:
+            benchmark_of("reference/link_reference_indices")
+        run:
+            for source, target in zip(input, output):
+                shell("(ln -f {source} {target} || cp {source} {target}) 2>> {log}")
+
+
+if "fai" not in REUSED:
+
+    rule index_reference:
+        input:
+            REFERENCE,
+        output:
+            f"{REFERENCE}.fai",
+        log:
+            log_of("reference/index_reference"),
+        benchmark:
+            benchmark_of("reference/index_reference")
+        conda:
+            "../envs/samtools.yaml"
+        shell:
+            "samtools faidx {input} 2> {log}"
+
+
+if "dict" not in REUSED:
+
+    rule create_sequence_dictionary:
+        input:
+            REFERENCE,
+        output:
+            out("reference/genome.dict"),
+        log:
+            log_of("reference/create_sequence_dictionary"),
+        benchmark:
+            benchmark_of("reference/create_sequence_dictionary")
+        conda:
+            "../envs/samtools.yaml"
+        shell:
+            "samtools dict -o {output} {input} 2> {log}"
+
+
+if ALIGNER_INDEX[0] not in REUSED:
+
+    rule index_aligner:
+        input:
+            REFERENCE,
+        output:
+            [f"{REFERENCE}.{ext}" for ext in ALIGNER_INDEX],
+        log:
+            log_of("reference/index_aligner"),
+        benchmark:
+            benchmark_of("reference/index_aligner")
+        conda:
+            f"../envs/{config['aligner']}.yaml"
+        resources:
+            mem_mb=lambda wc, input: max(1024, int(input.size_mb * 30)),
+        params:
+            command="bwa-mem2" if config["aligner"] == "bwa-mem2" else "bwa",
+        shell:
+            "{params.command} index {input} > {log} 2>&1"
+
+
+rule split_reference:
+    input:
+        f"{REFERENCE}.fai",
+    output:
+        expand(out("reference/chunks/{chunk}.bed"), chunk=CHUNKS),
+    log:
+        log_of("reference/split_reference"),
+    benchmark:
+        benchmark_of("reference/split_reference")
+    run:
+        from seqpipe.chunks import write_chunk_beds
+
+        write_chunk_beds(input[0], output)

@@ -1,0 +1,98 @@
+"""Provenance of a run: tool versions and a manifest of configuration, inputs and outputs with checksums."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import subprocess
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+# How each tool prints its version; run inside the tool's own environment (conda or PATH).
+# Some tools exit non-zero when they print their usage, hence the '|| true'.
+VERSION_COMMANDS: dict[str, str] = {
+    "bwa": "(bwa 2>&1 || true) | sed -n 's/^Version: //p'",
+    "bwa-mem2": "bwa-mem2 version 2>/dev/null | tail -1",
+    "fastp": "fastp --version 2>&1 | sed 's/^fastp //'",
+    "fastqc": "fastqc --version | sed 's/^FastQC v//'",
+    "samtools": "samtools --version | sed -n '1s/^samtools //p'",
+    "bcftools": "bcftools --version | sed -n '1s/^bcftools //p'",
+    "freebayes": "freebayes --version | sed 's/^version: *v//'",
+    "mosdepth": "mosdepth --version | sed 's/^mosdepth //'",
+    "multiqc": "multiqc --version | sed 's/.*version //'",
+    "picard": "($(command -v picard || command -v PicardCommandLine) MarkDuplicates --version 2>&1 || true)"
+    " | tail -1",
+    "gatk4": "gatk --version | sed -n 's/^The Genome Analysis Toolkit (GATK) v//p'",
+    "deepvariant": "run_deepvariant --version | sed 's/^DeepVariant version //'",
+    "glnexus": "(glnexus_cli --help 2>&1 || true) | sed -n 's/.*release v\\([^ ]*\\).*/\\1/p' | head -1",
+}
+
+
+def tools_used(config: Mapping[str, Any]) -> list[str]:
+    tools = [config["aligner"], "fastp", "fastqc", "samtools", "bcftools", "mosdepth", "multiqc"]
+    callers = config["calling"]["callers"]
+    tools += [{"gatk": "gatk4"}.get(c, c) for c in callers if c != "bcftools"]
+    if "deepvariant" in callers and config["calling"]["joint"]:
+        tools.append("glnexus")
+    if config["duplicates"]["tool"] == "picard":
+        tools.append("picard")
+    return tools
+
+
+def write_versions_for_multiqc(version_files: Iterable[str | Path], path: str | Path) -> dict[str, str]:
+    """Collect one-line version files (named <tool>.txt) into MultiQC's *_mqc_versions.yml format."""
+    versions = {Path(f).stem: Path(f).read_text().strip() or "unknown" for f in version_files}
+    Path(path).write_text(yaml.safe_dump({"seqpipe workflow": versions}, sort_keys=True))
+    return versions
+
+
+def file_digest(path: str | Path, algorithm: str = "sha256") -> str:
+    digest = hashlib.new(algorithm)
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def describe_files(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
+    return [{"path": str(p), "bytes": Path(p).stat().st_size, "sha256": file_digest(p)} for p in paths]
+
+
+def workflow_revision(workflow_dir: str | Path) -> str:
+    try:
+        return subprocess.run(
+            ["git", "-C", str(workflow_dir), "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+
+
+def build_manifest(
+    config: Mapping[str, Any],
+    versions: Mapping[str, str],
+    inputs: Iterable[str | Path],
+    outputs: Iterable[str | Path],
+    workflow_dir: str | Path,
+) -> dict[str, Any]:
+    import snakemake
+
+    return {
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "workflow": {
+            "revision": workflow_revision(workflow_dir),
+            "snakemake": snakemake.__version__,
+            "python": platform.python_version(),
+        },
+        "software_versions": dict(versions),
+        "config": json.loads(json.dumps(config, default=str)),
+        "inputs": describe_files(inputs),
+        "outputs": describe_files(outputs),
+    }
