@@ -110,3 +110,164 @@ use rule gather_calls as gather_joint_calls with:
         log_of("gather_calls/joint/{group}.{caller}"),
     benchmark:
         benchmark_of("gather_calls/joint/{group}.{caller}")
+
+
+# GATK and DeepVariant run through their conda env or container (--sdm conda / apptainer);
+# neither is packaged for Debian, so the test suite checks their command lines with dry runs.
+
+
+rule recalibrate_base_qualities:
+    input:
+        bam=out("align/{sample}.markdup.bam"),
+        bai=out("align/{sample}.markdup.bam.bai"),
+        reference=REFERENCE,
+        dict=out("reference/genome.dict"),
+        known=CALLING["gatk"]["known_sites"],
+    output:
+        bam=temp(out("align/{sample}.recal.bam")),
+        bai=temp(out("align/{sample}.recal.bam.bai")),
+        table=out("qc/bqsr/{sample}.recal.table"),
+    log:
+        log_of("recalibrate_base_qualities/{sample}"),
+    benchmark:
+        benchmark_of("recalibrate_base_qualities/{sample}")
+    conda:
+        "../envs/gatk4.yaml"
+    resources:
+        mem_mb=4096,
+    params:
+        known=lambda wc, input: " ".join(f"--known-sites {k}" for k in input.known),
+    shell:
+        "(gatk --java-options -Xmx{resources.mem_mb}m BaseRecalibrator -R {input.reference} "
+        "-I {input.bam} {params.known} -O {output.table} && "
+        "gatk --java-options -Xmx{resources.mem_mb}m ApplyBQSR -R {input.reference} -I {input.bam} "
+        "--bqsr-recal-file {output.table} -O {output.bam} --create-output-bam-index false && "
+        "samtools index {output.bam} {output.bai}) > {log} 2>&1"
+
+
+rule call_gatk_gvcf:
+    input:
+        bam=lambda wc: analysis_bam(wc.sample),
+        bai=lambda wc: f"{analysis_bam(wc.sample)}.bai",
+        reference=REFERENCE,
+        fai=f"{REFERENCE}.fai",
+        dict=out("reference/genome.dict"),
+        bed=out("reference/chunks/{chunk}.bed"),
+    output:
+        gvcf=temp(out("calls/gatk/gvcf/{sample}.{chunk}.g.vcf.gz")),
+        tbi=temp(out("calls/gatk/gvcf/{sample}.{chunk}.g.vcf.gz.tbi")),
+    log:
+        log_of("calls/gatk/gvcf/{sample}.{chunk}"),
+    benchmark:
+        benchmark_of("calls/gatk/gvcf/{sample}.{chunk}")
+    conda:
+        "../envs/gatk4.yaml"
+    resources:
+        mem_mb=4096,
+    shell:
+        "gatk --java-options -Xmx{resources.mem_mb}m HaplotypeCaller -R {input.reference} "
+        "-I {input.bam} -L {input.bed} -ERC GVCF -O {output.gvcf} > {log} 2>&1"
+
+
+rule genotype_gatk:
+    input:
+        gvcfs=lambda wc: expand(
+            out("calls/gatk/gvcf/{sample}.{{chunk}}.g.vcf.gz"),
+            sample=samples_in(wc.scope, wc.name),
+        ),
+        reference=REFERENCE,
+        dict=out("reference/genome.dict"),
+        bed=out("reference/chunks/{chunk}.bed"),
+    output:
+        temp(out("calls/gatk/{scope}/{name}.{chunk}.bcf")),
+    log:
+        log_of("calls/gatk/{scope}/{name}.{chunk}"),
+    benchmark:
+        benchmark_of("calls/gatk/{scope}/{name}.{chunk}")
+    conda:
+        "../envs/gatk4.yaml"
+    resources:
+        mem_mb=4096,
+    params:
+        variants=lambda wc, input: " ".join(f"-V {g}" for g in input.gvcfs),
+        combined=lambda wc, output: output[0].replace(".bcf", ".combined.g.vcf.gz"),
+        genotyped=lambda wc, output: output[0].replace(".bcf", ".genotyped.vcf.gz"),
+    shell:
+        "(gatk --java-options -Xmx{resources.mem_mb}m CombineGVCFs -R {input.reference} "
+        "{params.variants} -L {input.bed} -O {params.combined} && "
+        "gatk --java-options -Xmx{resources.mem_mb}m GenotypeGVCFs -R {input.reference} "
+        "-V {params.combined} -L {input.bed} -O {params.genotyped} && "
+        "bcftools view -Ob -o {output} {params.genotyped} && "
+        "rm -f {params.combined}* {params.genotyped}*) > {log} 2>&1"
+
+
+rule gather_gvcf:
+    input:
+        expand(out("calls/gatk/gvcf/{{sample}}.{chunk}.g.vcf.gz"), chunk=CHUNKS),
+    output:
+        gvcf=out("vcf/gvcf/{sample}.gatk.g.vcf.gz"),
+        tbi=out("vcf/gvcf/{sample}.gatk.g.vcf.gz.tbi"),
+    log:
+        log_of("gather_gvcf/{sample}"),
+    benchmark:
+        benchmark_of("gather_gvcf/{sample}")
+    conda:
+        "../envs/bcftools.yaml"
+    shell:
+        "(bcftools concat -Oz -o {output.gvcf} {input} && tabix -p vcf {output.gvcf}) 2> {log}"
+
+
+rule call_deepvariant:
+    input:
+        bam=lambda wc: analysis_bam(wc.sample),
+        bai=lambda wc: f"{analysis_bam(wc.sample)}.bai",
+        reference=REFERENCE,
+        fai=f"{REFERENCE}.fai",
+        bed=out("reference/chunks/{chunk}.bed"),
+    output:
+        vcf=temp(out("calls/deepvariant/sample/{sample}.{chunk}.vcf.gz")),
+        gvcf=temp(out("calls/deepvariant/gvcf/{sample}.{chunk}.g.vcf.gz")),
+    log:
+        log_of("calls/deepvariant/{sample}.{chunk}"),
+    benchmark:
+        benchmark_of("calls/deepvariant/{sample}.{chunk}")
+    conda:
+        "../envs/deepvariant.yaml"
+    container:
+        CALLING["deepvariant"]["container"]
+    threads: THREADS
+    resources:
+        mem_mb=8192,
+    params:
+        model=CALLING["deepvariant"]["model_type"],
+        tmp=lambda wc: out(f"calls/deepvariant/tmp/{wc.sample}.{wc.chunk}"),
+    shell:
+        "(run_deepvariant --model_type {params.model} --ref {input.reference} --reads {input.bam} "
+        "--regions {input.bed} --output_vcf {output.vcf} --output_gvcf {output.gvcf} "
+        "--num_shards {threads} --intermediate_results_dir {params.tmp} && rm -rf {params.tmp}) > {log} 2>&1"
+
+
+rule genotype_deepvariant_joint:
+    input:
+        gvcfs=lambda wc: expand(
+            out("calls/deepvariant/gvcf/{sample}.{{chunk}}.g.vcf.gz"),
+            sample=GROUPS[wc.name],
+        ),
+        bed=out("reference/chunks/{chunk}.bed"),
+    output:
+        temp(out("calls/deepvariant/joint/{name}.{chunk}.bcf")),
+    log:
+        log_of("calls/deepvariant/joint/{name}.{chunk}"),
+    benchmark:
+        benchmark_of("calls/deepvariant/joint/{name}.{chunk}")
+    conda:
+        "../envs/glnexus.yaml"
+    threads: THREADS
+    resources:
+        mem_mb=8192,
+    params:
+        workdir=lambda wc: out(f"calls/deepvariant/tmp/{wc.name}.{wc.chunk}.GLnexus.DB"),
+    shell:
+        "(rm -rf {params.workdir} && glnexus_cli --config DeepVariantWGS --dir {params.workdir} "
+        "--bed {input.bed} --threads {threads} {input.gvcfs} | bcftools view -Ob -o {output} && "
+        "rm -rf {params.workdir}) 2> {log}"

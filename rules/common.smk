@@ -13,6 +13,10 @@ CALLING = config["calling"]
 CALLERS = CALLING["callers"]
 SCATTER = CALLING["scatter"]
 THREADS = config["mapping"]["threads"]
+if CALLING["gatk"]["bqsr"] and not CALLING["gatk"]["known_sites"]:
+    raise ValueError(
+        "config: calling.gatk.bqsr is true but calling.gatk.known_sites lists no VCF of known variants"
+    )
 
 
 def _load_inputs():
@@ -77,6 +81,8 @@ def vcf_outputs():
         files += expand(
             out("vcf/joint/{group}.{caller}.vcf.gz"), group=GROUPS, caller=CALLERS
         )
+    if "gatk" in CALLERS:
+        files += expand(out("vcf/gvcf/{sample}.gatk.g.vcf.gz"), sample=SAMPLES)
     return files + [f + ".tbi" for f in files]
 
 

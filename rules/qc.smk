@@ -3,7 +3,7 @@ def stats_of_vcfs():
     return [
         f.replace(out("vcf/"), out("qc/bcftools/")).replace(".vcf.gz", ".stats")
         for f in vcf_outputs()
-        if f.endswith(".vcf.gz")
+        if f.endswith(".vcf.gz") and not f.endswith(".g.vcf.gz")
     ]
 
 
