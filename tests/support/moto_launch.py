@@ -2,7 +2,8 @@
 
 1. Step Functions executes state machines; Lambda and Batch use moto's docker-free backends.
 2. Lambda Invoke runs the function's Python handler from its zip in a subprocess,
-   with AWS_ENDPOINT_URL pointing back at this server.
+   with AWS_ENDPOINT_URL pointing back at this server. The handler's stdout (logs, EMF metrics)
+   goes to the server log, not into the response; the context has the attributes Powertools reads.
 3. Step Functions' Batch integration gets its parameter/response normalisation back
    (stock moto: KeyError 'JobName' on arn:aws:states:::batch:submitJob[.sync]).
 3b. State machines created through CloudFormation land in the executing backend.
@@ -42,15 +43,20 @@ _RUNNER = r"""
 import importlib, json, sys, traceback
 mod, fn = sys.argv[1].rsplit(".", 1)
 event = json.loads(sys.stdin.read() or "null")
+# Like the Lambda runtime, keep the handler's own output (logs, EMF metrics) apart from the
+# response: the handler sees stderr as stdout, the response goes to the real stdout.
+response_channel, sys.stdout = sys.stdout, sys.stderr
 class Ctx:
-    function_name = sys.argv[2]; aws_request_id = "local"; memory_limit_in_mb = 128
+    function_name = sys.argv[2]; function_version = "$LATEST"; aws_request_id = "local"
+    memory_limit_in_mb = 128; log_group_name = "/aws/lambda/" + sys.argv[2]; log_stream_name = "local"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:" + sys.argv[2]
     def get_remaining_time_in_millis(self): return 300000
 try:
     out = getattr(importlib.import_module(mod), fn)(event, Ctx())
-    sys.stdout.write(json.dumps(out)); sys.exit(0)
+    response_channel.write(json.dumps(out)); sys.exit(0)
 except Exception as e:
-    sys.stdout.write(json.dumps({"errorMessage": str(e), "errorType": type(e).__name__,
-                                 "stackTrace": traceback.format_exc().splitlines()})); sys.exit(3)
+    response_channel.write(json.dumps({"errorMessage": str(e), "errorType": type(e).__name__,
+                                       "stackTrace": traceback.format_exc().splitlines()})); sys.exit(3)
 """
 
 
@@ -80,6 +86,7 @@ def _invoke(self, function_name, qualifier, body, headers, response_headers):
         response_headers["x-amz-function-error"] = "Unhandled"
     log = f"START {fn.function_name}\n{p.stderr}END duration={time.time() - t0:.3f}s\n"
     response_headers["x-amz-log-result"] = base64.b64encode(log[-4096:].encode()).decode()
+    print(log, flush=True)  # the server log keeps every invocation's output
     return (p.stdout or "null").encode()
 
 

@@ -1,0 +1,383 @@
+"""One method per access pattern of docs/data-plane.md; each read is one Query (or GetItem), never a Scan.
+
+from seqpipe.aws.repositories import Repositories
+repos = Repositories.from_env()
+repos.jobs.by_status("RUNNING", limit=50)        # newest first
+repos.metadata.samples_of_run("RUN_1")
+repos.quality.failing_in_project("P1")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import boto3
+from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import ClientError
+
+from seqpipe.aws.settings import Settings
+from seqpipe.aws.transitions import (
+    JOB_LIFECYCLE,
+    SAMPLE_LIFECYCLE,
+    IllegalTransition,
+    JobStatus,
+    Lifecycle,
+)
+
+Item = dict[str, Any]
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def to_dynamo(value: Any) -> Any:
+    """Floats become Decimal (DynamoDB numbers); None values are dropped from maps."""
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {k: to_dynamo(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [to_dynamo(v) for v in value]
+    return value
+
+
+def from_dynamo(value: Any) -> Any:
+    """Decimals back to int/float so items serialise to JSON."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_dynamo(v) for v in value]
+    return value
+
+
+def _is_conditional_failure(exc: ClientError) -> bool:
+    return exc.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
+class _Table:
+    def __init__(self, table_name: str) -> None:
+        self.table = boto3.resource("dynamodb").Table(table_name)
+
+    def _query(self, limit: int | None = None, newest_first: bool = False, **kwargs: Any) -> list[Item]:
+        items: list[Item] = []
+        kwargs["ScanIndexForward"] = not newest_first
+        while True:
+            if limit is not None:
+                kwargs["Limit"] = limit - len(items)
+            page = self.table.query(**kwargs)
+            items += page.get("Items", [])
+            if "LastEvaluatedKey" not in page or (limit is not None and len(items) >= limit):
+                return [from_dynamo(i) for i in items]
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _get(self, **key: str) -> Item | None:
+        item = self.table.get_item(Key=key, ConsistentRead=True).get("Item")
+        return from_dynamo(item) if item else None
+
+    def _transition(
+        self,
+        lifecycle: Lifecycle,
+        key: dict[str, str],
+        target: str,
+        expected_version: int | None,
+        attributes: dict[str, Any],
+    ) -> Item:
+        """Set status=target if the stored status may go there (and the version is unchanged, if given)."""
+        sources = sorted(lifecycle.sources(target))
+        names = {"#status": "status"}
+        values: dict[str, Any] = {":target": target, ":now": now_iso(), ":one": 1}
+        sets = ["#status = :target", "updated_at = :now"]
+        for i, (name, value) in enumerate(to_dynamo(attributes).items()):
+            names[f"#a{i}"] = name
+            values[f":a{i}"] = value
+            sets.append(f"#a{i} = :a{i}")
+        label = "/".join(key.values())
+        if not sources:
+            current = (self._get(**key) or {}).get("status")
+            raise IllegalTransition(lifecycle, label, current, target)
+        condition = Attr("status").is_in(sources)
+        if expected_version is not None:
+            condition = condition & Attr("version").eq(expected_version)
+        try:
+            response = self.table.update_item(
+                Key=key,
+                UpdateExpression=f"SET {', '.join(sets)} ADD version :one",
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if not _is_conditional_failure(exc):
+                raise
+            old = exc.response.get("Item") or {}
+            current = old.get("status", {}).get("S") if old else None
+            if expected_version is not None and old and current in sources:
+                raise IllegalTransition(
+                    lifecycle, label + " (changed by another writer)", current, target
+                ) from None
+            raise IllegalTransition(lifecycle, label, current, target) from None
+        return from_dynamo(response["Attributes"])
+
+
+class MetadataRepository(_Table):
+    """Table genomics-metadata: samples, the runs a sample is in, and the files of a sample."""
+
+    def register_sample(self, sample: str, project: str, **attributes: Any) -> None:
+        """Create the sample if new (status REGISTERED); never resets an existing one."""
+        try:
+            self.table.put_item(
+                Item=to_dynamo(
+                    {
+                        "pk": f"SAMPLE#{sample}",
+                        "sk": "#META",
+                        "sample": sample,
+                        "project": project,
+                        "status": SAMPLE_LIFECYCLE.initial,
+                        "version": 1,
+                        "created_at": now_iso(),
+                        "gsi1pk": f"PROJECT#{project}",
+                        "gsi1sk": f"SAMPLE#{sample}",
+                        **attributes,
+                    }
+                ),
+                ConditionExpression=Attr("pk").not_exists(),
+            )
+        except ClientError as exc:
+            if not _is_conditional_failure(exc):
+                raise
+
+    def add_sample_to_run(self, sample: str, run_id: str, project: str) -> None:
+        self.table.put_item(
+            Item={
+                "pk": f"SAMPLE#{sample}",
+                "sk": f"RUN#{run_id}",
+                "sample": sample,
+                "run_id": run_id,
+                "project": project,
+                "created_at": now_iso(),
+                "gsi1pk": f"RUN#{run_id}",
+                "gsi1sk": f"SAMPLE#{sample}",
+            }
+        )
+
+    def set_sample_status(
+        self, sample: str, status: str, expected_version: int | None = None, **attributes: Any
+    ) -> Item:
+        return self._transition(
+            SAMPLE_LIFECYCLE, {"pk": f"SAMPLE#{sample}", "sk": "#META"}, status, expected_version, attributes
+        )
+
+    def record_file(self, sample: str, uri: str, etag: str, **attributes: Any) -> tuple[bool, Item]:
+        """One record per object version: a duplicate event (same ETag) writes nothing and returns
+        (False, stored record); a new upload to the same key replaces the record."""
+        item = to_dynamo(
+            {
+                "pk": f"SAMPLE#{sample}",
+                "sk": f"FILE#{uri}",
+                "sample": sample,
+                "uri": uri,
+                "etag": etag,
+                "recorded_at": now_iso(),
+                **attributes,
+            }
+        )
+        try:
+            self.table.put_item(
+                Item=item, ConditionExpression=Attr("pk").not_exists() | Attr("etag").ne(etag)
+            )
+        except ClientError as exc:
+            if not _is_conditional_failure(exc):
+                raise
+            return False, self._get(pk=f"SAMPLE#{sample}", sk=f"FILE#{uri}") or {}
+        return True, from_dynamo(item)
+
+    def get_sample(self, sample: str) -> Item | None:
+        return self._get(pk=f"SAMPLE#{sample}", sk="#META")
+
+    def sample_history(self, sample: str) -> list[Item]:
+        """The sample, its runs and its files in one Query."""
+        return self._query(KeyConditionExpression=Key("pk").eq(f"SAMPLE#{sample}"))
+
+    def files_of_sample(self, sample: str) -> list[Item]:
+        return self._query(
+            KeyConditionExpression=Key("pk").eq(f"SAMPLE#{sample}") & Key("sk").begins_with("FILE#")
+        )
+
+    def runs_of_sample(self, sample: str) -> list[Item]:
+        return self._query(
+            KeyConditionExpression=Key("pk").eq(f"SAMPLE#{sample}") & Key("sk").begins_with("RUN#")
+        )
+
+    def samples_of_run(self, run_id: str) -> list[Item]:
+        return self._query(IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(f"RUN#{run_id}"))
+
+    def samples_of_project(self, project: str, limit: int | None = None) -> list[Item]:
+        return self._query(
+            limit, IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(f"PROJECT#{project}")
+        )
+
+
+class JobRepository(_Table):
+    """Table processing-jobs: runs (kind "run", job_id = run id) and per-sample tasks."""
+
+    def record_run(
+        self, run_id: str, project: str, samples: list[str], **attributes: Any
+    ) -> tuple[bool, Item]:
+        """Record a run as SUBMITTED. A run that is already submitted, running or done is left alone
+        and (False, stored item) is returned; a FAILED or ABORTED one starts a new attempt."""
+        now = now_iso()
+        item = to_dynamo(
+            {
+                "job_id": run_id,
+                "kind": "run",
+                "run_id": run_id,
+                "project": project,
+                "samples": samples,
+                "status": JobStatus.SUBMITTED.value,
+                "created_at": now,
+                "updated_at": now,
+                **attributes,
+            }
+        )
+        retry_from = sorted(JOB_LIFECYCLE.sources(JobStatus.SUBMITTED))
+        try:
+            response = self.table.update_item(
+                Key={"job_id": run_id},
+                UpdateExpression="SET "
+                + ", ".join(f"#f{i} = :v{i}" for i, k in enumerate(item) if k != "job_id")
+                + " ADD attempt :one, version :one",
+                ConditionExpression=Attr("job_id").not_exists() | Attr("status").is_in(retry_from),
+                ExpressionAttributeNames={f"#f{i}": k for i, k in enumerate(item) if k != "job_id"},
+                ExpressionAttributeValues={
+                    **{f":v{i}": v for i, (k, v) in enumerate(item.items()) if k != "job_id"},
+                    ":one": 1,
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if not _is_conditional_failure(exc):
+                raise
+            return False, self.get(run_id) or {}
+        return True, from_dynamo(response["Attributes"])
+
+    def record_task(
+        self, job_id: str, kind: str, run_id: str | None, sample: str | None, status: str, **attributes: Any
+    ) -> tuple[bool, Item]:
+        """A per-sample task (validation, vcf processing); written once per job_id."""
+        now = now_iso()
+        item = to_dynamo(
+            {
+                "job_id": job_id,
+                "kind": kind,
+                "run_id": run_id,
+                "sample": sample,
+                "status": status,
+                "created_at": now,
+                "updated_at": now,
+                "version": 1,
+                **attributes,
+            }
+        )
+        try:
+            self.table.put_item(Item=item, ConditionExpression=Attr("job_id").not_exists())
+        except ClientError as exc:
+            if not _is_conditional_failure(exc):
+                raise
+            return False, self.get(job_id) or {}
+        return True, from_dynamo(item)
+
+    def transition(
+        self, job_id: str, status: str, expected_version: int | None = None, **attributes: Any
+    ) -> Item:
+        return self._transition(JOB_LIFECYCLE, {"job_id": job_id}, status, expected_version, attributes)
+
+    def get(self, job_id: str) -> Item | None:
+        return self._get(job_id=job_id)
+
+    def by_status(self, status: str, limit: int | None = 100) -> list[Item]:
+        return self._query(
+            limit, newest_first=True, IndexName="by-status", KeyConditionExpression=Key("status").eq(status)
+        )
+
+    def of_sample(self, sample: str, limit: int | None = None) -> list[Item]:
+        return self._query(
+            limit, newest_first=True, IndexName="by-sample", KeyConditionExpression=Key("sample").eq(sample)
+        )
+
+    def of_run(self, run_id: str) -> list[Item]:
+        return self._query(IndexName="by-run", KeyConditionExpression=Key("run_id").eq(run_id))
+
+    def runs(self, limit: int | None = 100) -> list[Item]:
+        return self._query(
+            limit, newest_first=True, IndexName="by-kind", KeyConditionExpression=Key("kind").eq("run")
+        )
+
+
+class QualityRepository(_Table):
+    """Table quality-metrics: one item per (sample, run)."""
+
+    def put(
+        self,
+        sample: str,
+        run_id: str,
+        project: str,
+        metrics: dict[str, float | None],
+        checks: Iterable[dict[str, Any]],
+        verdict: str,
+    ) -> Item:
+        item = {
+            "sample": sample,
+            "run_id": run_id,
+            "project": project,
+            "metrics": metrics,
+            "checks": list(checks),
+            "verdict": verdict,
+            "verdict_key": f"{verdict}#{run_id}#{sample}",
+            "recorded_at": now_iso(),
+        }
+        self.table.put_item(Item=to_dynamo(item))
+        return item
+
+    def get(self, sample: str, run_id: str) -> Item | None:
+        return self._get(sample=sample, run_id=run_id)
+
+    def of_sample(self, sample: str) -> list[Item]:
+        """QC of a sample across runs."""
+        return self._query(KeyConditionExpression=Key("sample").eq(sample))
+
+    def of_project(self, project: str, verdict: str | None = None, limit: int | None = None) -> list[Item]:
+        condition = Key("project").eq(project)
+        if verdict:
+            condition = condition & Key("verdict_key").begins_with(f"{verdict}#")
+        return self._query(limit, IndexName="by-project", KeyConditionExpression=condition)
+
+    def failing_in_project(self, project: str, limit: int | None = None) -> list[Item]:
+        return self.of_project(project, "FAIL", limit)
+
+
+@dataclass(frozen=True)
+class Repositories:
+    metadata: MetadataRepository
+    jobs: JobRepository
+    quality: QualityRepository
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Repositories:
+        return cls(
+            MetadataRepository(settings.metadata_table),
+            JobRepository(settings.jobs_table),
+            QualityRepository(settings.qc_table),
+        )
+
+    @classmethod
+    def from_env(cls) -> Repositories:
+        return cls.from_settings(Settings.from_env())

@@ -1,0 +1,47 @@
+"""metadata-updater: the run's state changes (record, transition, finalize with delivery)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import parse
+
+from seqpipe.aws import runs
+from seqpipe.aws.repositories import Repositories
+from seqpipe.handlers.models import Finalize, MetadataRequest, RecordRun, Transition
+from seqpipe.handlers.observability import tools
+
+logger, metrics, tracer = tools("metadata-updater")
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    request = parse(event={"request": event}, model=MetadataRequest).request
+    logger.append_keys(run_id=request.run_id, action=request.action)
+    repos = Repositories.from_env()
+    if isinstance(request, RecordRun):
+        result = runs.record_run(
+            repos,
+            request.run_id,
+            request.project,
+            request.samples,
+            inputs=request.inputs,
+            config_uri=request.config_uri,
+            execution_arn=request.execution_arn,
+        )
+        metrics.add_metric(
+            name="RunsStarted" if result["created"] else "DuplicateStarts", unit=MetricUnit.Count, value=1
+        )
+    elif isinstance(request, Transition):
+        result = runs.transition(repos, request.run_id, request.status, cause=request.cause)
+    else:
+        assert isinstance(request, Finalize)
+        result = runs.finalize(
+            repos, request.run_id, request.output_uri, request.approved, request.delivery_bucket
+        )
+        metrics.add_metric(name="SamplesDelivered", unit=MetricUnit.Count, value=len(request.approved))
+    logger.info("run updated", extra=result)
+    return result

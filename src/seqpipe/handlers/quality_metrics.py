@@ -1,0 +1,36 @@
+"""quality-metrics: a run's MultiQC general stats and bcftools stats → per-sample QC with verdicts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import parse
+
+from seqpipe.aws import qc
+from seqpipe.aws.repositories import Repositories
+from seqpipe.handlers.models import CollectRunQc
+from seqpipe.handlers.observability import tools
+
+logger, metrics, tracer = tools("quality-metrics")
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    request = parse(event=event, model=CollectRunQc)
+    logger.append_keys(run_id=request.run_id)
+    result = qc.collect_run(
+        Repositories.from_env().quality,
+        request.run_id,
+        request.project,
+        request.samples,
+        request.output_uri,
+        qc.thresholds_from_config(request.config_uri),
+    )
+    metrics.add_metric(name="SamplesQcPassed", unit=MetricUnit.Count, value=len(result["passed"]))
+    metrics.add_metric(name="QcFailures", unit=MetricUnit.Count, value=len(result["failed"]))
+    for sample in result["failed"]:
+        logger.warning("sample failed QC", extra={"sample": sample, "metrics": result["metrics"][sample]})
+    return result
