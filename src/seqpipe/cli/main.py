@@ -11,6 +11,8 @@ import click
 SUBCOMMANDS: dict[str, str] = {
     "simulate": "seqpipe.cli.simulate:simulate",
     "accuracy": "seqpipe.cli.accuracy:accuracy",
+    "run": "seqpipe.cli.run:run",
+    "dashboard": "seqpipe.cli.dashboard:dashboard",
 }
 
 

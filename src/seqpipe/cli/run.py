@@ -1,0 +1,187 @@
+"""`seqpipe run`: start a run locally with Snakemake, or in AWS through the run state machine."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from seqpipe.cli.output import ExitCode, emit_json, fail, json_option, reports_errors
+
+
+def snakemake_command(
+    configfile: Path, cores: int, dry_run: bool, directory: Path | None, extra: tuple[str, ...]
+) -> list[str]:
+    """The Snakemake invocation of the pipeline's contract (`--configfile FILE --cores N`)."""
+    command = [sys.executable, "-m", "snakemake", "--configfile", str(configfile), "--cores", str(cores)]
+    if directory is not None:
+        command += ["--directory", str(directory), "--snakefile", str(directory / "Snakefile")]
+    if dry_run:
+        command.append("--dry-run")
+    return command + list(extra)
+
+
+def _run_local(
+    configfile: Path, cores: int, dry_run: bool, directory: Path | None, extra: tuple[str, ...], as_json: bool
+) -> None:
+    command = snakemake_command(configfile, cores, dry_run, directory, extra)
+    if as_json:
+        # Snakemake's own output goes to stderr so stdout stays one JSON document.
+        started = time.monotonic()
+        returncode = subprocess.run(command, stdout=sys.stderr, check=False).returncode
+        emit_json(
+            {
+                "mode": "local",
+                "command": command,
+                "dry_run": dry_run,
+                "returncode": returncode,
+                "seconds": round(time.monotonic() - started, 3),
+            }
+        )
+    else:
+        click.echo(f"$ {shlex.join(command)}", err=True)
+        returncode = subprocess.run(command, check=False).returncode
+    if returncode != 0:
+        sys.exit(int(ExitCode.FAILED))
+
+
+def execution_input(
+    run_id: str, project: str, samples: list[str], inputs: list[str], config_uri: str
+) -> dict:
+    """The input document the run state machine expects (seqpipe.orchestration.state_machine)."""
+    return {
+        "run_id": run_id,
+        "project": project,
+        "samples": samples,
+        "inputs": inputs,
+        "config_uri": config_uri,
+    }
+
+
+def _state_machine_arn() -> str:
+    arn = os.environ.get("STATE_MACHINE_ARN", "")
+    if not arn:
+        fail(
+            "STATE_MACHINE_ARN is not set: export the run state machine's ARN "
+            "(CDK output RunStateMachineArn)",
+            ExitCode.AWS,
+        )
+    return arn
+
+
+def _wait(sfn: Any, execution_arn: str, poll_seconds: float) -> dict[str, Any]:
+    while True:
+        description = sfn.describe_execution(executionArn=execution_arn)
+        if description["status"] != "RUNNING":
+            return description
+        time.sleep(poll_seconds)
+
+
+def _run_cloud(payload: dict[str, Any], dry_run: bool, wait: bool, as_json: bool) -> None:
+    import boto3
+
+    if dry_run:
+        result: dict[str, Any] = {"mode": "cloud", "dry_run": True, "input": payload}
+        emit_json(result) if as_json else click.echo(json.dumps(payload, indent=2))
+        return
+    sfn = boto3.client("stepfunctions")
+    # The run id names the execution: starting the same run twice is refused by Step Functions
+    # (and the state machine itself ends a duplicate in AlreadyStarted).
+    started = sfn.start_execution(
+        stateMachineArn=_state_machine_arn(), name=payload["run_id"], input=json.dumps(payload)
+    )
+    result = {"mode": "cloud", "dry_run": False, "run_id": payload["run_id"], **_jsonable(started)}
+    status = "RUNNING"
+    if wait:
+        description = _wait(sfn, started["executionArn"], poll_seconds=2.0)
+        status = description["status"]
+        result.update(status=status, output=json.loads(description.get("output") or "null"))
+    if as_json:
+        emit_json(result)
+    else:
+        click.echo(f"run {payload['run_id']}: execution {started['executionArn']} {status}")
+    if status not in {"RUNNING", "SUCCEEDED"}:
+        sys.exit(int(ExitCode.FAILED))
+
+
+def _jsonable(response: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: (v.isoformat() if hasattr(v, "isoformat") else v)
+        for k, v in response.items()
+        if k != "ResponseMetadata"
+    }
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.option(
+    "--configfile",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Pipeline config (samples, units, reference, calling, outdir). Required locally.",
+)
+@click.option("--cores", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default=True)
+@click.option("--dry-run", "-n", is_flag=True, help="Show what would run; start nothing.")
+@click.option(
+    "--directory",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Workflow directory holding the Snakefile (default: the current directory).",
+)
+@click.option("--cloud", is_flag=True, help="Start the run in AWS through the run state machine.")
+@click.option("--run-id", help="[cloud] Run identifier; also the execution name, so a run starts once.")
+@click.option(
+    "--project", default="default", show_default=True, help="[cloud] Project the samples belong to."
+)
+@click.option("--sample", "samples", multiple=True, help="[cloud] Sample id (repeat for several).")
+@click.option("--input", "inputs", multiple=True, help="[cloud] s3:// URI of an input file (repeatable).")
+@click.option("--config-uri", help="[cloud] s3:// URI of the pipeline config the Batch job reads.")
+@click.option("--wait/--no-wait", default=False, help="[cloud] Wait for the execution to finish.")
+@json_option
+@click.argument("snakemake_args", nargs=-1, type=click.UNPROCESSED)
+@reports_errors
+def run(
+    configfile: Path | None,
+    cores: int,
+    dry_run: bool,
+    directory: Path | None,
+    cloud: bool,
+    run_id: str | None,
+    project: str,
+    samples: tuple[str, ...],
+    inputs: tuple[str, ...],
+    config_uri: str | None,
+    wait: bool,
+    as_json: bool,
+    snakemake_args: tuple[str, ...],
+) -> None:
+    """Start a run: locally `snakemake --configfile FILE --cores N [ARGS]`, or with --cloud in AWS.
+
+    Extra arguments after `--` go to Snakemake unchanged (local runs). Exit code 0 when the run
+    succeeded (or, in the cloud without --wait, started), 1 when it failed.
+
+    \b
+    Examples:
+      seqpipe run --configfile config/demo.yaml --cores 2 --dry-run
+      seqpipe run --configfile config/demo.yaml -- --executor slurm --jobs 8
+      seqpipe run --cloud --run-id RUN_42 --project P1 --sample S1 \\
+          --input s3://raw/P1/S1_R1.fastq.gz --input s3://raw/P1/S1_R2.fastq.gz \\
+          --config-uri s3://raw/P1/config.yaml --wait
+    """
+    if cloud:
+        missing = [name for name, value in (("--run-id", run_id), ("--config-uri", config_uri)) if not value]
+        if missing or not samples:
+            fail(f"--cloud needs {', '.join([*missing, *([] if samples else ['--sample'])])}", ExitCode.USAGE)
+        bad = [uri for uri in (*inputs, config_uri) if not str(uri).startswith("s3://")]
+        if bad:
+            fail(f"cloud inputs must be s3:// URIs, got: {', '.join(map(str, bad))}", ExitCode.USAGE)
+        payload = execution_input(str(run_id), project, list(samples), list(inputs), str(config_uri))
+        _run_cloud(payload, dry_run, wait, as_json)
+        return
+    if configfile is None:
+        fail("--configfile is required for a local run", ExitCode.USAGE)
+    _run_local(configfile, cores, dry_run, directory, snakemake_args, as_json)

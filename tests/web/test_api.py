@@ -1,0 +1,100 @@
+"""The dashboard's JSON API against the local AWS endpoint (moto server) filled with demo content."""
+
+from __future__ import annotations
+
+import time
+
+from seqpipe.web.auth import issue_token
+
+
+def test_runs_are_listed_newest_first_with_status_and_duration(client):
+    runs = client.get("/api/runs").json()
+    assert [r["run_id"] for r in runs] == ["RUN_0005", "RUN_0004", "RUN_0003", "RUN_0002", "RUN_0001"]
+    assert runs[0]["status"] == "RUNNING" and runs[0]["duration_seconds"] is None
+    settled = runs[1]
+    assert settled["status"] == "FAILED" and settled["duration_seconds"] > 0 and settled["samples"] == 4
+
+
+def test_runs_can_be_filtered_by_status(client):
+    failed = client.get("/api/runs", params={"status": "FAILED"}).json()
+    assert [r["run_id"] for r in failed] == ["RUN_0004"]
+    assert "TaskFailed" in failed[0]["error"]
+
+
+def test_a_run_has_its_own_job_and_its_sample_jobs(client):
+    detail = client.get("/api/runs/RUN_0001").json()
+    assert detail["run"]["run_id"] == "RUN_0001"
+    kinds = {j["kind"] for j in detail["jobs"]}
+    assert "run" in kinds and "align" in kinds
+    assert len(detail["jobs"]) == 1 + 4 * 4
+
+
+def test_a_runs_samples_carry_qc_verdicts_metrics_and_reasons(client):
+    samples = client.get("/api/runs/RUN_0001/samples").json()
+    assert [s["sample"] for s in samples] == ["S00001", "S00002", "S00003", "S00004"]
+    for entry in samples:
+        assert entry["verdict"] in {"PASS", "FAIL"}
+        assert set(entry["metrics"]) == {"mapped_pct", "mean_depth", "duplicate_pct", "tstv"}
+        failing = [c for c in entry["checks"] if c["verdict"] == "FAIL"]
+        assert (entry["verdict"] == "FAIL") == bool(failing)
+        assert all(c["reason"] for c in failing)
+
+
+def test_a_running_runs_samples_are_pending(client):
+    samples = client.get("/api/runs/RUN_0005/samples").json()
+    assert {s["verdict"] for s in samples} == {"PENDING"}
+
+
+def test_a_sample_has_files_with_checksums_and_qc_across_runs(client):
+    sample = client.get("/api/samples/S00002").json()
+    assert sample["runs"] == ["RUN_0001"] and sample["project"] == "DEMO"
+    assert len(sample["files"]) == 2
+    assert all(f["checksum"].startswith("sha256:") and f["size"] > 0 for f in sample["files"])
+    qc = client.get("/api/samples/S00002/qc").json()
+    assert [q["run_id"] for q in qc] == ["RUN_0001"]
+
+
+def test_delivery_lists_files_with_checksums_or_says_not_delivered(client):
+    delivered = client.get("/api/runs/RUN_0001/delivery").json()
+    assert delivered["status"] == "DELIVERED" and delivered["manifest_uri"].endswith("manifest.json")
+    assert all(len(f["sha256"]) == 64 for f in delivered["files"])
+    assert client.get("/api/runs/RUN_0005/delivery").json()["status"] == "NOT_DELIVERED"
+
+
+def test_the_report_link_is_a_presigned_url_for_runs_in_s3(client):
+    link = client.get("/api/runs/RUN_0001/report").json()
+    assert "runs/RUN_0001/qc/multiqc_report.html" in link["url"]
+    assert "X-Amz-Signature=" in link["url"] or "Signature=" in link["url"]
+    assert link["expires_at"]
+
+
+def test_unknown_run_or_sample_is_404_with_a_clear_message(client):
+    for path in (
+        "/api/runs/NOPE",
+        "/api/runs/NOPE/samples",
+        "/api/runs/NOPE/delivery",
+        "/api/runs/NOPE/report",
+    ):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert "unknown run 'NOPE'" in response.json()["detail"]
+    for path in ("/api/samples/NOPE", "/api/samples/NOPE/qc"):
+        response = client.get(path)
+        assert response.status_code == 404 and "unknown sample 'NOPE'" in response.json()["detail"]
+
+
+def test_missing_wrong_or_expired_token_is_401(client, secret):
+    bare = {"Authorization": ""}
+    assert client.get("/api/runs", headers=bare).status_code == 401
+    wrong = client.get("/api/runs", headers={"Authorization": "Bearer " + issue_token("other", "x", 60)})
+    assert wrong.status_code == 401 and "invalid token" in wrong.json()["detail"]
+    expired_token = issue_token(secret, "x", 60, now=time.time() - 3600)
+    expired = client.get("/api/runs", headers={"Authorization": f"Bearer {expired_token}"})
+    assert expired.status_code == 401 and "expired" in expired.json()["detail"]
+    assert expired.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_bad_parameters_are_422_naming_the_parameter(client):
+    response = client.get("/api/runs", params={"limit": 0})
+    assert response.status_code == 422 and "limit" in response.json()["detail"]
+    assert client.get("/api/runs", params={"status": "DONE"}).status_code == 422
