@@ -1,0 +1,124 @@
+"""Small-variant accuracy of a VCF against a truth VCF: SNV/indel precision, recall, F1, genotype-aware F1.
+
+Both VCFs go through `bcftools norm -f ref -m- -a`; calls without an ALT allele in the sample's GT are
+dropped; calls match on (CHROM, POS, REF, ALT), with a local haplotype-equivalence rescue for different
+representations of the same change within a few bp. See docs/demo-data.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pysam
+
+from seqpipe.accuracy.calls import (
+    AccuracyInputError,
+    check_contigs,
+    load_calls,
+    pick_sample,
+    reference_contigs,
+)
+from seqpipe.accuracy.compare import match
+from seqpipe.accuracy.metrics import TYPES, Scores, read_stratum, stratified
+
+__all__ = ["AccuracyInputError", "Evaluation", "evaluate", "strata_in_dir"]
+
+
+@dataclass
+class Evaluation:
+    truth: Path
+    query: Path
+    reference: Path
+    truth_sample: str
+    query_sample: str
+    min_qual: float | None
+    pass_only: bool
+    rescued_clusters: int
+    metrics: dict[str, dict[str, Scores]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {
+            "truth": str(self.truth),
+            "query": str(self.query),
+            "reference": str(self.reference),
+            "truth_sample": self.truth_sample,
+            "query_sample": self.query_sample,
+            "min_qual": self.min_qual,
+            "pass_only": self.pass_only,
+            "rescued_clusters": self.rescued_clusters,
+            "metrics": {
+                name: {kind: s.as_dict() for kind, s in by_type.items()}
+                for name, by_type in self.metrics.items()
+            },
+        }
+
+    def table(self) -> str:
+        def num(x: float | None) -> str:
+            return "-" if x is None else f"{x:.4f}"
+
+        filters = [f"QUAL >= {self.min_qual:g}"] if self.min_qual is not None else []
+        filters += ["FILTER PASS"] if self.pass_only else []
+        lines = [
+            f"truth: {self.truth} (sample {self.truth_sample})",
+            f"query: {self.query} (sample {self.query_sample}){'; ' + ', '.join(filters) if filters else ''}",
+            f"{'stratum':<14}{'type':<7}{'TP':>8}{'FP':>7}{'FN':>7}{'precision':>11}{'recall':>9}{'F1':>9}{'F1_gt':>9}",
+        ]
+        for name, by_type in self.metrics.items():
+            for kind in TYPES:
+                s = by_type[kind]
+                lines.append(
+                    f"{name:<14}{kind:<7}{s.tp:>8}{s.fp:>7}{s.fn:>7}{num(s.precision):>11}{num(s.recall):>9}"
+                    f"{num(s.f1):>9}{num(s.f1_gt):>9}"
+                )
+        return "\n".join(lines)
+
+
+def strata_in_dir(directory: Path) -> dict[str, Path]:
+    """Every *.bed in `directory`, named by file stem (strata/segdup.bed -> segdup)."""
+    if not directory.is_dir():
+        raise AccuracyInputError(f"strata directory not found: {directory}")
+    beds = {p.name.removesuffix(".bed"): p for p in sorted(directory.glob("*.bed"))}
+    if not beds:
+        raise AccuracyInputError(f"strata directory {directory} holds no *.bed files")
+    return beds
+
+
+def evaluate(
+    truth: Path,
+    query: Path,
+    reference: Path,
+    sample: str | None = None,
+    strata: dict[str, Path] | None = None,
+    min_qual: float | None = None,
+    pass_only: bool = False,
+) -> Evaluation:
+    contigs = reference_contigs(reference)
+    samples = {}
+    for role, path in (("truth", truth), ("query", query)):
+        samples[role] = pick_sample(path, role, sample)
+        check_contigs(path, role, reference, contigs)
+    indexes = {name: read_stratum(name, bed) for name, bed in (strata or {}).items()}
+    if "all" in indexes or "other" in indexes:
+        raise AccuracyInputError("strata may not be named 'all' or 'other' (those are reported anyway)")
+    truth_calls = load_calls(truth, "truth", samples["truth"], reference)
+    query_calls = [
+        c
+        for c in load_calls(query, "query", samples["query"], reference)
+        if (min_qual is None or c.qual is None or c.qual >= min_qual) and (c.passed or not pass_only)
+    ]
+    with pysam.FastaFile(str(reference)) as fasta:
+        matching = match(
+            truth_calls, query_calls, lambda chrom, start, end: fasta.fetch(chrom, start - 1, end).upper()
+        )
+    return Evaluation(
+        truth=truth,
+        query=query,
+        reference=reference,
+        truth_sample=samples["truth"],
+        query_sample=samples["query"],
+        min_qual=min_qual,
+        pass_only=pass_only,
+        rescued_clusters=matching.rescued_clusters,
+        metrics=stratified(matching, indexes),
+    )

@@ -1,0 +1,146 @@
+"""Reading a VCF for comparison: checks that name the file, then `bcftools norm` and the sample's calls."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class AccuracyInputError(ValueError):
+    """A truth, query, reference or strata file that cannot be compared; the message names the file."""
+
+
+@dataclass(frozen=True)
+class Call:
+    """One ALT allele of one sample after `bcftools norm -m- -a`; `pos` is 1-based like VCF."""
+
+    chrom: str
+    pos: int
+    ref: str
+    alt: str
+    het: bool
+    qual: float | None
+    passed: bool
+
+    @property
+    def kind(self) -> str:
+        return "SNV" if len(self.ref) == 1 and len(self.alt) == 1 else "indel"
+
+    @property
+    def key(self) -> tuple[str, int, str, str]:
+        return (self.chrom, self.pos, self.ref, self.alt)
+
+    @property
+    def end(self) -> int:
+        """1-based inclusive last REF base."""
+        return self.pos + len(self.ref) - 1
+
+
+def _bcftools(args: list[str], path: Path, role: str) -> str:
+    done = subprocess.run(["bcftools", *args, str(path)], capture_output=True, text=True)
+    if done.returncode != 0:
+        detail = done.stderr.strip().splitlines()
+        raise AccuracyInputError(
+            f"{role} VCF {path} is not a readable VCF/BCF: {detail[-1] if detail else 'error'}"
+        )
+    return done.stdout
+
+
+def reference_contigs(reference: Path) -> set[str]:
+    if not reference.is_file():
+        raise AccuracyInputError(f"reference FASTA not found: {reference}")
+    fai = Path(f"{reference}.fai")
+    if fai.is_file():
+        return {line.split("\t", 1)[0] for line in fai.read_text().splitlines() if line}
+    with reference.open("rb") as f:
+        if f.read(1) != b">":
+            raise AccuracyInputError(f"reference {reference} is not a FASTA file (no '>' header on line 1)")
+        f.seek(0)
+        return {line[1:].split()[0].decode() for line in f if line.startswith(b">")}
+
+
+def pick_sample(path: Path, role: str, wanted: str | None) -> str:
+    """The sample to read: `wanted` if the VCF has it, else the only sample; errors name the file."""
+    if not path.is_file():
+        raise AccuracyInputError(f"{role} VCF not found: {path}")
+    header = _bcftools(["view", "-h"], path, role).splitlines()
+    samples = header[-1].split("\t")[9:] if header and header[-1].startswith("#CHROM") else []
+    if not samples:
+        raise AccuracyInputError(f"{role} VCF {path} has no sample column (genotypes are needed)")
+    if wanted is not None:
+        if wanted not in samples:
+            raise AccuracyInputError(
+                f"sample '{wanted}' is not in {role} VCF {path} (it has: {', '.join(samples)})"
+            )
+        return wanted
+    if len(samples) > 1:
+        raise AccuracyInputError(
+            f"{role} VCF {path} has {len(samples)} samples ({', '.join(samples)}); choose one with --sample"
+        )
+    return samples[0]
+
+
+def check_contigs(path: Path, role: str, reference: Path, contigs: set[str]) -> None:
+    used = set(_bcftools(["query", "-f", "%CHROM\\n"], path, role).split())
+    missing = sorted(used - contigs)
+    if missing:
+        raise AccuracyInputError(
+            f"{role} VCF {path} uses contig(s) not in reference {reference}: {', '.join(missing[:5])} "
+            "(wrong reference?)"
+        )
+
+
+def _parse(line: str) -> Call | None:
+    chrom, pos, ref, alt, qual, filters, gt = line.split("\t")
+    alleles = gt.replace("|", "/").split("/")
+    # After splitting, this record's ALT is allele 1; freebayes' 0/0 sites and '*' alleles carry no call.
+    if "1" not in alleles or alt in ("*", "."):
+        return None
+    return Call(
+        chrom=chrom,
+        pos=int(pos),
+        ref=ref.upper(),
+        alt=alt.upper(),
+        het=any(a != "1" for a in alleles),
+        qual=None if qual == "." else float(qual),
+        passed=filters in ("PASS", "."),
+    )
+
+
+def load_calls(path: Path, role: str, sample: str, reference: Path) -> list[Call]:
+    """The sample's ALT calls: one allele per record, atomized, left-aligned against the reference."""
+    view = ["bcftools", "view", "--no-version", "-s", sample, "--trim-alt-alleles", "-Ou", str(path)]
+    norm = [
+        "bcftools",
+        "norm",
+        "--no-version",
+        "-f",
+        str(reference),
+        "-m-",
+        "-a",
+        "--atom-overlaps",
+        ".",
+        "-Ou",
+        "-",
+    ]
+    query = ["bcftools", "query", "-f", "%CHROM\\t%POS\\t%REF\\t%ALT\\t%QUAL\\t%FILTER[\\t%GT]\\n", "-"]
+    with tempfile.TemporaryFile("w+") as err:
+        p1 = subprocess.Popen(view, stdout=subprocess.PIPE, stderr=err)
+        p2 = subprocess.Popen(norm, stdin=p1.stdout, stdout=subprocess.PIPE, stderr=err)
+        p3 = subprocess.Popen(query, stdin=p2.stdout, stdout=subprocess.PIPE, stderr=err, text=True)
+        assert p1.stdout is not None and p2.stdout is not None
+        p1.stdout.close()
+        p2.stdout.close()
+        out, _ = p3.communicate()
+        codes = (p1.wait(), p2.wait(), p3.returncode)
+        if any(codes):
+            err.seek(0)
+            lines = [line for line in err.read().splitlines() if line.strip()]
+            detail = next(
+                (line for line in lines if "mismatch" in line.lower()), lines[-1] if lines else "error"
+            )
+            raise AccuracyInputError(f"normalizing {role} VCF {path} against {reference} failed: {detail}")
+    calls = (_parse(line) for line in out.splitlines())
+    return [c for c in calls if c is not None]
