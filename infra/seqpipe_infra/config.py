@@ -1,0 +1,147 @@
+"""Per-environment settings: infra/config/<env>.yaml, validated against infra/config/schema.json."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
+ENVIRONMENTS = ("dev", "staging", "prod")
+PROJECT = "seqpipe"
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class VpcConfig:
+    cidr: str
+    max_azs: int
+
+
+@dataclass(frozen=True)
+class BatchConfig:
+    spot_max_vcpus: int
+    on_demand_max_vcpus: int
+    instance_types: tuple[str, ...]
+    head_vcpus: int
+    head_memory_mb: int
+    head_timeout_seconds: int
+    task_timeout_seconds: int
+    image_tag: str
+
+
+@dataclass(frozen=True)
+class LifecycleConfig:
+    raw_to_glacier_ir_days: int
+    raw_to_deep_archive_days: int
+    intermediate_expire_days: int
+    delivery_expire_days: int
+    abort_multipart_days: int
+    noncurrent_expire_days: int
+    access_logs_expire_days: int
+
+
+@dataclass(frozen=True)
+class BudgetConfig:
+    monthly_usd: float
+    thresholds_percent: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    expression: str
+    enabled: bool
+    project: str
+    config_key: str
+
+
+@dataclass(frozen=True)
+class LambdaConfig:
+    memory_mb: int
+    timeout_seconds: int
+    reserved_concurrency: int
+
+
+@dataclass(frozen=True)
+class EnvConfig:
+    environment: str
+    account: str
+    region: str
+    vpc: VpcConfig
+    batch: BatchConfig
+    lambdas: LambdaConfig
+    log_retention_days: int
+    lifecycle: LifecycleConfig
+    alert_emails: tuple[str, ...]
+    budget: BudgetConfig
+    schedule: ScheduleConfig
+    retain_data: bool
+    deletion_protection: bool
+
+    @property
+    def prefix(self) -> str:
+        """Name prefix of every stack and named resource of this environment."""
+        return f"{PROJECT}-{self.environment}"
+
+    def at(self, account: str, region: str) -> EnvConfig:
+        """The same settings in another account/region (the local endpoint uses moto's defaults)."""
+        return replace(self, account=account, region=region)
+
+
+def _schema() -> dict:
+    return json.loads((CONFIG_DIR / "schema.json").read_text())
+
+
+def _field_path(error: jsonschema.ValidationError) -> str:
+    return ".".join(str(p) for p in error.absolute_path) or "(top level)"
+
+
+def parse_config(data: object, source: str) -> EnvConfig:
+    errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(data), key=lambda e: e.path)
+    if errors:
+        lines = "; ".join(f"{_field_path(e)}: {e.message}" for e in errors)
+        raise ConfigError(f"{source}: {lines}")
+    assert isinstance(data, dict)
+    lifecycle = LifecycleConfig(**data["lifecycle"])
+    if lifecycle.raw_to_deep_archive_days <= lifecycle.raw_to_glacier_ir_days:
+        raise ConfigError(
+            f"{source}: lifecycle.raw_to_deep_archive_days ({lifecycle.raw_to_deep_archive_days}) must be "
+            f"later than lifecycle.raw_to_glacier_ir_days ({lifecycle.raw_to_glacier_ir_days})"
+        )
+    batch = dict(data["batch"], instance_types=tuple(data["batch"]["instance_types"]))
+    budget = data["budget"]
+    return EnvConfig(
+        environment=data["environment"],
+        account=data["account"],
+        region=data["region"],
+        vpc=VpcConfig(**data["vpc"]),
+        batch=BatchConfig(**batch),
+        lambdas=LambdaConfig(**data["lambdas"]),
+        log_retention_days=data["logs"]["retention_days"],
+        lifecycle=lifecycle,
+        alert_emails=tuple(data["alerts"]["emails"]),
+        budget=BudgetConfig(budget["monthly_usd"], tuple(budget["thresholds_percent"])),
+        schedule=ScheduleConfig(**data["schedule"]),
+        retain_data=data["protection"]["retain_data"],
+        deletion_protection=data["protection"]["deletion_protection"],
+    )
+
+
+def load_config(environment: str, config_dir: Path = CONFIG_DIR) -> EnvConfig:
+    path = config_dir / f"{environment}.yaml"
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such config file (environments: {', '.join(ENVIRONMENTS)})")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    config = parse_config(data, str(path))
+    if config.environment != environment:
+        raise ConfigError(f"{path}: environment is {config.environment!r}, expected {environment!r}")
+    return config

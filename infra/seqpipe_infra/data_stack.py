@@ -1,0 +1,103 @@
+"""The DynamoDB tables of the data plane, built from the package's declarative specs."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from seqpipe.aws.tables import ALL_TABLES, METADATA, Key, TableSpec
+from seqpipe_infra.access import Access, grant_bucket, grant_table
+from seqpipe_infra.common import bucket_name, removal_policy, workflow_role
+from seqpipe_infra.compliance import acknowledge
+from seqpipe_infra.config import EnvConfig
+from seqpipe_infra.storage_stack import DELIVERY, PROCESSED, RAW
+
+_ATTRIBUTE_TYPES = {
+    "S": dynamodb.AttributeType.STRING,
+    "N": dynamodb.AttributeType.NUMBER,
+    "B": dynamodb.AttributeType.BINARY,
+}
+_PROJECTIONS = {
+    "ALL": dynamodb.ProjectionType.ALL,
+    "KEYS_ONLY": dynamodb.ProjectionType.KEYS_ONLY,
+    "INCLUDE": dynamodb.ProjectionType.INCLUDE,
+}
+
+
+def _attribute(key: Key | None) -> dynamodb.Attribute | None:
+    return None if key is None else dynamodb.Attribute(name=key.name, type=_ATTRIBUTE_TYPES[key.type])
+
+
+def table_name(config: EnvConfig, spec: TableSpec) -> str:
+    """`<prefix>-<base>`, the convention seqpipe.aws.settings falls back to with SEQPIPE_PREFIX."""
+    return f"{config.prefix}-{spec.base_name}"
+
+
+class DataStack(cdk.Stack):
+    def __init__(self, scope: Construct, id: str, *, config: EnvConfig, key: kms.IKey, **kwargs) -> None:
+        super().__init__(scope, id, **kwargs)
+        self.tables: dict[str, dynamodb.Table] = {}
+        for spec in ALL_TABLES:
+            table = dynamodb.Table(
+                self,
+                "".join(part.capitalize() for part in spec.base_name.split("-")),
+                table_name=table_name(config, spec),
+                partition_key=_attribute(spec.partition),
+                sort_key=_attribute(spec.sort),
+                billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+                point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                    point_in_time_recovery_enabled=True
+                ),
+                encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+                encryption_key=key,
+                deletion_protection=config.deletion_protection,
+                time_to_live_attribute=spec.ttl_attribute,
+                removal_policy=removal_policy(config),
+            )
+            for index in spec.indexes:
+                table.add_global_secondary_index(
+                    index_name=index.name,
+                    partition_key=_attribute(index.partition),
+                    sort_key=_attribute(index.sort),
+                    projection_type=_PROJECTIONS[index.projection],
+                    non_key_attributes=list(index.non_key_attributes) or None,
+                )
+            acknowledge(
+                table,
+                "Point-in-time recovery (35 days of continuous backups) is the backup; an AWS Backup plan "
+                "would add a second copy of patient data and is an account-level decision outside this app.",
+                "HIPAA.Security-DynamoDBInBackupPlan",
+            )
+            self.tables[spec.base_name] = table
+            cdk.CfnOutput(self, f"{table.node.id}Name", value=table.table_name)
+        self.erasure_role = self._erasure_role(config, key)
+
+    def _erasure_role(self, config: EnvConfig, key: kms.IKey) -> iam.Role:
+        """What `seqpipe erase` needs to remove one sample everywhere (GDPR Art. 17) and record it.
+
+        Assumed by an operator of this account with MFA; it can delete object versions and items but,
+        like every data role, never a bucket.
+        """
+        role = workflow_role(
+            self,
+            "ErasureRole",
+            config,
+            iam.AccountPrincipal(config.account).with_conditions(
+                {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+            ),
+            "GDPR erasure of one sample's data (seqpipe erase), MFA required",
+        )
+        role.node.default_child.add_property_override("RoleName", f"{config.prefix}-erasure")
+        for purpose in (RAW, PROCESSED, DELIVERY):
+            for access in (Access.READ, Access.ERASE):
+                grant_bucket(role, bucket_name(config, purpose), key, access)
+        for spec in ALL_TABLES:
+            for access in (Access.READ, Access.ERASE):
+                grant_table(role, config, table_name(config, spec), key, access)
+        # the audit record of the erasure
+        grant_table(role, config, table_name(config, METADATA), key, Access.WRITE)
+        cdk.CfnOutput(self, "ErasureRoleArn", value=role.role_arn)
+        return role

@@ -1,0 +1,24 @@
+"""Names derived from the environment, shared by the stacks that create and the ones that watch."""
+
+from __future__ import annotations
+
+from seqpipe_infra.config import EnvConfig
+
+# function base name -> handler (thin handlers over the package, issue 4)
+HANDLERS = {
+    "validation-handler": "seqpipe.handlers.validation_handler.handler",
+    "vcf-processor": "seqpipe.handlers.vcf_processor.handler",
+    "quality-metrics": "seqpipe.handlers.quality_metrics.handler",
+    "metadata-updater": "seqpipe.handlers.metadata_updater.handler",
+}
+# Custom metrics the handlers publish (Powertools EMF) and the dashboard/alarms read.
+METRICS_NAMESPACE = "seqpipe"
+CUSTOM_METRICS = ("SamplesProcessed", "QcFailures", "BytesProcessed")
+
+
+def function_name(config: EnvConfig, base: str) -> str:
+    return f"{config.prefix}-{base}"
+
+
+def state_machine_name(config: EnvConfig) -> str:
+    return f"{config.prefix}-run"

@@ -1,0 +1,316 @@
+"""The four Lambdas, the run state machine and the EventBridge rules that start things."""
+
+from __future__ import annotations
+
+import json
+
+import aws_cdk as cdk
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from seqpipe.aws.settings import Settings
+from seqpipe.aws.tables import JOBS, METADATA, QUALITY, TableSpec
+from seqpipe.orchestration.state_machine import StateMachineRefs, build_definition
+from seqpipe_infra.access import (
+    Access,
+    acknowledge_unscoped,
+    grant_bucket,
+    grant_publish,
+    grant_table,
+    table_arn,
+)
+from seqpipe_infra.batch_stack import BatchStack
+from seqpipe_infra.common import bucket_name, log_group, workflow_role
+from seqpipe_infra.compliance import acknowledge
+from seqpipe_infra.config import PROJECT, EnvConfig
+from seqpipe_infra.data_stack import DataStack, table_name
+from seqpipe_infra.lambda_assets import RUNTIME, dependency_layer, package_code
+from seqpipe_infra.names import HANDLERS, METRICS_NAMESPACE, function_name, state_machine_name
+from seqpipe_infra.network_stack import NetworkStack
+from seqpipe_infra.storage_stack import DELIVERY, PROCESSED, QUARANTINE_PREFIX, RAW, StorageStack
+
+_VPC_ACCESS_POLICY = "AWSLambdaVPCAccessExecutionRole"
+# What each handler touches; everything else is denied by omission (docs/infrastructure.md, "IAM").
+HANDLER_ACCESS: dict[str, list[tuple[str | TableSpec, Access]]] = {
+    "validation-handler": [
+        (RAW, Access.READ),
+        (RAW, Access.WRITE),  # quarantine tags / prefix; objects are never deleted by design
+        (METADATA, Access.READ),
+        (METADATA, Access.WRITE),
+        (JOBS, Access.READ),
+    ],
+    "vcf-processor": [
+        (RAW, Access.READ),
+        (PROCESSED, Access.READ),
+        (PROCESSED, Access.WRITE),
+        (METADATA, Access.READ),
+        (METADATA, Access.WRITE),
+    ],
+    "quality-metrics": [
+        (PROCESSED, Access.READ),
+        (QUALITY, Access.READ),
+        (QUALITY, Access.WRITE),
+        (METADATA, Access.READ),
+        (METADATA, Access.WRITE),
+    ],
+    "metadata-updater": [
+        (PROCESSED, Access.READ),
+        (DELIVERY, Access.READ),
+        (DELIVERY, Access.WRITE),
+        (JOBS, Access.READ),
+        (JOBS, Access.WRITE),
+        (METADATA, Access.READ),
+        (METADATA, Access.WRITE),
+        (QUALITY, Access.READ),
+    ],
+}
+
+
+class OrchestrationStack(cdk.Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: EnvConfig,
+        network: NetworkStack,
+        storage: StorageStack,
+        data: DataStack,
+        compute: BatchStack,
+        alerts: sns.ITopic,
+        **kwargs,
+    ) -> None:
+        super().__init__(scope, id, **kwargs)
+        self.config = config
+        key = storage.key
+        # Literal names: policies and the audit can name every bucket and table (see access.py).
+        settings = Settings(
+            metadata_table=table_name(config, METADATA),
+            jobs_table=table_name(config, JOBS),
+            qc_table=table_name(config, QUALITY),
+            raw_bucket=bucket_name(config, RAW),
+            processed_bucket=bucket_name(config, PROCESSED),
+            delivery_bucket=bucket_name(config, DELIVERY),
+            alert_topic_arn=alerts.topic_arn,
+        )
+        self.add_stack_dependency(data)
+
+        self.dead_letters = self._queue("DeadLetters", f"{config.prefix}-dead-letters", key)
+        layer = dependency_layer(self, "Dependencies")
+        code = package_code()
+        self.functions: dict[str, lambda_.Function] = {}
+        for base, handler in HANDLERS.items():
+            role = workflow_role(
+                self,
+                f"{_camel(base)}Role",
+                config,
+                iam.ServicePrincipal("lambda.amazonaws.com"),
+                f"Lambda {base}",
+            )
+            role.add_managed_policy(
+                iam.ManagedPolicy.from_aws_managed_policy_name(f"service-role/{_VPC_ACCESS_POLICY}")
+            )
+            for resource, access in HANDLER_ACCESS[base]:
+                if isinstance(resource, TableSpec):
+                    grant_table(role, config, table_name(config, resource), key, access)
+                else:
+                    grant_bucket(role, bucket_name(config, resource), key, access)
+            grant_publish(role, alerts, key)
+            function = lambda_.Function(
+                self,
+                _camel(base),
+                function_name=function_name(config, base),
+                runtime=RUNTIME,
+                handler=handler,
+                code=code,
+                layers=[layer],
+                role=role,
+                memory_size=config.lambdas.memory_mb,
+                timeout=cdk.Duration.seconds(config.lambdas.timeout_seconds),
+                reserved_concurrent_executions=config.lambdas.reserved_concurrency,
+                environment={
+                    **settings.environment(),
+                    "SEQPIPE_ENVIRONMENT": config.environment,
+                    "POWERTOOLS_SERVICE_NAME": PROJECT,
+                    "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+                    "POWERTOOLS_LOG_LEVEL": "INFO",
+                },
+                vpc=network.vpc,
+                vpc_subnets=network.subnets,
+                security_groups=[network.workload_sg],
+                tracing=lambda_.Tracing.ACTIVE,
+                dead_letter_queue=self.dead_letters,
+                log_group=log_group(
+                    self, f"{_camel(base)}Logs", config, f"/aws/lambda/{function_name(config, base)}", key
+                ),
+            )
+            acknowledge(
+                role,
+                "AWSLambdaVPCAccessExecutionRole is AWS's minimal policy for a Lambda in a VPC (its ENIs "
+                "and its own log streams); it grants no data access.",
+                f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/{_VPC_ACCESS_POLICY}]",
+            )
+            acknowledge_unscoped(
+                role, "X-Ray PutTraceSegments/PutTelemetryRecords support no resource scoping."
+            )
+            self.functions[base] = function
+
+        self.state_machine = self._state_machine(settings, compute, alerts, key)
+        self._rules(storage, settings)
+        cdk.CfnOutput(self, "StateMachineArn", value=self.state_machine.state_machine_arn)
+
+    def _queue(self, id: str, name: str, key: kms.IKey) -> sqs.Queue:
+        queue = sqs.Queue(
+            self,
+            id,
+            queue_name=name,
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
+        )
+        key.grant(iam.ServicePrincipal("events.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey")
+        acknowledge(
+            queue,
+            "This queue is the dead-letter queue; on-call drains it by hand (runbook: failed run).",
+            "AwsSolutions-SQS3",
+        )
+        return queue
+
+    def _state_machine(self, settings: Settings, compute: BatchStack, alerts: sns.ITopic, key: kms.IKey):
+        refs = StateMachineRefs(
+            validation_function_arn=self.functions["validation-handler"].function_arn,
+            quality_metrics_function_arn=self.functions["quality-metrics"].function_arn,
+            metadata_updater_function_arn=self.functions["metadata-updater"].function_arn,
+            jobs_table=settings.jobs_table,
+            job_queue_arn=compute.head_queue.job_queue_arn,
+            job_definition_arn=compute.head_job.job_definition_arn,
+            alert_topic_arn=alerts.topic_arn,
+            processed_bucket=settings.processed_bucket,
+            delivery_bucket=settings.delivery_bucket,
+        )
+        role = iam.Role(self, "StateMachineRole", assumed_by=iam.ServicePrincipal("states.amazonaws.com"))
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["lambda:InvokeFunction"],
+                resources=[
+                    self.functions[base].function_arn
+                    for base in ("validation-handler", "quality-metrics", "metadata-updater")
+                ],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["batch:SubmitJob"],
+                resources=[compute.head_queue.job_queue_arn, compute.head_job.job_definition_arn],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["batch:DescribeJobs", "batch:TerminateJob"], resources=["*"])
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+                resources=[
+                    self.format_arn(
+                        service="events",
+                        resource="rule",
+                        resource_name="StepFunctionsGetEventsForBatchJobsRule",
+                    )
+                ],
+            )
+        )
+        # MarkFailed writes the job record directly (no Lambda on the failure path).
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:UpdateItem"], resources=[table_arn(self.config, settings.jobs_table)]
+            )
+        )
+        grant_publish(role, alerts, key)
+        machine = sfn.StateMachine(
+            self,
+            "RunStateMachine",
+            state_machine_name=state_machine_name(self.config),
+            definition_body=sfn.DefinitionBody.from_string(json.dumps(build_definition(refs))),
+            role=role,
+            tracing_enabled=True,
+            logs=sfn.LogOptions(
+                destination=log_group(
+                    self,
+                    "StateMachineLogs",
+                    self.config,
+                    f"/aws/vendedlogs/states/{state_machine_name(self.config)}",
+                    key,
+                ),
+                level=sfn.LogLevel.ALL,
+                include_execution_data=True,
+            ),
+        )
+        acknowledge_unscoped(
+            role,
+            "Batch DescribeJobs/TerminateJob, X-Ray and the CloudWatch Logs delivery APIs support no "
+            "resource-level scoping.",
+        )
+        return machine
+
+    def _rules(self, storage: StorageStack, settings: Settings) -> None:
+        validation = self.functions["validation-handler"]
+        events.Rule(
+            self,
+            "RawObjectCreated",
+            rule_name=f"{self.config.prefix}-raw-object-created",
+            description="A new object in the raw bucket is validated",
+            event_pattern=events.EventPattern(
+                source=["aws.s3"],
+                detail_type=["Object Created"],
+                detail={
+                    "bucket": {"name": [settings.raw_bucket]},
+                    "object": {"key": [{"anything-but": {"prefix": QUARANTINE_PREFIX}}]},
+                },
+            ),
+            targets=[
+                targets.LambdaFunction(
+                    validation,
+                    dead_letter_queue=self.dead_letters,
+                    retry_attempts=4,
+                    max_event_age=cdk.Duration.hours(2),
+                )
+            ],
+        )
+        schedule = self.config.schedule
+        events.Rule(
+            self,
+            "ScheduledRun",
+            rule_name=f"{self.config.prefix}-scheduled-run",
+            description="Scheduled pipeline run with the run config in the processed bucket",
+            schedule=events.Schedule.expression(schedule.expression),
+            enabled=schedule.enabled,
+            targets=[
+                targets.SfnStateMachine(
+                    self.state_machine,
+                    input=events.RuleTargetInput.from_object(
+                        {
+                            "run_id": f"scheduled-{events.EventField.from_path('$.id')}",
+                            "project": schedule.project,
+                            "samples": [],
+                            "inputs": [],
+                            "config_uri": f"s3://{settings.processed_bucket}/{schedule.config_key}",
+                        }
+                    ),
+                    dead_letter_queue=self.dead_letters,
+                    retry_attempts=4,
+                    max_event_age=cdk.Duration.hours(2),
+                )
+            ],
+        )
+
+
+def _camel(base: str) -> str:
+    return "".join(part.capitalize() for part in base.split("-"))

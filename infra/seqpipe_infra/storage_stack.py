@@ -1,0 +1,221 @@
+"""Buckets (raw, processed, delivery), the data key, access logs and the CloudTrail data-event trail."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudtrail as cloudtrail
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from seqpipe_infra.common import bucket_name, log_group, removal_policy, workflow_role_arn_pattern
+from seqpipe_infra.compliance import acknowledge
+from seqpipe_infra.config import EnvConfig
+
+# Bucket purposes (names: common.bucket_name)
+RAW, PROCESSED, DELIVERY = "raw", "processed", "delivery"
+# Key layout the lifecycle rules rely on (docs/infrastructure.md, "Buckets").
+PROCESSED_RUNS_PREFIX = "runs/"
+PROCESSED_WORK_PREFIX = "work/"  # per-run intermediates (source tarballs, scatter chunks)
+QUARANTINE_PREFIX = "quarantine/"
+
+
+class StorageStack(cdk.Stack):
+    def __init__(self, scope: Construct, id: str, *, config: EnvConfig, **kwargs) -> None:
+        super().__init__(scope, id, **kwargs)
+        self.config = config
+        lc = config.lifecycle
+
+        self.key = kms.Key(
+            self,
+            "DataKey",
+            alias=f"alias/{config.prefix}-data",
+            description=f"{config.prefix}: patient data at rest (buckets, tables, logs, queues, topics)",
+            enable_key_rotation=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        # CloudWatch Logs encrypts log groups with the key on behalf of this account only.
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchLogsInThisAccount",
+                principals=[iam.ServicePrincipal(f"logs.{self.region}.amazonaws.com")],
+                actions=[
+                    "kms:Encrypt*",
+                    "kms:Decrypt*",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:Describe*",
+                ],
+                resources=["*"],
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{self.region}:{self.account}:*"
+                    }
+                },
+            )
+        )
+
+        # S3 server access logging cannot write to SSE-KMS buckets; this one uses SSE-S3.
+        self.access_logs = s3.Bucket(
+            self,
+            "AccessLogs",
+            bucket_name=bucket_name(self.config, "access-logs"),
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            versioned=True,
+            removal_policy=removal_policy(config),
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-access-logs",
+                    expiration=cdk.Duration.days(lc.access_logs_expire_days),
+                    noncurrent_version_expiration=cdk.Duration.days(lc.noncurrent_expire_days),
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(lc.abort_multipart_days),
+                )
+            ],
+        )
+        acknowledge(
+            self.access_logs,
+            "This is the server-access-log target; logging it into itself would loop. Reads of it are "
+            "recorded by the CloudTrail trail. S3 access logging only supports SSE-S3 on the target bucket.",
+            "AwsSolutions-S1",
+            "HIPAA.Security-S3BucketLoggingEnabled",
+            "HIPAA.Security-S3DefaultEncryptionKMS",
+            "HIPAA.Security-S3BucketReplicationEnabled",
+        )
+
+        self.raw = self._data_bucket(
+            "Raw",
+            RAW,
+            [
+                s3.LifecycleRule(
+                    id="raw-to-archive",
+                    transitions=[
+                        s3.Transition(
+                            storage_class=s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
+                            transition_after=cdk.Duration.days(lc.raw_to_glacier_ir_days),
+                        ),
+                        s3.Transition(
+                            storage_class=s3.StorageClass.DEEP_ARCHIVE,
+                            transition_after=cdk.Duration.days(lc.raw_to_deep_archive_days),
+                        ),
+                    ],
+                ),
+            ],
+        )
+        # Object-created events go to EventBridge natively (no notification custom resource).
+        raw_cfn = self.raw.node.default_child
+        assert isinstance(raw_cfn, s3.CfnBucket)
+        raw_cfn.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+            event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(
+                event_bridge_enabled=True
+            )
+        )
+
+        self.processed = self._data_bucket(
+            "Processed",
+            PROCESSED,
+            [
+                s3.LifecycleRule(
+                    id="expire-intermediates",
+                    prefix=PROCESSED_WORK_PREFIX,
+                    expiration=cdk.Duration.days(lc.intermediate_expire_days),
+                ),
+                s3.LifecycleRule(
+                    id="runs-intelligent-tiering",
+                    prefix=PROCESSED_RUNS_PREFIX,
+                    transitions=[
+                        s3.Transition(
+                            storage_class=s3.StorageClass.INTELLIGENT_TIERING,
+                            transition_after=cdk.Duration.days(0),
+                        )
+                    ],
+                ),
+            ],
+        )
+        self.delivery = self._data_bucket(
+            "Delivery",
+            DELIVERY,
+            [s3.LifecycleRule(id="expire-deliveries", expiration=cdk.Duration.days(lc.delivery_expire_days))],
+        )
+
+        self.trail = self._trail()
+
+        for name, bucket in self.data_buckets.items():
+            cdk.CfnOutput(self, f"{name}BucketName", value=bucket.bucket_name)
+
+    @property
+    def data_buckets(self) -> dict[str, s3.Bucket]:
+        return {"Raw": self.raw, "Processed": self.processed, "Delivery": self.delivery}
+
+    def _data_bucket(self, id: str, purpose: str, rules: list[s3.LifecycleRule]) -> s3.Bucket:
+        lc = self.config.lifecycle
+        common_rules = [
+            s3.LifecycleRule(
+                id="housekeeping",
+                abort_incomplete_multipart_upload_after=cdk.Duration.days(lc.abort_multipart_days),
+                noncurrent_version_expiration=cdk.Duration.days(lc.noncurrent_expire_days),
+            )
+        ]
+        bucket = s3.Bucket(
+            self,
+            id,
+            bucket_name=bucket_name(self.config, purpose),
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.key,
+            bucket_key_enabled=True,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            versioned=True,
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix=f"{purpose}/",
+            lifecycle_rules=common_rules + rules,
+            removal_policy=removal_policy(self.config),
+        )
+        bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="WorkflowRolesNeverDeleteBuckets",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:DeleteBucket"],
+                resources=[bucket.bucket_arn],
+                conditions={"ArnLike": {"aws:PrincipalArn": workflow_role_arn_pattern(self.config)}},
+            )
+        )
+        acknowledge(
+            bucket,
+            "Data stays in one region on purpose (data-residency of patient data under GDPR); durability "
+            "comes from S3's multi-AZ storage, versioning and the lifecycle rules, not from replication.",
+            "HIPAA.Security-S3BucketReplicationEnabled",
+        )
+        return bucket
+
+    def _trail(self) -> cloudtrail.Trail:
+        trail_bucket = self._data_bucket("TrailLogs", "trail", [])
+        trail = cloudtrail.Trail(
+            self,
+            "DataEventsTrail",
+            trail_name=f"{self.config.prefix}-data-events",
+            bucket=trail_bucket,
+            encryption_key=self.key,
+            enable_file_validation=True,
+            send_to_cloud_watch_logs=True,
+            cloud_watch_log_group=log_group(
+                self, "TrailLogGroup", self.config, f"/seqpipe/{self.config.environment}/cloudtrail", self.key
+            ),
+            include_global_service_events=True,
+            is_multi_region_trail=False,
+            management_events=cloudtrail.ReadWriteType.ALL,
+        )
+        trail.add_s3_event_selector(
+            [cloudtrail.S3EventSelector(bucket=bucket) for bucket in self.data_buckets.values()],
+            read_write_type=cloudtrail.ReadWriteType.ALL,
+            include_management_events=True,
+        )
+        self.key.grant_encrypt_decrypt(iam.ServicePrincipal("cloudtrail.amazonaws.com"))
+        return trail
