@@ -1,6 +1,118 @@
-# BCL run folder → FASTQ (active only when config sets run_folder).
+# From the sequencer's run folder to FASTQ (active only when the config sets run_folder).
+#
+# Everything is checked when the workflow is parsed (sample sheet against RunInfo.xml, run folder
+# complete and consistent), so a bad run stops before any job. One job per lane converts into a work
+# folder and then moves the FASTQs (+ .md5) to <outdir>/fastq/{sample}_L{lane}_R{1,2}.fastq.gz, which
+# seqpipe.demux.handoff turns into the germline pipeline's units.
 
 
 def demux_qc_files():
     """Run-QC files of the demultiplexing stage that MultiQC reads (none without a run folder)."""
-    return []
+    from seqpipe.demux.handoff import qc_outputs
+
+    return qc_outputs(config)
+
+
+if config.get("run_folder"):
+    from pathlib import Path
+
+    from seqpipe.demux import commands as demux_commands
+    from seqpipe.demux.errors import DemuxError
+    from seqpipe.demux.plan import load_plan
+    from seqpipe.demux.qc import QC_FILES, write_demux_qc
+    from seqpipe.demux.runfolder import stage_run_folder
+
+    try:
+        DEMUX = load_plan(config)
+    except DemuxError as error:
+        raise WorkflowError(f"demultiplexing cannot start:\n{error}") from None
+    DEMUX_OUT = DEMUX.outdir
+    DEMUX_LANES = {f"{lane.lane:03d}": lane for lane in DEMUX.lanes}
+    DEMUX_STAGED = (
+        [demux_commands.staged_run_folder(DEMUX)] if DEMUX.check.locs_fixes else []
+    )
+
+    if DEMUX_STAGED:
+
+        rule demux_stage_run_folder:
+            output:
+                directory(DEMUX_STAGED[0]),
+            log:
+                f"{DEMUX_OUT}/logs/demux/stage_run_folder.log",
+            run:
+                stage_run_folder(
+                    DEMUX.run_folder, Path(output[0]), DEMUX.check.locs_fixes
+                )
+                Path(log[0]).write_text(
+                    "".join(
+                        f"{fix.relative_path}: header cluster count set to {fix.clusters}\n"
+                        for fix in DEMUX.check.locs_fixes
+                    )
+                )
+
+    rule demux_picard_tables:
+        output:
+            barcodes=f"{DEMUX_OUT}/demux/L{{lane}}/barcodes.tsv",
+            multiplex=f"{DEMUX_OUT}/demux/L{{lane}}/multiplex.tsv",
+        wildcard_constraints:
+            lane=r"\d{3}",
+        params:
+            lane=lambda wildcards: DEMUX_LANES[wildcards.lane],
+            work=lambda wildcards: demux_commands.work_dir(DEMUX, int(wildcards.lane)),
+        run:
+            Path(output.barcodes).write_text(
+                demux_commands.barcode_table(params.lane)
+            )
+            Path(output.multiplex).write_text(
+                demux_commands.multiplex_table(params.lane, f"{params.work}/fastq")
+            )
+
+    for _lane in DEMUX.lanes:
+
+        rule:
+            name:
+                f"demux_lane_{_lane.lane}"
+            input:
+                DEMUX_STAGED,
+                (
+                    [
+                        f"{DEMUX_OUT}/demux/L{_lane.lane:03d}/barcodes.tsv",
+                        f"{DEMUX_OUT}/demux/L{_lane.lane:03d}/multiplex.tsv",
+                    ]
+                    if DEMUX.settings.demultiplexer == "picard"
+                    else []
+                ),
+            output:
+                fastq=DEMUX.lane_fastqs(_lane),
+                md5=[f"{fq}.md5" for fq in DEMUX.lane_fastqs(_lane)],
+                counts=f"{DEMUX_OUT}/demux/L{_lane.lane:03d}/counts.tsv",
+                unknown=f"{DEMUX_OUT}/demux/L{_lane.lane:03d}/unknown_barcodes.tsv",
+            log:
+                f"{DEMUX_OUT}/logs/demux/L{_lane.lane:03d}.log",
+            conda:
+                f"../envs/{DEMUX.settings.demultiplexer}.yaml"
+            threads: DEMUX.settings.threads
+            params:
+                command=demux_commands.lane_command(
+                    DEMUX, _lane, DEMUX.settings.threads
+                ),
+            shell:
+                "({params.command}) > {log} 2>&1"
+
+    rule demux_qc:
+        input:
+            expand(
+                f"{DEMUX_OUT}/demux/L{{lane}}/{{name}}",
+                lane=DEMUX_LANES,
+                name=["counts.tsv", "unknown_barcodes.tsv"],
+            ),
+        output:
+            [f"{DEMUX_OUT}/qc/demux/{name}" for name in QC_FILES],
+        log:
+            f"{DEMUX_OUT}/logs/demux/qc.log",
+        run:
+            write_demux_qc(
+                DEMUX,
+                [Path(f"{DEMUX_OUT}/demux/L{lane}") for lane in DEMUX_LANES],
+                Path(f"{DEMUX_OUT}/qc/demux"),
+            )

@@ -2,9 +2,9 @@
 
 The folder has what a HiSeq/MiniSeq-era instrument writes and every converter reads: RunInfo.xml,
 RunParameters.xml, SampleSheet.csv, per-lane per-cycle `s_<lane>_<tile>.bcl.gz`, per-tile `.filter` and
-`.locs`, InterOp tile and quality metrics, and the completion markers. Each cluster's position is chosen so
-the read name a converter derives from it (`<instrument>:<run>:<flowcell>:<lane>:<tile>:<x>:<y>`) maps
-back to the simulated read, which lets tests check that every read lands in its sample.
+`.locs`, InterOp tile metrics (cluster counts) and the completion markers. Each cluster's position is
+chosen so the read name a converter derives from it (`<instrument>:<run>:<flowcell>:<lane>:<tile>:<x>:<y>`)
+maps back to the simulated read, which lets tests check that every read lands in its sample.
 """
 
 from __future__ import annotations
@@ -130,6 +130,10 @@ def _run_info_xml(layout: RunLayout, lanes: Sequence[int], cycles: tuple[int, in
         </Tiles>
       </TileSet>
     </FlowcellLayout>
+    <ImageChannels>
+      <Name>red</Name>
+      <Name>green</Name>
+    </ImageChannels>
   </Run>
 </RunInfo>
 """
@@ -176,14 +180,6 @@ def _tile_metrics(counts: dict[tuple[int, int], tuple[int, int]]) -> bytes:
     return bytes(records)
 
 
-def _q_metrics(histograms: dict[tuple[int, int, int], list[int]]) -> bytes:
-    """InterOp QMetricsOut.bin version 4: per lane, tile and cycle a 50-bin quality histogram."""
-    records = bytearray(struct.pack("<BB", 4, 206))
-    for (lane, tile, cycle), histogram in sorted(histograms.items()):
-        records += struct.pack("<HHH", lane, tile, cycle) + struct.pack("<50I", *histogram)
-    return bytes(records)
-
-
 def write_run_folder(
     folder: Path,
     clusters_by_lane: dict[int, Sequence[Cluster]],
@@ -198,7 +194,6 @@ def write_run_folder(
     tiles = _tiles(layout)
     written: list[WrittenCluster] = []
     tile_counts: dict[tuple[int, int], tuple[int, int]] = {}
-    histograms: dict[tuple[int, int, int], list[int]] = {}
     for lane in lanes:
         lane_clusters = list(clusters_by_lane[lane])
         basecalls = folder / "Data" / "Intensities" / "BaseCalls" / f"L{lane:03d}"
@@ -215,10 +210,6 @@ def write_run_folder(
                 column = matrix[:, cycle]
                 with gzip.open(cycle_dir / f"s_{lane}_{tile}.bcl.gz", "wb", compresslevel=1) as fh:
                     fh.write(struct.pack("<I", len(reads)) + column.tobytes())
-                qualities = column[column > 0] >> 2
-                histograms[(lane, tile, cycle + 1)] = np.bincount(
-                    qualities.clip(1, 50) - 1, minlength=50
-                ).tolist()
             (basecalls / f"s_{lane}_{tile}.filter").write_bytes(
                 struct.pack("<III", 0, 3, len(on_tile)) + bytes(int(p) for p in passing)
             )
@@ -238,7 +229,6 @@ def write_run_folder(
     interop = folder / "InterOp"
     interop.mkdir(exist_ok=True)
     (interop / "TileMetricsOut.bin").write_bytes(_tile_metrics(tile_counts))
-    (interop / "QMetricsOut.bin").write_bytes(_q_metrics(histograms))
     (folder / "RunInfo.xml").write_text(_run_info_xml(layout, lanes, cycles))
     (folder / "RunParameters.xml").write_text(
         '<?xml version="1.0"?>\n<RunParameters>\n  <Setup>\n    <ApplicationName>seqpipe bcl_writer'

@@ -1,0 +1,67 @@
+"""The demultiplexed FASTQs as the germline pipeline's samples and units (samples.tsv / units.tsv)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from seqpipe.demux.plan import load_plan
+from seqpipe.demux.qc import QC_FILES
+
+
+def _annotations(config: dict[str, Any]) -> pd.DataFrame | None:
+    """group/sex from a samples.tsv the user gave beside run_folder (the sample sheet has neither)."""
+    path = config.get("samples")
+    if not path or not Path(path).is_file():
+        return None
+    return pd.read_csv(path, sep="\t", dtype=str).set_index("sample")
+
+
+def samples_and_units(config: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(samples, units) with the columns of samples.tsv and units.tsv; fq1/fq2 are demux outputs."""
+    plan = load_plan(config)
+    annotations = _annotations(config)
+
+    def annotation(sample: str, column: str, default: str) -> str:
+        if annotations is None or sample not in annotations.index or column not in annotations.columns:
+            return default
+        value = annotations.at[sample, column]
+        return default if pd.isna(value) else value
+
+    samples = pd.DataFrame(
+        [
+            {
+                "sample": sample,
+                "group": annotation(sample, "group", plan.run_info.run_id),
+                "sex": annotation(sample, "sex", ""),
+            }
+            for sample in plan.sample_ids()
+        ],
+        columns=["sample", "group", "sex"],
+    )
+    units = pd.DataFrame(
+        [
+            {
+                "sample": sample,
+                "unit": f"L{lane.lane:03d}",
+                "fq1": plan.fastq(sample, lane.lane, 1),
+                "fq2": plan.fastq(sample, lane.lane, 2) if plan.paired else "",
+                "platform": "ILLUMINA",
+                "library": sample,
+            }
+            for lane in plan.lanes
+            for sample in lane.sample_ids
+        ],
+        columns=["sample", "unit", "fq1", "fq2", "platform", "library"],
+    )
+    return samples, units
+
+
+def qc_outputs(config: dict[str, Any]) -> list[str]:
+    """Run-QC files for the MultiQC rule's input (empty without a run folder)."""
+    if not config.get("run_folder"):
+        return []
+    outdir = str(config.get("outdir", "results")).rstrip("/")
+    return [f"{outdir}/qc/demux/{name}" for name in QC_FILES]
