@@ -67,35 +67,58 @@ if config.get("run_folder"):
                 demux_commands.multiplex_table(params.lane, f"{params.work}/fastq")
             )
 
+    # Illumina does not publish bcl-convert or bcl2fastq on conda channels: they run in nf-core's
+    # containers (--sdm apptainer); envs/bcl2fastq.yaml is a community repackaging of Illumina's binary.
+    DEMUX_CONTAINERS = {
+        "bcl-convert": "docker://nfcore/bclconvert:4.3.6",
+        "bcl2fastq": "docker://nfcore/bcl2fastq:2.20.0.422",
+    }
+
+    rule demux_convert_lane:
+        input:
+            DEMUX_STAGED,
+            lambda wildcards: (
+                [
+                    f"{DEMUX_OUT}/demux/L{wildcards.lane}/barcodes.tsv",
+                    f"{DEMUX_OUT}/demux/L{wildcards.lane}/multiplex.tsv",
+                ]
+                if DEMUX.settings.demultiplexer == "picard"
+                else []
+            ),
+        output:
+            temp(directory(f"{DEMUX_OUT}/demux/L{{lane}}/work")),
+        log:
+            f"{DEMUX_OUT}/logs/demux/L{{lane}}.convert.log",
+        wildcard_constraints:
+            lane=r"\d{3}",
+        conda:
+            f"../envs/{DEMUX.settings.demultiplexer}.yaml"
+        container:
+            DEMUX_CONTAINERS.get(DEMUX.settings.demultiplexer)
+        threads: DEMUX.settings.threads
+        params:
+            command=lambda wildcards, threads: demux_commands.convert_command(
+                DEMUX, DEMUX_LANES[wildcards.lane], threads
+            ),
+        shell:
+            "({params.command}) > {log} 2>&1"
+
     for _lane in DEMUX.lanes:
 
         rule:
             name:
-                f"demux_lane_{_lane.lane}"
+                f"demux_collect_lane_{_lane.lane}"
             input:
-                DEMUX_STAGED,
-                (
-                    [
-                        f"{DEMUX_OUT}/demux/L{_lane.lane:03d}/barcodes.tsv",
-                        f"{DEMUX_OUT}/demux/L{_lane.lane:03d}/multiplex.tsv",
-                    ]
-                    if DEMUX.settings.demultiplexer == "picard"
-                    else []
-                ),
+                f"{DEMUX_OUT}/demux/L{_lane.lane:03d}/work",
             output:
                 fastq=DEMUX.lane_fastqs(_lane),
                 md5=[f"{fq}.md5" for fq in DEMUX.lane_fastqs(_lane)],
                 counts=f"{DEMUX_OUT}/demux/L{_lane.lane:03d}/counts.tsv",
                 unknown=f"{DEMUX_OUT}/demux/L{_lane.lane:03d}/unknown_barcodes.tsv",
             log:
-                f"{DEMUX_OUT}/logs/demux/L{_lane.lane:03d}.log",
-            conda:
-                f"../envs/{DEMUX.settings.demultiplexer}.yaml"
-            threads: DEMUX.settings.threads
+                f"{DEMUX_OUT}/logs/demux/L{_lane.lane:03d}.collect.log",
             params:
-                command=demux_commands.lane_command(
-                    DEMUX, _lane, DEMUX.settings.threads
-                ),
+                command=demux_commands.collect_command(DEMUX, _lane),
             shell:
                 "({params.command}) > {log} 2>&1"
 

@@ -11,6 +11,9 @@ import sys
 
 from seqpipe.demux.plan import UNDETERMINED, DemuxPlan, LanePlan
 
+# Debian's launcher is PicardCommandLine; the bioconda package (envs/picard.yaml) names it `picard`.
+FIND_PICARD = "PICARD=$(command -v PicardCommandLine || command -v picard)"
+
 
 def lane_dir(plan: DemuxPlan, lane: int) -> str:
     return f"{plan.outdir}/demux/L{lane:03d}"
@@ -68,24 +71,24 @@ def picard_commands(
     mismatches: int,
     threads: int,
 ) -> list[list[str]]:
-    """ExtractIlluminaBarcodes then IlluminaBasecallsToFastq (Debian's launcher: PicardCommandLine).
+    """Arguments of ExtractIlluminaBarcodes then IlluminaBasecallsToFastq (after the Picard launcher).
 
     Barcode files go to barcodes_dir, never into the run folder (it may be read-only or shared).
     """
     common = [f"BASECALLS_DIR={basecalls}", f"LANE={lane}", f"READ_STRUCTURE={read_structure}"]
     return [
-        ["PicardCommandLine", "ExtractIlluminaBarcodes", *common, f"BARCODE_FILE={barcode_file}",
+        ["ExtractIlluminaBarcodes", *common, f"BARCODE_FILE={barcode_file}",
          f"OUTPUT_DIR={barcodes_dir}", f"METRICS_FILE={metrics_file}", f"MAX_MISMATCHES={mismatches}",
          f"NUM_PROCESSORS={threads}", "COMPRESS_OUTPUTS=true"],
-        ["PicardCommandLine", "IlluminaBasecallsToFastq", *common, f"BARCODES_DIR={barcodes_dir}",
+        ["IlluminaBasecallsToFastq", *common, f"BARCODES_DIR={barcodes_dir}",
          f"MULTIPLEX_PARAMS={multiplex_file}", f"RUN_BARCODE={run_barcode}", f"MACHINE_NAME={machine}",
          f"FLOWCELL_BARCODE={flowcell}", "READ_NAME_FORMAT=CASAVA_1_8", "COMPRESS_OUTPUTS=true",
          "INCLUDE_NON_PF_READS=false", f"NUM_PROCESSORS={threads}", f"TMP_DIR={barcodes_dir}"],
     ]  # fmt: skip
 
 
-def lane_command(plan: DemuxPlan, lane: LanePlan, threads: int) -> str:
-    """The shell command of a lane job: convert into the work folder, then collect the FASTQs."""
+def convert_command(plan: DemuxPlan, lane: LanePlan, threads: int) -> str:
+    """The conversion of one lane into its work folder (in the tool's conda env or container)."""
     work = work_dir(plan, lane.lane)
     run_folder = input_run_folder(plan)
     tool = plan.settings.demultiplexer
@@ -104,7 +107,8 @@ def lane_command(plan: DemuxPlan, lane: LanePlan, threads: int) -> str:
             mismatches=plan.settings.barcode_mismatches,
             threads=threads,
         )
-        layout = "picard"
+        prepare = [f"mkdir -p {shlex.quote(work)}/barcodes {shlex.quote(work)}/fastq", FIND_PICARD]
+        return " && ".join([*prepare, *(f'"$PICARD" {_join(step)}' for step in steps)])
     elif tool == "bcl-convert":
         steps = [
             ["bcl-convert", "--bcl-input-directory", run_folder, "--output-directory", f"{work}/out",
@@ -113,7 +117,7 @@ def lane_command(plan: DemuxPlan, lane: LanePlan, threads: int) -> str:
              "--bcl-num-compression-threads", str(threads), "--bcl-num-decompression-threads", str(threads),
              "--force"],
         ]  # fmt: skip
-        layout = "illumina"
+        prepare = [f"mkdir -p {shlex.quote(work)}"]
     else:
         steps = [
             ["bcl2fastq", "--runfolder-dir", run_folder, "--output-dir", f"{work}/out",
@@ -121,17 +125,18 @@ def lane_command(plan: DemuxPlan, lane: LanePlan, threads: int) -> str:
              "--barcode-mismatches", str(plan.settings.barcode_mismatches), "--loading-threads", "1",
              "--processing-threads", str(threads), "--writing-threads", "1"],
         ]  # fmt: skip
-        layout = "illumina"
-    extra = f" {plan.settings.extra}" if plan.settings.extra and tool != "picard" else ""
-    commands = [_join(step) + extra for step in steps]
-    collect = [
-        sys.executable, "-m", "seqpipe.demux.collect", "--layout", layout, "--work", work,
-        "--lane", str(lane.lane), "--fastq-dir", f"{plan.outdir}/fastq",
-        "--stats-dir", lane_dir(plan, lane.lane),
+        prepare = [f"mkdir -p {shlex.quote(work)}"]
+    extra = f" {plan.settings.extra}" if plan.settings.extra else ""
+    return " && ".join([*prepare, *(_join(step) + extra for step in steps)])
+
+
+def collect_command(plan: DemuxPlan, lane: LanePlan) -> str:
+    """Final FASTQ names, md5 files and read counts from a lane's work folder (seqpipe's own Python)."""
+    argv = [
+        sys.executable, "-m", "seqpipe.demux.collect",
+        "--layout", "picard" if plan.settings.demultiplexer == "picard" else "illumina",
+        "--work", work_dir(plan, lane.lane), "--lane", str(lane.lane),
+        "--fastq-dir", f"{plan.outdir}/fastq", "--stats-dir", lane_dir(plan, lane.lane),
         "--reads", str(len(plan.reads)), *[a for s in lane.sample_ids for a in ("--sample", s)],
     ]  # fmt: skip
-    prepare = [
-        f"rm -rf {shlex.quote(work)}",
-        f"mkdir -p {shlex.quote(work)}/barcodes {shlex.quote(work)}/fastq",
-    ]
-    return " && ".join([*prepare, *commands, _join(collect)])
+    return _join(argv)
