@@ -17,15 +17,11 @@ if config.get("run_folder"):
     from pathlib import Path
 
     from seqpipe.demux import commands as demux_commands
-    from seqpipe.demux.errors import DemuxError
-    from seqpipe.demux.plan import load_plan
+    from seqpipe.demux.handoff import workflow_plan
     from seqpipe.demux.qc import QC_FILES, write_demux_qc
     from seqpipe.demux.runfolder import stage_run_folder
 
-    try:
-        DEMUX = load_plan(config)
-    except DemuxError as error:
-        raise WorkflowError(f"demultiplexing cannot start:\n{error}") from None
+    DEMUX = workflow_plan(config)
     DEMUX_OUT = DEMUX.outdir
     DEMUX_LANES = {f"{lane.lane:03d}": lane for lane in DEMUX.lanes}
     DEMUX_STAGED = (

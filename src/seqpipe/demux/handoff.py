@@ -7,8 +7,19 @@ from typing import Any
 
 import pandas as pd
 
-from seqpipe.demux.plan import load_plan
+from seqpipe.demux.errors import DemuxError
+from seqpipe.demux.plan import DemuxPlan, load_plan
 from seqpipe.demux.qc import QC_FILES
+
+
+def workflow_plan(config: dict[str, Any]) -> DemuxPlan:
+    """The demux plan; problems become a WorkflowError, which Snakemake prints as a message."""
+    try:
+        return load_plan(config)
+    except DemuxError as error:
+        from snakemake.exceptions import WorkflowError
+
+        raise WorkflowError(f"demultiplexing cannot start:\n{error}") from None
 
 
 def _annotations(config: dict[str, Any]) -> pd.DataFrame | None:
@@ -21,7 +32,7 @@ def _annotations(config: dict[str, Any]) -> pd.DataFrame | None:
 
 def samples_and_units(config: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(samples, units) with the columns of samples.tsv and units.tsv; fq1/fq2 are demux outputs."""
-    plan = load_plan(config)
+    plan = workflow_plan(config)
     annotations = _annotations(config)
 
     def annotation(sample: str, column: str, default: str) -> str:
