@@ -9,6 +9,7 @@ import click
 # Subcommands live in their own modules so each area of the project owns its file;
 # they are imported lazily to keep `seqpipe --help` fast and free of heavy imports.
 SUBCOMMANDS: dict[str, str] = {
+    "demux": "seqpipe.cli.demux:demux",
     "simulate": "seqpipe.cli.simulate:simulate",
     "accuracy": "seqpipe.cli.accuracy:accuracy",
     "run": "seqpipe.cli.run:run",

@@ -239,3 +239,49 @@ def write_run_folder(
     (folder / "RTAComplete.txt").write_text("simulated run complete\n")
     (folder / "CopyComplete.txt").write_text("")
     return written
+
+
+def _fastq_records(path: Path) -> list[tuple[str, str, str]]:
+    with gzip.open(path, "rt") if path.suffix == ".gz" else path.open() as fh:
+        lines = fh.read().splitlines()
+    return [(lines[i][1:].split()[0], lines[i + 1], lines[i + 3]) for i in range(0, len(lines) - 3, 4)]
+
+
+def run_folder_from_units(
+    units_tsv: Path, folder: Path, undetermined_per_lane: int = 0, seed: int = 1
+) -> list[WrittenCluster]:
+    """A run folder holding the read pairs of a units.tsv (e.g. from `seqpipe simulate`).
+
+    Each sample gets its own index pair; its n-th unit goes to lane n, so two units make a two-lane run.
+    Optional clusters with barcodes of no sample land in Undetermined.
+    """
+    import csv
+    import random
+
+    with units_tsv.open() as fh:
+        units = list(csv.DictReader(fh, delimiter="\t"))
+    samples_in_order = list(dict.fromkeys(u["sample"] for u in units))
+    indexes = dict(zip(samples_in_order, index_pairs(len(samples_in_order)), strict=True))
+    clusters: dict[int, list[Cluster]] = {}
+    lane_of_unit: dict[str, int] = {}
+    for unit in units:
+        lane = lane_of_unit[unit["sample"]] = lane_of_unit.get(unit["sample"], 0) + 1
+        i7, i5 = indexes[unit["sample"]]
+        fq1, fq2 = (
+            Path(unit[k]) if Path(unit[k]).is_absolute() else units_tsv.parent / unit[k]
+            for k in ("fq1", "fq2")
+        )
+        for (name, s1, q1), (_, s2, q2) in zip(_fastq_records(fq1), _fastq_records(fq2), strict=True):
+            clusters.setdefault(lane, []).append(Cluster(name, unit["sample"], s1, q1, s2, q2, i7, i5))
+    rng = random.Random(seed)
+    for lane, lane_clusters in clusters.items():
+        template = lane_clusters[0]
+        for n in range(undetermined_per_lane):
+            # Poly-A/C index reads: far from every Nextera index, like adapter dimers on a real run.
+            lane_clusters.append(
+                Cluster(f"undetermined_{lane}_{n}", "", template.read1, template.qual1, template.read2,
+                        template.qual2, "AAAAAAAA" if n % 2 else "CCCCCCCC", "AAAAAAAA")
+            )  # fmt: skip
+        rng.shuffle(lane_clusters)
+    sheet = [SheetSample(sample, *indexes[sample]) for sample in samples_in_order]
+    return write_run_folder(folder, clusters, sheet)
