@@ -2,41 +2,6 @@
 # samples of a group; gather_calls then concatenates, normalizes and soft-filters the chunks.
 
 
-wildcard_constraints:
-    scope="sample|joint",
-    group="|".join(GROUPS),
-
-
-def samples_in(scope, name):
-    return [name] if scope == "sample" else GROUPS[name]
-
-
-def analysis_bam(sample):
-    if "gatk" in CALLERS and CALLING["gatk"]["bqsr"]:
-        return out(f"align/{sample}.recal.bam")
-    return out(f"align/{sample}.markdup.bam")
-
-
-def bams_for(wc):
-    names = samples_in(wc.scope, wc.name)
-    return expand(out("align/{sample}.markdup.bam"), sample=names)
-
-
-def chunk_calls(caller, scope, name):
-    # DeepVariant writes a VCF per sample and chunk; every other path ends in BCF.
-    ext = "vcf.gz" if (caller, scope) == ("deepvariant", "sample") else "bcf"
-    return expand(out(f"calls/{caller}/{scope}/{name}.{{chunk}}.{ext}"), chunk=CHUNKS)
-
-
-CALLING_INPUT = dict(
-    bams=bams_for,
-    bais=lambda wc: [f"{b}.bai" for b in bams_for(wc)],
-    reference=REFERENCE,
-    fai=f"{REFERENCE}.fai",
-    bed=out("reference/chunks/{chunk}.bed"),
-)
-
-
 rule call_bcftools:
     input:
         **CALLING_INPUT,

@@ -3,6 +3,15 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
+from seqpipe.chunks import write_chunk_beds
+from seqpipe.files import link_or_copy
+from seqpipe.provenance import (
+    VERSION_COMMANDS,
+    tools_used,
+    write_run_manifest,
+    write_versions_for_multiqc,
+)
+from seqpipe.qc_report import summarize_qc
 from seqpipe.sheets import load_sheets, sheets_from_records
 
 validate(config, workflow.source_path("../config/schemas/config.schema.yaml"))
@@ -83,7 +92,7 @@ def vcf_outputs():
         )
     if "gatk" in CALLERS:
         files += expand(out("vcf/gvcf/{sample}.gatk.g.vcf.gz"), sample=SAMPLES)
-    return files + [f + ".tbi" for f in files]
+    return files + [f"{f}.tbi" for f in files]
 
 
 def final_outputs():
@@ -95,3 +104,55 @@ def final_outputs():
         out("manifest/run_manifest.json"),
         out("reference/genome.dict"),
     ]
+
+
+# Calling: per sample or, with calling.joint, per group of samples.
+wildcard_constraints:
+    scope="sample|joint",
+    group="|".join(GROUPS),
+
+
+def samples_in(scope, name):
+    return [name] if scope == "sample" else GROUPS[name]
+
+
+def analysis_bam(sample):
+    if "gatk" in CALLERS and CALLING["gatk"]["bqsr"]:
+        return out(f"align/{sample}.recal.bam")
+    return out(f"align/{sample}.markdup.bam")
+
+
+def bams_for(wc):
+    names = samples_in(wc.scope, wc.name)
+    return expand(out("align/{sample}.markdup.bam"), sample=names)
+
+
+def chunk_calls(caller, scope, name):
+    # DeepVariant writes a VCF per sample and chunk; every other path ends in BCF.
+    ext = "vcf.gz" if (caller, scope) == ("deepvariant", "sample") else "bcf"
+    return expand(out(f"calls/{caller}/{scope}/{name}.{{chunk}}.{ext}"), chunk=CHUNKS)
+
+
+CALLING_INPUT = dict(
+    bams=bams_for,
+    bais=lambda wc: [f"{b}.bai" for b in bams_for(wc)],
+    reference=REFERENCE,
+    fai=f"{REFERENCE}.fai",
+    bed=out("reference/chunks/{chunk}.bed"),
+)
+
+
+def stats_of_vcfs():
+    """bcftools stats files, one per VCF the run produces (joint VCFs included)."""
+    return [
+        f.replace(out("vcf/"), out("qc/bcftools/")).replace(".vcf.gz", ".stats")
+        for f in vcf_outputs()
+        if f.endswith(".vcf.gz") and not f.endswith(".g.vcf.gz")
+    ]
+
+
+TOOLS = tools_used(config)
+
+
+wildcard_constraints:
+    tool="|".join(VERSION_COMMANDS),

@@ -1,12 +1,3 @@
-from seqpipe.provenance import VERSION_COMMANDS, tools_used
-
-TOOLS = tools_used(config)
-
-
-wildcard_constraints:
-    tool="|".join(VERSION_COMMANDS),
-
-
 rule report_tool_version:
     output:
         out("manifest/versions/{tool}.txt"),
@@ -32,8 +23,6 @@ rule collect_software_versions:
     benchmark:
         benchmark_of("collect_software_versions")
     run:
-        from seqpipe.provenance import write_versions_for_multiqc
-
         write_versions_for_multiqc(input, output[0])
 
 
@@ -55,18 +44,11 @@ rule write_run_manifest:
     benchmark:
         benchmark_of("write_run_manifest")
     run:
-        import json
-        from pathlib import Path
-        from seqpipe.provenance import build_manifest
-
-        versions = {
-            Path(f).stem: Path(f).read_text().strip() for f in input.versions
-        }
-        manifest = build_manifest(
+        write_run_manifest(
             config,
-            versions,
+            input.versions,
             [*input.reads, input.reference],
             input.results,
             workflow.basedir,
+            output[0],
         )
-        Path(output[0]).write_text(json.dumps(manifest, indent=2) + "\n")

@@ -1,12 +1,3 @@
-def stats_of_vcfs():
-    """bcftools stats files, one per VCF the run produces (joint VCFs included)."""
-    return [
-        f.replace(out("vcf/"), out("qc/bcftools/")).replace(".vcf.gz", ".stats")
-        for f in vcf_outputs()
-        if f.endswith(".vcf.gz") and not f.endswith(".g.vcf.gz")
-    ]
-
-
 rule compute_alignment_stats:
     input:
         bam=out("align/{sample}.markdup.bam"),
@@ -85,12 +76,18 @@ rule summarize_qc:
         log_of("summarize_qc"),
     benchmark:
         benchmark_of("summarize_qc")
-    params:
-        samples=SAMPLES,
-        callers=CALLERS,
-        thresholds=config["qc"].get("thresholds", {}),
-    script:
-        "../scripts/summarize_qc.py"
+    run:
+        summarize_qc(
+            SAMPLES,
+            CALLERS,
+            input.flagstat,
+            input.mosdepth,
+            input.markdup,
+            input.variant_stats,
+            config["qc"].get("thresholds", {}),
+            output.tsv,
+            output.multiqc,
+        )
 
 
 rule report_multiqc:
@@ -133,7 +130,7 @@ rule report_multiqc:
     resources:
         mem_mb=2048,
     params:
-        outdir=out("qc"),
+        outdir=lambda wc, output: os.path.dirname(output.html),
     shell:
         "multiqc --force --no-ansi --config {input.config} --outdir {params.outdir} "
         "{input} > {log} 2>&1"

@@ -28,9 +28,8 @@ rule link_reference:
         log_of("reference/link_reference"),
     benchmark:
         benchmark_of("reference/link_reference")
-    # A hard link (or a copy across file systems) keeps a plain file, which remote storage can upload.
-    shell:
-        "(ln -f {input} {output} || cp {input} {output}) 2> {log}"
+    run:
+        link_or_copy(input[0], output[0])
 
 
 if REUSED:
@@ -46,7 +45,7 @@ if REUSED:
             benchmark_of("reference/link_reference_indices")
         run:
             for source, target in zip(input, output):
-                shell("(ln -f {source} {target} || cp {source} {target}) 2>> {log}")
+                link_or_copy(source, target)
 
 
 if "fai" not in REUSED:
@@ -114,6 +113,4 @@ rule split_reference:
     benchmark:
         benchmark_of("reference/split_reference")
     run:
-        from seqpipe.chunks import write_chunk_beds
-
         write_chunk_beds(input[0], output)

@@ -96,3 +96,16 @@ def build_manifest(
         "inputs": describe_files(inputs),
         "outputs": describe_files(outputs),
     }
+
+
+def write_run_manifest(
+    config: Mapping[str, Any],
+    version_files: Iterable[str | Path],
+    inputs: Iterable[str | Path],
+    outputs: Iterable[str | Path],
+    workflow_dir: str | Path,
+    path: str | Path,
+) -> None:
+    versions = {Path(f).stem: Path(f).read_text().strip() for f in version_files}
+    manifest = build_manifest(config, versions, inputs, outputs, workflow_dir)
+    Path(path).write_text(json.dumps(manifest, indent=2) + "\n")

@@ -1,11 +1,12 @@
-"""The QC verdicts as a MultiQC custom-content table, one row per sample."""
+"""The run's QC summary: verdicts per sample as qc_summary.tsv and as a MultiQC table."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from seqpipe.qc_thresholds import PASS, Verdict
+from seqpipe.qc_metrics import sample_metrics
+from seqpipe.qc_thresholds import PASS, Verdict, evaluate, write_tsv
 
 HEADER = """# id: 'qc_verdicts'
 # section_name: 'QC verdicts'
@@ -24,3 +25,26 @@ def write_multiqc_table(
         values = ["NA" if metrics[c] is None else f"{metrics[c]:.4g}" for c in columns]
         lines.append("\t".join([sample, "FAIL" if failed else PASS, "; ".join(failed) or "-", *values]))
     Path(path).write_text("\n".join(lines) + "\n")
+
+
+def summarize_qc(
+    samples: Sequence[str],
+    callers: Sequence[str],
+    flagstat: Sequence[str],
+    mosdepth: Sequence[str],
+    markdup: Sequence[str],
+    variant_stats: Sequence[str],
+    thresholds: Mapping[str, Mapping[str, float]],
+    tsv: str | Path,
+    multiqc_table: str | Path,
+) -> None:
+    """qc_summary.tsv and its MultiQC table from per-sample report files (variant stats sample-major)."""
+    metrics_by_sample = {}
+    verdicts: list[Verdict] = []
+    for i, sample in enumerate(samples):
+        stats = {caller: variant_stats[i * len(callers) + j] for j, caller in enumerate(callers)}
+        metrics = sample_metrics(flagstat[i], mosdepth[i], markdup[i], stats)
+        metrics_by_sample[sample] = metrics
+        verdicts += evaluate(sample, metrics, thresholds)
+    write_tsv(verdicts, tsv)
+    write_multiqc_table(metrics_by_sample, verdicts, multiqc_table)
