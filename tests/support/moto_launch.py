@@ -8,6 +8,8 @@
    (stock moto: KeyError 'JobName' on arn:aws:states:::batch:submitJob[.sync]).
 3b. State machines created through CloudFormation land in the executing backend.
 3c. Unnamed executions get a uuid name (stock: named 'None', 2nd start fails).
+3d. Batch jobs copy their container overrides (a Step Functions retry of submitJob reuses them).
+3e. A retried .sync task polls its new job (stock: every retry ends at once in States.Timeout).
 4. MOTO_BATCH_LOCAL_EXEC=1: Batch container jobs run their command as a local process.
 
 Usage: python moto_launch.py PORT
@@ -28,7 +30,6 @@ os.environ["MOTO_PORT"] = str(PORT)
 
 import botocore.session  # noqa: E402
 from botocore import xform_name  # noqa: E402
-
 from moto.core.config import default_user_config  # noqa: E402
 
 default_user_config["stepfunctions"] = {"execute_state_machine": True}
@@ -129,6 +130,7 @@ _sfn_models.stepfunctions_backends = stepfunctions_parser_backends
 # second unnamed start_execution on one state machine raises ExecutionAlreadyExists
 # (or, with identical input, silently returns the first execution).
 import uuid as _uuid  # noqa: E402
+
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend  # noqa: E402
 
 _orig_start = StepFunctionsParserBackend.start_execution
@@ -139,6 +141,44 @@ def _start_execution(self, state_machine_arn, name=None, *args, **kwargs):
 
 
 StepFunctionsParserBackend.start_execution = _start_execution
+
+# ---- 3d. Batch jobs own their container overrides: moto appends AWS_BATCH_JOB_ID (and more) to the
+# overrides' environment list in place; when Step Functions retries a batch:submitJob task, that list
+# is still referenced by the state's parameters, so the retry submits those extra lower-case entries
+# and the task ends in States.Timeout instead of a clean second attempt.
+import copy as _copy  # noqa: E402
+
+from moto.batch.models import Job as _BatchJob  # noqa: E402
+
+_orig_job_init = _BatchJob.__init__
+
+
+def _job_init(self, *args, **kwargs):
+    _orig_job_init(self, *args, **kwargs)
+    self.container_overrides = _copy.deepcopy(self.container_overrides)
+
+
+_BatchJob.__init__ = _job_init
+
+# ---- 3e. A retried .sync task must wait for its new job: the interpreter also listens on the state's
+# task-token callback endpoint, which the first attempt interrupted when it ended, so every retry of
+# a batch:submitJob.sync task "timed out" at once (States.Timeout). .sync tasks never use task
+# tokens, so the retry just polls the job.
+import importlib  # noqa: E402
+
+_CallbackTask = importlib.import_module(
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback"
+).StateTaskServiceCallback
+
+_orig_eval_sync = _CallbackTask._eval_sync
+
+
+def _eval_sync(self, env, sync_resolver, timeout_seconds, callback_endpoint, heartbeat_endpoint):
+    return _orig_eval_sync(self, env=env, sync_resolver=sync_resolver, timeout_seconds=timeout_seconds,
+                           callback_endpoint=None, heartbeat_endpoint=heartbeat_endpoint)
+
+
+_CallbackTask._eval_sync = _eval_sync
 
 # ---- 4. optional: run Batch container commands as local processes ------------
 # MOTO_BATCH_LOCAL_EXEC=1: a submitted (non-array) container job runs its
@@ -184,7 +224,8 @@ if os.environ.get("MOTO_BATCH_LOCAL_EXEC") == "1":
                     f.write(p.stdout + p.stderr)
                 if p.returncode != 0:
                     job.job_stopped_reason = f"Essential container in task exited (rc={p.returncode})"
-                    print(f"[moto-batch] job {job.job_name} rc={p.returncode}\n{p.stderr[-3000:]}", flush=True)
+                    tail = p.stderr[-3000:]
+                    print(f"[moto-batch] job {job.job_name} rc={p.returncode}\n{tail}", flush=True)
             except Exception as e:  # timeout etc.
                 job.exit_code = 1
                 job.job_stopped_reason = str(e)[:200]

@@ -75,7 +75,7 @@ def sha256_of(uri: S3Uri) -> str:
 
 
 def quarantine(uri: S3Uri, reason: str) -> None:
-    """Mark an object as quarantined by tag (kept, never deleted; bucket policies can deny reads on the tag)."""
+    """Mark an object as quarantined by tag: kept, never deleted; bucket policies can deny reads by tag."""
     s3 = client("s3")
     tags = s3.get_object_tagging(Bucket=uri.bucket, Key=uri.key).get("TagSet", [])
     tags = [t for t in tags if t["Key"] != QUARANTINE_TAG]

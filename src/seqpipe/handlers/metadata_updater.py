@@ -43,5 +43,5 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             repos, request.run_id, request.output_uri, request.approved, request.delivery_bucket
         )
         metrics.add_metric(name="SamplesDelivered", unit=MetricUnit.Count, value=len(request.approved))
-    logger.info("run updated", extra=result)
+    logger.info("run updated", extra={"result": result})
     return result

@@ -33,7 +33,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     obj, bucket = s3_event.detail.object, s3_event.detail.bucket.name
     outcome = ingest.ingest_object(Repositories.from_env(), bucket, obj.key, obj.etag or "", obj.size or 0)
     logger.append_keys(sample=outcome["sample"])
-    logger.info("object validated", extra=outcome)
+    logger.info("object validated", extra={"outcome": outcome})
     if outcome["created"]:
         metrics.add_metric(name="ObjectsValidated", unit=MetricUnit.Count, value=1)
         metrics.add_metric(name="BytesValidated", unit=MetricUnit.Bytes, value=obj.size or 0)

@@ -179,6 +179,7 @@ def build_definition(refs: StateMachineRefs) -> dict[str, Any]:
                 "project.$": "$.project",
                 "samples.$": "$.samples",
                 "output_uri.$": output_uri,
+                "config_uri.$": "$.config_uri",
             },
             refs,
             "Finalize",

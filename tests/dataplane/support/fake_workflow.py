@@ -35,9 +35,14 @@ for sample in samples:
     if sample in low_depth:
         values[columns.index("mosdepth-mean_coverage")] = "5.0"
     rows.append("\t".join(values))
-s3.put_object(Bucket=bucket, Key=f"{prefix}/qc/multiqc_data/multiqc_general_stats.txt",
-              Body=("\n".join(rows) + "\n").encode())
+s3.put_object(
+    Bucket=bucket,
+    Key=f"{prefix}/qc/multiqc_data/multiqc_general_stats.txt",
+    Body=("\n".join(rows) + "\n").encode(),
+)
 for sample in samples:
-    s3.upload_file(str(DATA / "NA12878.bcftools.stats"), bucket, f"{prefix}/qc/bcftools/{sample}.bcftools.stats")
+    s3.upload_file(
+        str(DATA / "NA12878.bcftools.stats"), bucket, f"{prefix}/qc/bcftools/{sample}.bcftools.stats"
+    )
     s3.upload_file(str(DATA / "ok.cram"), bucket, f"{prefix}/cram/{sample}.cram")
     s3.upload_file(str(DATA / "NA12891.vcf.gz"), bucket, f"{prefix}/vcf/{sample}.bcftools.vcf.gz")

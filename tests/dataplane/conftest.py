@@ -1,0 +1,195 @@
+"""Data-plane fixtures: tables, buckets and topic in the local endpoint; the four Lambdas and the
+state machine deployed there from the package (the same zip and definition the CDK app uses)."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from seqpipe.aws.settings import Settings
+from seqpipe.aws.tables import create_tables
+from seqpipe.orchestration.state_machine import RetryPolicy, StateMachineRefs, build_definition
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+PACKAGE = HERE.parents[1] / "src" / "seqpipe"
+FAKE_WORKFLOW = HERE / "support" / "fake_workflow.py"
+HANDLERS = {
+    "validation-handler": "seqpipe.handlers.validation_handler.handler",
+    "vcf-processor": "seqpipe.handlers.vcf_processor.handler",
+    "quality-metrics": "seqpipe.handlers.quality_metrics.handler",
+    "metadata-updater": "seqpipe.handlers.metadata_updater.handler",
+}
+
+
+class FakeContext:
+    function_name = "test"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test"
+    memory_limit_in_mb = 128
+    aws_request_id = "test-request"
+    log_group_name = "/aws/lambda/test"
+    log_stream_name = "test"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+@pytest.fixture
+def lambda_context() -> FakeContext:
+    return FakeContext()
+
+
+@dataclass
+class DataPlane:
+    settings: Settings
+    client: Any  # service name -> boto3 client
+    alerts_queue_url: str
+
+    def alerts(self) -> list[dict]:
+        sqs = self.client("sqs")
+        messages = sqs.receive_message(QueueUrl=self.alerts_queue_url, MaxNumberOfMessages=10).get(
+            "Messages", []
+        )
+        return [json.loads(m["Body"]) for m in messages]
+
+
+@pytest.fixture
+def dataplane(aws, monkeypatch: pytest.MonkeyPatch) -> DataPlane:
+    settings = Settings.from_env({"SEQPIPE_PREFIX": "test"})
+    create_tables(aws("dynamodb"), settings.table_names())
+    s3 = aws("s3")
+    for bucket in (settings.raw_bucket, settings.processed_bucket, settings.delivery_bucket):
+        s3.create_bucket(Bucket=bucket)
+    topic = aws("sns").create_topic(Name="test-alerts")["TopicArn"]
+    queue_url = aws("sqs").create_queue(QueueName="test-alerts")["QueueUrl"]
+    queue_arn = aws("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    aws("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    settings = Settings.from_env({"SEQPIPE_PREFIX": "test", "ALERT_TOPIC_ARN": topic})
+    for key, value in settings.environment().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "seqpipe")
+    return DataPlane(settings, aws, queue_url)
+
+
+@pytest.fixture(scope="session")
+def lambda_zip() -> bytes:
+    """src/seqpipe as the Lambda asset (the launcher runs it with this venv's packages)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(PACKAGE.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                zf.write(path, Path("seqpipe") / path.relative_to(PACKAGE))
+    return buffer.getvalue()
+
+
+@dataclass
+class Deployment:
+    plane: DataPlane
+    refs: StateMachineRefs
+    state_machine_arn: str
+
+    def start(self, run_id: str, samples: list[str], inputs: list[str], name: str | None = None) -> str:
+        config_key = f"configs/{run_id}.yaml"
+        self.plane.client("s3").put_object(
+            Bucket=self.plane.settings.raw_bucket,
+            Key=config_key,
+            Body=b"qc:\n  thresholds:\n    mean_depth: {min: 10}\n    mapped_pct: {min: 90}\n",
+        )
+        run_input = {
+            "run_id": run_id,
+            "project": "P1",
+            "samples": samples,
+            "inputs": inputs,
+            "config_uri": f"s3://{self.plane.settings.raw_bucket}/{config_key}",
+        }
+        kwargs = {"name": name} if name else {}
+        return self.plane.client("stepfunctions").start_execution(
+            stateMachineArn=self.state_machine_arn, input=json.dumps(run_input), **kwargs
+        )["executionArn"]
+
+    def wait(self, execution_arn: str, timeout: float = 120) -> dict:
+        sfn = self.plane.client("stepfunctions")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            execution = sfn.describe_execution(executionArn=execution_arn)
+            if execution["status"] != "RUNNING":
+                return execution
+            time.sleep(0.5)
+        raise AssertionError(f"execution still running after {timeout} s")
+
+    def history(self, execution_arn: str) -> list[dict]:
+        return self.plane.client("stepfunctions").get_execution_history(executionArn=execution_arn)["events"]
+
+
+def deploy(plane: DataPlane, lambda_zip: bytes, job_environment: dict[str, str]) -> Deployment:
+    aws, settings = plane.client, plane.settings
+    role = aws("iam").create_role(
+        RoleName="test-role",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+    )["Role"]["Arn"]
+    functions = {}
+    for name, handler in HANDLERS.items():
+        functions[name] = aws("lambda").create_function(
+            FunctionName=f"test-{name}",
+            Runtime="python3.11",
+            Role=role,
+            Handler=handler,
+            Code={"ZipFile": lambda_zip},
+            Timeout=120,
+            Environment={"Variables": {**settings.environment(), "POWERTOOLS_METRICS_NAMESPACE": "seqpipe"}},
+        )["FunctionArn"]
+    batch = aws("batch")
+    environment = batch.create_compute_environment(
+        computeEnvironmentName="test-ce", type="UNMANAGED", state="ENABLED", serviceRole=role
+    )["computeEnvironmentArn"]
+    queue = batch.create_job_queue(
+        jobQueueName="test-queue",
+        state="ENABLED",
+        priority=1,
+        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment}],
+    )["jobQueueArn"]
+    definition = batch.register_job_definition(
+        jobDefinitionName="test-head-job",
+        type="container",
+        containerProperties={
+            "image": "seqpipe:test",
+            "vcpus": 1,
+            "memory": 512,
+            "command": [sys.executable, str(FAKE_WORKFLOW)],
+            "environment": [{"name": k, "value": v} for k, v in job_environment.items()],
+        },
+    )["jobDefinitionArn"]
+    refs = StateMachineRefs(
+        validation_function_arn=functions["validation-handler"],
+        quality_metrics_function_arn=functions["quality-metrics"],
+        metadata_updater_function_arn=functions["metadata-updater"],
+        jobs_table=settings.jobs_table,
+        job_queue_arn=queue,
+        job_definition_arn=definition,
+        alert_topic_arn=settings.alert_topic_arn or "",
+        processed_bucket=settings.processed_bucket,
+        delivery_bucket=settings.delivery_bucket,
+        task_retry=RetryPolicy(interval_seconds=1, max_attempts=1, backoff_rate=1.0),
+        workflow_retry=RetryPolicy(interval_seconds=1, max_attempts=1, backoff_rate=1.0),
+    )
+    arn = aws("stepfunctions").create_state_machine(
+        name="test-run", definition=json.dumps(build_definition(refs)), roleArn=role
+    )["stateMachineArn"]
+    return Deployment(plane, refs, arn)
+
+
+@pytest.fixture
+def deploy_with(dataplane: DataPlane, lambda_zip: bytes):
+    """deploy_with(SAMPLES="S1,S2", ...) → a Deployment whose head job gets that environment."""
+    return lambda **job_environment: deploy(dataplane, lambda_zip, job_environment)
