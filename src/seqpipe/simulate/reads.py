@@ -14,6 +14,7 @@ READ_LENGTH = 150
 FRAGMENT_MEAN = 400
 FRAGMENT_SD = 100
 ART_PROFILE = "HS25"
+GZIP_LEVEL = 4
 # Reads per tile before the name moves to the next tile; x/y then stay in a plausible range.
 READS_PER_TILE = 40_000
 INDEX_SEQUENCES = (
@@ -89,8 +90,9 @@ def _write_fastq_gz(path: Path, pairs: Sequence[Pair], lane: int, mate: int, bar
     comment = b" %d:N:0:%s\n" % (mate, barcode.encode())
     chunk = 50_000
     with path.open("wb") as out:
-        # gzip -n leaves name and time out of the header, so equal input gives equal bytes.
-        gz = subprocess.Popen(["gzip", "-n", "-6"], stdin=subprocess.PIPE, stdout=out)
+        # gzip -n leaves name and time out of the header, so equal input gives equal bytes. Level 4 is
+        # bcl2fastq's default: on FASTQ it is ~5x faster than -6 for ~7 % larger files.
+        gz = subprocess.Popen(["gzip", "-n", f"-{GZIP_LEVEL}"], stdin=subprocess.PIPE, stdout=out)
         assert gz.stdin is not None
         for begin in range(0, len(pairs), chunk):
             gz.stdin.write(

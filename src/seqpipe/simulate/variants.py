@@ -130,9 +130,9 @@ class _SiteDrawer:
 def _fill(
     drawer: _SiteDrawer, taken: IntervalIndex, out: list[Variant], make: Callable[[], Variant], count: int
 ) -> None:
-    attempts = 0
-    while count > 0 and attempts < 100 * count + 1000:
-        attempts += 1
+    for _ in range(100 * count + 1000):
+        if count == 0:
+            return
         v = make()
         lo, hi = v.span[0] - MIN_SPACING, v.span[1] + MIN_SPACING
         if taken.overlaps(v.chrom, lo, hi):
@@ -140,6 +140,11 @@ def _fill(
         taken.add(v.chrom, lo, hi)
         out.append(replace(v, genotype=_genotype(drawer.rng, drawer.het_share)))
         count -= 1
+    if count:
+        raise ValueError(
+            f"could not place {count} more variants {MIN_SPACING} bp apart; "
+            "lower --snv-per-kb or --indel-per-kb"
+        )
 
 
 def draw_truth(seed: int, genome: Genome, samples: list[str], rates: TruthRates) -> dict[str, list[Variant]]:
