@@ -153,7 +153,8 @@ def _rows(path: Path, first_line: int, lines: list[str], delimiter: str) -> tupl
                 project=get("Sample_Project"),
                 override_cycles=get("OverrideCycles"),
                 columns=columns,
-                raw={canonical: get(canonical) for canonical in columns},
+                # Indexes are matched case-insensitively; everything else is validated as written.
+                raw={c: get(c).upper() if c in ("index", "index2") else get(c) for c in columns},
             )
         )
     return header_line, rows

@@ -1,0 +1,103 @@
+"""Fixtures of the demultiplexing tests: simulated run folders written by the BCL writer, Snakemake runs."""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from seqpipe.demux.bcl_writer import Cluster, SheetSample, WrittenCluster, index_pairs, write_run_folder
+
+DATA = Path(__file__).parent / "data"
+REPO = Path(__file__).resolve().parents[2]
+UNKNOWN_I7 = "GGGGGGGG"  # far from every Nextera index: these clusters must end up Undetermined
+
+
+@dataclass(frozen=True)
+class SimulatedRun:
+    folder: Path
+    written: list[WrittenCluster]
+    samples: list[SheetSample]
+
+
+@pytest.fixture(scope="session")
+def viralngs() -> Path:
+    return DATA / "viralngs"
+
+
+def simulate_run(
+    folder: Path, samples: int = 3, pairs_per_lane: int = 30, read_length: int = 36
+) -> SimulatedRun:
+    """Random read pairs for `samples` samples in two lanes, 4 undetermined and 2 non-PF clusters per lane."""
+    rng = random.Random(7)
+
+    def seq(n: int) -> str:
+        return "".join(rng.choice("ACGT") for _ in range(n))
+
+    def qual(n: int) -> str:
+        return "".join(chr(33 + rng.randint(2, 41)) for _ in range(n))
+
+    sheet = [SheetSample(f"SAMPLE-{i + 1}", i7, i5) for i, (i7, i5) in enumerate(index_pairs(samples))]
+    lanes: dict[int, list[Cluster]] = {}
+    failing = set()
+    for lane in (1, 2):
+        clusters = []
+        for s in sheet:
+            for n in range(pairs_per_lane):
+                i7 = (
+                    s.index1 if n % 5 else s.index1[:-1] + ("A" if s.index1[-1] != "A" else "C")
+                )  # 1 mismatch
+                clusters.append(
+                    Cluster(f"{s.sample_id}_{lane}_{n}", s.sample_id, seq(read_length), qual(read_length),
+                            seq(read_length), qual(read_length), i7, s.index2)
+                )  # fmt: skip
+        for n in range(4):
+            clusters.append(
+                Cluster(f"unknown_{lane}_{n}", "", seq(read_length), qual(read_length), seq(read_length),
+                        qual(read_length), UNKNOWN_I7, "TTTTTTTT")
+            )  # fmt: skip
+        failing |= {clusters[3].name, clusters[40].name}
+        rng.shuffle(clusters)
+        lanes[lane] = clusters
+    written = write_run_folder(folder, lanes, sheet, failing_filter=frozenset(failing))
+    return SimulatedRun(folder, written, sheet)
+
+
+@pytest.fixture(scope="session")
+def simulated_run(tmp_path_factory: pytest.TempPathFactory) -> SimulatedRun:
+    return simulate_run(tmp_path_factory.mktemp("run") / "260101_SIM001_0001_AFLOWCELLX")
+
+
+DEMUX_SNAKEFILE = f"""
+include: "{REPO}/rules/demux.smk"
+
+
+rule all:
+    input:
+        [fq for lane in DEMUX.lanes for fq in DEMUX.lane_fastqs(lane)],
+        [f"{{fq}}.md5" for lane in DEMUX.lanes for fq in DEMUX.lane_fastqs(lane)],
+        demux_qc_files(),
+"""
+
+
+def run_demux_workflow(workdir: Path, config: dict, *args: str) -> subprocess.CompletedProcess:
+    """Snakemake on rules/demux.smk alone (the core pipeline's tests cover the rest)."""
+    import yaml
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "Snakefile").write_text(DEMUX_SNAKEFILE)
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", "--configfile", "config.yaml", "--cores", "2", *args],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
