@@ -24,8 +24,9 @@ def settings(aws: Callable) -> Settings:
 
 @pytest.fixture
 def demo(settings: Settings) -> DemoSize:
-    """Five runs of four samples: settled, failed (RUN_0004) and running (RUN_0005) runs."""
-    size = DemoSize(runs=5, samples_per_run=4, tasks_per_sample=4)
+    """Five runs of four samples out of eight (each sample in two or three runs): settled runs, a
+    failed one (RUN_0004) and a running one (RUN_0005)."""
+    size = DemoSize(runs=5, samples_per_run=4, tasks_per_sample=4, distinct_samples=8)
     write_demo(size, settings)
     return size
 

@@ -47,11 +47,13 @@ def test_a_running_runs_samples_are_pending(client):
 
 def test_a_sample_has_files_with_checksums_and_qc_across_runs(client):
     sample = client.get("/api/samples/S00002").json()
-    assert sample["runs"] == ["RUN_0001"] and sample["project"] == "DEMO"
-    assert len(sample["files"]) == 2
-    assert all(f["checksum"].startswith("sha256:") and f["size"] > 0 for f in sample["files"])
+    assert sample["runs"] == ["RUN_0001", "RUN_0003", "RUN_0005"] and sample["project"] == "DEMO"
+    assert len(sample["files"]) == 2 * 3
+    assert all(f["checksum"].startswith("etag:") and f["size"] > 0 for f in sample["files"])
     qc = client.get("/api/samples/S00002/qc").json()
-    assert [q["run_id"] for q in qc] == ["RUN_0001"]
+    # RUN_0005 is still running: no QC yet
+    assert [q["run_id"] for q in qc] == ["RUN_0001", "RUN_0003"]
+    assert all(q["metrics"]["mean_depth"] > 0 for q in qc)
 
 
 def test_delivery_lists_files_with_checksums_or_says_not_delivered(client):
@@ -64,7 +66,7 @@ def test_delivery_lists_files_with_checksums_or_says_not_delivered(client):
 def test_the_report_link_is_a_presigned_url_for_runs_in_s3(client):
     link = client.get("/api/runs/RUN_0001/report").json()
     assert "runs/RUN_0001/qc/multiqc_report.html" in link["url"]
-    assert "X-Amz-Signature=" in link["url"] or "Signature=" in link["url"]
+    assert "X-Amz-Signature=" in link["url"] and "X-Amz-Expires=3600" in link["url"]
     assert link["expires_at"]
 
 

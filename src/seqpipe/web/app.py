@@ -50,6 +50,7 @@ PLOTTED = ("mean_depth", "duplicate_pct", "tstv")
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "missing, wrong or expired token"},
     404: {"model": Problem, "description": "unknown run or sample"},
+    422: {"model": Problem, "description": "a parameter is invalid; the message names it"},
 }
 
 
@@ -93,15 +94,13 @@ def _filesize(size: int | None) -> str:
     return str(size)
 
 
-def _threshold_value(qc: list[SampleQC], metric: str) -> float | None:
-    """The numeric limit of a metric's check (e.g. '>= 20' → 20.0), for the dashed line on plots."""
+def _limits(qc: list[SampleQC], metric: str) -> list[float]:
+    """The numeric limits of a metric's check ('>= 1.7 and <= 2.4' → [1.7, 2.4]), drawn on plots."""
     for entry in qc:
         for check in entry.checks:
             if check.metric == metric and check.threshold:
-                match = re.search(r"-?\d+(\.\d+)?", check.threshold)
-                if match:
-                    return float(match.group(0))
-    return None
+                return [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", check.threshold)]
+    return []
 
 
 def _metric_columns() -> list[dict[str, str]]:
@@ -113,7 +112,13 @@ def create_app(data: DashboardData | None = None, secret: str | None = None) -> 
     secret = secret or os.environ.get(SECRET_VARIABLE, "")
     if not secret:
         raise RuntimeError(f"{SECRET_VARIABLE} is not set; `seqpipe dashboard serve` creates one for you")
-    data = data or DashboardData.from_env()
+    sources: list[DashboardData] = [data] if data else []
+
+    def source() -> DashboardData:
+        """The data plane, connected on first use: building the app (e.g. for its spec) needs no AWS."""
+        if not sources:
+            sources.append(DashboardData.from_env())
+        return sources[0]
 
     app = FastAPI(
         title="seqpipe dashboard API",
@@ -168,41 +173,41 @@ def create_app(data: DashboardData | None = None, secret: str | None = None) -> 
         who: Auth, status: StatusFilter = None, limit: Limit = RUN_LIMIT_DEFAULT
     ) -> list[RunSummary]:
         """Runs, newest first, optionally with one status."""
-        return data.runs(status=status.value if status else None, limit=limit)
+        return source().runs(status=status.value if status else None, limit=limit)
 
     @app.get("/api/runs/{run_id}", response_model=RunDetail, responses=ERRORS, tags=["runs"])
     def api_run(who: Auth, run_id: str) -> RunDetail:
         """A run with its jobs (the timeline's data)."""
-        return data.run(run_id)
+        return source().run(run_id)
 
     @app.get("/api/runs/{run_id}/samples", response_model=list[SampleQC], responses=ERRORS, tags=["runs"])
     def api_run_samples(who: Auth, run_id: str) -> list[SampleQC]:
         """The run's samples with their QC verdicts, metrics and failed checks."""
-        return data.run_qc(run_id)
+        return source().run_qc(run_id)
 
     @app.get("/api/runs/{run_id}/delivery", response_model=Delivery, responses=ERRORS, tags=["runs"])
     def api_run_delivery(who: Auth, run_id: str) -> Delivery:
         """What was delivered for the run, with checksums."""
-        return data.delivery(run_id)
+        return source().delivery(run_id)
 
     @app.get("/api/runs/{run_id}/report", response_model=ReportLink, responses=ERRORS, tags=["runs"])
     def api_run_report(who: Auth, request: Request, run_id: str) -> ReportLink:
         """Where the run's MultiQC report is: a presigned S3 URL, or this server's file route."""
-        location = data.report_location(run_id)
+        location = source().report_location(run_id)
         if location.startswith("s3://"):
-            url, expires = data.presign(location)
+            url, expires = source().presign(location)
             return ReportLink(run_id=run_id, url=url, expires_at=expires)
         return ReportLink(run_id=run_id, url=str(request.url_for("run_report_file", run_id=run_id)))
 
     @app.get("/api/samples/{sample_id}", response_model=SampleDetail, responses=ERRORS, tags=["samples"])
     def api_sample(who: Auth, sample_id: str) -> SampleDetail:
         """A sample, its runs and its files with checksums."""
-        return data.sample(sample_id)
+        return source().sample(sample_id)
 
     @app.get("/api/samples/{sample_id}/qc", response_model=list[SampleQC], responses=ERRORS, tags=["samples"])
     def api_sample_qc(who: Auth, sample_id: str) -> list[SampleQC]:
         """The sample's QC in every run, oldest run first."""
-        return data.sample_qc(sample_id)
+        return source().sample_qc(sample_id)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
@@ -228,7 +233,7 @@ def create_app(data: DashboardData | None = None, secret: str | None = None) -> 
         now = datetime.now(UTC)
         spans = [
             plots.Span(
-                label=job.sample or job.kind,
+                label=f"{job.sample} {job.kind}" if job.sample else job.kind,
                 start=job.started_at or job.created_at,
                 end=job.finished_at or (None if job.status in {"RUNNING", "SUBMITTED"} else job.created_at),
                 status=job.status,
@@ -246,7 +251,7 @@ def create_app(data: DashboardData | None = None, secret: str | None = None) -> 
                 f"{label} per sample",
                 [plots.Bar(s.sample, s.metrics.get(name), s.verdict) for s in samples],
                 unit=unit,
-                threshold=_threshold_value(samples, name),
+                thresholds=_limits(samples, name),
             )
             for name, label, unit in METRICS
             if name in PLOTTED
@@ -274,7 +279,7 @@ def create_app(data: DashboardData | None = None, secret: str | None = None) -> 
 
     @app.get("/runs/{run_id}/report/file", include_in_schema=False)
     def run_report_file(who: Auth, run_id: str):
-        location = data.report_location(run_id)
+        location = source().report_location(run_id)
         path = Path(location.removeprefix("file://"))
         if location.startswith("s3://") or not path.is_file():
             raise NotFound(f"run {run_id} has no local MultiQC report (expected {path})")
@@ -292,7 +297,7 @@ def create_app(data: DashboardData | None = None, secret: str | None = None) -> 
                 f"{label} across runs",
                 [plots.Bar(q.run_id, q.metrics.get(name), q.verdict) for q in qc],
                 unit=unit,
-                threshold=_threshold_value(qc, name),
+                thresholds=_limits(qc, name),
             )
             for name, label, unit in METRICS
             if name in PLOTTED
@@ -335,6 +340,5 @@ def create_app(data: DashboardData | None = None, secret: str | None = None) -> 
     def api_docs() -> RedirectResponse:
         return RedirectResponse("/openapi.json")
 
-    app.state.data = data
     app.state.secret = secret
     return app

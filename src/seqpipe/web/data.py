@@ -7,12 +7,16 @@ status, QC of a run's samples). Nothing here Scans.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 from boto3.dynamodb.conditions import Attr, Key
+from botocore.config import Config
+from botocore.exceptions import ClientError
 
+from seqpipe.aws.delivery import MANIFEST_NAME
 from seqpipe.aws.repositories import Repositories, from_dynamo
 from seqpipe.aws.settings import Settings
 from seqpipe.aws.transitions import JobStatus
@@ -112,13 +116,21 @@ def qc_from_item(item: dict[str, Any]) -> SampleQC:
 
 
 def file_from_item(item: dict[str, Any]) -> FileRecord:
-    checksum = item.get("sha256")
+    """A file record of the validation handler; its checksum is the sha256 when recorded, else the
+    S3 ETag (the MD5 for single-part uploads)."""
+    checksum = (
+        f"sha256:{item['sha256']}"
+        if item.get("sha256")
+        else f"etag:{item['etag']}"
+        if item.get("etag")
+        else None
+    )
     return FileRecord(
         uri=item.get("uri") or item["sk"].removeprefix("FILE#"),
-        format=item.get("format"),
+        format=item.get("format") or (item.get("validation") or {}).get("format"),
         size=item.get("size"),
-        checksum=f"sha256:{checksum}" if checksum else None,
-        status=str(item.get("status") or ("VALID" if item.get("valid") else "RECORDED")),
+        checksum=checksum,
+        status=str(item.get("status") or "RECORDED"),
     )
 
 
@@ -136,7 +148,8 @@ class DashboardData:
     @property
     def s3(self) -> Any:
         if self._s3 is None:
-            self._s3 = boto3.client("s3")
+            # SigV4 explicitly: with a custom endpoint botocore would otherwise presign with SigV2.
+            self._s3 = boto3.client("s3", config=Config(signature_version="s3v4"))
         return self._s3
 
     # ---- runs and jobs (processing-jobs) ----------------------------------------------------
@@ -238,18 +251,24 @@ class DashboardData:
 
     # ---- delivery ----------------------------------------------------------------------------
     def delivery(self, run_id: str) -> Delivery:
-        item = self._run_item(run_id)
-        manifest = item.get("delivery") or {}
-        if not manifest:
-            return Delivery(run_id=run_id, status="NOT_DELIVERED")
+        """The run's delivery manifest (s3://<delivery>/<run_id>/manifest.json), whoever wrote it:
+        the state machine's finalize step or `seqpipe deliver`."""
+        self._run_item(run_id)
+        try:
+            body = self.s3.get_object(Bucket=self.settings.delivery_bucket, Key=f"{run_id}/{MANIFEST_NAME}")
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in {"NoSuchKey", "404", "NoSuchBucket"}:
+                return Delivery(run_id=run_id, status="NOT_DELIVERED")
+            raise
+        manifest = json.loads(body["Body"].read())
         return Delivery(
             run_id=run_id,
-            status=str(manifest.get("status", "DELIVERED")),
-            delivered_at=_time(manifest.get("delivered_at")),
-            manifest_uri=manifest.get("manifest_uri"),
+            status="DELIVERED",
+            delivered_at=_time(manifest.get("created_at")),
+            manifest_uri=f"s3://{self.settings.delivery_bucket}/{run_id}/{MANIFEST_NAME}",
             files=[
                 DeliveredFile(
-                    sample=f.get("sample"), key=f["key"], size=f.get("size"), sha256=f.get("sha256")
+                    sample=f.get("sample"), key=f["uri"], size=f.get("size"), sha256=f.get("sha256")
                 )
                 for f in manifest.get("files") or []
             ],

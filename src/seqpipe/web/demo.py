@@ -7,6 +7,7 @@ with batch writes (25 items per request) because the benchmark needs ten thousan
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -15,7 +16,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
+from seqpipe.aws.delivery import MANIFEST_NAME
 from seqpipe.aws.repositories import to_dynamo
 from seqpipe.aws.settings import Settings
 from seqpipe.aws.transitions import JobStatus, SampleStatus
@@ -38,6 +41,9 @@ class DemoSize:
     runs: int = 3
     samples_per_run: int = 4
     tasks_per_sample: int = 4
+    # Fewer distinct samples than runs × samples_per_run: samples are re-sequenced in later runs,
+    # which gives the "QC across runs" pages something to show. None: every sample in one run.
+    distinct_samples: int | None = None
     project: str = "DEMO"
 
     @property
@@ -46,7 +52,9 @@ class DemoSize:
 
     @property
     def samples(self) -> int:
-        return self.runs * self.samples_per_run
+        return min(
+            self.distinct_samples or self.runs * self.samples_per_run, self.runs * self.samples_per_run
+        )
 
 
 def _iso(moment: datetime) -> str:
@@ -58,7 +66,7 @@ def run_id(index: int) -> str:
 
 
 def sample_id(run_index: int, index: int, size: DemoSize) -> str:
-    return f"S{run_index * size.samples_per_run + index + 1:05d}"
+    return f"S{(run_index * size.samples_per_run + index) % size.samples + 1:05d}"
 
 
 def _run_status(index: int, runs: int) -> str:
@@ -68,8 +76,9 @@ def _run_status(index: int, runs: int) -> str:
     return JobStatus.FAILED if index % 5 == 3 else JobStatus.SUCCEEDED
 
 
-def demo_items(size: DemoSize, seed: int = 7) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(table role, item) pairs: role is 'jobs', 'metadata' or 'quality'."""
+def demo_items(size: DemoSize, settings: Settings, seed: int = 7) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(role, item) pairs: role is a table ('jobs', 'metadata', 'quality') or 'manifest' (a delivery
+    manifest, as seqpipe.aws.delivery writes it)."""
     rng = random.Random(seed)
     for r in range(size.runs):
         rid = run_id(r)
@@ -146,29 +155,38 @@ def demo_items(size: DemoSize, seed: int = 7) -> Iterator[tuple[str, dict[str, A
                 "gsi1sk": f"SAMPLE#{sample}",
             }  # fmt: skip
             for read in (1, 2):
-                uri = f"s3://seqpipe-raw/{size.project}/{rid}/{sample}/{sample}_R{read}.fastq.gz"
+                uri = f"s3://{settings.raw_bucket}/{size.project}/{rid}/{sample}/{sample}_R{read}.fastq.gz"
                 yield "metadata", {
                     "pk": f"SAMPLE#{sample}", "sk": f"FILE#{uri}", "sample": sample, "uri": uri,
-                    "etag": f"{rng.getrandbits(128):032x}", "format": "FASTQ",
-                    "size": rng.randint(50, 900) * 1024 * 1024, "sha256": f"{rng.getrandbits(256):064x}",
-                    "status": "VALID", "recorded_at": _iso(created),
+                    "etag": f"{rng.getrandbits(128):032x}", "size": rng.randint(50, 900) * 1024 * 1024,
+                    "status": "VALID", "project": size.project, "run_id": rid, "recorded_at": _iso(created),
+                    "validation": {"format": "FASTQ", "valid": True, "errors": [], "warnings": []},
                 }  # fmt: skip
+        output_uri = f"s3://{settings.processed_bucket}/runs/{rid}"
+        run_item["output_uri"] = output_uri
         if status == JobStatus.SUCCEEDED:
-            run_item["delivery"] = {
-                "status": "DELIVERED",
-                "delivered_at": _iso(run_end),
-                "manifest_uri": f"s3://seqpipe-delivery/{size.project}/{rid}/manifest.json",
+            manifest = {
+                "run_id": rid,
+                "created_at": _iso(run_end),
+                "samples": passed,
                 "files": [
                     {
                         "sample": sample,
-                        "key": f"{size.project}/{rid}/{sample}/{sample}.{ext}",
+                        "uri": f"s3://{settings.delivery_bucket}/{rid}/{sample}/{sample}.{ext}",
+                        "source": f"{output_uri}/{folder}/{sample}.{ext}",
                         "size": rng.randint(1, 400) * 1024 * 1024,
                         "sha256": f"{rng.getrandbits(256):064x}",
                     }
                     for sample in passed
-                    for ext in ("cram", "bcftools.vcf.gz")
+                    for folder, ext in (("cram", "cram"), ("vcf", "bcftools.vcf.gz"))
                 ],
             }
+            run_item["delivery"] = {
+                "manifest": f"s3://{settings.delivery_bucket}/{rid}/{MANIFEST_NAME}",
+                "files": len(manifest["files"]),
+                "samples": passed,
+            }
+            yield "manifest", manifest
         yield "jobs", run_item
 
 
@@ -178,10 +196,29 @@ def write_demo(size: DemoSize, settings: Settings | None = None, seed: int = 7) 
     resource = boto3.resource("dynamodb")
     names = {"jobs": settings.jobs_table, "metadata": settings.metadata_table, "quality": settings.qc_table}
     tables = {role: resource.Table(name) for role, name in names.items()}
-    counts = dict.fromkeys(names, 0)
+    counts = dict.fromkeys([*names, "manifest"], 0)
+    s3 = boto3.client("s3")
+    if not _bucket_exists(s3, settings.delivery_bucket):
+        s3.create_bucket(Bucket=settings.delivery_bucket)
     with ExitStack() as stack:
         writers = {role: stack.enter_context(table.batch_writer()) for role, table in tables.items()}
-        for role, item in demo_items(size, seed):
-            writers[role].put_item(Item=to_dynamo(item))
+        for role, item in demo_items(size, settings, seed):
             counts[role] += 1
+            if role == "manifest":
+                s3.put_object(
+                    Bucket=settings.delivery_bucket,
+                    Key=f"{item['run_id']}/{MANIFEST_NAME}",
+                    Body=json.dumps(item, indent=2).encode(),
+                    ContentType="application/json",
+                )
+            else:
+                writers[role].put_item(Item=to_dynamo(item))
     return counts
+
+
+def _bucket_exists(s3: Any, bucket: str) -> bool:
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except ClientError:
+        return False
+    return True

@@ -59,7 +59,9 @@ class FileRecord(BaseModel):
     uri: str
     format: str | None = None
     size: int | None = None
-    checksum: str | None = Field(None, description="sha256:<hex> of the object")
+    checksum: str | None = Field(
+        None, description="sha256:<hex>, or etag:<S3 ETag> when no SHA-256 was recorded"
+    )
     status: str
 
 
@@ -73,7 +75,7 @@ class SampleDetail(BaseModel):
 
 class DeliveredFile(BaseModel):
     sample: str | None = None
-    key: str
+    key: str = Field(description="s3:// URI of the delivered copy")
     size: int | None = None
     sha256: str | None = None
 

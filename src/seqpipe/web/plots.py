@@ -69,12 +69,12 @@ def _nice_max(value: float) -> float:
     return next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= value)
 
 
-def bar_chart(title: str, bars: Sequence[Bar], unit: str = "", threshold: float | None = None) -> Markup:
-    """Horizontal bars, one per label (e.g. per-sample depth); a dashed line marks the QC threshold."""
+def bar_chart(title: str, bars: Sequence[Bar], unit: str = "", thresholds: Sequence[float] = ()) -> Markup:
+    """Horizontal bars, one per label (e.g. per-sample depth); dashed lines mark the QC limits."""
     top, plot_width = 28, WIDTH - LABEL_WIDTH - 70
     height = top + ROW * max(len(bars), 1) + 24
     known = [b.value for b in bars if b.value is not None]
-    scale_max = _nice_max(max([*known, threshold or 0.0, 0.0]))
+    scale_max = _nice_max(max([*known, *thresholds, 0.0]))
     x = lambda v: LABEL_WIDTH + plot_width * v / scale_max  # noqa: E731
     body = [f'<text x="0" y="16" class="chart-title">{escape(title)}</text>']
     for i, bar in enumerate(bars):
@@ -98,22 +98,24 @@ def bar_chart(title: str, bars: Sequence[Bar], unit: str = "", threshold: float 
         f'<text x="{LABEL_WIDTH + plot_width}" y="{axis_y + 16}" text-anchor="end" class="muted">'
         f"{_fmt(scale_max)}{escape(unit)}</text>"
     )
-    if threshold is not None:
-        tx = x(threshold)
+    for limit in thresholds:
+        tx = x(limit)
         body.append(
             f'<line x1="{tx:.1f}" y1="{top - 4}" x2="{tx:.1f}" y2="{axis_y}" class="threshold">'
-            f"<title>threshold {_fmt(threshold)}{escape(unit)}</title></line>"
+            f"<title>QC limit {_fmt(limit)}{escape(unit)}</title></line>"
         )
     return _svg(height + 6, title, body)
 
 
-def series_chart(title: str, points: Sequence[Bar], unit: str = "", threshold: float | None = None) -> Markup:
+def series_chart(
+    title: str, points: Sequence[Bar], unit: str = "", thresholds: Sequence[float] = ()
+) -> Markup:
     """One value per run, in run order (e.g. a sample's Ts/Tv across runs): dots joined by a line."""
-    left, top, plot_height = 56, 28, 150
-    plot_width = WIDTH - left - 20
+    left, top, plot_height = 56, 28, 120
+    plot_width = WIDTH - left - 60  # room for the last run's label
     known = [p.value for p in points if p.value is not None]
-    low = min([*known, threshold if threshold is not None else math.inf, 0.0])
-    high = _nice_max(max([*known, threshold or 0.0, 0.0]))
+    low = min([*known, *thresholds, 0.0])
+    high = _nice_max(max([*known, *thresholds, 0.0]))
     step = plot_width / max(len(points) - 1, 1)
     x = lambda i: left + (i * step if len(points) > 1 else plot_width / 2)  # noqa: E731
     y = lambda v: top + plot_height * (1 - (v - low) / ((high - low) or 1))  # noqa: E731
@@ -124,10 +126,10 @@ def series_chart(title: str, points: Sequence[Bar], unit: str = "", threshold: f
         f'<text x="{left - 6}" y="{top + 4}" text-anchor="end" class="muted">{_fmt(high)}</text>',
         f'<text x="{left - 6}" y="{top + plot_height}" text-anchor="end" class="muted">{_fmt(low)}</text>',
     ]
-    if threshold is not None:
+    for limit in thresholds:
         body.append(
-            f'<line x1="{left}" y1="{y(threshold):.1f}" x2="{left + plot_width}" y2="{y(threshold):.1f}" '
-            f'class="threshold"><title>threshold {_fmt(threshold)}{escape(unit)}</title></line>'
+            f'<line x1="{left}" y1="{y(limit):.1f}" x2="{left + plot_width}" y2="{y(limit):.1f}" '
+            f'class="threshold"><title>QC limit {_fmt(limit)}{escape(unit)}</title></line>'
         )
     path = [(x(i), y(p.value)) for i, p in enumerate(points) if p.value is not None]
     if len(path) > 1:

@@ -1,0 +1,160 @@
+"""The pages in headless Chromium (Debian's package, driven by Playwright): sign in, follow a run to its
+QC, a sample and the MultiQC report; screenshots go to test-artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+REPORT_HTML = b"<!doctype html><title>MultiQC report</title><h1>MultiQC report of RUN_0001</h1>"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def live_server(demo, settings, secret, aws) -> Iterator[str]:
+    """The dashboard on a loopback port (uvicorn in a thread), over the demo content."""
+    import uvicorn
+
+    from seqpipe.web.app import create_app
+
+    s3 = aws("s3")
+    s3.create_bucket(Bucket=settings.processed_bucket)
+    s3.put_object(
+        Bucket=settings.processed_bucket,
+        Key="runs/RUN_0001/qc/multiqc_report.html",
+        Body=REPORT_HTML,
+        ContentType="text/html",
+    )
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(secret=secret), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "dashboard did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture
+def browser_page(tmp_path: Path):
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM.exists(), (
+        "Debian's chromium is missing: scripts/apt-packages.txt lists it (bash scripts/setup.sh)"
+    )
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": 1200, "height": 900},
+        )
+        try:
+            yield context.new_page()
+        finally:
+            context.close()
+
+
+@pytest.fixture
+def screenshots(repo: Path) -> Path:
+    folder = repo / "test-artifacts" / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def test_a_user_signs_in_and_follows_a_run_to_its_qc_samples_and_report(
+    live_server, browser_page, screenshots, token
+):
+    page = browser_page
+    page.goto(live_server + "/")
+    assert "Sign in" in page.inner_text("h1")
+    assert "missing token" in page.inner_text("[role=alert]")
+    page.screenshot(path=str(screenshots / "01-sign-in.png"), full_page=True)
+
+    page.fill("#token", token)
+    page.click("button[type=submit]")
+    page.wait_for_selector("table#runs")
+    assert page.inner_text("h1") == "Runs"
+    rows = page.locator("table#runs tbody tr")
+    assert rows.count() == 5
+    assert "RUNNING" in rows.nth(0).inner_text() and "FAILED" in rows.nth(1).inner_text()
+    page.screenshot(path=str(screenshots / "02-runs.png"), full_page=True)
+
+    page.click("text=RUN_0001")
+    page.wait_for_selector("table#jobs")
+    assert "Run RUN_0001" in page.inner_text("h1") and "SUCCEEDED" in page.inner_text("h1")
+    assert page.locator("svg.chart rect").count() == 1 + 4 * 4  # one bar per job on the timeline
+    page.screenshot(path=str(screenshots / "03-run-jobs-timeline.png"), full_page=True)
+
+    page.click("nav.tabs >> text=Samples & QC")
+    page.wait_for_selector("table#samples")
+    verdicts = page.locator("table#samples tbody tr .badge").all_inner_texts()
+    assert len(verdicts) == 4 and set(verdicts) <= {"PASS", "FAIL"}
+    assert page.locator("svg.chart").count() == 3  # depth, duplicates, Ts/Tv per sample
+    page.screenshot(path=str(screenshots / "04-run-qc.png"), full_page=True)
+
+    page.click("nav.tabs >> text=Delivery")
+    page.wait_for_selector("table#delivered")
+    assert "DELIVERED" in page.inner_text("h1")
+    page.screenshot(path=str(screenshots / "05-run-delivery.png"), full_page=True)
+
+    with page.context.expect_page() as report_tab:
+        page.click("nav.tabs >> text=MultiQC report")
+    report = report_tab.value
+    report.wait_for_load_state()
+    assert report.inner_text("h1") == "MultiQC report of RUN_0001"
+    assert "X-Amz-" in report.url  # a presigned S3 URL, not a proxied copy
+    report.screenshot(path=str(screenshots / "06-multiqc-report.png"))
+    report.close()
+
+    page.click("nav.tabs >> text=Samples & QC")
+    page.click("table#samples >> text=S00002")
+    page.wait_for_selector("table#files")
+    assert page.locator("table#files tbody tr").count() == 6
+    page.screenshot(path=str(screenshots / "07-sample-files.png"), full_page=True)
+
+    page.click("nav.tabs >> text=QC across runs")
+    page.wait_for_selector("table#qc")
+    assert page.locator("table#qc tbody tr").count() == 2
+    assert page.locator("svg.chart circle").count() == 3 * 2  # three metrics, two runs
+    page.screenshot(path=str(screenshots / "08-sample-qc-across-runs.png"), full_page=True)
+
+
+def test_an_unknown_run_shows_a_404_page(live_server, browser_page, token):
+    page = browser_page
+    page.context.set_extra_http_headers({"Authorization": f"Bearer {token}"})
+    response = page.goto(live_server + "/runs/NO_SUCH_RUN")
+    assert response.status == 404
+    assert "unknown run 'NO_SUCH_RUN'" in page.inner_text("[role=alert]")
+
+
+def test_chromium_is_the_debian_package_not_a_download():
+    assert shutil.which("chromium") == str(CHROMIUM)
