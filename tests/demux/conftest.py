@@ -1,4 +1,4 @@
-"""Fixtures of the demultiplexing tests: simulated run folders written by the BCL writer, Snakemake runs."""
+"""Fixtures of the demux tests: run folders written by the BCL writer, Snakemake on the demux rules."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import os
 import random
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,11 +24,6 @@ class SimulatedRun:
     folder: Path
     written: list[WrittenCluster]
     samples: list[SheetSample]
-
-
-@pytest.fixture(scope="session")
-def viralngs() -> Path:
-    return DATA / "viralngs"
 
 
 def simulate_run(
@@ -68,11 +64,6 @@ def simulate_run(
     return SimulatedRun(folder, written, sheet)
 
 
-@pytest.fixture(scope="session")
-def simulated_run(tmp_path_factory: pytest.TempPathFactory) -> SimulatedRun:
-    return simulate_run(tmp_path_factory.mktemp("run") / "260101_SIM001_0001_AFLOWCELLX")
-
-
 DEMUX_SNAKEFILE = f"""
 include: "{REPO}/rules/demux.smk"
 
@@ -101,3 +92,23 @@ def run_demux_workflow(workdir: Path, config: dict, *args: str) -> subprocess.Co
         text=True,
         timeout=600,
     )
+
+
+@pytest.fixture(scope="session")
+def viralngs() -> Path:
+    return DATA / "viralngs"
+
+
+@pytest.fixture(scope="session")
+def simulated_run(tmp_path_factory: pytest.TempPathFactory) -> SimulatedRun:
+    return simulate_run(tmp_path_factory.mktemp("run") / "260101_SIM001_0001_AFLOWCELLX")
+
+
+@pytest.fixture(scope="session")
+def make_simulated_run() -> Callable[..., SimulatedRun]:
+    return simulate_run
+
+
+@pytest.fixture(scope="session")
+def demux_workflow() -> Callable[..., subprocess.CompletedProcess]:
+    return run_demux_workflow
