@@ -131,7 +131,8 @@ def test_miseq_stale_locs_header_is_reported(shared_testdata: Path) -> None:
     assert (
         "Data/Intensities/L001/s_1_1101.locs: cluster-count mismatch: header declares 210781 clusters but "
         "the file holds 10 positions, and the filter file s_1_1101.filter declares 10. If the positions are "
-        "right and only the header is stale (e.g. a trimmed test run), set demux.trust_filter_cluster_count: true"
+        "right and only the header is stale (e.g. a trimmed test run), set "
+        "demux.trust_filter_cluster_count: true"
     ) in str(error.value)
 
 
