@@ -249,16 +249,17 @@ class JobRepository(_Table):
             }
         )
         retry_from = sorted(JOB_LIFECYCLE.sources(JobStatus.SUBMITTED))
+        # placeholder names must not collide with the :v<n> names boto3's condition builder uses
         try:
             response = self.table.update_item(
                 Key={"job_id": run_id},
                 UpdateExpression="SET "
-                + ", ".join(f"#f{i} = :v{i}" for i, k in enumerate(item) if k != "job_id")
+                + ", ".join(f"#field{i} = :value{i}" for i, k in enumerate(item) if k != "job_id")
                 + " ADD attempt :one, version :one",
                 ConditionExpression=Attr("job_id").not_exists() | Attr("status").is_in(retry_from),
-                ExpressionAttributeNames={f"#f{i}": k for i, k in enumerate(item) if k != "job_id"},
+                ExpressionAttributeNames={f"#field{i}": k for i, k in enumerate(item) if k != "job_id"},
                 ExpressionAttributeValues={
-                    **{f":v{i}": v for i, (k, v) in enumerate(item.items()) if k != "job_id"},
+                    **{f":value{i}": v for i, (k, v) in enumerate(item.items()) if k != "job_id"},
                     ":one": 1,
                 },
                 ReturnValues="ALL_NEW",

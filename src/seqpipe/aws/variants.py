@@ -62,6 +62,7 @@ def summarize(path: str) -> dict[str, Any]:
 def normalize(source: str, target: str, reference: str | None = None) -> None:
     """bcftools norm to a BGZF VCF with a tabix index (target must end in .vcf.gz)."""
     import pysam
+    import pysam.bcftools
 
     args = ["-m", "-any", "-O", "z", "-o", target]
     if reference:

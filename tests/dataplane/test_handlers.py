@@ -1,0 +1,223 @@
+"""The four Lambda handlers called directly against the local endpoint (tables and buckets in moto)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pysam
+import pytest
+
+from seqpipe.aws.repositories import Repositories
+from seqpipe.aws.s3 import S3Uri, quarantine_reason
+from seqpipe.aws.transitions import IllegalTransition
+from seqpipe.handlers import metadata_updater, quality_metrics, validation_handler, vcf_processor
+
+from .events import object_created
+
+pytestmark = pytest.mark.aws
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def upload(dataplane, name: str, key: str, bucket: str | None = None) -> dict:
+    bucket = bucket or dataplane.settings.raw_bucket
+    s3 = dataplane.client("s3")
+    s3.upload_file(str(DATA / name), bucket, key)
+    head = s3.head_object(Bucket=bucket, Key=key)
+    return object_created(bucket, key, head["ContentLength"], head["ETag"].strip('"'))
+
+
+def test_duplicate_object_created_events_leave_one_record(dataplane, lambda_context):
+    event = upload(dataplane, "ok.bam", "P1/RUN1/S1/S1.bam")
+
+    first = validation_handler.handler(event, lambda_context)
+    second = validation_handler.handler(event, lambda_context)
+
+    assert (first["created"], second["created"]) == (True, False)
+    repos = Repositories.from_settings(dataplane.settings)
+    files = repos.metadata.files_of_sample("S1")
+    assert len(files) == 1
+    record = files[0]
+    assert record["status"] == "VALID" and record["validation"]["format"] == "BAM"
+    assert record["size"] == 1228 and record["etag"] == event["detail"]["object"]["etag"]
+    assert [s["sample"] for s in repos.metadata.samples_of_run("RUN1")] == ["S1"]
+    assert [s["sample"] for s in repos.metadata.samples_of_project("P1")] == ["S1"]
+
+
+def test_invalid_object_is_quarantined_by_tag_and_kept(dataplane, lambda_context):
+    event = upload(dataplane, "badeof.bam", "P1/RUN1/S1/S1.bam")
+
+    outcome = validation_handler.handler(event, lambda_context)
+
+    assert outcome["status"] == "QUARANTINED"
+    uri = S3Uri(dataplane.settings.raw_bucket, "P1/RUN1/S1/S1.bam")
+    assert "BGZF EOF block missing" in quarantine_reason(uri)
+    assert dataplane.client("s3").head_object(Bucket=uri.bucket, Key=uri.key)["ContentLength"] == 1228
+    record = Repositories.from_settings(dataplane.settings).metadata.files_of_sample("S1")[0]
+    assert record["status"] == "QUARANTINED"
+    assert record["validation"]["errors"][0].startswith("error: BGZF EOF block missing")
+
+
+def test_new_upload_to_the_same_key_replaces_the_record(dataplane, lambda_context):
+    validation_handler.handler(upload(dataplane, "badeof.bam", "P1/RUN1/S1/S1.bam"), lambda_context)
+    outcome = validation_handler.handler(upload(dataplane, "ok.bam", "P1/RUN1/S1/S1.bam"), lambda_context)
+
+    assert outcome["created"] and outcome["status"] == "VALID"
+    files = Repositories.from_settings(dataplane.settings).metadata.files_of_sample("S1")
+    assert [f["status"] for f in files] == ["VALID"]
+
+
+def test_object_outside_the_key_convention_is_recorded_as_unassigned(dataplane, lambda_context):
+    outcome = validation_handler.handler(
+        upload(dataplane, "NA12891.vcf.gz", "dropbox/x.vcf.gz"), lambda_context
+    )
+    assert outcome["sample"] == "unassigned" and outcome["status"] == "VALID"
+
+
+def test_lambda_logs_are_structured_json_with_the_run_id_and_emf_metrics(dataplane, deploy_with):
+    deploy_with()
+    response = dataplane.client("lambda").invoke(
+        FunctionName="test-metadata-updater",
+        LogType="Tail",
+        Payload=json.dumps({"action": "record_run", "run_id": "RUN7", "project": "P1", "samples": ["S1"]}),
+    )
+
+    assert json.loads(response["Payload"].read())["created"] is True
+    lines = base64.b64decode(response["LogResult"]).decode().splitlines()
+    records = [json.loads(line) for line in lines if line.startswith("{")]
+    entry = next(r for r in records if r.get("message") == "run updated")
+    assert entry["run_id"] == "RUN7" and entry["service"] == "metadata-updater" and entry["level"] == "INFO"
+    emf = next(r for r in records if "_aws" in r)
+    assert emf["RunsStarted"] == [1.0] and emf["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "seqpipe"
+
+
+def test_illegal_transition_is_refused(dataplane, lambda_context):
+    event = {"action": "record_run", "run_id": "RUN1", "project": "P1", "samples": ["S1"]}
+    metadata_updater.handler(event, lambda_context)
+
+    with pytest.raises(IllegalTransition, match="SUBMITTED → SUCCEEDED"):
+        metadata_updater.handler(
+            {"action": "transition", "run_id": "RUN1", "status": "SUCCEEDED"}, lambda_context
+        )
+    assert Repositories.from_settings(dataplane.settings).jobs.get("RUN1")["status"] == "SUBMITTED"
+
+
+def test_transition_from_a_stale_version_is_refused(dataplane):
+    jobs = Repositories.from_settings(dataplane.settings).jobs
+    jobs.record_run("RUN1", "P1", ["S1"])
+    seen = jobs.get("RUN1")["version"]
+    jobs.transition("RUN1", "RUNNING", expected_version=seen)
+
+    with pytest.raises(IllegalTransition, match="changed by another writer|RUNNING → RUNNING"):
+        jobs.transition("RUN1", "FAILED", expected_version=seen)
+    assert jobs.get("RUN1")["status"] == "RUNNING"
+
+
+def test_failed_run_can_be_submitted_again_as_a_new_attempt(dataplane):
+    jobs = Repositories.from_settings(dataplane.settings).jobs
+    jobs.record_run("RUN1", "P1", ["S1"])
+    assert jobs.record_run("RUN1", "P1", ["S1"])[0] is False
+    jobs.transition("RUN1", "FAILED")
+    created, item = jobs.record_run("RUN1", "P1", ["S1"])
+    assert created and item["attempt"] == 2 and item["status"] == "SUBMITTED"
+
+
+def test_access_patterns_are_single_queries(dataplane):
+    repos = Repositories.from_settings(dataplane.settings)
+    for run, samples in (("RUN1", ["S1", "S2"]), ("RUN2", ["S1"])):
+        repos.jobs.record_run(run, "P1", samples)
+        for sample in samples:
+            repos.metadata.register_sample(sample, "P1")
+            repos.metadata.add_sample_to_run(sample, run, "P1")
+            repos.jobs.record_task(f"{run}-{sample}-qc", "qc", run, sample, "SUCCEEDED")
+    repos.jobs.transition("RUN1", "RUNNING")
+    repos.quality.put("S1", "RUN1", "P1", {"mean_depth": 30.0}, [], "PASS")
+    repos.quality.put("S1", "RUN2", "P1", {"mean_depth": 3.0}, [], "FAIL")
+    repos.quality.put("S2", "RUN1", "P1", {"mean_depth": 31.0}, [], "PASS")
+
+    assert repos.metadata.get_sample("S1")["project"] == "P1"
+    assert [i["sk"] for i in repos.metadata.runs_of_sample("S1")] == ["RUN#RUN1", "RUN#RUN2"]
+    assert [i["sample"] for i in repos.metadata.samples_of_run("RUN1")] == ["S1", "S2"]
+    assert [i["sample"] for i in repos.metadata.samples_of_project("P1")] == ["S1", "S2"]
+    assert [j["job_id"] for j in repos.jobs.by_status("SUBMITTED")] == ["RUN2"]
+    assert [j["job_id"] for j in repos.jobs.by_status("SUCCEEDED")] == [
+        "RUN2-S1-qc",
+        "RUN1-S2-qc",
+        "RUN1-S1-qc",
+    ]
+    assert [j["job_id"] for j in repos.jobs.of_sample("S1")] == ["RUN2-S1-qc", "RUN1-S1-qc"]
+    assert [j["job_id"] for j in repos.jobs.runs()] == ["RUN2", "RUN1"]
+    assert [j["job_id"] for j in repos.jobs.of_run("RUN1")] == ["RUN1", "RUN1-S1-qc", "RUN1-S2-qc"]
+    assert [q["run_id"] for q in repos.quality.of_sample("S1")] == ["RUN1", "RUN2"]
+    assert [(q["sample"], q["run_id"]) for q in repos.quality.failing_in_project("P1")] == [("S1", "RUN2")]
+
+
+def test_quality_metrics_parses_multiqc_and_bcftools_stats_into_verdicts(dataplane, lambda_context):
+    processed = dataplane.settings.processed_bucket
+    template = (DATA / "multiqc_general_stats.txt").read_text().splitlines()
+    stats = "\n".join([template[0], template[1], template[1].replace("NA12878", "NA12879", 1)]) + "\n"
+    s3 = dataplane.client("s3")
+    s3.put_object(
+        Bucket=processed, Key="runs/R1/qc/multiqc_data/multiqc_general_stats.txt", Body=stats.encode()
+    )
+    s3.upload_file(
+        str(DATA / "NA12878.bcftools.stats"), processed, "runs/R1/qc/bcftools/NA12878.bcftools.stats"
+    )
+    s3.put_object(
+        Bucket=dataplane.settings.raw_bucket,
+        Key="c.yaml",
+        Body=b"qc:\n  thresholds:\n    tstv: {min: 2.0}\n    mean_depth: {min: 30}\n",
+    )
+
+    result = quality_metrics.handler(
+        {
+            "run_id": "R1",
+            "project": "P1",
+            "samples": ["NA12878", "NA12879"],
+            "output_uri": f"s3://{processed}/runs/R1",
+            "config_uri": f"s3://{dataplane.settings.raw_bucket}/c.yaml",
+        },
+        lambda_context,
+    )
+
+    assert result["passed"] == ["NA12878"] and result["failed"] == ["NA12879"]
+    item = Repositories.from_settings(dataplane.settings).quality.get("NA12878", "R1")
+    assert item["metrics"]["mean_depth"] == 38.75
+    assert item["metrics"]["mapped_pct"] == pytest.approx(99.79)
+    assert item["metrics"]["tstv"] == 6.0 and item["metrics"]["snps"] == 14
+    failing = Repositories.from_settings(dataplane.settings).quality.get("NA12879", "R1")
+    assert [c["reason"] for c in failing["checks"] if c["verdict"] == "FAIL"] == ["tstv was not measured"]
+
+
+def test_vcf_processor_normalizes_indexes_and_summarizes(dataplane, lambda_context, tmp_path):
+    vcf = tmp_path / "multi.vcf"
+    vcf.write_text(
+        "##fileformat=VCFv4.2\n##contig=<ID=chr1,length=1000>\n"
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\n"
+        "chr1\t10\t.\tA\tG\t50\tPASS\t.\tGT\t0/1\n"
+        "chr1\t20\t.\tC\tA,T\t50\tPASS\t.\tGT\t1/2\n"
+        "chr1\t30\t.\tG\tGTT\t50\tPASS\t.\tGT\t1/1\n"
+    )
+    key = "P1/RUN1/S1/multi.vcf"
+    dataplane.client("s3").upload_file(str(vcf), dataplane.settings.raw_bucket, key)
+
+    summary = vcf_processor.handler({"bucket": dataplane.settings.raw_bucket, "key": key}, lambda_context)
+
+    assert summary["counts"] == {"snv": 3, "indel": 1}
+    assert (summary["ts"], summary["tv"]) == (2, 1)  # A>G and C>T are transitions, C>A is not
+    assert summary["genotypes"]["S1"]["hom_alt"] == 1
+    target = tmp_path / "out.vcf.gz"
+    processed = dataplane.settings.processed_bucket
+    dataplane.client("s3").download_file(processed, "vcf/P1/RUN1/S1/multi.norm.vcf.gz", str(target))
+    dataplane.client("s3").download_file(
+        processed, "vcf/P1/RUN1/S1/multi.norm.vcf.gz.tbi", str(target) + ".tbi"
+    )
+    with pysam.VariantFile(str(target)) as normalized:
+        assert [(r.pos, r.alts) for r in normalized.fetch("chr1")] == [
+            (10, ("G",)),
+            (20, ("A",)),
+            (20, ("T",)),
+            (30, ("GTT",)),
+        ]
