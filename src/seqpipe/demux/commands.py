@@ -70,10 +70,13 @@ def picard_commands(
     flowcell: str,
     mismatches: int,
     threads: int,
+    include_non_pf: bool = False,
 ) -> list[list[str]]:
     """Arguments of ExtractIlluminaBarcodes then IlluminaBasecallsToFastq (after the Picard launcher).
 
     Barcode files go to barcodes_dir, never into the run folder (it may be read-only or shared).
+    Clusters failing the chastity filter are dropped, as bcl2fastq and bcl-convert do (Picard keeps them
+    by default).
     """
     common = [f"BASECALLS_DIR={basecalls}", f"LANE={lane}", f"READ_STRUCTURE={read_structure}"]
     return [
@@ -83,7 +86,8 @@ def picard_commands(
         ["IlluminaBasecallsToFastq", *common, f"BARCODES_DIR={barcodes_dir}",
          f"MULTIPLEX_PARAMS={multiplex_file}", f"RUN_BARCODE={run_barcode}", f"MACHINE_NAME={machine}",
          f"FLOWCELL_BARCODE={flowcell}", "READ_NAME_FORMAT=CASAVA_1_8", "COMPRESS_OUTPUTS=true",
-         "INCLUDE_NON_PF_READS=false", f"NUM_PROCESSORS={threads}", f"TMP_DIR={barcodes_dir}"],
+         f"INCLUDE_NON_PF_READS={str(include_non_pf).lower()}", f"NUM_PROCESSORS={threads}",
+         f"TMP_DIR={barcodes_dir}"],
     ]  # fmt: skip
 
 
