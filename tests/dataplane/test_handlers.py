@@ -109,7 +109,7 @@ def test_transition_from_a_stale_version_is_refused(dataplane):
     seen = jobs.get("RUN1")["version"]
     jobs.transition("RUN1", "RUNNING", expected_version=seen)
 
-    with pytest.raises(IllegalTransition, match="changed by another writer|RUNNING → RUNNING"):
+    with pytest.raises(IllegalTransition, match=r"changed by another writer"):
         jobs.transition("RUN1", "FAILED", expected_version=seen)
     assert jobs.get("RUN1")["status"] == "RUNNING"
 

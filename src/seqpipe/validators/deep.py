@@ -60,7 +60,9 @@ def deep_alignments(path: str, fmt: str, result: ValidationResult, reference: st
                     f"records not decoded without the reference (htslib: {message}); give a reference"
                 )
             else:
-                result.error(f"unreadable record after {records} good ones: {message}", record=records + 1)
+                result.error(
+                    f"record {records + 1} could not be read (htslib: {message})", record=records + 1
+                )
     result.records = records
 
 

@@ -38,7 +38,9 @@ def sam_header(text: str, result: ValidationResult, header: HeaderSummary) -> No
                 continue
             tags[item[:2]] = item[3:]
         if record_type == "@HD":
-            header.version = tags.get("VN")
+            # for CRAM the header's version is the container format's; SAM's own goes to details
+            header.details["sam_version"] = tags.get("VN")
+            header.version = header.version or tags.get("VN")
         elif record_type == "@SQ":
             name = tags.get("SN")
             if not name or "LN" not in tags:

@@ -1,0 +1,227 @@
+"""Validators on real files: the copies in tests/dataplane/data, the shared conformance suites, S3."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from seqpipe.validators import validate
+
+DATA = Path(__file__).resolve().parent / "data"
+RUN_INFO = """<?xml version="1.0"?>
+<RunInfo Version="2"><Run Id="240101_M00001_0001_000000000-ABCDE" Number="1">
+<Flowcell>000000000-ABCDE</Flowcell><Instrument>M00001</Instrument><Date>240101</Date>
+<Reads><Read Number="1" NumCycles="3" IsIndexedRead="N"/>
+<Read Number="2" NumCycles="2" IsIndexedRead="Y"/></Reads>
+<FlowcellLayout LaneCount="1" SurfaceCount="1" SwathCount="1" TileCount="1"/></Run></RunInfo>
+"""
+
+
+def errors(result) -> list[str]:
+    return [e.message for e in result.errors]
+
+
+@pytest.mark.parametrize("deep", [False, True])
+def test_valid_bam_reports_its_header(deep):
+    result = validate(DATA / "ok.bam", deep=deep)
+    assert result.valid and result.format == "BAM"
+    assert result.header.contigs == ["insert", "ref1", "ref2", "ref3"]
+    assert result.records == (40 if deep else None)
+
+
+def test_bam_without_eof_block_is_invalid_at_its_end():
+    result = validate(DATA / "badeof.bam")
+    assert not result.valid
+    assert result.errors[0].message.startswith("BGZF EOF block missing") and result.errors[0].offset == 1228
+
+
+def test_corrupt_bgzf_block_is_located_by_byte_offset():
+    result = validate(DATA / "defective_bgzf.bam")
+    assert not result.valid
+    assert any(e.offset == 354 and "bad magic" in e.message for e in result.errors)
+
+
+def test_cram_header_summary_has_samples_and_reference_md5s():
+    result = validate(DATA / "ok.cram")
+    assert result.valid and result.format == "CRAM" and result.header.version == "3.0"
+    assert result.header.samples == ["HG00100"]
+    assert result.header.reference_md5s == {"17": "a9a06ca09c111789d92723fbf39820f6"}
+
+
+def test_truncated_cram_fails_quick_and_deep_without_the_reference():
+    assert errors(validate(DATA / "truncated.cram"))[0].startswith("CRAM EOF container missing")
+    deep = validate(DATA / "truncated.cram", deep=True)
+    assert "the last container is not the EOF container (truncated)" in errors(deep)
+
+
+def test_deep_cram_without_reference_checks_structure_and_warns():
+    result = validate(DATA / "ok.cram", deep=True)
+    assert result.valid and result.header.details["containers"] >= 2
+    assert any("records not decoded without the reference" in w.message for w in result.warnings)
+
+
+@pytest.mark.parametrize("name", ["NA12891.vcf", "NA12891.vcf.gz"])
+def test_valid_vcf_reports_samples_and_contigs(name):
+    result = validate(DATA / name, deep=True)
+    assert result.valid and result.records == 3
+    assert result.header.samples == ["NA12891"] and result.header.contigs[:3] == ["1", "2", "3"]
+
+
+def test_truncated_vcf_gz_is_invalid():
+    result = validate(DATA / "vcfexample.vcf.truncated.gz")
+    assert not result.valid and result.format.startswith("VCF")
+    assert any(m.startswith("BGZF EOF block missing") for m in errors(result))
+
+
+def test_fastq_gz_deep_counts_records():
+    result = validate(DATA / "reads_R1.fastq.gz", deep=True)
+    assert result.valid and result.format == "FASTQ.gz" and result.records == 100
+
+
+def test_malformed_fastq_record_is_located_by_record_and_line(tmp_path):
+    with gzip.open(DATA / "reads_R1.fastq.gz", "rt") as fh:
+        lines = fh.read().splitlines()[:12]
+    lines[11] = lines[11][:-5]  # third record: quality shorter than sequence
+    path = tmp_path / "bad.fastq"
+    path.write_text("\n".join(lines) + "\n")
+    for deep in (False, True):
+        result = validate(path, deep=deep)
+        assert not result.valid
+        assert (result.errors[0].record, result.errors[0].line) == (3, 9)
+        assert "differs from quality length" in result.errors[0].message
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00\x01garbage" * 100, b"\x1f\x8b\x08\x04broken gzip"])
+def test_garbage_gives_a_result_not_an_exception(tmp_path, content):
+    path = tmp_path / "mystery.bin"
+    path.write_bytes(content)
+    for deep in (False, True):
+        result = validate(path, deep=deep)
+        assert not result.valid and result.errors
+
+
+def test_missing_file_is_reported():
+    assert errors(validate("/nonexistent/x.bam")) == ["no such file"]
+
+
+def make_run_folder(root: Path, cycles: int, complete: bool) -> Path:
+    (root / "RunInfo.xml").write_text(RUN_INFO)
+    if complete:
+        (root / "RTAComplete.txt").write_text("done")
+    for cycle in range(1, cycles + 1):
+        folder = root / "Data" / "Intensities" / "BaseCalls" / "L001" / f"C{cycle}.1"
+        folder.mkdir(parents=True)
+        (folder / "s_1_1101.bcl.gz").write_bytes(b"")
+    return root
+
+
+def test_complete_run_folder_is_valid(tmp_path):
+    result = validate(make_run_folder(tmp_path, 5, complete=True), deep=True)
+    assert result.valid and result.format == "BCL"
+    assert result.header.details["cycles"] == 5 and result.header.details["reads"] == ["3r", "2i"]
+
+
+def test_incomplete_run_folder_names_what_is_missing(tmp_path):
+    result = validate(make_run_folder(tmp_path, 3, complete=False))
+    assert errors(result) == [
+        "RTAComplete.txt missing: the instrument has not finished writing the run",
+        "Data/Intensities/BaseCalls/L001: 2 of 5 cycle folders missing (C4, 5)",
+    ]
+
+
+@pytest.mark.aws
+def test_quick_validation_on_s3_reads_a_bounded_range_and_finds_the_index(aws):
+    s3 = aws("s3")
+    s3.create_bucket(Bucket="raw")
+    s3.upload_file(str(DATA / "NA12891.vcf.gz"), "raw", "P1/R1/S1/x.vcf.gz")
+    s3.put_object(Bucket="raw", Key="P1/R1/S1/x.vcf.gz.tbi", Body=b"index")
+
+    result = validate("s3://raw/P1/R1/S1/x.vcf.gz")
+    local = validate(DATA / "NA12891.vcf.gz")
+
+    assert result.valid and result.index == "s3://raw/P1/R1/S1/x.vcf.gz.tbi"
+    assert result.header == local.header
+    assert result.bytes_read <= 1024 * 1024
+    deep = validate("s3://raw/P1/R1/S1/x.vcf.gz", deep=True)
+    assert deep.valid and deep.records == 3
+
+
+def test_cli_validate_exit_codes_and_json():
+    seqpipe = Path(sys.executable).with_name("seqpipe")
+    ok = subprocess.run([seqpipe, "validate", "--json", DATA / "ok.bam"], capture_output=True, text=True)
+    bad = subprocess.run([seqpipe, "validate", DATA / "badeof.bam"], capture_output=True, text=True)
+    assert ok.returncode == 0 and json.loads(ok.stdout)[0]["header"]["contigs"][0] == "insert"
+    assert bad.returncode == 1 and "BGZF EOF block missing" in bad.stdout
+
+
+# ---- the shared conformance suites and malformed files ------------------------------------------
+
+
+def suite(shared_testdata: Path, name: str, kind: str) -> list[Path]:
+    return sorted((shared_testdata / "validators" / "hts-specs" / name / kind).glob("*.*"))
+
+
+@pytest.mark.parametrize("name", ["vcf-4.3", "sam"])
+def test_conformance_suite_passed_cases_are_valid(shared_testdata, name):
+    rejected = {p.name: errors(validate(p, deep=True)) for p in suite(shared_testdata, name, "passed")}
+    assert rejected and {k: v for k, v in rejected.items() if v} == {}
+
+
+@pytest.mark.parametrize(("name", "htslib_rejects"), [("vcf-4.3", 19), ("sam", 40)])
+def test_conformance_suite_failed_cases_are_rejected_at_least_as_often_as_htslib(
+    shared_testdata, name, htslib_rejects
+):
+    cases = [p for p in suite(shared_testdata, name, "failed") if p.suffix in (".vcf", ".sam")]
+    rejected = [p.name for p in cases if not validate(p, deep=True).valid]
+    # bcftools/samtools 1.16 reject 19 of 224 VCF and 40 of 108 SAM cases (MANIFEST.md)
+    assert len(rejected) >= htslib_rejects, f"{len(rejected)} of {len(cases)} rejected"
+
+
+def test_quick_mode_agrees_with_samtools_quickcheck(shared_testdata):
+    folder = shared_testdata / "validators" / "samtools-quickcheck"
+    expected_failures = set((folder / "all.expected").read_text().split())
+    for path in sorted(folder.glob("*.*am")):
+        valid = validate(path).valid
+        # quickcheck also fails a BAM without @SQ lines ("no targets"); that file is otherwise sound
+        should_pass = path.name not in expected_failures or "notargets" in path.name
+        assert valid == should_pass, path.name
+
+
+@pytest.mark.parametrize(
+    ("name", "valid"),
+    [
+        ("valid.sam", True),
+        ("duplicate_rg.sam", True),
+        ("hanging_tab.sam", True),
+        ("truncated_quals.sam", False),
+        ("seq_qual_len_mismatch.sam", False),
+        ("truncated_tag.sam", False),
+        ("missing_fields.sam", False),
+        ("zero_length_read.sam", False),
+        ("buggyHeader.sam", False),
+        ("truncated.bam", False),
+    ],
+)
+def test_htsjdk_malformed_alignment_files_are_rejected_like_samtools_does(shared_testdata, name, valid):
+    result = validate(shared_testdata / "validators" / "htsjdk" / "ValidateSamFileTest" / name, deep=True)
+    assert result.valid == valid, [str(e) for e in result.errors]
+
+
+def test_real_miseq_run_folder_is_valid(shared_testdata):
+    run = shared_testdata / "bcl-miseq-illumina2bam" / "140624_MS6_13349_A_MS2639979-300V2"
+    result = validate(run, deep=True)
+    assert result.valid and result.header.details["cycles"] == 170
+
+
+def test_reference_based_cram_decodes_with_the_reference(shared_testdata):
+    folder = shared_testdata / "validators" / "samtools-quickcheck"
+    result = validate(
+        folder / "7.quickcheck.cram30.ok.cram", deep=True, reference=str(folder / "mpileup.ref.fa")
+    )
+    assert result.valid and result.records == 569
+    assert [w.message for w in result.warnings] == ["no index found (.crai): random access unavailable"]
