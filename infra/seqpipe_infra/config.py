@@ -21,7 +21,7 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class VpcConfig:
     cidr: str
-    max_azs: int
+    availability_zones: tuple[str, ...]  # zone letters; the region is prepended
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,10 @@ class EnvConfig:
     deletion_protection: bool
 
     @property
+    def availability_zones(self) -> list[str]:
+        return [f"{self.region}{letter}" for letter in self.vpc.availability_zones]
+
+    @property
     def prefix(self) -> str:
         """Name prefix of every stack and named resource of this environment."""
         return f"{PROJECT}-{self.environment}"
@@ -120,7 +124,7 @@ def parse_config(data: object, source: str) -> EnvConfig:
         environment=data["environment"],
         account=data["account"],
         region=data["region"],
-        vpc=VpcConfig(**data["vpc"]),
+        vpc=VpcConfig(data["vpc"]["cidr"], tuple(data["vpc"]["availability_zones"])),
         batch=BatchConfig(**batch),
         lambdas=LambdaConfig(**data["lambdas"]),
         log_retention_days=data["logs"]["retention_days"],

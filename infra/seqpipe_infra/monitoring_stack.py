@@ -13,7 +13,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from seqpipe_infra.common import cost_tags
-from seqpipe_infra.config import PROJECT, EnvConfig
+from seqpipe_infra.config import EnvConfig
 from seqpipe_infra.names import CUSTOM_METRICS, HANDLERS, METRICS_NAMESPACE, function_name, state_machine_name
 
 
@@ -60,68 +60,69 @@ class MonitoringStack(cdk.Stack):
             name: cw.Metric(
                 namespace=METRICS_NAMESPACE,
                 metric_name=name,
-                dimensions_map={"service": PROJECT, "environment": config.environment},
+                dimensions_map={"service": service},
                 statistic="Sum",
                 period=cdk.Duration.hours(1),
             )
-            for name in CUSTOM_METRICS
+            for name, service in CUSTOM_METRICS.items()
         }
 
-        action = cw_actions.SnsAction(self.alerts)
-        alarms = [
-            cw.Alarm(
-                self,
+        # (construct id, alarm name, metric, runbook hint, roll deployments back when it fires)
+        specs = [
+            (
                 "RunFailures",
-                alarm_name=f"{config.prefix}-run-failures",
-                metric=executions["ExecutionsFailed"],
-                threshold=1,
-                evaluation_periods=1,
-                comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-                alarm_description="A pipeline run failed (runbook: failed run).",
+                f"{config.prefix}-run-failures",
+                executions["ExecutionsFailed"],
+                "failed run",
+                True,
             ),
-            cw.Alarm(
-                self,
+            (
                 "RunTimeouts",
-                alarm_name=f"{config.prefix}-run-timeouts",
-                metric=executions["ExecutionsTimedOut"],
-                threshold=1,
-                evaluation_periods=1,
-                comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-                alarm_description="A pipeline run timed out (runbook: failed run).",
+                f"{config.prefix}-run-timeouts",
+                executions["ExecutionsTimedOut"],
+                "failed run",
+                True,
             ),
-            cw.Alarm(
-                self,
-                "QcFailures",
-                alarm_name=f"{config.prefix}-qc-failures",
-                metric=custom["QcFailures"],
-                threshold=1,
-                evaluation_periods=1,
-                comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-                alarm_description="Samples failed QC thresholds (runbook: failed run).",
-            ),
+            # QC failures are about samples, not about a deployment: they never roll one back.
+            ("QcFailures", f"{config.prefix}-qc-failures", custom["QcFailures"], "failed run", False),
+        ] + [
+            (
+                f"LambdaErrors{_camel(base)}",
+                f"{function_name(config, base)}-errors",
+                metric,
+                "quarantined file",
+                True,
+            )
+            for base, metric in zip(HANDLERS, lambda_errors, strict=True)
         ]
-        alarms += [
-            cw.Alarm(
+        action = cw_actions.SnsAction(self.alerts)
+        alarms: list[cw.IAlarm] = []
+        rollback_arns: list[str] = []
+        for construct_id, alarm_name, metric, runbook, rolls_back in specs:
+            alarm = cw.Alarm(
                 self,
-                f"LambdaErrors{''.join(p.capitalize() for p in base.split('-'))}",
-                alarm_name=f"{function_name(config, base)}-errors",
+                construct_id,
+                alarm_name=alarm_name,
                 metric=metric,
                 threshold=1,
                 evaluation_periods=1,
                 comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-                alarm_description=f"{base} raised errors (runbook: quarantined file / failed run).",
+                alarm_description=f"{alarm_name} (runbook: {runbook}, docs/infrastructure.md)",
             )
-            for base, metric in zip(HANDLERS, lambda_errors, strict=True)
-        ]
-        for alarm in alarms:
             alarm.add_alarm_action(action)
-        self.alarms = alarms
-        # Deployments roll back when these fire during the stack update (CloudFormation rollback triggers).
-        self.rollback_alarms = alarms[:2] + alarms[3:]
+            # Referenced by ARN, not by token: the dashboard and the deploy script need no GetAtt.
+            arn = self.format_arn(
+                service="cloudwatch",
+                resource="alarm",
+                resource_name=alarm_name,
+                arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+            )
+            alarms.append(cw.Alarm.from_alarm_arn(self, f"{construct_id}ByArn", arn))
+            if rolls_back:
+                rollback_arns.append(arn)
+        # scripts/deploy.sh passes these as CloudFormation rollback triggers.
+        cdk.CfnOutput(self, "RollbackAlarmArns", value=",".join(rollback_arns))
 
         dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=f"{config.prefix}-pipeline")
         dashboard.add_widgets(
@@ -153,12 +154,16 @@ class MonitoringStack(cdk.Stack):
         )
         dashboard.add_widgets(
             cw.GraphWidget(
-                title="Samples processed / QC failures",
-                left=[custom["SamplesProcessed"]],
-                right=[custom["QcFailures"]],
+                title="Samples: QC passed, QC failed, delivered",
+                left=[custom["SamplesQcPassed"], custom["QcFailures"], custom["SamplesDelivered"]],
                 width=12,
             ),
-            cw.GraphWidget(title="Bytes processed", left=[custom["BytesProcessed"]], width=12),
+            cw.GraphWidget(
+                title="Raw data validated (bytes) and quarantined objects",
+                left=[custom["BytesValidated"]],
+                right=[custom["ObjectsQuarantined"]],
+                width=12,
+            ),
             cw.AlarmStatusWidget(title="Alarms", alarms=alarms, width=24),
         )
 
@@ -204,3 +209,7 @@ class MonitoringStack(cdk.Stack):
             period=cdk.Duration.minutes(5),
             label=base,
         )
+
+
+def _camel(base: str) -> str:
+    return "".join(part.capitalize() for part in base.split("-"))

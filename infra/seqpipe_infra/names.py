@@ -11,9 +11,16 @@ HANDLERS = {
     "quality-metrics": "seqpipe.handlers.quality_metrics.handler",
     "metadata-updater": "seqpipe.handlers.metadata_updater.handler",
 }
-# Custom metrics the handlers publish (Powertools EMF) and the dashboard/alarms read.
+# Custom metrics the handlers publish (Powertools EMF, seqpipe.handlers.observability): metric name
+# -> the handler whose `service` dimension it carries. The dashboard and the alarms read these.
 METRICS_NAMESPACE = "seqpipe"
-CUSTOM_METRICS = ("SamplesProcessed", "QcFailures", "BytesProcessed")
+CUSTOM_METRICS = {
+    "SamplesQcPassed": "quality-metrics",
+    "QcFailures": "quality-metrics",
+    "SamplesDelivered": "metadata-updater",
+    "BytesValidated": "validation-handler",
+    "ObjectsQuarantined": "validation-handler",
+}
 
 
 def function_name(config: EnvConfig, base: str) -> str:

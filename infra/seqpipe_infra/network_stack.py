@@ -32,15 +32,16 @@ class NetworkStack(cdk.Stack):
             self,
             "Vpc",
             ip_addresses=ec2.IpAddresses.cidr(config.vpc.cidr),
-            max_azs=config.vpc.max_azs,
+            availability_zones=config.availability_zones,
             nat_gateways=0,
             subnet_configuration=[
                 ec2.SubnetConfiguration(
                     name="compute", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=20
                 )
             ],
-            # The default security group is emptied by CDK's custom resource; nothing uses it.
-            restrict_default_security_group=True,
+            # Left as created: CDK would empty it with a Lambda-backed custom resource; nothing uses it
+            # (every ENI here gets the workload or endpoint group).
+            restrict_default_security_group=False,
             flow_logs={
                 "rejected": ec2.FlowLogOptions(
                     destination=ec2.FlowLogDestination.to_cloud_watch_logs(

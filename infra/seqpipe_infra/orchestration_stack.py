@@ -29,10 +29,10 @@ from seqpipe_infra.access import (
 from seqpipe_infra.batch_stack import BatchStack
 from seqpipe_infra.common import bucket_name, log_group, workflow_role
 from seqpipe_infra.compliance import acknowledge
-from seqpipe_infra.config import PROJECT, EnvConfig
+from seqpipe_infra.config import EnvConfig
 from seqpipe_infra.data_stack import DataStack, table_name
 from seqpipe_infra.lambda_assets import RUNTIME, dependency_layer, package_code
-from seqpipe_infra.names import HANDLERS, METRICS_NAMESPACE, function_name, state_machine_name
+from seqpipe_infra.names import HANDLERS, function_name, state_machine_name
 from seqpipe_infra.network_stack import NetworkStack
 from seqpipe_infra.storage_stack import DELIVERY, PROCESSED, QUARANTINE_PREFIX, RAW, StorageStack
 
@@ -138,8 +138,6 @@ class OrchestrationStack(cdk.Stack):
                 environment={
                     **settings.environment(),
                     "SEQPIPE_ENVIRONMENT": config.environment,
-                    "POWERTOOLS_SERVICE_NAME": PROJECT,
-                    "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                     "POWERTOOLS_LOG_LEVEL": "INFO",
                 },
                 vpc=network.vpc,

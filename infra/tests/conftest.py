@@ -1,0 +1,133 @@
+"""Infra test fixtures: each app is synthesized once per session; the local AWS endpoint (moto)
+is started here with the project's launcher plus the CloudFormation fixes in support/."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+INFRA = Path(__file__).resolve().parents[1]
+if str(INFRA) not in sys.path:
+    sys.path.insert(0, str(INFRA))
+
+import pytest  # noqa: E402
+from seqpipe_infra.config import ENVIRONMENTS, EnvConfig, load_config  # noqa: E402
+from seqpipe_infra.local_endpoint import LOCAL_ACCOUNT, LOCAL_REGION  # noqa: E402
+
+MOTO_LAUNCHER = INFRA / "tests" / "support" / "moto_infra_launch.py"
+
+
+@dataclass
+class Synthesis:
+    outdir: Path
+    configs: dict[str, EnvConfig]
+    seconds: float
+    error: str | None  # cdk-nag findings make synth raise; the templates are written anyway
+
+    def template(self, stack_name: str) -> dict:
+        return json.loads((self.outdir / f"{stack_name}.template.json").read_text())
+
+    def templates(self, environment: str) -> dict[str, dict]:
+        prefix = self.configs[environment].prefix
+        return {
+            path.name.removesuffix(".template.json"): json.loads(path.read_text())
+            for path in sorted(self.outdir.glob(f"{prefix}-*.template.json"))
+        }
+
+    def validation_report(self) -> dict:
+        path = self.outdir / "validation-report.json"
+        return json.loads(path.read_text()) if path.exists() else {"pluginReports": []}
+
+
+def _synthesize(outdir: Path, configs: list[EnvConfig], **kwargs) -> Synthesis:
+    from seqpipe_infra.app_builder import build_app
+
+    started = time.perf_counter()
+    app, _ = build_app(configs, outdir=str(outdir), **kwargs)
+    error = None
+    try:
+        app.synth()
+    except RuntimeError as exc:
+        error = str(exc)
+    return Synthesis(outdir, {c.environment: c for c in configs}, time.perf_counter() - started, error)
+
+
+@pytest.fixture(scope="session")
+def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
+    """dev, staging and prod in one app, with the cdk-nag packs as validation plugins."""
+    return _synthesize(tmp_path_factory.mktemp("cdk.out"), [load_config(env) for env in ENVIRONMENTS])
+
+
+@pytest.fixture(scope="session")
+def local_synthesis(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
+    """dev in moto's account/region, without the bootstrap-version rule (no SSM parameter there)."""
+    import aws_cdk as cdk
+
+    return _synthesize(
+        tmp_path_factory.mktemp("cdk.out.local"),
+        [load_config("dev").at(LOCAL_ACCOUNT, LOCAL_REGION)],
+        rule_packs=False,
+        synthesizer_factory=lambda: cdk.DefaultStackSynthesizer(generate_bootstrap_version_rule=False),
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """moto in server mode on loopback; Batch jobs succeed without running (batch_simple)."""
+    import requests
+
+    port = _free_port()
+    log = tmp_path_factory.mktemp("moto") / "moto.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOTO_")}
+    with log.open("w") as fh:
+        proc = subprocess.Popen(
+            [sys.executable, str(MOTO_LAUNCHER), str(port)], stdout=fh, stderr=subprocess.STDOUT, env=env
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"moto exited early:\n{log.read_text()[-3000:]}")
+        try:
+            requests.get(url + "/moto-api/", timeout=0.5)
+            break
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"moto did not start within 60 s; see {log}") from None
+            time.sleep(0.1)
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture
+def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Callable:
+    """Fresh emulator state; the environment points boto3 (and subprocesses) at the endpoint."""
+    import boto3
+    import requests
+
+    requests.post(moto_endpoint + "/moto-api/reset", timeout=10)
+    for key, value in {
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": LOCAL_REGION,
+    }.items():
+        monkeypatch.setenv(key, value)
+    return lambda service: boto3.client(service, region_name=LOCAL_REGION)
