@@ -12,8 +12,14 @@ SUBCOMMANDS: dict[str, str] = {
     "demux": "seqpipe.cli.demux:demux",
     "simulate": "seqpipe.cli.simulate:simulate",
     "accuracy": "seqpipe.cli.accuracy:accuracy",
+    "validate": "seqpipe.cli.validate:validate",
     "run": "seqpipe.cli.run:run",
     "dashboard": "seqpipe.cli.dashboard:dashboard",
+    "upload": "seqpipe.cli.upload:upload",
+    "status": "seqpipe.cli.status:status",
+    "qc": "seqpipe.cli.qc:qc",
+    "deliver": "seqpipe.cli.deliver:deliver",
+    "erase": "seqpipe.cli.erase:erase",
 }
 
 

@@ -118,10 +118,13 @@ def demo_items(size: DemoSize, settings: Settings, seed: int = 7) -> Iterator[tu
                     task["finished_at"] = _iso(t + timedelta(minutes=minutes))
                 yield "jobs", task
                 t += timedelta(minutes=minutes + 0.5)
+            # Deterministic failures: every fifth sample slot has too many duplicates, every seventh
+            # too little depth; the first run passes entirely.
+            slot = r * size.samples_per_run + s
             metrics = {
-                "mapped_pct": round(rng.uniform(94.0, 99.8), 2),
-                "mean_depth": round(rng.uniform(12.0, 40.0), 1),
-                "duplicate_pct": round(rng.uniform(2.0, 12.5), 2),
+                "mapped_pct": round(rng.uniform(96.0, 99.8), 2),
+                "mean_depth": round(rng.uniform(*((8, 14) if slot % 7 == 5 else (18, 40))), 1),
+                "duplicate_pct": round(rng.uniform(*((10.5, 14) if slot % 5 == 4 else (2, 9))), 2),
                 "tstv": round(rng.uniform(1.9, 2.2), 3),
             }
             verdicts = evaluate(sample, metrics, THRESHOLDS)
