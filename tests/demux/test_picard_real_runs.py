@@ -1,7 +1,7 @@
 """Picard, driven by the pipeline's command builder, on real base calls: output identical to Picard's own.
 
-The expected FASTQs are Picard's test data (MIT); they were made with non-PF clusters included, which
-is Picard's default (the pipeline drops them, like bcl2fastq and bcl-convert).
+The expected FASTQs are Picard's test data (MIT), made with Picard's defaults: non-PF clusters included
+and EAMSS quality masking on (the pipeline turns both off, like bcl2fastq and bcl-convert).
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ def _run_picard(basecalls: Path, read_structure: str, barcodes: list, work: Path
         mismatches=1,
         threads=2,
         include_non_pf=True,
+        apply_eamss=True,
     )
     script = " && ".join([FIND_PICARD, *(f'"$PICARD" {" ".join(step)}' for step in steps)])
     result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=300)

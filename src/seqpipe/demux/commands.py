@@ -71,12 +71,13 @@ def picard_commands(
     mismatches: int,
     threads: int,
     include_non_pf: bool = False,
+    apply_eamss: bool = False,
 ) -> list[list[str]]:
     """Arguments of ExtractIlluminaBarcodes then IlluminaBasecallsToFastq (after the Picard launcher).
 
     Barcode files go to barcodes_dir, never into the run folder (it may be read-only or shared).
-    Clusters failing the chastity filter are dropped, as bcl2fastq and bcl-convert do (Picard keeps them
-    by default).
+    Like bcl2fastq and bcl-convert (unlike Picard's defaults), clusters failing the chastity filter are
+    dropped and base qualities are written as called (no EAMSS masking of read ends to Q2).
     """
     common = [f"BASECALLS_DIR={basecalls}", f"LANE={lane}", f"READ_STRUCTURE={read_structure}"]
     return [
@@ -87,7 +88,7 @@ def picard_commands(
          f"MULTIPLEX_PARAMS={multiplex_file}", f"RUN_BARCODE={run_barcode}", f"MACHINE_NAME={machine}",
          f"FLOWCELL_BARCODE={flowcell}", "READ_NAME_FORMAT=CASAVA_1_8", "COMPRESS_OUTPUTS=true",
          f"INCLUDE_NON_PF_READS={str(include_non_pf).lower()}", f"NUM_PROCESSORS={threads}",
-         f"TMP_DIR={barcodes_dir}"],
+         f"APPLY_EAMSS_FILTER={str(apply_eamss).lower()}", f"TMP_DIR={barcodes_dir}"],
     ]  # fmt: skip
 
 
