@@ -1,0 +1,141 @@
+"""`seqpipe deliver` and `seqpipe erase` through the real entry point against the local AWS endpoint."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import requests
+
+from seqpipe.aws.erasure import AUDIT_PARTITION
+
+SAMPLE = "S00002"  # in RUN_0001 and RUN_0003 (both settled) and RUN_0005 (running)
+
+
+def put_outputs(s3, settings, run: str, samples: list[str]) -> None:
+    """What the workflow leaves under s3://<processed>/runs/<run>/ (a few files of its layout)."""
+    for sample in samples:
+        for key in (f"cram/{sample}.cram", f"cram/{sample}.cram.crai", f"vcf/{sample}.bcftools.vcf.gz",
+                    f"qc/mosdepth/{sample}.mosdepth.summary.txt"):  # fmt: skip
+            s3.put_object(
+                Bucket=settings.processed_bucket, Key=f"runs/{run}/{key}", Body=f"{run}/{key}".encode()
+            )
+    for key in ("vcf/joint/all.bcftools.vcf.gz", "qc/multiqc_report.html"):
+        s3.put_object(Bucket=settings.processed_bucket, Key=f"runs/{run}/{key}", Body=b"mixed samples")
+
+
+def test_deliver_copies_approved_outputs_with_a_manifest_and_expiring_links(seqpipe, demo, settings, aws):
+    s3 = aws("s3")
+    samples = ["S00001", "S00002", "S00003", "S00004"]
+    put_outputs(s3, settings, "RUN_0001", samples)
+    result = seqpipe("deliver", "RUN_0001", "--expires", "2h", "--json")
+    assert result.returncode == 0, result.stderr
+    report = result.json()
+    assert report["samples"] == samples
+    assert {f["uri"] for f in report["files"]} == {
+        f"s3://{settings.delivery_bucket}/RUN_0001/{s}/{name}"
+        for s in samples
+        for name in (f"{s}.cram", f"{s}.cram.crai", f"{s}.bcftools.vcf.gz")
+    }
+    first = report["files"][0]
+    assert "X-Amz-Expires=7200" in first["url"]
+    body = requests.get(first["url"], timeout=10).content
+    assert hashlib.sha256(body).hexdigest() == first["sha256"]
+    manifest = json.loads(requests.get(report["manifest_url"], timeout=10).content)
+    assert manifest["run_id"] == "RUN_0001" and len(manifest["files"]) == 12
+
+
+def test_deliver_refuses_samples_that_failed_qc(seqpipe, demo, settings, aws):
+    put_outputs(aws("s3"), settings, "RUN_0002", ["S00005", "S00006", "S00007", "S00008"])
+    result = seqpipe("deliver", "RUN_0002", "--sample", "S00005")
+    assert result.returncode == 4 and "S00005 (FAIL)" in result.stderr
+    assert (
+        aws("s3").list_objects_v2(Bucket=settings.delivery_bucket, Prefix="RUN_0002/S00005/")["KeyCount"] == 0
+    )
+
+
+def test_deliver_an_unknown_run_is_exit_3(seqpipe, demo):
+    result = seqpipe("deliver", "NOPE")
+    assert result.returncode == 3 and "unknown run 'NOPE'" in result.stderr
+
+
+def test_deliver_links_live_at_most_seven_days(seqpipe, demo):
+    assert seqpipe("deliver", "RUN_0001", "--expires", "8d").returncode == 2
+
+
+def _prepare_sample_everywhere(seqpipe, settings, aws) -> None:
+    s3 = aws("s3")
+    s3.put_bucket_versioning(Bucket=settings.raw_bucket, VersioningConfiguration={"Status": "Enabled"})
+    for run in ("RUN_0001", "RUN_0003"):
+        for read in (1, 2):
+            key = f"DEMO/{run}/{SAMPLE}/{SAMPLE}_R{read}.fastq.gz"
+            s3.put_object(Bucket=settings.raw_bucket, Key=key, Body=b"old version")
+            s3.put_object(Bucket=settings.raw_bucket, Key=key, Body=b"reads")
+    s3.put_object(Bucket=settings.raw_bucket, Key="DEMO/RUN_0001/S00001/S00001_R1.fastq.gz", Body=b"other")
+    put_outputs(s3, settings, "RUN_0001", ["S00001", "S00002", "S00003", "S00004"])
+    assert seqpipe("deliver", "RUN_0001").returncode == 0
+
+
+def test_erase_dry_run_lists_everything_and_changes_nothing(seqpipe, demo, settings, aws):
+    _prepare_sample_everywhere(seqpipe, settings, aws)
+    result = seqpipe("erase", SAMPLE, "--reason", "consent withdrawn", "--dry-run", "--json")
+    assert result.returncode == 0, result.stderr
+    plan = result.json()
+    assert plan["runs"] == ["RUN_0001", "RUN_0003", "RUN_0005"]
+    assert f"s3://{settings.raw_bucket}/DEMO/RUN_0003/{SAMPLE}/{SAMPLE}_R2.fastq.gz" in plan["objects"]
+    assert f"s3://{settings.delivery_bucket}/RUN_0001/{SAMPLE}/{SAMPLE}.cram" in plan["objects"]
+    assert (
+        f"s3://{settings.processed_bucket}/runs/RUN_0001/vcf/joint/all.bcftools.vcf.gz"
+        in plan["shared_retained"]
+    )
+    assert not any("S00001" in uri for uri in plan["objects"])
+    assert seqpipe("status", "--sample", SAMPLE, "--json").json()  # still there
+
+
+def test_erase_asks_for_the_sample_id_and_refuses_a_mismatch(seqpipe, demo, settings, aws):
+    result = seqpipe("erase", SAMPLE, "--reason", "consent withdrawn", input="S00003\n")
+    assert result.returncode == 4 and "nothing was erased" in result.stderr
+    assert seqpipe("qc", "--sample", SAMPLE, "--json").json()
+
+
+def test_erase_removes_the_sample_everywhere_and_writes_an_audit_record(seqpipe, demo, settings, aws):
+    _prepare_sample_everywhere(seqpipe, settings, aws)
+    result = seqpipe("erase", SAMPLE, "--reason", "consent withdrawn (ticket 812)", "--requested-by", "dpo",
+                     input=f"{SAMPLE}\n")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+    s3 = aws("s3")
+    versions = s3.list_object_versions(Bucket=settings.raw_bucket).get("Versions", [])
+    assert [v["Key"] for v in versions] == [
+        "DEMO/RUN_0001/S00001/S00001_R1.fastq.gz"
+    ]  # old versions gone too
+    for bucket in (settings.processed_bucket, settings.delivery_bucket):
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+        assert keys and not any(SAMPLE in k for k in keys), keys
+    manifest = json.loads(
+        s3.get_object(Bucket=settings.delivery_bucket, Key="RUN_0001/manifest.json")["Body"].read()
+    )
+    assert SAMPLE not in json.dumps(manifest) and len(manifest["files"]) == 9
+
+    assert seqpipe("status", "--sample", SAMPLE).returncode == 3
+    assert seqpipe("qc", "--sample", SAMPLE).returncode == 3
+    assert SAMPLE not in seqpipe("status", "RUN_0001", "--json").stdout
+    assert seqpipe("qc", "--sample", "S00001", "--json").json()  # other samples untouched
+
+    table = aws("dynamodb")
+    audit = table.query(
+        TableName=settings.metadata_table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": AUDIT_PARTITION}},
+    )["Items"]
+    assert len(audit) == 1
+    record = audit[0]
+    assert record["sample"]["S"] == SAMPLE and record["requested_by"]["S"] == "dpo"
+    assert record["reason"]["S"] == "consent withdrawn (ticket 812)"
+    # raw: 2 runs × 2 reads, plus the 2 recorded for the running RUN_0005; processed: 4; delivered: 3
+    assert int(record["plan"]["M"]["objects"]["N"]) == 4 + 2 + 4 + 3
+
+
+def test_erasing_an_unknown_sample_is_exit_3(seqpipe, demo):
+    result = seqpipe("erase", "NOPE", "--reason", "test", "--yes")
+    assert result.returncode == 3 and "unknown sample 'NOPE'" in result.stderr

@@ -1,0 +1,103 @@
+"""`seqpipe run`: Snakemake locally (a tiny workflow stands in for the pipeline), the state machine in
+the cloud (a minimal state machine in the local endpoint)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+WORKFLOW = """
+rule all:
+    input: expand("out/{name}.txt", name=config["names"])
+
+rule write:
+    output: "out/{name}.txt"
+    shell: "echo {wildcards.name} > {output}"
+"""
+FAILING_WORKFLOW = """
+rule all:
+    output: "never.txt"
+    shell: "exit 3"
+"""
+
+
+def _workflow(tmp_path: Path, text: str) -> tuple[Path, Path]:
+    (tmp_path / "Snakefile").write_text(text)
+    config = tmp_path / "config.yaml"
+    config.write_text("names: [a, b]\n")
+    return tmp_path, config
+
+
+def test_a_dry_run_plans_the_jobs_and_writes_nothing(seqpipe, tmp_path):
+    workdir, config = _workflow(tmp_path, WORKFLOW)
+    result = seqpipe(
+        "run", "--configfile", str(config), "--cores", "1", "--dry-run", "--directory", str(workdir)
+    )
+    assert result.returncode == 0, result.stderr
+    assert "--dry-run" in result.stderr and "write" in result.stdout + result.stderr
+    assert not (workdir / "out").exists()
+
+
+def test_a_local_run_wraps_snakemake_and_reports_json(seqpipe, tmp_path):
+    workdir, config = _workflow(tmp_path, WORKFLOW)
+    result = seqpipe(
+        "run", "--configfile", str(config), "--cores", "1", "--directory", str(workdir), "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    report = result.json()
+    assert report["mode"] == "local" and report["returncode"] == 0
+    assert report["command"][-4:] == ["--directory", str(workdir), "--snakefile", str(workdir / "Snakefile")]
+    assert (workdir / "out" / "a.txt").read_text() == "a\n"
+
+
+def test_a_failing_local_run_exits_1(seqpipe, tmp_path):
+    workdir, config = _workflow(tmp_path, FAILING_WORKFLOW)
+    result = seqpipe("run", "--configfile", str(config), "--cores", "1", "--directory", str(workdir))
+    assert result.returncode == 1
+
+
+def test_a_local_run_needs_a_configfile(seqpipe):
+    result = seqpipe("run")
+    assert result.returncode == 2 and "--configfile is required" in result.stderr
+
+
+CLOUD_ARGS = ("--cloud", "--run-id", "RUN_42", "--project", "P1", "--sample", "S1",
+              "--input", "s3://seqpipe-raw/P1/RUN_42/S1/S1_R1.fastq.gz",
+              "--config-uri", "s3://seqpipe-raw/P1/RUN_42/config.yaml")  # fmt: skip
+
+
+def test_a_cloud_dry_run_prints_the_execution_input(seqpipe, aws):
+    result = seqpipe("run", *CLOUD_ARGS, "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "run_id": "RUN_42",
+        "project": "P1",
+        "samples": ["S1"],
+        "inputs": ["s3://seqpipe-raw/P1/RUN_42/S1/S1_R1.fastq.gz"],
+        "config_uri": "s3://seqpipe-raw/P1/RUN_42/config.yaml",
+    }
+
+
+def test_a_cloud_run_starts_the_state_machine_named_after_the_run(seqpipe, aws, monkeypatch):
+    sfn = aws("stepfunctions")
+    definition = {"StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "End": True}}}
+    arn = sfn.create_state_machine(
+        name="seqpipe-run", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/sfn"
+    )["stateMachineArn"]
+    monkeypatch.setenv("STATE_MACHINE_ARN", arn)
+    result = seqpipe("run", *CLOUD_ARGS, "--wait", "--json")
+    assert result.returncode == 0, result.stderr
+    report = result.json()
+    assert report["status"] == "SUCCEEDED" and report["executionArn"].endswith(":RUN_42")
+    assert report["output"]["run_id"] == "RUN_42"
+
+
+def test_a_cloud_run_without_the_state_machine_arn_is_exit_5(seqpipe, aws, monkeypatch):
+    monkeypatch.delenv("STATE_MACHINE_ARN", raising=False)
+    result = seqpipe("run", *CLOUD_ARGS)
+    assert result.returncode == 5 and "STATE_MACHINE_ARN" in result.stderr
+
+
+def test_cloud_inputs_must_be_s3_uris(seqpipe, aws):
+    result = seqpipe("run", "--cloud", "--run-id", "R1", "--sample", "S1", "--config-uri", "config.yaml")
+    assert result.returncode == 2 and "s3:// URIs" in result.stderr

@@ -1,0 +1,110 @@
+"""`seqpipe upload` through the real entry point: validated, checksummed, resumable, never overwriting."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import random
+from pathlib import Path
+
+import pytest
+
+from seqpipe.transfer import MiB, upload_file
+
+
+def write_fastq(path: Path, reads: int, seed: int = 1, length: int = 100) -> Path:
+    rng = random.Random(seed)
+    lines = []
+    for i in range(reads):
+        bases = "".join(rng.choice("ACGT") for _ in range(length))
+        lines.append(f"@read{i}/1\n{bases}\n+\n{'I' * length}\n")
+    data = "".join(lines).encode()
+    path.write_bytes(gzip.compress(data) if path.suffix == ".gz" else data)
+    return path
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class Interrupted(Exception):
+    """Stands for a lost connection or Ctrl-C in the middle of an upload."""
+
+
+def test_a_valid_fastq_is_uploaded_with_its_sha256(seqpipe, settings, aws, tmp_path):
+    reads = write_fastq(tmp_path / "S1_R1.fastq.gz", 200)
+    result = seqpipe("upload", str(reads), "--to", f"s3://{settings.raw_bucket}/P1/RUN_1/S1/", "--json")
+    assert result.returncode == 0, result.stderr
+    uploaded = result.json()["uploaded"][0]
+    assert uploaded["uri"] == f"s3://{settings.raw_bucket}/P1/RUN_1/S1/S1_R1.fastq.gz"
+    assert uploaded["sha256"] == sha256(reads)
+    head = aws("s3").head_object(Bucket=settings.raw_bucket, Key="P1/RUN_1/S1/S1_R1.fastq.gz")
+    assert head["Metadata"]["sha256"] == sha256(reads) and head["ContentLength"] == reads.stat().st_size
+
+
+def test_an_existing_object_is_never_overwritten(seqpipe, settings, aws, tmp_path):
+    reads = write_fastq(tmp_path / "S1_R1.fastq.gz", 50)
+    destination = f"s3://{settings.raw_bucket}/P1/RUN_1/S1/"
+    assert seqpipe("upload", str(reads), "--to", destination).returncode == 0
+    (tmp_path / "other").mkdir()
+    other = write_fastq(tmp_path / "other" / "S1_R1.fastq.gz", 50, seed=2)
+    result = seqpipe("upload", str(other), "--to", destination)
+    assert result.returncode == 4 and "never overwritten" in result.stderr
+    body = aws("s3").get_object(Bucket=settings.raw_bucket, Key="P1/RUN_1/S1/S1_R1.fastq.gz")["Body"].read()
+    assert hashlib.sha256(body).hexdigest() == sha256(reads)
+
+
+def test_a_file_failing_quick_validation_is_refused_before_anything_is_sent(seqpipe, settings, aws, tmp_path):
+    good = write_fastq(tmp_path / "S1_R1.fastq.gz", 20)
+    bad = tmp_path / "S1_R2.fastq.gz"
+    bad.write_bytes(good.read_bytes()[:-30])  # truncated gzip: no end-of-member
+    result = seqpipe("upload", str(good), str(bad), "--to", f"s3://{settings.raw_bucket}/P1/RUN_1/S1/")
+    assert result.returncode == 4
+    assert "S1_R2.fastq.gz" in result.stderr and "nothing was uploaded" in result.stderr
+    assert aws("s3").list_objects_v2(Bucket=settings.raw_bucket).get("KeyCount", 0) == 0
+    assert aws("s3").list_multipart_uploads(Bucket=settings.raw_bucket).get("Uploads", []) == []
+
+
+def test_an_interrupted_multipart_upload_resumes_without_resending_parts(seqpipe, settings, aws, tmp_path):
+    reads = write_fastq(tmp_path / "S2_R1.fastq", 52_000)  # ~11 MiB plain FASTQ: three 5 MiB parts
+    assert reads.stat().st_size > 2 * 5 * MiB
+    done: list[int] = []
+
+    def fail_after_first_part(nbytes: int) -> None:
+        done.append(nbytes)
+        raise Interrupted
+
+    with pytest.raises(Interrupted):
+        upload_file(
+            reads,
+            settings.raw_bucket,
+            "P1/RUN_1/S2/S2_R1.fastq",
+            part_size=5 * MiB,
+            progress=fail_after_first_part,
+        )
+    assert aws("s3").list_multipart_uploads(Bucket=settings.raw_bucket)["Uploads"]
+
+    result = seqpipe(
+        "upload",
+        str(reads),
+        "--to",
+        f"s3://{settings.raw_bucket}/P1/RUN_1/S2/S2_R1.fastq",
+        "--part-size",
+        "5",
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    uploaded = result.json()["uploaded"][0]
+    assert uploaded["parts"] == 3 and uploaded["resumed_parts"] == 1
+    assert uploaded["etag"].endswith("-3")
+    body = aws("s3").get_object(Bucket=settings.raw_bucket, Key="P1/RUN_1/S2/S2_R1.fastq")["Body"].read()
+    assert hashlib.sha256(body).hexdigest() == sha256(reads) == uploaded["sha256"]
+    assert aws("s3").list_multipart_uploads(Bucket=settings.raw_bucket).get("Uploads", []) == []
+
+
+def test_progress_is_shown_on_stderr(seqpipe, settings, tmp_path):
+    reads = write_fastq(tmp_path / "S3_R1.fastq.gz", 20)
+    result = seqpipe("upload", str(reads), "--to", f"s3://{settings.raw_bucket}/P1/RUN_1/S3/")
+    assert result.returncode == 0
+    assert "S3_R1.fastq.gz" in result.stderr  # the progress bar's label
+    assert result.stdout.startswith(f"s3://{settings.raw_bucket}/P1/RUN_1/S3/S3_R1.fastq.gz")
