@@ -15,7 +15,11 @@ PACKS = ("AwsSolutions", "HIPAA.Security")
 
 def add_rule_packs(app: cdk.App) -> None:
     validations = cdk.Validations.of(app)
-    validations.add_plugins(cdk_nag.AwsSolutionsChecks(app, verbose=True))
+    # The acknowledgements (with their reasons) are also written into each resource's template
+    # Metadata (cdk_nag.rules_to_suppress), so that reviewers of the templates see them.
+    validations.add_plugins(
+        cdk_nag.AwsSolutionsChecks(app, verbose=True, write_suppressions_to_cloud_formation=True)
+    )
     validations.add_plugins(cdk_nag.HIPAASecurityChecks(app, verbose=True))
 
 

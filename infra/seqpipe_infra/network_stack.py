@@ -8,6 +8,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from seqpipe_infra.common import log_group
+from seqpipe_infra.compliance import acknowledge
 from seqpipe_infra.config import EnvConfig
 
 # What the Batch hosts (ECS agent, image pulls), the head job (Batch API, STS for the job role),
@@ -52,6 +53,13 @@ class NetworkStack(cdk.Stack):
                     traffic_type=ec2.FlowLogTrafficType.ALL,
                 )
             },
+        )
+        acknowledge(
+            self.vpc,
+            "The default security group is left as EC2 creates it because emptying it needs CDK's "
+            "Lambda-backed custom resource; nothing is attached to it (every ENI in this VPC gets the "
+            "workload or endpoint group, both closed), and the subnets have no route outside the VPC.",
+            "HIPAA.Security-VPCDefaultSecurityGroupClosed",
         )
         self.subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
 

@@ -156,7 +156,9 @@ class OrchestrationStack(cdk.Stack):
                 f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/{_VPC_ACCESS_POLICY}]",
             )
             acknowledge_unscoped(
-                role, "X-Ray PutTraceSegments/PutTelemetryRecords support no resource scoping."
+                role,
+                "X-Ray PutTraceSegments and PutTelemetryRecords (active tracing) support no resource-level "
+                "permissions; no other statement of this role uses '*'.",
             )
             self.functions[base] = function
 

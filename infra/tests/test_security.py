@@ -1,0 +1,367 @@
+"""Security and cost properties of the synthesized templates, for every environment."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from seqpipe_infra.common import bucket_name
+from seqpipe_infra.config import ENVIRONMENTS
+from seqpipe_infra.names import HANDLERS
+
+from seqpipe.aws.tables import ALL_TABLES
+from seqpipe.orchestration.state_machine import build_definition
+
+COST_TAGS = {"project", "environment", "run"}
+# Resource types that must carry the cost-allocation tags (every taggable type this app creates).
+TAGGED_TYPES = {
+    "AWS::S3::Bucket",
+    "AWS::KMS::Key",
+    "AWS::DynamoDB::Table",
+    "AWS::Lambda::Function",
+    "AWS::IAM::Role",
+    "AWS::SQS::Queue",
+    "AWS::SNS::Topic",
+    "AWS::Logs::LogGroup",
+    "AWS::EC2::VPC",
+    "AWS::EC2::Subnet",
+    "AWS::EC2::SecurityGroup",
+    "AWS::StepFunctions::StateMachine",
+    "AWS::Batch::ComputeEnvironment",
+    "AWS::Batch::JobQueue",
+    "AWS::Batch::JobDefinition",
+    "AWS::ECR::Repository",
+    "AWS::CloudTrail::Trail",
+}
+
+
+@pytest.fixture(params=ENVIRONMENTS)
+def env(request, synthesis):
+    """(config, {stack name: template}) of one environment."""
+    return synthesis.configs[request.param], synthesis.templates(request.param)
+
+
+def resources(templates: dict, type_: str) -> Iterator[tuple[str, dict]]:
+    for template in templates.values():
+        for logical_id, resource in template["Resources"].items():
+            if resource["Type"] == type_:
+                yield logical_id, resource.get("Properties", {})
+
+
+def statements(templates: dict) -> Iterator[dict]:
+    for _, props in resources(templates, "AWS::IAM::Policy"):
+        yield from props["PolicyDocument"]["Statement"]
+    for _, props in resources(templates, "AWS::IAM::Role"):
+        for policy in props.get("Policies", []):
+            yield from policy["PolicyDocument"]["Statement"]
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def tag_keys(props: dict) -> set[str]:
+    tags = props.get("Tags", [])
+    return set(tags) if isinstance(tags, dict) else {t["Key"] for t in tags}
+
+
+def test_every_environment_has_six_stacks(env):
+    config, templates = env
+    assert sorted(templates) == sorted(
+        f"{config.prefix}-{s}" for s in ("network", "storage", "data", "monitoring", "batch", "orchestration")
+    )
+
+
+def test_buckets_are_encrypted_private_versioned_logged_and_owner_enforced(env):
+    config, templates = env
+    buckets = dict(resources(templates, "AWS::S3::Bucket"))
+    names = {props["BucketName"]: props for props in buckets.values()}
+    for purpose in ("raw", "processed", "delivery", "trail", "access-logs"):
+        assert bucket_name(config, purpose) in names
+    for name, props in names.items():
+        assert props["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        }, name
+        assert props["VersioningConfiguration"] == {"Status": "Enabled"}, name
+        assert props["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}], name
+        encryption = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
+            "ServerSideEncryptionByDefault"
+        ]
+        if name == bucket_name(config, "access-logs"):
+            assert encryption == {"SSEAlgorithm": "AES256"}  # S3 access logging cannot write SSE-KMS
+        else:
+            assert encryption["SSEAlgorithm"] == "aws:kms" and "KMSMasterKeyID" in encryption, name
+            assert props["LoggingConfiguration"]["LogFilePrefix"], name
+
+
+def test_bucket_policies_require_tls_and_deny_bucket_deletion_to_workflow_roles(env):
+    config, templates = env
+    policies = list(resources(templates, "AWS::S3::BucketPolicy"))
+    assert len(policies) == 5
+    for _, props in policies:
+        stmts = props["PolicyDocument"]["Statement"]
+        assert any(
+            s["Effect"] == "Deny" and s["Condition"].get("Bool", {}).get("aws:SecureTransport") == "false"
+            for s in stmts
+            if "Condition" in s
+        )
+        assert any(
+            s.get("Condition", {}).get("NumericLessThan", {}).get("s3:TlsVersion") == 1.2 for s in stmts
+        )
+    data_policies = [
+        p
+        for _, p in policies
+        if any(s.get("Sid") == "WorkflowRolesNeverDeleteBuckets" for s in p["PolicyDocument"]["Statement"])
+    ]
+    assert len(data_policies) == 4  # raw, processed, delivery, trail
+    for props in data_policies:
+        deny = next(
+            s
+            for s in props["PolicyDocument"]["Statement"]
+            if s.get("Sid") == "WorkflowRolesNeverDeleteBuckets"
+        )
+        assert deny["Effect"] == "Deny" and deny["Action"] == "s3:DeleteBucket"
+        assert (
+            deny["Condition"]["ArnLike"]["aws:PrincipalArn"]
+            == f"arn:aws:iam::{config.account}:role/{config.prefix}/workflow/*"
+        )
+
+
+def test_every_workflow_role_denies_itself_bucket_deletion(env):
+    config, templates = env
+    roles = {
+        lid: p
+        for lid, p in resources(templates, "AWS::IAM::Role")
+        if p.get("Path") == f"/{config.prefix}/workflow/"
+    }
+    # Batch head + tasks, four Lambdas, erasure
+    assert len(roles) == 7
+    denied_roles = set()
+    for _, props in resources(templates, "AWS::IAM::Policy"):
+        for s in props["PolicyDocument"]["Statement"]:
+            if s["Effect"] == "Deny" and s["Action"] == "s3:DeleteBucket":
+                assert s["Resource"] == f"arn:aws:s3:::{config.prefix}-*"
+                denied_roles.update(r["Ref"] for r in props["Roles"])
+    assert denied_roles == set(roles)
+
+
+def test_lifecycle_rules_follow_the_environment_config(env):
+    config, templates = env
+    lc = config.lifecycle
+    by_name = {p["BucketName"]: p for _, p in resources(templates, "AWS::S3::Bucket")}
+
+    def rules(purpose: str) -> dict[str, dict]:
+        return {r["Id"]: r for r in by_name[bucket_name(config, purpose)]["LifecycleConfiguration"]["Rules"]}
+
+    for purpose in ("raw", "processed", "delivery"):
+        housekeeping = rules(purpose)["housekeeping"]
+        assert housekeeping["AbortIncompleteMultipartUpload"] == {
+            "DaysAfterInitiation": lc.abort_multipart_days
+        }
+        assert housekeeping["NoncurrentVersionExpiration"] == {"NoncurrentDays": lc.noncurrent_expire_days}
+    assert rules("raw")["raw-to-archive"]["Transitions"] == [
+        {"StorageClass": "GLACIER_IR", "TransitionInDays": lc.raw_to_glacier_ir_days},
+        {"StorageClass": "DEEP_ARCHIVE", "TransitionInDays": lc.raw_to_deep_archive_days},
+    ]
+    processed = rules("processed")
+    assert processed["expire-intermediates"]["Prefix"] == "work/"
+    assert processed["expire-intermediates"]["ExpirationInDays"] == lc.intermediate_expire_days
+    assert processed["runs-intelligent-tiering"]["Transitions"] == [
+        {"StorageClass": "INTELLIGENT_TIERING", "TransitionInDays": 0}
+    ]
+    assert rules("delivery")["expire-deliveries"]["ExpirationInDays"] == lc.delivery_expire_days
+
+
+def test_tables_are_on_demand_with_pitr_kms_and_prod_deletion_protection(env):
+    config, templates = env
+    tables = {p["TableName"]: p for _, p in resources(templates, "AWS::DynamoDB::Table")}
+    assert sorted(tables) == sorted(f"{config.prefix}-{spec.base_name}" for spec in ALL_TABLES)
+    for spec in ALL_TABLES:
+        props = tables[f"{config.prefix}-{spec.base_name}"]
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+        assert (
+            props["SSESpecification"]["SSEEnabled"] is True and props["SSESpecification"]["SSEType"] == "KMS"
+        )
+        assert props["DeletionProtectionEnabled"] is (config.environment != "dev")
+        assert sorted(i["IndexName"] for i in props.get("GlobalSecondaryIndexes", [])) == sorted(
+            i.name for i in spec.indexes
+        )
+        assert {k["AttributeName"]: k["KeyType"] for k in props["KeySchema"]} == {
+            k.name: t for k, t in ((spec.partition, "HASH"), (spec.sort, "RANGE")) if k is not None
+        }
+
+
+def test_every_taggable_resource_carries_the_cost_allocation_tags(env):
+    config, templates = env
+    seen_types = set()
+    for template in templates.values():
+        for logical_id, resource in template["Resources"].items():
+            props = resource.get("Properties", {})
+            if resource["Type"] in TAGGED_TYPES or "Tags" in props:
+                seen_types.add(resource["Type"])
+                assert tag_keys(props) >= COST_TAGS, f"{logical_id} ({resource['Type']})"
+                tags = props["Tags"]
+                values = tags if isinstance(tags, dict) else {t["Key"]: t["Value"] for t in tags}
+                assert values["environment"] == config.environment and values["project"] == "seqpipe"
+    assert seen_types >= TAGGED_TYPES
+    budget = next(p for _, p in resources(templates, "AWS::Budgets::Budget"))
+    assert {t["Key"] for t in budget["ResourceTags"]} == COST_TAGS
+
+
+def test_network_has_no_public_ips_no_internet_route_and_closed_security_groups(env):
+    config, templates = env
+    for type_ in (
+        "AWS::EC2::InternetGateway",
+        "AWS::EC2::NatGateway",
+        "AWS::EC2::EIP",
+        "AWS::EC2::VPCGatewayAttachment",
+    ):
+        assert not list(resources(templates, type_)), type_
+    subnets = list(resources(templates, "AWS::EC2::Subnet"))
+    assert len(subnets) == len(config.vpc.availability_zones)
+    assert all(not p.get("MapPublicIpOnLaunch", False) for _, p in subnets)
+    for _, props in resources(templates, "AWS::EC2::LaunchTemplate"):
+        data = props["LaunchTemplateData"]
+        assert data["MetadataOptions"]["HttpTokens"] == "required"
+        assert all(not ni.get("AssociatePublicIpAddress") for ni in data.get("NetworkInterfaces", []))
+        assert all(b["Ebs"]["Encrypted"] for b in data["BlockDeviceMappings"])
+    for logical_id, props in resources(templates, "AWS::EC2::SecurityGroup"):
+        assert not [r for r in props.get("SecurityGroupIngress", []) if "CidrIp" in r or "CidrIpv6" in r], (
+            logical_id
+        )
+        assert props.get("SecurityGroupEgress"), f"{logical_id} must not allow all outbound by default"
+    for _, props in resources(templates, "AWS::EC2::SecurityGroupIngress"):
+        assert "SourceSecurityGroupId" in props and props["FromPort"] == props["ToPort"] == 443
+    services = [json.dumps(p["ServiceName"]) for _, p in resources(templates, "AWS::EC2::VPCEndpoint")]
+    for service in ("s3", "dynamodb", "ecr.api", "ecr.dkr", "logs", "sts"):
+        assert any(f".{service}" in s for s in services), service
+
+
+def test_no_allow_statement_uses_wildcard_actions(env):
+    _, templates = env
+    for statement in statements(templates):
+        if statement["Effect"] != "Allow":
+            continue
+        for action in as_list(statement["Action"]):
+            assert action != "*" and not action.endswith(":*"), statement
+            if action.split(":")[0] in ("s3", "dynamodb", "kms"):
+                assert "*" not in action, statement
+
+
+def test_batch_has_spot_and_on_demand_and_a_head_job_with_explicit_task_timeout(env):
+    config, templates = env
+    environments = {
+        p["ComputeEnvironmentName"]: p for _, p in resources(templates, "AWS::Batch::ComputeEnvironment")
+    }
+    assert {n: p["ComputeResources"]["Type"] for n, p in environments.items()} == {
+        f"{config.prefix}-spot": "SPOT",
+        f"{config.prefix}-ondemand": "EC2",
+    }
+    assert len(list(resources(templates, "AWS::Batch::JobQueue"))) == 2
+    ((_, head),) = resources(templates, "AWS::Batch::JobDefinition")
+    container = head["ContainerProperties"]
+    environment = {e["Name"]: e["Value"] for e in container["Environment"]}
+    assert environment["SEQPIPE_TASK_TIMEOUT_SECONDS"] == str(config.batch.task_timeout_seconds)
+    assert {"SNAKEMAKE_AWS_BATCH_JOB_QUEUE", "SNAKEMAKE_AWS_BATCH_JOB_ROLE"} <= set(environment)
+    assert not [k for k in environment if "KEY" in k or "SECRET" in k]  # the job role gives credentials
+    assert "JobRoleArn" in container and head["PropagateTags"] is True
+    assert head["Timeout"]["AttemptDurationSeconds"] == config.batch.head_timeout_seconds
+    ((_, repository),) = resources(templates, "AWS::ECR::Repository")
+    assert repository["ImageScanningConfiguration"] == {"ScanOnPush": True}
+
+
+def test_state_machine_is_the_package_definition_with_logging_and_tracing(env):
+    config, templates = env
+    ((_, machine),) = resources(templates, "AWS::StepFunctions::StateMachine")
+    assert machine["StateMachineName"] == f"{config.prefix}-run"
+    assert machine["LoggingConfiguration"]["Level"] == "ALL"
+    assert machine["TracingConfiguration"] == {"Enabled": True}
+    rendered = json.dumps(machine["DefinitionString"])
+    for state in build_definition(_placeholder_refs())["States"]:
+        assert f'\\"{state}\\"' in rendered, state
+
+
+def _placeholder_refs():
+    from seqpipe.orchestration.state_machine import StateMachineRefs
+
+    return StateMachineRefs(*(["x"] * 9))
+
+
+def test_lambdas_run_in_the_vpc_with_dlq_concurrency_tracing_and_log_retention(env):
+    config, templates = env
+    functions = {p["FunctionName"]: p for _, p in resources(templates, "AWS::Lambda::Function")}
+    assert sorted(functions) == sorted(f"{config.prefix}-{base}" for base in HANDLERS)
+    for name, props in functions.items():
+        assert props["Handler"] == HANDLERS[name.removeprefix(config.prefix + "-")]
+        assert props["VpcConfig"]["SubnetIds"] and props["VpcConfig"]["SecurityGroupIds"]
+        assert "TargetArn" in props["DeadLetterConfig"]
+        assert props["ReservedConcurrentExecutions"] == config.lambdas.reserved_concurrency
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert {
+            "METADATA_TABLE",
+            "JOBS_TABLE",
+            "QC_TABLE",
+            "RAW_BUCKET",
+            "PROCESSED_BUCKET",
+            "DELIVERY_BUCKET",
+            "ALERT_TOPIC_ARN",
+        } <= set(props["Environment"]["Variables"])
+    groups = list(resources(templates, "AWS::Logs::LogGroup"))
+    assert groups and all(
+        p["RetentionInDays"] == config.log_retention_days and "KmsKeyId" in p for _, p in groups
+    )
+
+
+def test_event_rules_validate_new_raw_objects_and_start_scheduled_runs_with_dead_letter_queues(env):
+    config, templates = env
+    rules = {p["Name"]: p for _, p in resources(templates, "AWS::Events::Rule")}
+    raw = rules[f"{config.prefix}-raw-object-created"]
+    assert raw["EventPattern"]["detail"]["bucket"]["name"] == [bucket_name(config, "raw")]
+    assert raw["EventPattern"]["detail-type"] == ["Object Created"]
+    scheduled = rules[f"{config.prefix}-scheduled-run"]
+    assert scheduled["ScheduleExpression"] == config.schedule.expression
+    assert scheduled["State"] == ("ENABLED" if config.schedule.enabled else "DISABLED")
+    for rule in (raw, scheduled):
+        (target,) = rule["Targets"]
+        assert "Arn" in target["DeadLetterConfig"] and target["RetryPolicy"]["MaximumRetryAttempts"] == 4
+
+
+def test_monitoring_alarms_notify_the_topic_and_budgets_alert(env):
+    config, templates = env
+    alarms = list(resources(templates, "AWS::CloudWatch::Alarm"))
+    assert len(alarms) == 3 + len(HANDLERS)
+    assert all(len(p["AlarmActions"]) == 1 for _, p in alarms)
+    ((_, dashboard),) = resources(templates, "AWS::CloudWatch::Dashboard")
+    body = json.dumps(dashboard["DashboardBody"])
+    for metric in (
+        "ExecutionsFailed",
+        "Errors",
+        "Duration",
+        "ServiceIntegrationsFailed",
+        "QcFailures",
+        "BytesValidated",
+    ):
+        assert metric in body, metric
+    ((_, budget),) = resources(templates, "AWS::Budgets::Budget")
+    assert budget["Budget"]["BudgetLimit"] == {"Amount": config.budget.monthly_usd, "Unit": "USD"}
+    thresholds = {n["Notification"]["Threshold"] for n in budget["NotificationsWithSubscribers"]}
+    assert thresholds == set(config.budget.thresholds_percent)
+    ((_, topic),) = resources(templates, "AWS::SNS::Topic")
+    assert "KmsMasterKeyId" in topic
+
+
+def test_cloudtrail_records_data_events_of_the_three_buckets(env):
+    config, templates = env
+    ((_, trail),) = resources(templates, "AWS::CloudTrail::Trail")
+    assert trail["EnableLogFileValidation"] is True and "KMSKeyId" in trail
+    selectors = trail["EventSelectors"]
+    values = json.dumps([s.get("DataResources", []) for s in selectors])
+    assert all(s["ReadWriteType"] == "All" for s in selectors)
+    assert values.count("AWS::S3::Object") >= 1
+    for purpose in ("Raw", "Processed", "Delivery"):
+        assert purpose in values, purpose
