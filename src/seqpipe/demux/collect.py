@@ -67,25 +67,13 @@ def collect_lane(
 ) -> None:
     fastq_dir.mkdir(parents=True, exist_ok=True)
     stats_dir.mkdir(parents=True, exist_ok=True)
-    counts: dict[str, int] = {}
     renames: list[tuple[Path, Path]] = []
-    for sample in [*samples, UNDETERMINED]:
-        for read in range(1, reads + 1):
-            final = fastq_dir / f"{sample}_L{lane:03d}_R{read}.fastq.gz"
-            partial = final.with_name(final.name + ".partial")
-            source = converter_fastq(work, layout, sample, lane, read, reads)
-            if source is None:
-                # Converters skip files of samples without reads; an empty FASTQ keeps the lane's set whole.
-                with gzip.open(partial, "wb"):
-                    pass
-            else:
-                os.replace(source, partial)
-            digest, records = digest_and_count(partial)
-            md5_partial = final.with_name(final.name + ".md5.partial")
-            md5_partial.write_text(f"{digest}  {final.name}\n")
-            renames += [(partial, final), (md5_partial, final.with_name(final.name + ".md5"))]
-            if read == 1:
-                counts[sample] = records
+    try:
+        counts = _stage_lane(work, layout, lane, samples, fastq_dir, reads, renames)
+    except BaseException:
+        for partial, _ in renames:
+            partial.unlink(missing_ok=True)
+        raise
     (stats_dir / "counts.tsv").write_text(
         "sample\tlane\treads\n" + "".join(f"{s}\t{lane}\t{n}\n" for s, n in counts.items())
     )
@@ -97,6 +85,37 @@ def collect_lane(
         renames.append((work / "barcode_metrics.txt", stats_dir / "barcode_metrics.txt"))
     for source, target in renames:
         os.replace(source, target)
+
+
+def _stage_lane(
+    work: Path,
+    layout: str,
+    lane: int,
+    samples: list[str],
+    fastq_dir: Path,
+    reads: int,
+    renames: list[tuple[Path, Path]],
+) -> dict[str, int]:
+    """Every FASTQ of the lane under a .partial name, checked and with its md5; returns reads per sample."""
+    counts: dict[str, int] = {}
+    for sample in [*samples, UNDETERMINED]:
+        for read in range(1, reads + 1):
+            final = fastq_dir / f"{sample}_L{lane:03d}_R{read}.fastq.gz"
+            partial = final.with_name(final.name + ".partial")
+            md5_partial = final.with_name(final.name + ".md5.partial")
+            renames += [(partial, final), (md5_partial, final.with_name(final.name + ".md5"))]
+            source = converter_fastq(work, layout, sample, lane, read, reads)
+            if source is None:
+                # Converters skip files of samples without reads; an empty FASTQ keeps the lane's set whole.
+                with gzip.open(partial, "wb"):
+                    pass
+            else:
+                os.replace(source, partial)
+            digest, records = digest_and_count(partial)
+            md5_partial.write_text(f"{digest}  {final.name}\n")
+            if read == 1:
+                counts[sample] = records
+    return counts
 
 
 def main(argv: list[str] | None = None) -> None:

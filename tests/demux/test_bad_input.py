@@ -1,0 +1,102 @@
+"""Bad input stops the run with a message naming file, line and field; no complete-looking FASTQ remains."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from pathlib import Path
+
+import pytest
+
+from seqpipe.demux.collect import collect_lane
+from seqpipe.demux.errors import DemuxError
+
+
+@pytest.fixture
+def run_copy(simulated_run, tmp_path: Path) -> Path:
+    copy = tmp_path / "run"
+    shutil.copytree(simulated_run.folder, copy)
+    return copy
+
+
+def _fastqs(outdir: Path) -> list[Path]:
+    return sorted(outdir.rglob("*.fastq.gz")) if outdir.exists() else []
+
+
+def _edit_sheet(run: Path, old: str, new: str) -> None:
+    sheet = run / "SampleSheet.csv"
+    sheet.write_text(sheet.read_text().replace(old, new))
+
+
+def test_index_collision_stops_before_any_job(run_copy: Path, demux_workflow, tmp_path: Path) -> None:
+    _edit_sheet(run_copy, "1,SAMPLE-2,SAMPLE-2,CGTACTAG", "1,SAMPLE-2,SAMPLE-2,TAAGGCGT")  # 1 off SAMPLE-1
+    result = demux_workflow(tmp_path / "wf", {"run_folder": str(run_copy), "outdir": "out"})
+    assert result.returncode != 0
+    assert (
+        f"{run_copy}/SampleSheet.csv, line 15, field index/index2: index collision in lane 1: samples "
+        "'SAMPLE-1' (line 14) and 'SAMPLE-2' (line 15) have barcodes TAAGGCGATAGATCGC and TAAGGCGTTAGATCGC "
+        "at Hamming distance 1; with barcode_mismatches=1 they need a distance of at least 3"
+    ) in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert not (tmp_path / "wf" / "out").exists()
+
+
+def test_bad_characters_name_line_and_field(run_copy: Path, demux_workflow, tmp_path: Path) -> None:
+    _edit_sheet(run_copy, "2,SAMPLE-3,", "2,SAMPLE 3/x,")
+    result = demux_workflow(tmp_path / "wf", {"run_folder": str(run_copy), "outdir": "out"}, "-n")
+    assert result.returncode != 0
+    assert (
+        f"{run_copy}/SampleSheet.csv, line 19, field Sample_ID: 'SAMPLE 3/x': "
+        "only letters, digits, '-' and '_'"
+    ) in result.stdout + result.stderr
+
+
+def test_truncated_bcl_stops_before_any_job(run_copy: Path, demux_workflow, tmp_path: Path) -> None:
+    bcl = run_copy / "Data/Intensities/BaseCalls/L002/C7.1/s_2_1102.bcl.gz"
+    bcl.write_bytes(bcl.read_bytes()[:30])
+    result = demux_workflow(tmp_path / "wf", {"run_folder": str(run_copy), "outdir": "out"})
+    assert result.returncode != 0
+    assert f"{bcl}: truncated or corrupt gzip-compressed BCL" in result.stdout + result.stderr
+    assert not (tmp_path / "wf" / "out").exists()
+
+
+def test_invalid_demux_settings_are_named(run_copy: Path, demux_workflow, tmp_path: Path) -> None:
+    config = {"run_folder": str(run_copy), "demux": {"demultiplexer": "guppy", "min_read": 3}}
+    result = demux_workflow(tmp_path / "wf", config, "-n")
+    assert result.returncode != 0
+    assert (
+        "demux.demultiplexer: 'guppy' is not one of ['picard', 'bcl-convert', 'bcl2fastq']"
+        in result.stdout + result.stderr
+    )
+    assert (
+        "Additional properties are not allowed ('min_read' was unexpected)" in result.stdout + result.stderr
+    )
+
+
+def test_failed_conversion_leaves_no_fastq(run_copy: Path, demux_workflow, tmp_path: Path) -> None:
+    workdir = tmp_path / "wf"
+    config = {"run_folder": str(run_copy), "outdir": "out"}
+    tables = demux_workflow(workdir, config, "--until", "demux_picard_tables")
+    assert tables.returncode == 0, tables.stderr[-3000:]
+    # A barcode table Picard rejects (wrong barcode length) makes the lane-1 job fail after it started.
+    multiplex = workdir / "out/demux/L001/multiplex.tsv"
+    multiplex.write_text(multiplex.read_text().replace("TAAGGCGA\t", "TAAGGCGAAC\t"))
+    result = demux_workflow(workdir, config, "--keep-going")
+    assert result.returncode != 0
+    assert "Error in rule demux_convert_lane" in result.stdout + result.stderr
+    assert not list((workdir / "out").rglob("L001/work"))
+    assert [p.name for p in _fastqs(workdir / "out") if "_L001_" in p.name] == []
+    assert not list((workdir / "out").rglob("*.partial"))
+
+
+def test_corrupt_converter_output_is_not_collected(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    (work / "fastq").mkdir(parents=True)
+    for name in ("A.1", "A.2", "Undetermined.1", "Undetermined.2"):
+        (work / "fastq" / f"{name}.fastq.gz").write_bytes(gzip.compress(b"@r\nACGT\n+\nIIII\n"))
+    (work / "fastq" / "Undetermined.2.fastq.gz").write_bytes(gzip.compress(b"@r\nACGT\n+\nIIII\n")[:-8])
+    with pytest.raises(
+        DemuxError, match=r"Undetermined_L001_R2\.fastq\.gz\.partial: converter output is not a complete"
+    ):
+        collect_lane(work, "picard", 1, ["A"], tmp_path / "fastq", tmp_path / "stats", 2)
+    assert list((tmp_path / "fastq").iterdir()) == []
