@@ -32,7 +32,7 @@ if config.get("run_folder"):
 
         rule demux_stage_run_folder:
             output:
-                directory(DEMUX_STAGED[0]),
+                temp(directory(DEMUX_STAGED[0])),
             log:
                 f"{DEMUX_OUT}/logs/demux/stage_run_folder.log",
             run:
