@@ -11,6 +11,8 @@
 3d. Batch jobs copy their container overrides (a Step Functions retry of submitJob reuses them).
 3e. A retried .sync task polls its new job (stock: every retry ends at once in States.Timeout).
 4. MOTO_BATCH_LOCAL_EXEC=1: Batch container jobs run their command as a local process.
+5. MOTO_S3_LARGE_OBJECTS=1: ranged GETs and multipart completion without loading whole objects
+   into memory (multi-GB objects for benchmarks).
 
 Usage: python moto_launch.py PORT
 """
@@ -236,6 +238,72 @@ if os.environ.get("MOTO_BATCH_LOCAL_EXEC") == "1":
         threading.Thread(target=_run, daemon=True).start()
 
     BatchSimpleBackend._mark_job_as_finished = _finish
+
+# ---- 5. optional: large S3 objects (MOTO_S3_LARGE_OBJECTS=1; used by benchmarks/quick_validation.py) ----
+# Stock moto reads a whole object into memory for every GET, ranged or not, and builds a completed
+# multipart upload as one bytearray, so a 5 GB object costs >10 GB of RAM and seconds per range
+# request: the emulator, not the client, would dominate. With this option a single-range GET is
+# served by seeking in the object's spooled file, and completing a multipart upload streams the
+# parts into one temporary file.
+if os.environ.get("MOTO_S3_LARGE_OBJECTS") == "1":
+    import re as _re
+    import shutil as _shutil
+    from hashlib import md5 as _md5
+
+    from moto.s3.exceptions import InvalidPart as _InvalidPart
+    from moto.s3.models import S3Backend as _S3Backend
+    from moto.s3.responses import S3Response as _S3Response
+
+    _orig_key_response = _S3Response.key_response
+    _SINGLE_RANGE = _re.compile(r"^bytes=(\d+)-(\d*)$")
+
+    def _key_response(self, request, full_url, headers):
+        match = _SINGLE_RANGE.match(request.headers.get("range", ""))
+        if request.method != "GET" or match is None or "?" in full_url:
+            return _orig_key_response(self, request, full_url, headers)
+        self.setup_class(request, full_url, headers)
+        bucket = self.backend.buckets.get(self.parse_bucket_name_from_url(request, full_url))
+        key = bucket.keys.get(self.parse_key_name()) if bucket else None
+        if key is None or not hasattr(key, "_value_buffer"):
+            return _orig_key_response(self, request, full_url, headers)
+        begin = int(match.group(1))
+        end = min(int(match.group(2)) if match.group(2) else key.size - 1, key.size - 1)
+        if begin > end:
+            return _orig_key_response(self, request, full_url, headers)
+        with key.lock:
+            key._value_buffer.seek(begin)
+            content = key._value_buffer.read(end - begin + 1)
+        response_headers = dict(key.response_dict)
+        response_headers.update({"content-range": f"bytes {begin}-{end}/{key.size}",
+                                 "content-length": str(len(content)), "Accept-Ranges": "bytes"})
+        return 206, response_headers, content
+
+    _S3Response.key_response = _key_response
+
+    def _complete_multipart_upload(self, bucket_name, multipart_id, body):
+        bucket = self.get_bucket(bucket_name)
+        multipart = bucket.multiparts[multipart_id]
+        spool = tempfile.TemporaryFile()  # noqa: SIM115 (owned by the key from here on)
+        md5s, count = b"", 0
+        for number, etag in body:
+            part = multipart.parts.get(number)
+            if part is None or part.etag.replace('"', "") != etag.replace('"', ""):
+                raise _InvalidPart()
+            with part.lock:
+                part._value_buffer.seek(0)
+                _shutil.copyfileobj(part._value_buffer, spool, 16 * 1024 * 1024)
+            md5s += bytes.fromhex(part.etag.replace('"', ""))
+            count += 1
+        del bucket.multiparts[multipart_id]
+        key = self.put_object(bucket_name, multipart.key_name, b"", storage=multipart.storage,
+                              etag=f"{_md5(md5s).hexdigest()}-{count}", multipart=multipart)
+        key._value_buffer.close()
+        key._value_buffer = spool
+        key.contentsize = spool.tell()
+        key.set_metadata(multipart.metadata)
+        return key
+
+    _S3Backend.complete_multipart_upload = _complete_multipart_upload
 
 # ---- start ------------------------------------------------------------------
 from moto.server import ThreadedMotoServer  # noqa: E402

@@ -25,23 +25,25 @@ def is_bgzf(head: bytes) -> bool:
     return len(head) >= 16 and head[:2] == GZIP_MAGIC and head[3] & 4 == 4 and head[12:14] == b"BC"
 
 
-def inflate(data: bytes, base_offset: int = 0) -> tuple[bytes, bool]:
-    """Decompress consecutive gzip members; returns (bytes, complete) where complete means the input
-    ended on a member boundary. A corrupt member raises DecodeError with its byte offset."""
+def inflate(data: bytes, base_offset: int = 0, limit: int = 4 * 1024 * 1024) -> tuple[bytes, bool]:
+    """Decompress consecutive gzip members, stopping after `limit` output bytes (headers never need
+    more; highly compressible data must not balloon); returns (bytes, complete) where complete means
+    the input ended on a member boundary. A corrupt member raises DecodeError with its byte offset."""
     out: list[bytes] = []
-    pos = 0
-    while pos < len(data):
+    pos, produced = 0, 0
+    while pos < len(data) and produced < limit:
         if data[pos : pos + 2] != GZIP_MAGIC:
             raise DecodeError("not a gzip/BGZF block (bad magic)", base_offset + pos)
         member = zlib.decompressobj(31)
         try:
-            out.append(member.decompress(data[pos:]))
+            out.append(member.decompress(data[pos:], limit - produced))
+            produced += len(out[-1])
         except zlib.error as exc:
             raise DecodeError(f"corrupt compressed block ({exc})", base_offset + pos) from None
         if not member.eof:
             return b"".join(out), False
         pos = len(data) - len(member.unused_data)
-    return b"".join(out), True
+    return b"".join(out), pos >= len(data)
 
 
 def itf8(buf: bytes, pos: int) -> tuple[int, int]:
