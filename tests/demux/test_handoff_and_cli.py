@@ -80,9 +80,8 @@ def test_cli_writes_a_run_folder_from_units(tmp_path: Path) -> None:
                 f"{sample}\tL00{lane}\treads/{sample}_{lane}_R1.fq.gz\treads/{sample}_{lane}_R2.fq.gz"
             )
     (tmp_path / "units.tsv").write_text("\n".join(rows) + "\n")
-    result = _seqpipe(
-        "simulate-run", "--units", str(tmp_path / "units.tsv"), "--outdir", str(tmp_path / "run")
-    )
+    units, run = str(tmp_path / "units.tsv"), str(tmp_path / "run")
+    result = _seqpipe("simulate-run", "--units", units, "--outdir", run, "--undetermined", "2")
     assert result.returncode == 0, result.stderr
     assert "24 clusters in lanes [1, 2]" in result.stdout  # 2 samples x 5 pairs + 2 undetermined, per lane
     checked = _seqpipe("validate", str(tmp_path / "run"))
