@@ -70,3 +70,48 @@ def token(subject: str, ttl: str, as_json: bool) -> None:
         emit_json({"token": value, "subject": identity.subject, "expires_at": identity.expires_at})
     else:
         click.echo(value)
+
+
+@dashboard.command("demo-data")
+@click.option("--runs", type=click.IntRange(1, 10_000), default=12, show_default=True)
+@click.option("--samples-per-run", type=click.IntRange(1, 1000), default=6, show_default=True)
+@click.option("--tasks-per-sample", type=click.IntRange(1, 100), default=4, show_default=True)
+@click.option("--distinct-samples", type=click.IntRange(1), help="Re-use samples across runs (default: no).")
+@json_option
+@reports_errors
+def demo_data(
+    runs: int, samples_per_run: int, tasks_per_sample: int, distinct_samples: int | None, as_json: bool
+):
+    """Fill the tables (and delivery manifests) with demo runs, for trying the dashboard locally.
+
+    Refuses to run without AWS_ENDPOINT_URL: demo content belongs in the local endpoint, not in AWS.
+    Creates the tables and buckets when missing.
+    """
+    import boto3
+    from botocore.exceptions import ClientError
+
+    from seqpipe.aws.settings import Settings
+    from seqpipe.aws.tables import create_tables
+    from seqpipe.web.demo import DemoSize, write_demo
+
+    if not os.environ.get("AWS_ENDPOINT_URL"):
+        fail("AWS_ENDPOINT_URL is not set: demo data only goes to a local endpoint", ExitCode.REFUSED)
+    if distinct_samples is not None and distinct_samples < samples_per_run:
+        fail("--distinct-samples must be at least --samples-per-run", ExitCode.USAGE)
+    settings = Settings.from_env()
+    dynamodb = boto3.client("dynamodb")
+    existing = set(dynamodb.list_tables()["TableNames"])
+    if not set(settings.table_names().values()) <= existing:
+        create_tables(dynamodb, settings.table_names())
+    s3 = boto3.client("s3")
+    for bucket in (settings.raw_bucket, settings.processed_bucket, settings.delivery_bucket):
+        try:
+            s3.head_bucket(Bucket=bucket)
+        except ClientError:
+            s3.create_bucket(Bucket=bucket)
+    size = DemoSize(runs, samples_per_run, tasks_per_sample, distinct_samples)
+    counts = write_demo(size, settings)
+    if as_json:
+        emit_json(counts)
+    else:
+        click.echo(", ".join(f"{n} {role} items" for role, n in counts.items()))
