@@ -32,17 +32,9 @@ Pair = tuple[bytes, bytes, bytes, bytes]  # seq1, qual1, seq2, qual2
 
 
 @dataclass(frozen=True)
-class ReadSpec:
-    sample: str
-    depth: float
-    units: int
-
-
-@dataclass(frozen=True)
 class UnitFiles:
     sample: str
     unit: str
-    lane: int
     fq1: Path
     fq2: Path
     pairs: int
@@ -107,23 +99,23 @@ def _write_fastq_gz(path: Path, pairs: Sequence[Pair], lane: int, mate: int, bar
 
 
 def write_units(
-    pairs: list[Pair], spec: ReadSpec, sample_index: int, reads_dir: Path, threads: int
+    pairs: list[Pair], sample: str, sample_index: int, units: int, reads_dir: Path, threads: int
 ) -> list[UnitFiles]:
     """Split the shuffled pairs into `units` lanes and write R1/R2 per lane (gzip runs in parallel)."""
     barcode = INDEX_SEQUENCES[sample_index % len(INDEX_SEQUENCES)]
-    bounds = [round(len(pairs) * k / spec.units) for k in range(spec.units + 1)]
-    units, jobs = [], []
-    for k in range(spec.units):
+    bounds = [round(len(pairs) * k / units) for k in range(units + 1)]
+    written, jobs = [], []
+    for k in range(units):
         lane, unit = k + 1, f"L{k + 1:03d}"
         part = pairs[bounds[k] : bounds[k + 1]]
-        fq1 = reads_dir / f"{spec.sample}_{unit}_R1.fastq.gz"
-        fq2 = reads_dir / f"{spec.sample}_{unit}_R2.fastq.gz"
-        units.append(UnitFiles(spec.sample, unit, lane, fq1, fq2, len(part)))
+        fq1 = reads_dir / f"{sample}_{unit}_R1.fastq.gz"
+        fq2 = reads_dir / f"{sample}_{unit}_R2.fastq.gz"
+        written.append(UnitFiles(sample, unit, fq1, fq2, len(part)))
         jobs += [(fq1, part, lane, 1, barcode), (fq2, part, lane, 2, barcode)]
     with ThreadPoolExecutor(max(1, threads)) as pool:
         for future in [pool.submit(_write_fastq_gz, *job) for job in jobs]:
             future.result()
-    return units
+    return written
 
 
 def art_seed(seed: int, sample: str, haplotype: int) -> int:

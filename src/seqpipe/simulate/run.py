@@ -12,7 +12,6 @@ from seqpipe.simulate import files
 from seqpipe.simulate.genome import Genome, build_genome
 from seqpipe.simulate.lowmap import low_mappability
 from seqpipe.simulate.reads import (
-    ReadSpec,
     UnitFiles,
     add_duplicates_and_shuffle,
     art_seed,
@@ -143,7 +142,7 @@ def _simulate_reads(
                 )
         with ThreadPoolExecutor(max(1, params.threads)) as pool:
             outputs = [f.result() for f in [pool.submit(run_art, *job) for job in jobs]]
-        for index, (sample, depth) in enumerate(params.samples):
+        for index, (sample, _) in enumerate(params.samples):
             pairs = []
             for fq1, fq2 in outputs[2 * index : 2 * index + 2]:
                 pairs += read_pairs(fq1, fq2)
@@ -152,6 +151,7 @@ def _simulate_reads(
             duplicates[sample] = add_duplicates_and_shuffle(
                 pairs, params.duplicate_share, params.seed, sample
             )
-            spec = ReadSpec(sample, depth, params.units_per_sample)
-            units += write_units(pairs, spec, index, outdir / "reads", params.threads)
+            units += write_units(
+                pairs, sample, index, params.units_per_sample, outdir / "reads", params.threads
+            )
     return units, duplicates
