@@ -46,12 +46,12 @@ class SimulationParams:
 
 
 def _prepare_outdir(outdir: Path) -> None:
-    """Refuse to write into a directory holding anything but a previous data set (which is replaced)."""
+    """Refuse a directory holding anything but (part of) an earlier data set, which is replaced."""
     if outdir.exists() and not outdir.is_dir():
         raise ValueError(f"--outdir {outdir} exists and is not a directory")
-    if outdir.is_dir() and any(outdir.iterdir()):
+    if outdir.is_dir():
         foreign = sorted(p.name for p in outdir.iterdir() if p.name not in GENERATED)
-        if foreign or not (outdir / "manifest.json").is_file():
+        if foreign:
             raise ValueError(
                 f"--outdir {outdir} is not empty and holds no earlier demo data set "
                 f"(found: {', '.join(foreign[:5])}); choose a new or empty directory"
