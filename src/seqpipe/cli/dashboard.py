@@ -43,7 +43,8 @@ def serve(host: str, port: int, ttl: str) -> None:
     from seqpipe.web.auth import issue_token
 
     secret = os.environ.get(SECRET_VARIABLE) or secrets.token_urlsafe(32)
-    if SECRET_VARIABLE not in os.environ:
+    behind_alb = os.environ.get("SEQPIPE_DASHBOARD_AUTH") == "alb"  # Cognito signs users in instead
+    if SECRET_VARIABLE not in os.environ and not behind_alb:
         click.echo(f"{SECRET_VARIABLE} not set: using a random secret for this process only", err=True)
         token = issue_token(secret, os.environ.get("USER", "local"), parse_duration(ttl))
         click.echo(f"sign in at http://{host}:{port}/login with token:\n{token}", err=True)

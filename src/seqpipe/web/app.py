@@ -22,7 +22,15 @@ from fastapi.templating import Jinja2Templates
 
 from seqpipe.aws.transitions import JobStatus
 from seqpipe.web import plots
-from seqpipe.web.auth import COOKIE_NAME, Identity, InvalidToken, bearer_token, verify_token
+from seqpipe.web.auth import (
+    ALB_DATA_HEADER,
+    COOKIE_NAME,
+    AlbVerifier,
+    Identity,
+    InvalidToken,
+    bearer_token,
+    verify_token,
+)
 from seqpipe.web.data import DashboardData, NotFound
 from seqpipe.web.models import (
     Delivery,
@@ -60,7 +68,13 @@ class Unauthorized(Exception):
 
 def identity(request: Request) -> Identity:
     """The caller, from the bearer token or the login cookie; 401 otherwise."""
+    alb: AlbVerifier | None = request.app.state.alb
     try:
+        if alb is not None:
+            claims = request.headers.get(ALB_DATA_HEADER)
+            if not claims:
+                raise InvalidToken("no sign-in from the load balancer: open the dashboard through its URL")
+            return alb.verify(claims)
         token = bearer_token(request.headers.get("authorization"), request.cookies.get(COOKIE_NAME))
         return verify_token(request.app.state.secret, token)
     except InvalidToken as error:
@@ -107,10 +121,25 @@ def _metric_columns() -> list[dict[str, str]]:
     return [{"name": n, "label": label, "unit": unit} for n, label, unit in METRICS]
 
 
-def create_app(data: DashboardData | None = None, secret: str | None = None) -> FastAPI:
-    """The app; `secret` (default: $SEQPIPE_DASHBOARD_SECRET) signs and checks the bearer tokens."""
+def alb_verifier_from_env() -> AlbVerifier | None:
+    """SEQPIPE_DASHBOARD_AUTH=alb: users come through a load balancer signing them in with Cognito."""
+    if os.environ.get("SEQPIPE_DASHBOARD_AUTH", "token") != "alb":
+        return None
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    alb_arn = os.environ.get("SEQPIPE_ALB_ARN")
+    if not region or not alb_arn:
+        raise RuntimeError("SEQPIPE_DASHBOARD_AUTH=alb needs SEQPIPE_ALB_ARN and AWS_REGION")
+    return AlbVerifier(region, alb_arn)
+
+
+def create_app(
+    data: DashboardData | None = None, secret: str | None = None, alb: AlbVerifier | None = None
+) -> FastAPI:
+    """The app. Users are checked by `alb` (default: from the environment, see alb_verifier_from_env)
+    or else by bearer tokens signed with `secret` (default: $SEQPIPE_DASHBOARD_SECRET)."""
+    alb = alb or alb_verifier_from_env()
     secret = secret or os.environ.get(SECRET_VARIABLE, "")
-    if not secret:
+    if alb is None and not secret:
         raise RuntimeError(f"{SECRET_VARIABLE} is not set; `seqpipe dashboard serve` creates one for you")
     sources: list[DashboardData] = [data] if data else []
 
@@ -341,4 +370,5 @@ def create_app(data: DashboardData | None = None, secret: str | None = None) -> 
         return RedirectResponse("/openapi.json")
 
     app.state.secret = secret
+    app.state.alb = alb
     return app

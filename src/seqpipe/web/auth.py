@@ -1,9 +1,10 @@
-"""Bearer tokens for the dashboard when it runs outside AWS.
+"""Who may use the dashboard: bearer tokens outside AWS, Cognito through the load balancer in AWS.
 
 A token is `<payload>.<signature>`: the payload (base64url JSON: subject, expiry) signed with
 HMAC-SHA256 under SEQPIPE_DASHBOARD_SECRET. The server keeps no token list; a token is valid while
-its signature matches and its expiry is in the future. In AWS the dashboard sits behind Cognito or
-IAM instead (docs/dashboard.md), and these tokens are not used.
+its signature matches and its expiry is in the future. In AWS the dashboard sits behind an
+Application Load Balancer that signs users in with Cognito (docs/dashboard.md); `AlbVerifier`
+checks the claims it forwards, and these tokens are not used.
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import time
+import urllib.request
 from dataclasses import dataclass
+from typing import Any
 
 COOKIE_NAME = "seqpipe_token"
 
@@ -71,3 +75,66 @@ def bearer_token(authorization: str | None, cookie: str | None) -> str:
     if cookie:
         return cookie
     raise InvalidToken("missing token: send 'Authorization: Bearer <token>' or log in at /login")
+
+
+# ---- behind an Application Load Balancer with Cognito (AWS) -----------------------------------
+ALB_DATA_HEADER = "x-amzn-oidc-data"
+ALB_KEY_URL = "https://public-keys.auth.elb.{region}.amazonaws.com/{kid}"
+_KID = re.compile(r"^[A-Za-z0-9-]{1,128}$")
+
+
+class AlbVerifier:
+    """Checks the user claims the load balancer adds after Cognito sign-in (`x-amzn-oidc-data`).
+
+    The header is an ES256 JWT signed by the load balancer; its public key is published per region
+    and key id. Checking the signer ARN and the signature makes the header unforgeable even if the
+    dashboard were reached without going through the load balancer.
+    """
+
+    def __init__(self, region: str, alb_arn: str, key_url: str = ALB_KEY_URL) -> None:
+        self.region, self.alb_arn, self.key_url = region, alb_arn, key_url
+        self._keys: dict[str, Any] = {}
+
+    def _public_key(self, kid: str) -> Any:
+        from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+        if not _KID.match(kid):
+            raise InvalidToken("invalid load balancer token (bad key id)")
+        if kid not in self._keys:
+            url = self.key_url.format(region=self.region, kid=kid)
+            with urllib.request.urlopen(url, timeout=5) as response:
+                self._keys[kid] = load_pem_public_key(response.read())
+        return self._keys[kid]
+
+    def verify(self, token: str, now: float | None = None) -> Identity:
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+        parts = token.split(".")
+        if len(parts) != 3:
+            raise InvalidToken("invalid load balancer token (not a JWT)")
+        try:
+            header = json.loads(_unb64(parts[0]))
+            claims = json.loads(_unb64(parts[1]))
+            signature = _unb64(parts[2])
+        except ValueError as error:
+            raise InvalidToken("invalid load balancer token (malformed)") from error
+        if header.get("alg") != "ES256" or header.get("signer") != self.alb_arn or len(signature) != 64:
+            raise InvalidToken("invalid load balancer token (not signed by this dashboard's load balancer)")
+        der = encode_dss_signature(
+            int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+        )
+        try:
+            self._public_key(str(header.get("kid", ""))).verify(
+                der, f"{parts[0]}.{parts[1]}".encode(), ec.ECDSA(hashes.SHA256())
+            )
+        except InvalidSignature as error:
+            raise InvalidToken("invalid load balancer token (bad signature)") from error
+        expires = int(claims.get("exp") or header.get("exp") or 0)
+        if expires <= (time.time() if now is None else now):
+            raise InvalidToken("session expired; reload the page to sign in again")
+        return Identity(
+            subject=str(claims.get("email") or claims.get("sub") or "unknown"), expires_at=expires
+        )
