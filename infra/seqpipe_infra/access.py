@@ -2,14 +2,10 @@
 
 Buckets and tables are addressed by their deterministic names (not cross-stack tokens), so that the
 wildcard object/index ARNs a grant needs are known here and acknowledged here, with the reason,
-exactly as cdk-nag reports them. The IAM audit (scripts/iam_audit.py) classifies statements with
-the same action sets, so "what a role may do" and "what the audit calls read/write" cannot drift.
+exactly as cdk-nag reports them. The action sets live in permissions.py (shared with the IAM audit).
 """
 
 from __future__ import annotations
-
-import fnmatch
-from enum import StrEnum
 
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -17,62 +13,20 @@ from aws_cdk import aws_sns as sns
 
 from seqpipe_infra.compliance import acknowledge
 from seqpipe_infra.config import EnvConfig
+from seqpipe_infra.permissions import (
+    DYNAMODB_ACTIONS,
+    KMS_ACTIONS,
+    S3_BUCKET_ACTIONS,
+    S3_OBJECT_ACTIONS,
+    Access,
+    bucket_arn,
+    table_arn,
+)
 
-
-class Access(StrEnum):
-    READ = "read"
-    WRITE = "write"
-    ERASE = "erase"
-
-
-S3_OBJECT_ACTIONS = {
-    Access.READ: ("s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging"),
-    Access.WRITE: ("s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload", "s3:DeleteObject"),
-    Access.ERASE: ("s3:DeleteObject", "s3:DeleteObjectVersion"),
-}
-S3_BUCKET_ACTIONS = {
-    Access.READ: ("s3:ListBucket", "s3:GetBucketLocation"),
-    Access.WRITE: ("s3:ListBucketMultipartUploads",),
-    Access.ERASE: ("s3:ListBucketVersions",),
-}
-DYNAMODB_ACTIONS = {
-    Access.READ: (
-        "dynamodb:GetItem",
-        "dynamodb:BatchGetItem",
-        "dynamodb:Query",
-        "dynamodb:ConditionCheckItem",
-        "dynamodb:DescribeTable",
-    ),
-    Access.WRITE: ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"),
-    Access.ERASE: ("dynamodb:DeleteItem",),
-}
-KMS_ACTIONS = {
-    Access.READ: ("kms:Decrypt", "kms:DescribeKey"),
-    Access.WRITE: ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"),
-    Access.ERASE: ("kms:Decrypt", "kms:DescribeKey"),
-}
 _WILDCARD_REASON = (
     "Object keys and index names are data, not infrastructure: access is limited to one named bucket "
     "(and key prefix) or one named table with an explicit list of actions."
 )
-
-
-def classify(action: str) -> set[Access]:
-    """Which kinds of data access an IAM action (possibly with wildcards) amounts to."""
-    found: set[Access] = set()
-    for table in (S3_OBJECT_ACTIONS, S3_BUCKET_ACTIONS, DYNAMODB_ACTIONS):
-        for access, actions in table.items():
-            if any(fnmatch.fnmatchcase(known.lower(), action.lower()) for known in actions):
-                found.add(access)
-    return found
-
-
-def bucket_arn(bucket_name: str) -> str:
-    return f"arn:aws:s3:::{bucket_name}"
-
-
-def table_arn(config: EnvConfig, table_name: str) -> str:
-    return f"arn:aws:dynamodb:{config.region}:{config.account}:table/{table_name}"
 
 
 def grant_bucket(role: iam.Role, bucket_name: str, key: kms.IKey, access: Access, prefix: str = "") -> None:

@@ -12,11 +12,13 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from seqpipe_infra.access import Access, grant_bucket
-from seqpipe_infra.common import bucket_name, cost_tags, log_group, removal_policy, workflow_role
+from seqpipe_infra.access import grant_bucket
+from seqpipe_infra.common import cost_tags, log_group, removal_policy, workflow_role
 from seqpipe_infra.compliance import acknowledge
 from seqpipe_infra.config import EnvConfig
+from seqpipe_infra.names import bucket_name
 from seqpipe_infra.network_stack import NetworkStack
+from seqpipe_infra.permissions import Access
 from seqpipe_infra.storage_stack import (
     PROCESSED,
     PROCESSED_RUNS_PREFIX,

@@ -27,11 +27,6 @@ def apply_cost_tags(scope: Construct, config: EnvConfig) -> None:
         cdk.Tags.of(scope).add(key, value)
 
 
-def bucket_name(config: EnvConfig, purpose: str) -> str:
-    """Globally unique and predictable, so that policies and audits can name buckets literally."""
-    return f"{config.prefix}-{purpose}-{config.account}-{config.region}"
-
-
 def workflow_role_path(config: EnvConfig) -> str:
     return f"/{config.prefix}/{WORKFLOW_ROLE_PATH_PART}/"
 

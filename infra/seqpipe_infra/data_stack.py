@@ -8,11 +8,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from seqpipe.aws.tables import ALL_TABLES, METADATA, Key, TableSpec
-from seqpipe_infra.access import Access, grant_bucket, grant_table
-from seqpipe_infra.common import bucket_name, removal_policy, workflow_role
+from seqpipe.aws.tables import ALL_TABLES, METADATA, Key
+from seqpipe_infra.access import grant_bucket, grant_table
+from seqpipe_infra.common import removal_policy, workflow_role
 from seqpipe_infra.compliance import acknowledge
 from seqpipe_infra.config import EnvConfig
+from seqpipe_infra.names import bucket_name, table_name
+from seqpipe_infra.permissions import Access
 from seqpipe_infra.storage_stack import DELIVERY, PROCESSED, RAW
 
 _ATTRIBUTE_TYPES = {
@@ -29,11 +31,6 @@ _PROJECTIONS = {
 
 def _attribute(key: Key | None) -> dynamodb.Attribute | None:
     return None if key is None else dynamodb.Attribute(name=key.name, type=_ATTRIBUTE_TYPES[key.type])
-
-
-def table_name(config: EnvConfig, spec: TableSpec) -> str:
-    """`<prefix>-<base>`, the convention seqpipe.aws.settings falls back to with SEQPIPE_PREFIX."""
-    return f"{config.prefix}-{spec.base_name}"
 
 
 class DataStack(cdk.Stack):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from seqpipe.aws.tables import TableSpec
 from seqpipe_infra.config import EnvConfig
 
 # function base name -> handler (thin handlers over the package, issue 4)
@@ -29,3 +30,13 @@ def function_name(config: EnvConfig, base: str) -> str:
 
 def state_machine_name(config: EnvConfig) -> str:
     return f"{config.prefix}-run"
+
+
+def bucket_name(config: EnvConfig, purpose: str) -> str:
+    """Globally unique and predictable, so that policies and audits can name buckets literally."""
+    return f"{config.prefix}-{purpose}-{config.account}-{config.region}"
+
+
+def table_name(config: EnvConfig, spec: TableSpec) -> str:
+    """`<prefix>-<base>`, the convention seqpipe.aws.settings falls back to with SEQPIPE_PREFIX."""
+    return f"{config.prefix}-{spec.base_name}"

@@ -18,22 +18,16 @@ from constructs import Construct
 from seqpipe.aws.settings import Settings
 from seqpipe.aws.tables import JOBS, METADATA, QUALITY, TableSpec
 from seqpipe.orchestration.state_machine import StateMachineRefs, build_definition
-from seqpipe_infra.access import (
-    Access,
-    acknowledge_unscoped,
-    grant_bucket,
-    grant_publish,
-    grant_table,
-    table_arn,
-)
+from seqpipe_infra.access import acknowledge_unscoped, grant_bucket, grant_publish, grant_table
 from seqpipe_infra.batch_stack import BatchStack
-from seqpipe_infra.common import bucket_name, log_group, workflow_role
+from seqpipe_infra.common import log_group, workflow_role
 from seqpipe_infra.compliance import acknowledge
 from seqpipe_infra.config import EnvConfig
-from seqpipe_infra.data_stack import DataStack, table_name
+from seqpipe_infra.data_stack import DataStack
 from seqpipe_infra.lambda_assets import RUNTIME, dependency_layer, package_code
-from seqpipe_infra.names import HANDLERS, function_name, state_machine_name
+from seqpipe_infra.names import HANDLERS, bucket_name, function_name, state_machine_name, table_name
 from seqpipe_infra.network_stack import NetworkStack
+from seqpipe_infra.permissions import Access, table_arn
 from seqpipe_infra.storage_stack import DELIVERY, PROCESSED, QUARANTINE_PREFIX, RAW, StorageStack
 
 _VPC_ACCESS_POLICY = "AWSLambdaVPCAccessExecutionRole"

@@ -9,9 +9,10 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from seqpipe_infra.common import bucket_name, log_group, removal_policy, workflow_role_arn_pattern
+from seqpipe_infra.common import log_group, removal_policy, workflow_role_arn_pattern
 from seqpipe_infra.compliance import acknowledge
 from seqpipe_infra.config import EnvConfig
+from seqpipe_infra.names import bucket_name
 
 # Bucket purposes (names: common.bucket_name)
 RAW, PROCESSED, DELIVERY = "raw", "processed", "delivery"

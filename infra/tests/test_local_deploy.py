@@ -20,6 +20,7 @@ import boto3
 import pytest
 import requests
 from seqpipe_infra import local_endpoint
+from seqpipe_infra.iam_audit import audit_live
 from seqpipe_infra.local_endpoint import LOCAL_ACCOUNT, LOCAL_REGION
 
 REPO = Path(__file__).resolve().parents[2]
@@ -160,3 +161,15 @@ def test_a_run_goes_through_the_deployed_state_machine_and_delivers(deployed):
     batch = _client("batch")
     head_jobs = batch.list_jobs(jobQueue=_output(deployed, "batch", "HeadQueueArn"), jobStatus="SUCCEEDED")
     assert [j["jobName"] for j in head_jobs["jobSummaryList"]] == ["RUN1"]
+
+
+def test_iam_audit_reads_the_deployed_roles_from_iam(deployed):
+    config = deployed["config"]
+    access = audit_live(config.prefix).access()
+    processed = access[_output(deployed, "storage", "ProcessedBucketName")]
+    head = [entry for name, entry in processed.items() if "HeadRole" in name]
+    assert head and {"read", "write", "denied"} <= set(head[0])
+    erasers = [
+        name for name, entry in access[f"{config.prefix}-genomics-metadata"].items() if "erase" in entry
+    ]
+    assert len(erasers) == 1 and erasers[0].endswith(f"role/{config.prefix}/workflow/{config.prefix}-erasure")

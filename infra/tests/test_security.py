@@ -6,9 +6,8 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from seqpipe_infra.common import bucket_name
 from seqpipe_infra.config import ENVIRONMENTS
-from seqpipe_infra.names import HANDLERS
+from seqpipe_infra.names import HANDLERS, bucket_name
 
 from seqpipe.aws.tables import ALL_TABLES
 from seqpipe.orchestration.state_machine import build_definition
@@ -356,7 +355,7 @@ def test_monitoring_alarms_notify_the_topic_and_budgets_alert(env):
 
 
 def test_cloudtrail_records_data_events_of_the_three_buckets(env):
-    config, templates = env
+    _, templates = env
     ((_, trail),) = resources(templates, "AWS::CloudTrail::Trail")
     assert trail["EnableLogFileValidation"] is True and "KMSKeyId" in trail
     selectors = trail["EventSelectors"]
