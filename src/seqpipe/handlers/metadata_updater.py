@@ -37,6 +37,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         )
     elif isinstance(request, Transition):
         result = runs.transition(repos, request.run_id, request.status, cause=request.cause)
+        metrics.add_metric(name="StatusChanges", unit=MetricUnit.Count, value=1)
     else:
         assert isinstance(request, Finalize)
         result = runs.finalize(
