@@ -12,13 +12,7 @@ from pathlib import Path
 
 import pysam
 
-from seqpipe.accuracy.calls import (
-    AccuracyInputError,
-    check_contigs,
-    load_calls,
-    pick_sample,
-    reference_contigs,
-)
+from seqpipe.accuracy.calls import AccuracyInputError, check_vcf, load_calls, reference_contigs
 from seqpipe.accuracy.compare import match
 from seqpipe.accuracy.metrics import TYPES, Scores, read_stratum, stratified
 
@@ -94,10 +88,10 @@ def evaluate(
     pass_only: bool = False,
 ) -> Evaluation:
     contigs = reference_contigs(reference)
-    samples = {}
-    for role, path in (("truth", truth), ("query", query)):
-        samples[role] = pick_sample(path, role, sample)
-        check_contigs(path, role, reference, contigs)
+    samples = {
+        role: check_vcf(path, role, sample, reference, contigs)
+        for role, path in (("truth", truth), ("query", query))
+    }
     indexes = {name: read_stratum(name, bed) for name, bed in (strata or {}).items()}
     if "all" in indexes or "other" in indexes:
         raise AccuracyInputError("strata may not be named 'all' or 'other' (those are reported anyway)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -61,35 +62,38 @@ def reference_contigs(reference: Path) -> set[str]:
         return {line[1:].split()[0].decode() for line in f if line.startswith(b">")}
 
 
-def pick_sample(path: Path, role: str, wanted: str | None) -> str:
-    """The sample to read: `wanted` if the VCF has it, else the only sample; errors name the file."""
+def check_vcf(path: Path, role: str, wanted: str | None, reference: Path, ref_contigs: set[str]) -> str:
+    """Check the VCF can be compared and return the sample to read (`wanted`, or the only one)."""
     if not path.is_file():
         raise AccuracyInputError(f"{role} VCF not found: {path}")
     header = _bcftools(["view", "-h"], path, role).splitlines()
     samples = header[-1].split("\t")[9:] if header and header[-1].startswith("#CHROM") else []
     if not samples:
         raise AccuracyInputError(f"{role} VCF {path} has no sample column (genotypes are needed)")
-    if wanted is not None:
-        if wanted not in samples:
-            raise AccuracyInputError(
-                f"sample '{wanted}' is not in {role} VCF {path} (it has: {', '.join(samples)})"
-            )
-        return wanted
-    if len(samples) > 1:
+    if wanted is not None and wanted not in samples:
+        raise AccuracyInputError(
+            f"sample '{wanted}' is not in {role} VCF {path} (it has: {', '.join(samples)})"
+        )
+    if wanted is None and len(samples) > 1:
         raise AccuracyInputError(
             f"{role} VCF {path} has {len(samples)} samples ({', '.join(samples)}); choose one with --sample"
         )
-    return samples[0]
-
-
-def check_contigs(path: Path, role: str, reference: Path, contigs: set[str]) -> None:
     used = set(_bcftools(["query", "-f", "%CHROM\\n"], path, role).split())
-    missing = sorted(used - contigs)
+    missing = sorted(used - ref_contigs)
     if missing:
         raise AccuracyInputError(
             f"{role} VCF {path} uses contig(s) not in reference {reference}: {', '.join(missing[:5])} "
             "(wrong reference?)"
         )
+    declared = {line[13:].split(",")[0].rstrip(">") for line in header if line.startswith("##contig=<ID=")}
+    undeclared = sorted(used - declared)
+    if undeclared:
+        # bcftools norm cannot write records whose contig the header does not declare.
+        raise AccuracyInputError(
+            f"{role} VCF {path} has no ##contig header line for {', '.join(undeclared[:5])}; "
+            f"add them, e.g. with 'bcftools reheader --fai {reference}.fai'"
+        )
+    return wanted or samples[0]
 
 
 def _parse(line: str) -> Call | None:
@@ -109,38 +113,51 @@ def _parse(line: str) -> Call | None:
     )
 
 
+def _pipeline(commands: list[list[str]]) -> tuple[str, str | None]:
+    """Run commands piped together; returns stdout of the last and the stderr of the first that failed."""
+    with contextlib.ExitStack() as stack:
+        errors = [stack.enter_context(tempfile.TemporaryFile("w+")) for _ in commands]
+        procs: list[subprocess.Popen] = []
+        for command, err in zip(commands, errors, strict=True):
+            stdin = procs[-1].stdout if procs else None
+            procs.append(
+                subprocess.Popen(command, stdin=stdin, stdout=subprocess.PIPE, stderr=err, text=True)
+            )
+            if stdin is not None:
+                stdin.close()  # the next process holds it now; closing lets SIGPIPE reach the writer
+        out, _ = procs[-1].communicate()
+        for proc, err in zip(procs, errors, strict=True):
+            if proc.wait() != 0:
+                err.seek(0)
+                lines = [x for x in err.read().splitlines() if x.strip() and not x.startswith("[W::")]
+                return out, next(
+                    (x for x in lines if "mismatch" in x.lower()), lines[-1] if lines else "error"
+                )
+        return out, None
+
+
 def load_calls(path: Path, role: str, sample: str, reference: Path) -> list[Call]:
     """The sample's ALT calls: one allele per record, atomized, left-aligned against the reference."""
-    view = ["bcftools", "view", "--no-version", "-s", sample, "--trim-alt-alleles", "-Ou", str(path)]
-    norm = [
-        "bcftools",
-        "norm",
-        "--no-version",
-        "-f",
-        str(reference),
-        "-m-",
-        "-a",
-        "--atom-overlaps",
-        ".",
-        "-Ou",
-        "-",
-    ]
-    query = ["bcftools", "query", "-f", "%CHROM\\t%POS\\t%REF\\t%ALT\\t%QUAL\\t%FILTER[\\t%GT]\\n", "-"]
-    with tempfile.TemporaryFile("w+") as err:
-        p1 = subprocess.Popen(view, stdout=subprocess.PIPE, stderr=err)
-        p2 = subprocess.Popen(norm, stdin=p1.stdout, stdout=subprocess.PIPE, stderr=err)
-        p3 = subprocess.Popen(query, stdin=p2.stdout, stdout=subprocess.PIPE, stderr=err, text=True)
-        assert p1.stdout is not None and p2.stdout is not None
-        p1.stdout.close()
-        p2.stdout.close()
-        out, _ = p3.communicate()
-        codes = (p1.wait(), p2.wait(), p3.returncode)
-        if any(codes):
-            err.seek(0)
-            lines = [line for line in err.read().splitlines() if line.strip()]
-            detail = next(
-                (line for line in lines if "mismatch" in line.lower()), lines[-1] if lines else "error"
-            )
-            raise AccuracyInputError(f"normalizing {role} VCF {path} against {reference} failed: {detail}")
+    out, failure = _pipeline(
+        [
+            ["bcftools", "view", "--no-version", "-s", sample, "--trim-alt-alleles", "-Ou", str(path)],
+            [
+                "bcftools",
+                "norm",
+                "--no-version",
+                "-f",
+                str(reference),
+                "-m-",
+                "-a",
+                "--atom-overlaps",
+                ".",
+                "-Ou",
+                "-",
+            ],
+            ["bcftools", "query", "-f", "%CHROM\\t%POS\\t%REF\\t%ALT\\t%QUAL\\t%FILTER[\\t%GT]\\n", "-"],
+        ]
+    )
+    if failure is not None:
+        raise AccuracyInputError(f"normalizing {role} VCF {path} against {reference} failed: {failure}")
     calls = (_parse(line) for line in out.splitlines())
     return [c for c in calls if c is not None]
