@@ -72,6 +72,9 @@ rule summarize_qc:
     output:
         tsv=out("qc/qc_summary.tsv"),
         multiqc=out("qc/qc_summary_mqc.tsv"),
+    params:
+        # a param, so that changing a threshold re-evaluates the verdicts
+        thresholds=config["qc"].get("thresholds", {}),
     log:
         log_of("summarize_qc"),
     benchmark:
@@ -84,7 +87,7 @@ rule summarize_qc:
             input.mosdepth,
             input.markdup,
             input.variant_stats,
-            config["qc"].get("thresholds", {}),
+            params.thresholds,
             output.tsv,
             output.multiqc,
         )

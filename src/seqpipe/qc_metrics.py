@@ -41,7 +41,8 @@ def duplicate_pct(markdup_stats: str | Path) -> float | None:
     examined = int(fields.get("EXAMINED", 0))
     if not examined:
         return None
-    duplicates = 2 * int(fields.get("DUPLICATE PAIR", 0)) + int(fields.get("DUPLICATE SINGLE", 0))
+    # samtools counts DUPLICATE PAIR in reads (two per pair), like DUPLICATE SINGLE
+    duplicates = int(fields.get("DUPLICATE PAIR", 0)) + int(fields.get("DUPLICATE SINGLE", 0))
     return 100 * duplicates / examined
 
 

@@ -1,0 +1,113 @@
+"""Pipeline fixtures: tiny fake inputs for DAG tests, a generated data set and one real run."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from seqpipe.simulate import SimulationParams, simulate
+
+REPO = Path(__file__).resolve().parents[2]
+VENV_BIN = str(Path(sys.executable).parent)
+
+
+def snakemake(*args: str, workdir: Path = REPO, timeout: int = 1200) -> subprocess.CompletedProcess:
+    """Run the repo's workflow the way a user does, with the venv's tools first on PATH."""
+    env = dict(os.environ, PATH=f"{VENV_BIN}:{os.environ['PATH']}")
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(workdir),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        cwd=workdir,
+    )
+
+
+def write_config(path: Path, **settings: object) -> Path:
+    path.write_text(yaml.safe_dump(settings))
+    return path
+
+
+@pytest.fixture
+def fake_inputs(tmp_path: Path) -> dict[str, Path]:
+    """Sheets, a two-contig reference and empty FASTQs: enough for dry runs, which read no data."""
+    reference = tmp_path / "ref.fa"
+    reference.write_text(">chr1\n" + "ACGT" * 500 + "\n>chr2\n" + "GGCA" * 300 + "\n")
+    units = ["sample\tunit\tfq1\tfq2"]
+    for sample in ("A", "B", "C"):
+        for lane in ("L1", "L2"):
+            for read in ("R1", "R2"):
+                with gzip.open(tmp_path / f"{sample}_{lane}_{read}.fq.gz", "wt"):
+                    pass
+            units.append(
+                f"{sample}\t{lane}\t{tmp_path}/{sample}_{lane}_R1.fq.gz\t{tmp_path}/{sample}_{lane}_R2.fq.gz"
+            )
+    (tmp_path / "samples.tsv").write_text("sample\tgroup\nA\tfam1\nB\tfam1\nC\tfam2\n")
+    (tmp_path / "units.tsv").write_text("\n".join(units) + "\n")
+    return {
+        "samples": tmp_path / "samples.tsv",
+        "units": tmp_path / "units.tsv",
+        "reference": reference,
+        "dir": tmp_path,
+    }
+
+
+@dataclass
+class PipelineRun:
+    data: Path
+    outdir: Path
+    config: Path
+    result: subprocess.CompletedProcess
+
+    def path(self, relative: str) -> Path:
+        return self.outdir / relative
+
+
+@pytest.fixture(scope="session")
+def generated_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 300 kb genome with its difficult regions, S1 at 30x and S2 at 20x, two lanes each."""
+    data = tmp_path_factory.mktemp("pipeline") / "data"
+    simulate(
+        SimulationParams(
+            outdir=data,
+            seed=11,
+            genome_size=300_000,
+            samples=(("S1", 30.0), ("S2", 20.0)),
+            units_per_sample=2,
+        )
+    )
+    return data
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(generated_data: Path) -> PipelineRun:
+    """One real end-to-end run of the workflow (both callers, joint calling on) shared by the e2e tests."""
+    outdir = generated_data.parent / "results"
+    config = write_config(
+        generated_data.parent / "config.yaml",
+        samples=str(generated_data / "samples.tsv"),
+        units=str(generated_data / "units.tsv"),
+        reference={"fasta": str(generated_data / "reference" / "genome.fa")},
+        outdir=str(outdir),
+        calling={"callers": ["bcftools", "freebayes"], "scatter": 3, "joint": True},
+    )
+    result = snakemake("--configfile", str(config), "--cores", "2", workdir=generated_data.parent)
+    assert result.returncode == 0, result.stderr[-5000:]
+    return PipelineRun(generated_data, outdir, config, result)

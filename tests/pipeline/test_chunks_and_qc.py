@@ -1,0 +1,60 @@
+"""Scatter chunks, QC metric parsing and threshold verdicts."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+from seqpipe.chunks import split_genome
+from seqpipe.qc_metrics import duplicate_pct
+from seqpipe.qc_thresholds import FAIL, PASS, evaluate, read_tsv, write_tsv
+
+
+def test_chunks_cover_the_genome_in_order_without_overlap() -> None:
+    contigs = [("chr1", 1000), ("chr2", 450), ("chr3", 50)]
+    chunks = split_genome(contigs, 4)
+    assert len(chunks) == 4
+    flat = [region for chunk in chunks for region in chunk]
+    assert [r[0] for r in flat] == sorted([r[0] for r in flat], key=["chr1", "chr2", "chr3"].index)
+    for contig, length in contigs:
+        pieces = [(s, e) for c, s, e in flat if c == contig]
+        assert pieces[0][0] == 0 and pieces[-1][1] == length
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(pieces))
+    sizes = [sum(e - s for _, s, e in chunk) for chunk in chunks]
+    assert max(sizes) - min(sizes) <= 375
+
+
+def test_verdicts_pass_fail_and_unmeasured_with_reasons() -> None:
+    thresholds = {
+        "mapped_pct": {"min": 95},
+        "duplicate_pct": {"max": 10},
+        "tstv": {"min": 1.8, "max": 2.4},
+        "mean_depth": {"min": 20},
+    }
+    verdicts = {
+        v.metric: v
+        for v in evaluate("S1", {"mapped_pct": 99.1, "duplicate_pct": 12.5, "tstv": 2.0}, thresholds)
+    }
+    assert verdicts["mapped_pct"].verdict == PASS and verdicts["tstv"].threshold == ">= 1.8 and <= 2.4"
+    assert verdicts["duplicate_pct"].verdict == FAIL
+    assert verdicts["duplicate_pct"].reason == "duplicate_pct 12.5 is above the maximum 10"
+    assert (
+        verdicts["mean_depth"].verdict == FAIL
+        and verdicts["mean_depth"].reason == "mean_depth was not measured"
+    )
+
+
+def test_verdict_table_round_trips(tmp_path: Path) -> None:
+    verdicts = evaluate("S1", {"mapped_pct": 90.0}, {"mapped_pct": {"min": 95}, "tstv": {"min": 1}})
+    write_tsv(verdicts, tmp_path / "qc.tsv")
+    assert read_tsv(tmp_path / "qc.tsv") == verdicts
+
+
+def test_duplicate_pct_reads_picard_metrics(tmp_path: Path) -> None:
+    metrics = tmp_path / "picard.txt"
+    metrics.write_text(
+        "## htsjdk.samtools.metrics.StringHeader\n# MarkDuplicates\n\n"
+        "## METRICS CLASS\tpicard.sam.DuplicationMetrics\n"
+        "LIBRARY\tUNPAIRED_READS_EXAMINED\tREAD_PAIRS_EXAMINED\tPERCENT_DUPLICATION\nlib1\t0\t100\t0.0382\n"
+    )
+    assert abs(duplicate_pct(metrics) - 3.82) < 1e-9

@@ -1,0 +1,204 @@
+"""One real run on generated data: outputs, their validity, accuracy against the truth, QC and provenance."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pysam
+import pytest
+
+from seqpipe.accuracy import evaluate
+from seqpipe.provenance import file_digest
+from seqpipe.qc_thresholds import read_tsv
+
+from .conftest import PipelineRun, snakemake, write_config
+
+SAMPLES = ("S1", "S2")
+CALLERS = ("bcftools", "freebayes")
+
+
+def test_contract_outputs_exist(pipeline_run: PipelineRun) -> None:
+    expected = [f"cram/{s}.cram{ext}" for s in SAMPLES for ext in ("", ".crai", ".md5")]
+    expected += [f"vcf/{s}.{c}.vcf.gz{ext}" for s in SAMPLES for c in CALLERS for ext in ("", ".tbi")]
+    expected += [f"vcf/joint/demo.{c}.vcf.gz" for c in CALLERS]
+    expected += ["qc/multiqc_report.html", "qc/qc_summary.tsv", "manifest/run_manifest.json"]
+    missing = [p for p in expected if not pipeline_run.path(p).is_file()]
+    assert not missing
+
+
+def test_intermediates_are_removed(pipeline_run: PipelineRun) -> None:
+    leftovers = [p for p in pipeline_run.outdir.rglob("*") if p.suffix in {".bam", ".bcf", ".sam"}]
+    assert not leftovers, leftovers
+    assert not list(pipeline_run.outdir.glob("trimmed*"))
+
+
+@pytest.mark.parametrize("sample", SAMPLES)
+def test_cram_is_readable_with_the_reference_and_matches_its_md5(
+    pipeline_run: PipelineRun, sample: str
+) -> None:
+    cram = pipeline_run.path(f"cram/{sample}.cram")
+    reference = pipeline_run.path("reference/genome.fa")
+    subprocess.run(["samtools", "quickcheck", str(cram)], check=True)
+    with pysam.AlignmentFile(str(cram), "rc", reference_filename=str(reference)) as aln:
+        records = sum(1 for _ in aln.fetch(until_eof=True))
+        header = aln.header.to_dict()
+    flagstat_total = int(pipeline_run.path(f"qc/samtools/{sample}.flagstat").read_text().split()[0])
+    assert records == flagstat_total > 10_000
+    assert all("M5" in sq for sq in header["SQ"])
+    assert {rg["ID"] for rg in header["RG"]} == {f"{sample}.L001", f"{sample}.L002"}
+    assert {rg["SM"] for rg in header["RG"]} == {sample}
+    digest, name = pipeline_run.path(f"cram/{sample}.cram.md5").read_text().split()
+    assert name == f"{sample}.cram" and digest == file_digest(cram, "md5")
+    with pysam.AlignmentFile(str(cram), "rc", reference_filename=str(reference)) as aln:
+        assert next(aln.fetch("chr1", 10_000, 10_500), None) is not None  # the .crai works
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_vcfs_are_valid_indexed_normalized_and_soft_filtered(pipeline_run: PipelineRun, caller: str) -> None:
+    vcf = pipeline_run.path(f"vcf/S1.{caller}.vcf.gz")
+    subprocess.run(["bcftools", "view", "-h", str(vcf)], check=True, capture_output=True)
+    with pysam.VariantFile(str(vcf)) as variants:
+        filters = set(variants.header.filters)
+        assert {"LowQual", "LowDepth", "RefCall"} <= filters
+        records = list(variants)
+        assert next(variants.fetch("chr2", 0, 50_000), None) is not None
+    assert all(len(r.alts or ()) == 1 for r in records)  # norm -m-: multiallelic sites are split
+    assert [r.pos for r in records if r.chrom == "chr1"] == sorted(
+        r.pos for r in records if r.chrom == "chr1"
+    )
+    kept_but_filtered = [r for r in records if "PASS" not in r.filter]
+    assert kept_but_filtered, "soft filters must keep failing records in the VCF"
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("sample", SAMPLES)
+def test_accuracy_against_the_truth_meets_the_floors(
+    pipeline_run: PipelineRun, sample: str, caller: str
+) -> None:
+    result = evaluate(
+        pipeline_run.data / "truth" / f"{sample}.vcf.gz",
+        pipeline_run.path(f"vcf/{sample}.{caller}.vcf.gz"),
+        pipeline_run.data / "reference" / "genome.fa",
+        sample=sample,
+    )
+    snv, indel = result.metrics["all"]["SNV"], result.metrics["all"]["indel"]
+    assert snv.f1 >= 0.99, result.table()
+    assert indel.f1 >= 0.95, result.table()
+
+
+def test_joint_vcf_holds_every_sample_of_the_group(pipeline_run: PipelineRun) -> None:
+    with pysam.VariantFile(str(pipeline_run.path("vcf/joint/demo.bcftools.vcf.gz"))) as joint:
+        assert list(joint.header.samples) == ["S1", "S2"]
+        assert sum(1 for _ in joint) > 200
+
+
+def test_multiqc_report_has_every_tool_section(pipeline_run: PipelineRun) -> None:
+    data = json.loads(pipeline_run.path("qc/multiqc_data/multiqc_data.json").read_text())
+    sources = pipeline_run.path("qc/multiqc_data/multiqc_sources.txt").read_text()
+    for module in ("FastQC", "fastp", "Samtools", "Mosdepth", "Bcftools"):
+        assert f"\n{module}\t" in sources, module
+    assert "markdup" in sources
+    html = pipeline_run.path("qc/multiqc_report.html").read_text()
+    assert "QC verdicts" in html and "seqpipe workflow" in html
+    assert "S1" in json.dumps(data["report_general_stats_data"])
+
+
+def test_qc_verdicts_pass_on_good_data(pipeline_run: PipelineRun) -> None:
+    verdicts = read_tsv(pipeline_run.path("qc/qc_summary.tsv"))
+    assert {v.sample for v in verdicts} == set(SAMPLES)
+    assert {v.metric for v in verdicts} == {"mapped_pct", "mean_depth", "duplicate_pct", "tstv"}
+    assert all(v.verdict == "PASS" for v in verdicts), verdicts
+    depth = {v.sample: v.value for v in verdicts if v.metric == "mean_depth"}
+    assert 27 < depth["S1"] < 33 and 17 < depth["S2"] < 23
+
+
+def test_second_run_has_nothing_to_do(pipeline_run: PipelineRun) -> None:
+    result = snakemake("--configfile", str(pipeline_run.config), "-n", workdir=pipeline_run.outdir.parent)
+    assert result.returncode == 0
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_snakemake_report_is_written(pipeline_run: PipelineRun, tmp_path: Path) -> None:
+    report = tmp_path / "report.zip"
+    result = snakemake(
+        "--configfile", str(pipeline_run.config), "--report", str(report), workdir=pipeline_run.outdir.parent
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert report.stat().st_size > 10_000
+
+
+def test_run_manifest_records_versions_config_and_checksums(pipeline_run: PipelineRun) -> None:
+    manifest = json.loads(pipeline_run.path("manifest/run_manifest.json").read_text())
+    assert {"bwa", "samtools", "bcftools", "freebayes", "fastp", "fastqc", "mosdepth", "multiqc"} <= set(
+        manifest["software_versions"]
+    )
+    assert all(manifest["software_versions"].values())
+    assert manifest["config"]["calling"]["joint"] is True
+    reads = [i for i in manifest["inputs"] if i["path"].endswith(".fastq.gz")]
+    assert len(reads) == 8 and all(len(i["sha256"]) == 64 for i in reads)
+    for entry in manifest["outputs"]:
+        assert file_digest(entry["path"]) == entry["sha256"], entry["path"]
+
+
+def test_every_job_leaves_a_log_and_a_benchmark(pipeline_run: PipelineRun) -> None:
+    benchmarks = list(pipeline_run.path("benchmarks").rglob("*.tsv"))
+    logs = list(pipeline_run.path("logs").rglob("*.log"))
+    assert len(benchmarks) >= 40 and len(logs) >= 40
+    assert {b.parts[-2] for b in benchmarks} >= {"map_reads", "mark_duplicates", "convert_to_cram"}
+
+
+def test_stricter_thresholds_fail_with_the_reason_without_realigning(
+    pipeline_run: PipelineRun, tmp_path: Path
+) -> None:
+    strict = write_config(
+        tmp_path / "strict.yaml", qc={"thresholds": {"mean_depth": {"min": 25}, "mapped_pct": {"min": 95}}}
+    )
+    result = snakemake(
+        "--configfile",
+        str(pipeline_run.config),
+        str(strict),
+        "--cores",
+        "2",
+        workdir=pipeline_run.outdir.parent,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    log = result.stdout + result.stderr
+    assert "rule summarize_qc" in log and "rule map_reads" not in log and "rule call_" not in log
+    failing = [v for v in read_tsv(pipeline_run.path("qc/qc_summary.tsv")) if v.verdict == "FAIL"]
+    assert [(v.sample, v.metric) for v in failing] == [("S2", "mean_depth")]
+    assert re.fullmatch(r"mean_depth (19|20)\.\d+ is below the minimum 25", failing[0].reason)
+    # put the default verdicts back for the other tests
+    assert (
+        snakemake(
+            "--configfile", str(pipeline_run.config), "--cores", "2", workdir=pipeline_run.outdir.parent
+        ).returncode
+        == 0
+    )
+
+
+def test_picard_marks_the_same_duplicates_as_samtools(pipeline_run: PipelineRun, tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path / "picard.yaml", outdir=str(tmp_path / "picard"), duplicates={"tool": "picard"}
+    )
+    target = tmp_path / "picard" / "qc" / "markdup" / "S2.markdup.txt"
+    result = snakemake(
+        "--configfile",
+        str(pipeline_run.config),
+        str(config),
+        "--cores",
+        "2",
+        str(target),
+        workdir=pipeline_run.outdir.parent,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    from seqpipe.qc_metrics import duplicate_pct
+
+    picard = duplicate_pct(target)
+    samtools = duplicate_pct(pipeline_run.path("qc/markdup/S2.markdup.txt"))
+    assert abs(picard - samtools) < 0.5, (picard, samtools)
+    with gzip.open(pipeline_run.data / "reads" / "S2_L001_R1.fastq.gz", "rt") as fh:
+        assert fh.readline().startswith("@")
