@@ -72,13 +72,13 @@ rule summarize_qc:
     output:
         tsv=out("qc/qc_summary.tsv"),
         multiqc=out("qc/qc_summary_mqc.tsv"),
-    params:
-        # a param, so that changing a threshold re-evaluates the verdicts
-        thresholds=config["qc"].get("thresholds", {}),
     log:
         log_of("summarize_qc"),
     benchmark:
         benchmark_of("summarize_qc")
+    params:
+        # a param, so that changing a threshold re-evaluates the verdicts
+        thresholds=config["qc"].get("thresholds", {}),
     run:
         summarize_qc(
             SAMPLES,
