@@ -39,7 +39,6 @@ class Genome:
     contigs: dict[str, str]
     strata: dict[str, list[Interval]] = field(default_factory=dict)
     microsatellites: list[Microsatellite] = field(default_factory=list)
-    feature_bp: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -225,5 +224,4 @@ def build_genome(seed: int, genome_size: int, n_contigs: int = 3) -> Genome:
     sequences = {n: s.decode() for n, s in contigs.items()}
     strata = {kind: merge(b.features.get(kind, [])) for kind in ("segdup", "interspersed", "gc_extreme")}
     strata["str"] = merge(b.features.get("str", []) + _natural_microsatellites(sequences))
-    feature_bp = {kind: sum(e - s for _, s, e in merge(v)) for kind, v in b.features.items()}
-    return Genome(contigs=sequences, strata=strata, microsatellites=tracts, feature_bp=feature_bp)
+    return Genome(contigs=sequences, strata=strata, microsatellites=tracts)
