@@ -58,6 +58,7 @@ class ScheduleConfig:
     expression: str
     enabled: bool
     project: str
+    samples: tuple[str, ...]
     config_key: str
 
 
@@ -131,7 +132,7 @@ def parse_config(data: object, source: str) -> EnvConfig:
         lifecycle=lifecycle,
         alert_emails=tuple(data["alerts"]["emails"]),
         budget=BudgetConfig(budget["monthly_usd"], tuple(budget["thresholds_percent"])),
-        schedule=ScheduleConfig(**data["schedule"]),
+        schedule=ScheduleConfig(**{**data["schedule"], "samples": tuple(data["schedule"]["samples"])}),
         retain_data=data["protection"]["retain_data"],
         deletion_protection=data["protection"]["deletion_protection"],
     )

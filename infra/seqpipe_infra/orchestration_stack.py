@@ -293,7 +293,7 @@ class OrchestrationStack(cdk.Stack):
                         {
                             "run_id": f"scheduled-{events.EventField.from_path('$.id')}",
                             "project": schedule.project,
-                            "samples": [],
+                            "samples": list(schedule.samples),
                             "inputs": [],
                             "config_uri": f"s3://{settings.processed_bucket}/{schedule.config_key}",
                         }
