@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import yaml
-
 from seqpipe_infra.config import CONFIG_DIR, ENVIRONMENTS, ConfigError, load_config
 
 
@@ -47,7 +46,8 @@ def _write(tmp_path, environment: str, change) -> None:
         ),
         (
             lambda d: d["lifecycle"].update(raw_to_deep_archive_days=10),
-            "lifecycle.raw_to_deep_archive_days (10) must be later than lifecycle.raw_to_glacier_ir_days (30)",
+            "lifecycle.raw_to_deep_archive_days (10) must be later than "
+            "lifecycle.raw_to_glacier_ir_days (30)",
         ),
     ],
 )
