@@ -108,10 +108,30 @@ def deep_variants(path: str, result: ValidationResult) -> None:
                         break
         except (OSError, ValueError, RuntimeError, StopIteration) as exc:
             result.error(
-                f"unreadable record after {records} good ones: {exc or type(exc).__name__}",
+                f"record {records + 1} could not be read (htslib: {exc or type(exc).__name__})",
                 record=records + 1,
             )
     result.records = records
+
+
+def _text_lines(path: str) -> Iterator[str]:
+    """Lines with their newline kept, from plain or gzip/BGZF text."""
+    with open(path, "rb") as probe:
+        compressed = probe.read(2) == binary.GZIP_MAGIC
+    raw = gzip.open(path, "rb") if compressed else open(path, "rb")  # noqa: SIM115 (closed below)
+    try:
+        yield from io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
+    finally:
+        raw.close()
+
+
+def check_vcf_lines(path: str, result: ValidationResult) -> None:
+    from seqpipe.validators.vcf_text import VcfTextChecker
+
+    try:
+        VcfTextChecker(result).check(_text_lines(path))
+    except (OSError, EOFError) as exc:
+        result.error(f"decompression failed: {exc}")
 
 
 def deep_fastq(path: str, result: ValidationResult) -> None:
@@ -135,5 +155,7 @@ def deep_check(path: str, fmt: str, result: ValidationResult, reference: str | N
         deep_alignments(path, fmt, result, reference)
     elif fmt in ("VCF", "BCF"):
         deep_variants(path, result)
+        if fmt == "VCF" and result.valid:
+            check_vcf_lines(path, result)
     elif fmt == "FASTQ":
         deep_fastq(path, result)
