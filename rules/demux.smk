@@ -18,7 +18,7 @@ if config.get("run_folder"):
 
     from seqpipe.demux import commands as demux_commands
     from seqpipe.demux.handoff import workflow_plan
-    from seqpipe.demux.qc import QC_FILES, write_demux_qc
+    from seqpipe.demux.qc import QC_FILES
     from seqpipe.demux.runfolder import stage_run_folder
 
     DEMUX = workflow_plan(config)
@@ -46,23 +46,6 @@ if config.get("run_folder"):
                     )
                 )
 
-    rule demux_picard_tables:
-        output:
-            barcodes=f"{DEMUX_OUT}/demux/L{{lane}}/barcodes.tsv",
-            multiplex=f"{DEMUX_OUT}/demux/L{{lane}}/multiplex.tsv",
-        wildcard_constraints:
-            lane=r"\d{3}",
-        params:
-            lane=lambda wildcards: DEMUX_LANES[wildcards.lane],
-            work=lambda wildcards: demux_commands.work_dir(DEMUX, int(wildcards.lane)),
-        run:
-            Path(output.barcodes).write_text(
-                demux_commands.barcode_table(params.lane)
-            )
-            Path(output.multiplex).write_text(
-                demux_commands.multiplex_table(params.lane, f"{params.work}/fastq")
-            )
-
     # Illumina does not publish bcl-convert or bcl2fastq on conda channels: they run in nf-core's
     # containers (--sdm apptainer); envs/bcl2fastq.yaml is a community repackaging of Illumina's binary.
     DEMUX_CONTAINERS = {
@@ -73,14 +56,6 @@ if config.get("run_folder"):
     rule demux_convert_lane:
         input:
             DEMUX_STAGED,
-            lambda wildcards: (
-                [
-                    f"{DEMUX_OUT}/demux/L{wildcards.lane}/barcodes.tsv",
-                    f"{DEMUX_OUT}/demux/L{wildcards.lane}/multiplex.tsv",
-                ]
-                if DEMUX.settings.demultiplexer == "picard"
-                else []
-            ),
         output:
             temp(directory(f"{DEMUX_OUT}/demux/L{{lane}}/work")),
         log:
@@ -129,9 +104,7 @@ if config.get("run_folder"):
             [f"{DEMUX_OUT}/qc/demux/{name}" for name in QC_FILES],
         log:
             f"{DEMUX_OUT}/logs/demux/qc.log",
-        run:
-            write_demux_qc(
-                DEMUX,
-                [Path(f"{DEMUX_OUT}/demux/L{lane}") for lane in DEMUX_LANES],
-                Path(f"{DEMUX_OUT}/qc/demux"),
-            )
+        params:
+            command=demux_commands.qc_command(DEMUX, config),
+        shell:
+            "({params.command}) > {log} 2>&1"

@@ -33,7 +33,6 @@ def test_bcl_convert_command_line(simulated_run, demux_workflow, tmp_path, lane:
     )
     assert convert in result.stdout
     assert collect in result.stdout
-    assert "demux_picard_tables" not in result.stdout
 
 
 def test_bcl2fastq_command_line_with_extra_options(simulated_run, demux_workflow, tmp_path) -> None:
@@ -72,14 +71,20 @@ def test_picard_command_line(simulated_run, demux_workflow, tmp_path) -> None:
     result = demux_workflow(tmp_path, {"run_folder": str(run), "outdir": "out"}, "-n", "-p")
     work = "out/demux/L001/work"
     common = f"BASECALLS_DIR={run}/Data/Intensities/BaseCalls LANE=1 READ_STRUCTURE=36T8B8B36T"
+    tables = _line(
+        f"{sys.executable} -m seqpipe.demux.commands --lane 1 --prefix-dir {work}/fastq",
+        f"--barcodes-out {work}/barcodes.tsv --multiplex-out {work}/multiplex.tsv",
+        "--barcode SAMPLE-1 TAAGGCGA TAGATCGC --barcode SAMPLE-2 CGTACTAG TAGATCGC",
+        "--barcode SAMPLE-3 AGGCAGAA TAGATCGC",
+    )
     expected = _line(
-        f"(mkdir -p {work}/barcodes {work}/fastq &&",
+        f"(mkdir -p {work}/barcodes {work}/fastq && {tables} &&",
         "PICARD=$(command -v PicardCommandLine || command -v picard) &&",
-        f'"$PICARD" ExtractIlluminaBarcodes {common} BARCODE_FILE=out/demux/L001/barcodes.tsv',
+        f'"$PICARD" ExtractIlluminaBarcodes {common} BARCODE_FILE={work}/barcodes.tsv',
         f"OUTPUT_DIR={work}/barcodes METRICS_FILE={work}/barcode_metrics.txt MAX_MISMATCHES=1",
         "NUM_PROCESSORS=2 COMPRESS_OUTPUTS=true &&",
         f'"$PICARD" IlluminaBasecallsToFastq {common} BARCODES_DIR={work}/barcodes',
-        "MULTIPLEX_PARAMS=out/demux/L001/multiplex.tsv RUN_BARCODE=1 MACHINE_NAME=SIM001",
+        f"MULTIPLEX_PARAMS={work}/multiplex.tsv RUN_BARCODE=1 MACHINE_NAME=SIM001",
         "FLOWCELL_BARCODE=FLOWCELLX READ_NAME_FORMAT=CASAVA_1_8 COMPRESS_OUTPUTS=true",
         "INCLUDE_NON_PF_READS=false NUM_PROCESSORS=2 APPLY_EAMSS_FILTER=false",
         f"TMP_DIR={work}/barcodes) > out/logs/demux/L001.convert.log 2>&1",

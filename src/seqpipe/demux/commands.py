@@ -6,8 +6,12 @@ their final names, so a failed or interrupted conversion never leaves a complete
 
 from __future__ import annotations
 
+import argparse
+import json
 import shlex
 import sys
+from pathlib import Path
+from typing import Any
 
 from seqpipe.demux.plan import UNDETERMINED, DemuxPlan, LanePlan
 
@@ -54,7 +58,24 @@ def multiplex_table(lane: LanePlan, prefix_dir: str) -> str:
 
 
 def _join(argv: list[str]) -> str:
-    return " ".join(shlex.quote(a) for a in argv)
+    # "$PICARD" is the launcher found at run time (FIND_PICARD), so it must stay expandable.
+    return " ".join(f'"{a}"' if a == "$PICARD" else shlex.quote(a) for a in argv)
+
+
+def write_tables(argv: list[str] | None = None) -> None:
+    """`python -m seqpipe.demux.commands`: write a lane's Picard tables (part of the convert job)."""
+    parser = argparse.ArgumentParser(description=write_tables.__doc__)
+    parser.add_argument("--lane", type=int, required=True)
+    parser.add_argument("--prefix-dir", required=True)
+    parser.add_argument("--barcodes-out", type=Path, required=True)
+    parser.add_argument("--multiplex-out", type=Path, required=True)
+    parser.add_argument(
+        "--barcode", nargs=3, action="append", metavar=("SAMPLE", "INDEX1", "INDEX2"), default=[]
+    )
+    args = parser.parse_args(argv)
+    lane = LanePlan(args.lane, (), "", tuple(tuple(b) for b in args.barcode))
+    args.barcodes_out.write_text(barcode_table(lane))
+    args.multiplex_out.write_text(multiplex_table(lane, args.prefix_dir))
 
 
 def picard_commands(
@@ -102,8 +123,8 @@ def convert_command(plan: DemuxPlan, lane: LanePlan, threads: int) -> str:
             basecalls=f"{run_folder}/Data/Intensities/BaseCalls",
             lane=lane.lane,
             read_structure=lane.read_structure,
-            barcode_file=f"{lane_dir(plan, lane.lane)}/barcodes.tsv",
-            multiplex_file=f"{lane_dir(plan, lane.lane)}/multiplex.tsv",
+            barcode_file=f"{work}/barcodes.tsv",
+            multiplex_file=f"{work}/multiplex.tsv",
             barcodes_dir=f"{work}/barcodes",
             metrics_file=f"{work}/barcode_metrics.txt",
             run_barcode=str(plan.run_info.run_number),
@@ -112,8 +133,18 @@ def convert_command(plan: DemuxPlan, lane: LanePlan, threads: int) -> str:
             mismatches=plan.settings.barcode_mismatches,
             threads=threads,
         )
-        prepare = [f"mkdir -p {shlex.quote(work)}/barcodes {shlex.quote(work)}/fastq", FIND_PICARD]
-        return " && ".join([*prepare, *(f'"$PICARD" {_join(step)}' for step in steps)])
+        tables = [
+            sys.executable, "-m", "seqpipe.demux.commands", "--lane", str(lane.lane),
+            "--prefix-dir", f"{work}/fastq", "--barcodes-out", f"{work}/barcodes.tsv",
+            "--multiplex-out", f"{work}/multiplex.tsv",
+            *[a for barcode in lane.barcodes for a in ("--barcode", *barcode)],
+        ]  # fmt: skip
+        prepare = [
+            f"mkdir -p {shlex.quote(work)}/barcodes {shlex.quote(work)}/fastq",
+            _join(tables),
+            FIND_PICARD,
+        ]
+        steps = [["$PICARD", *step] for step in steps]
     elif tool == "bcl-convert":
         steps = [
             ["bcl-convert", "--bcl-input-directory", run_folder, "--output-directory", f"{work}/out",
@@ -131,8 +162,21 @@ def convert_command(plan: DemuxPlan, lane: LanePlan, threads: int) -> str:
              "--processing-threads", str(threads), "--writing-threads", "1"],
         ]  # fmt: skip
         prepare = [f"mkdir -p {shlex.quote(work)}"]
-    extra = f" {plan.settings.extra}" if plan.settings.extra else ""
-    return " && ".join([*prepare, *(_join(step) + extra for step in steps)])
+    # The user's extra options go to the converting step (Picard: IlluminaBasecallsToFastq).
+    commands = [_join(step) for step in steps]
+    if plan.settings.extra:
+        commands[-1] += f" {plan.settings.extra}"
+    return " && ".join([*prepare, *commands])
+
+
+def qc_command(plan: DemuxPlan, config: dict[str, Any]) -> str:
+    """Run-QC files for MultiQC from every lane's counts."""
+    settings = json.dumps({key: config.get(key) for key in ("run_folder", "demux", "outdir")}, sort_keys=True)
+    argv = [
+        sys.executable, "-m", "seqpipe.demux.qc", "--config", settings, "--qc-dir", f"{plan.outdir}/qc/demux",
+        *[lane_dir(plan, lane.lane) for lane in plan.lanes],
+    ]  # fmt: skip
+    return _join(argv)
 
 
 def collect_command(plan: DemuxPlan, lane: LanePlan) -> str:
@@ -145,3 +189,7 @@ def collect_command(plan: DemuxPlan, lane: LanePlan) -> str:
         "--reads", str(len(plan.reads)), *[a for s in lane.sample_ids for a in ("--sample", s)],
     ]  # fmt: skip
     return _join(argv)
+
+
+if __name__ == "__main__":
+    write_tables()

@@ -169,3 +169,21 @@ def write_demux_qc(plan: DemuxPlan, lane_dirs: list[Path], qc_dir: Path) -> None
     with (qc_dir / "demux_qc.tsv").open("w") as fh:
         fh.write("sample\tmetric\tvalue\tthreshold\tverdict\treason\n")
         fh.writelines("\t".join(str(v) for v in row) + "\n" for row in qc_rows)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m seqpipe.demux.qc`: the run-QC files from the lanes' counts (the demux_qc job)."""
+    import argparse
+
+    from seqpipe.demux.plan import load_plan
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--config", required=True, help="JSON of the run_folder, demux and outdir settings")
+    parser.add_argument("--qc-dir", type=Path, required=True)
+    parser.add_argument("lane_dirs", type=Path, nargs="+")
+    args = parser.parse_args(argv)
+    write_demux_qc(load_plan(json.loads(args.config)), args.lane_dirs, args.qc_dir)
+
+
+if __name__ == "__main__":
+    main()
