@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 from pathlib import Path
@@ -29,7 +30,7 @@ def test_tests_run_on_every_pull_request_and_before_every_deployment():
 def test_each_environment_is_diffed_then_deployed_in_order_dev_staging_prod():
     jobs = workflow("deploy.yml")["jobs"]
     order = ["tests", "diff-dev", "deploy-dev", "diff-staging", "deploy-staging", "diff-prod", "deploy-prod"]
-    for before, after in zip(order, order[1:], strict=False):
+    for before, after in itertools.pairwise(order):
         assert jobs[after]["needs"] == before
     for name in order[1:]:
         step, environment = name.split("-")
