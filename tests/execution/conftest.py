@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
+VENV_BIN = Path(sys.executable).parent
+SNAKEMAKE = str(VENV_BIN / "snakemake")
 
 
 @dataclass
@@ -36,6 +37,9 @@ def run_snakemake(
     does not stop Snakemake while it waits for jobs."""
     assert argv[0] == "snakemake", argv
     cmd = ["timeout", "--kill-after=20", str(timeout), SNAKEMAKE, *argv[1:]]
+    env = dict(os.environ if env is None else env)
+    # the venv's tools (multiqc, snakemake for SLURM job steps) as an activated venv would have them
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
     proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     logs = sorted(cwd.glob("snakemake-run-*.log"))
     (cwd / f"snakemake-run-{len(logs) + 1}.log").write_text(" ".join(cmd) + "\n" + proc.stdout)
@@ -108,3 +112,87 @@ def have_tools() -> None:
     missing = [t for t in ("timeout", "git") if shutil.which(t) is None]
     if missing:
         pytest.fail(f"missing commands: {missing}")
+
+
+# ---------------------------------------------------------------- the workflow and its demo data
+
+WORKFLOW_PARTS = ("Snakefile", "rules", "scripts", "config", "envs")
+SAMPLE = "S1"
+UNITS = ("L001", "L002")
+RUN_CONFIG = {
+    "samples": "samples.tsv",
+    "units": "units.tsv",
+    "outdir": "results",
+    "reference": {"fasta": "data/reference/genome.fa"},
+    # the smallest plan that still has every kind of job: two units merged, both callers, one chunk
+    # (each SLURM or Batch job costs seconds of scheduling, whatever its size)
+    "calling": {"callers": ["bcftools", "freebayes"], "scatter": 1},
+}
+
+
+@pytest.fixture(scope="session")
+def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One small generated dataset for the whole session: one sample in two units (a merge), a
+    60 kb genome at 10x; every engine test runs the real workflow on it."""
+    from seqpipe.simulate.run import SimulationParams, simulate
+
+    out = tmp_path_factory.mktemp("demo") / "data"
+    simulate(
+        SimulationParams(
+            outdir=out,
+            genome_size=60_000,
+            contigs=2,
+            samples=((SAMPLE, 10.0),),
+            units_per_sample=len(UNITS),
+            lowmap=False,
+        )
+    )
+    return out
+
+
+def make_run_dir(run_dir: Path, demo_data: Path) -> Path:
+    """A self-contained run directory, as on a login node or in the Batch head job: the workflow,
+    the run's config and sheets (paths relative to it), and the data under data/. Remote engines ship
+    only files below the working directory, and S3 storage maps these relative paths to keys."""
+    import csv
+
+    import yaml
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for part in WORKFLOW_PARTS:
+        src = REPO / part
+        if src.is_dir():
+            shutil.copytree(src, run_dir / part, ignore=shutil.ignore_patterns("__pycache__"))
+        elif src.is_file():
+            shutil.copy2(src, run_dir / part)
+    data = run_dir / "data"
+    (data / "reference").mkdir(parents=True)
+    # only the FASTA: the workflow builds its own indices (what a fresh reference looks like)
+    shutil.copy2(demo_data / "reference" / "genome.fa", data / "reference" / "genome.fa")
+    shutil.copytree(demo_data / "reads", data / "reads")
+    shutil.copy2(demo_data / "samples.tsv", run_dir / "samples.tsv")
+    with (demo_data / "units.tsv").open() as fh:
+        units = list(csv.DictReader(fh, delimiter="\t"))
+    for unit in units:
+        for key in ("fq1", "fq2"):
+            unit[key] = f"data/reads/{Path(unit[key]).name}"
+    with (run_dir / "units.tsv").open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(units[0]), delimiter="\t", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(units)
+    (run_dir / "run.yaml").write_text(yaml.safe_dump(RUN_CONFIG, sort_keys=False))
+    return run_dir
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path, demo_data: Path) -> Path:
+    return make_run_dir(tmp_path / "run", demo_data)
+
+
+def final_outputs(outdir: Path | str = "results") -> list[str]:
+    """The kept results of the demo run, relative to the run directory."""
+    names = [f"cram/{SAMPLE}.cram", f"cram/{SAMPLE}.cram.crai", f"cram/{SAMPLE}.cram.md5"]
+    for caller in RUN_CONFIG["calling"]["callers"]:
+        names += [f"vcf/{SAMPLE}.{caller}.vcf.gz", f"vcf/{SAMPLE}.{caller}.vcf.gz.tbi"]
+    names += ["qc/qc_summary.tsv", "qc/multiqc_report.html"]
+    return [f"{outdir}/{name}" for name in names]

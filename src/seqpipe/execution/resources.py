@@ -1,0 +1,115 @@
+"""Per-rule threads, memory, runtime and job groups: one table for all three profiles.
+
+The numbers are sized for a 30x human genome in one or two read groups (docs/scaling.md); the
+workflow's own ``resources:`` stay the laptop-sized defaults. Memory and runtime are Snakemake
+resource expressions of ``threads`` and ``attempt``, so a job killed for memory or time gets more
+on its retry. Each profile turns the table into ``set-threads``/``set-resources``/``groups``:
+
+* local: memory capped at what this machine can give one job;
+* slurm: threads capped at the largest node (``SEQPIPE_MAX_THREADS``);
+* aws-batch: memory rounded *up* to a (vCPU, memory) pair AWS Batch accepts (seqpipe.execution.batch).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RuleResources:
+    mem_mb: str  # expression of threads and attempt
+    runtime: str  # minutes, expression of attempt
+    threads: int | None = None  # None: keep the workflow's value (e.g. mapping.threads from the run config)
+    group: str | None = None  # short rules batched into one cluster/Batch job
+
+
+# Retries add memory in fixed steps rather than doubling: doubling asks for node classes that may
+# not exist, and single-vCPU Batch jobs top out at 8 GiB (tests check attempts 1-3 on Batch).
+RULES: dict[str, RuleResources] = {
+    # reference: once per run, short except the bwa index (about 1 h, 5.4 GB for GRCh38)
+    "link_reference": RuleResources("1024", "10", group="reference"),
+    "link_reference_indices": RuleResources("1024", "10", group="reference"),
+    "index_reference": RuleResources("1024", "30", group="reference"),
+    "create_sequence_dictionary": RuleResources("2048", "30", group="reference"),
+    # bwa index is single-threaded; 2 threads because Batch gives 1 vCPU at most 8 GiB
+    "index_aligner": RuleResources(
+        "8192 + 4096 * (attempt - 1)", "180 * attempt", threads=2, group="reference"
+    ),
+    "split_reference": RuleResources("1024", "10", group="reference"),
+    # reads and alignment: the bulk of the CPU (bwa mem), sort buffers are 768 MiB per thread
+    "run_fastqc": RuleResources("2048 * attempt", "120 * attempt", threads=2),
+    "map_reads": RuleResources("6144 + 800 * threads + 4096 * (attempt - 1)", "720 * attempt", threads=16),
+    "merge_units": RuleResources("2048", "120 * attempt", threads=4),
+    "mark_duplicates": RuleResources("2048 * attempt", "240 * attempt", threads=4),
+    "mark_duplicates_picard": RuleResources("16384 + 4096 * (attempt - 1)", "480 * attempt", threads=4),
+    "convert_to_cram": RuleResources("4096 * attempt", "240 * attempt", threads=4),
+    # calling, per reference chunk: single-threaded tools; FreeBayes can balloon in repeats
+    "call_bcftools": RuleResources("2048 * attempt", "240 * attempt"),
+    "call_freebayes": RuleResources("4096 + 2048 * (attempt - 1)", "480 * attempt"),
+    "gather_calls": RuleResources("2048", "60 * attempt", group="gather"),
+    "compute_variant_stats": RuleResources("1024", "30", group="gather"),
+    # GATK and DeepVariant (users' conda env / container), per chunk where scattered
+    "recalibrate_base_qualities": RuleResources("8192 + 2048 * (attempt - 1)", "480 * attempt", threads=2),
+    "call_gatk_gvcf": RuleResources("8192 + 2048 * (attempt - 1)", "720 * attempt", threads=2),
+    "genotype_gatk": RuleResources("8192 + 2048 * (attempt - 1)", "240 * attempt", threads=2),
+    "gather_gvcf": RuleResources("2048", "60 * attempt", group="gather"),
+    "call_deepvariant": RuleResources(
+        "6144 + 1024 * threads + 4096 * (attempt - 1)", "720 * attempt", threads=16
+    ),
+    "genotype_deepvariant_joint": RuleResources("16384 + 4096 * (attempt - 1)", "240 * attempt", threads=8),
+    # BCL conversion: bcl-convert wants many threads and about 2 GiB per thread
+    "demux_stage_run_folder": RuleResources("1024", "60 * attempt"),
+    "demux_picard_tables": RuleResources("4096", "60 * attempt", threads=2),
+    "demux_convert_lane": RuleResources("16384 + 8192 * (attempt - 1)", "480 * attempt", threads=8),
+    "demux_qc": RuleResources("2048", "60 * attempt"),
+    # QC and reporting: minutes each, batched
+    "compute_alignment_stats": RuleResources("2048", "120 * attempt", group="bam_qc"),
+    "compute_coverage": RuleResources("4096", "60 * attempt", group="bam_qc"),
+    "summarize_qc": RuleResources("1024", "10", group="report"),
+    "report_multiqc": RuleResources("4096 + 2048 * (attempt - 1)", "60 * attempt", group="report"),
+    "write_run_manifest": RuleResources("2048", "60 * attempt", group="report"),
+    "report_tool_version": RuleResources("512", "5", group="versions"),
+    "collect_software_versions": RuleResources("512", "5", group="versions"),
+}
+
+# Unconnected jobs of one group are batched this many at a time (BAM QC of 20 samples per job).
+GROUP_COMPONENTS = {"bam_qc": 20, "versions": 100}
+
+
+def set_threads(max_threads: int) -> dict[str, int]:
+    """``set-threads`` for the rules that fix their thread count, capped at the largest node."""
+    if max_threads < 1:
+        raise ValueError(f"max_threads must be at least 1, got {max_threads}")
+    return {rule: min(r.threads, max_threads) for rule, r in RULES.items() if r.threads is not None}
+
+
+def _value(expr: str) -> int | str:
+    # the profile parser quotes numeric strings, which would make them string resources
+    return int(expr) if expr.isdigit() else expr
+
+
+def set_resources(engine: str, *, mem_cap_mb: int | None = None) -> dict[str, dict[str, int | str]]:
+    """``set-resources`` for ``engine`` (local, slurm or aws-batch)."""
+
+    def memory(expr: str) -> int | str:
+        if engine == "aws-batch":
+            return f"__import__('seqpipe.execution.batch').execution.batch.fit_memory(threads, {expr})"
+        if engine == "local" and mem_cap_mb is not None:
+            return f"min({expr}, {mem_cap_mb})"
+        return _value(expr)
+
+    if engine not in ("local", "slurm", "aws-batch"):
+        raise ValueError(f"unknown engine {engine!r}; choose local, slurm or aws-batch")
+    return {rule: {"mem_mb": memory(r.mem_mb), "runtime": _value(r.runtime)} for rule, r in RULES.items()}
+
+
+def groups() -> dict[str, str]:
+    """``groups``: rule -> group name for the short rules."""
+    return {rule: r.group for rule, r in RULES.items() if r.group is not None}
+
+
+def machine_memory_mb(share: float = 0.8) -> int:
+    """``share`` of this machine's RAM in MiB: the most the local profile lets jobs take at once."""
+    import os
+
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20 * share)
