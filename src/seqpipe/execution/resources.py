@@ -59,7 +59,6 @@ RULES: dict[str, RuleResources] = {
     "genotype_deepvariant_joint": RuleResources("16384 + 4096 * (attempt - 1)", "240 * attempt", threads=8),
     # BCL conversion: bcl-convert wants many threads and about 2 GiB per thread
     "demux_stage_run_folder": RuleResources("1024", "60 * attempt"),
-    "demux_picard_tables": RuleResources("4096", "60 * attempt", threads=2),
     "demux_convert_lane": RuleResources("16384 + 8192 * (attempt - 1)", "480 * attempt", threads=8),
     "demux_qc": RuleResources("2048", "60 * attempt"),
     # QC and reporting: minutes each, batched
