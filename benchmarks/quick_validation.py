@@ -30,6 +30,7 @@ from pathlib import Path
 
 import boto3
 import requests
+from botocore.config import Config
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "dataplane" / "data"
@@ -163,7 +164,8 @@ def main() -> None:
 
     rows = []
     try:
-        s3 = boto3.client("s3")
+        # completing a 5 GiB upload copies 5 GiB inside the server: no read timeout, no retried completion
+        s3 = boto3.client("s3", config=Config(read_timeout=1800, retries={"total_max_attempts": 1}))
         s3.create_bucket(Bucket="bench")
         for fmt in args.formats.split(","):
             header, records = bam_parts() if fmt == "BAM" else vcf_parts()

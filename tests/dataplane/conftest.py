@@ -30,6 +30,33 @@ HANDLERS = {
 }
 
 
+RUN_INFO = """<?xml version="1.0"?>
+<RunInfo Version="2"><Run Id="240101_M00001_0001_000000000-ABCDE" Number="1">
+<Flowcell>000000000-ABCDE</Flowcell><Instrument>M00001</Instrument><Date>240101</Date>
+<Reads><Read Number="1" NumCycles="3" IsIndexedRead="N"/>
+<Read Number="2" NumCycles="2" IsIndexedRead="Y"/></Reads>
+<FlowcellLayout LaneCount="1" SurfaceCount="1" SwathCount="1" TileCount="1"/></Run></RunInfo>
+"""
+
+
+def _make_run_folder(root: Path, cycles: int, complete: bool) -> Path:
+    """A minimal Illumina run folder: RunInfo.xml (5 cycles, 1 lane), `cycles` cycle folders."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "RunInfo.xml").write_text(RUN_INFO)
+    if complete:
+        (root / "RTAComplete.txt").write_text("done")
+    for cycle in range(1, cycles + 1):
+        folder = root / "Data" / "Intensities" / "BaseCalls" / "L001" / f"C{cycle}.1"
+        folder.mkdir(parents=True)
+        (folder / "s_1_1101.bcl.gz").write_bytes(b"")
+    return root
+
+
+@pytest.fixture
+def make_run_folder():
+    return _make_run_folder
+
+
 class FakeContext:
     function_name = "test"
     function_version = "$LATEST"

@@ -9,6 +9,7 @@ from pathlib import Path
 import pysam
 import pytest
 
+from seqpipe.aws import ingest
 from seqpipe.aws.repositories import Repositories
 from seqpipe.aws.s3 import S3Uri, quarantine_reason
 from seqpipe.aws.transitions import IllegalTransition
@@ -95,6 +96,56 @@ def test_object_outside_the_key_convention_is_recorded_as_unassigned(dataplane, 
         upload(dataplane, "NA12891.vcf.gz", "dropbox/x.vcf.gz"), lambda_context
     )
     assert outcome["sample"] == "unassigned" and outcome["status"] == "VALID"
+
+
+def test_index_files_are_recorded_without_validation(dataplane, lambda_context):
+    s3 = dataplane.client("s3")
+    s3.put_object(Bucket=dataplane.settings.raw_bucket, Key="P1/RUN1/S1/S1.bam.bai", Body=b"index bytes")
+    head = s3.head_object(Bucket=dataplane.settings.raw_bucket, Key="P1/RUN1/S1/S1.bam.bai")
+    event = object_created(
+        dataplane.settings.raw_bucket, "P1/RUN1/S1/S1.bam.bai", 11, head["ETag"].strip('"')
+    )
+
+    outcome = validation_handler.handler(event, lambda_context)
+
+    assert outcome["status"] == "RECORDED"
+    assert quarantine_reason(S3Uri(dataplane.settings.raw_bucket, "P1/RUN1/S1/S1.bam.bai")) is None
+
+
+def test_run_folder_is_validated_when_its_completion_marker_arrives(
+    dataplane, lambda_context, tmp_path, make_run_folder
+):
+    folder = make_run_folder(tmp_path / "run", cycles=4, complete=True)
+    s3, bucket = dataplane.client("s3"), dataplane.settings.raw_bucket
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        s3.upload_file(str(path), bucket, f"P1/RUN9/bcl/{path.relative_to(folder)}")
+    bcl_event = object_created(
+        bucket, "P1/RUN9/bcl/Data/Intensities/BaseCalls/L001/C1.1/s_1_1101.bcl.gz", 0, "e1"
+    )
+    marker = object_created(bucket, "P1/RUN9/bcl/RTAComplete.txt", 4, "e2")
+
+    assert validation_handler.handler(bcl_event, lambda_context)["status"] == "RECORDED"
+    outcome = validation_handler.handler(marker, lambda_context)
+
+    assert outcome["format"] == "BCL" and outcome["errors"] == [
+        "error: Data/Intensities/BaseCalls/L001: 1 of 5 cycle folders missing (C5)"
+    ]
+    assert outcome["status"] == "QUARANTINED" and outcome["sample"] == "run:RUN9"
+
+
+def test_event_for_a_missing_object_is_a_transient_error(dataplane, lambda_context):
+    event = object_created(dataplane.settings.raw_bucket, "P1/RUN1/S1/gone.bam", 10, "abc")
+    with pytest.raises(ingest.TransientError):
+        validation_handler.handler(event, lambda_context)
+    assert Repositories.from_settings(dataplane.settings).metadata.files_of_sample("S1") == []
+
+
+def test_vcf_processor_skips_an_invalid_vcf(dataplane, lambda_context):
+    upload(dataplane, "vcfexample.vcf.truncated.gz", "P1/RUN1/S1/bad.vcf.gz")
+    summary = vcf_processor.handler(
+        {"bucket": dataplane.settings.raw_bucket, "key": "P1/RUN1/S1/bad.vcf.gz"}, lambda_context
+    )
+    assert summary["skipped"] and "BGZF EOF block missing" in summary["errors"][-1]
 
 
 def test_lambda_logs_are_structured_json_with_the_run_id_and_emf_metrics(dataplane, deploy_with):

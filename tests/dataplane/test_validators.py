@@ -13,13 +13,6 @@ import pytest
 from seqpipe.validators import validate
 
 DATA = Path(__file__).resolve().parent / "data"
-RUN_INFO = """<?xml version="1.0"?>
-<RunInfo Version="2"><Run Id="240101_M00001_0001_000000000-ABCDE" Number="1">
-<Flowcell>000000000-ABCDE</Flowcell><Instrument>M00001</Instrument><Date>240101</Date>
-<Reads><Read Number="1" NumCycles="3" IsIndexedRead="N"/>
-<Read Number="2" NumCycles="2" IsIndexedRead="Y"/></Reads>
-<FlowcellLayout LaneCount="1" SurfaceCount="1" SwathCount="1" TileCount="1"/></Run></RunInfo>
-"""
 
 
 def errors(result) -> list[str]:
@@ -109,24 +102,13 @@ def test_missing_file_is_reported():
     assert errors(validate("/nonexistent/x.bam")) == ["no such file"]
 
 
-def make_run_folder(root: Path, cycles: int, complete: bool) -> Path:
-    (root / "RunInfo.xml").write_text(RUN_INFO)
-    if complete:
-        (root / "RTAComplete.txt").write_text("done")
-    for cycle in range(1, cycles + 1):
-        folder = root / "Data" / "Intensities" / "BaseCalls" / "L001" / f"C{cycle}.1"
-        folder.mkdir(parents=True)
-        (folder / "s_1_1101.bcl.gz").write_bytes(b"")
-    return root
-
-
-def test_complete_run_folder_is_valid(tmp_path):
+def test_complete_run_folder_is_valid(tmp_path, make_run_folder):
     result = validate(make_run_folder(tmp_path, 5, complete=True), deep=True)
     assert result.valid and result.format == "BCL"
     assert result.header.details["cycles"] == 5 and result.header.details["reads"] == ["3r", "2i"]
 
 
-def test_incomplete_run_folder_names_what_is_missing(tmp_path):
+def test_incomplete_run_folder_names_what_is_missing(tmp_path, make_run_folder):
     result = validate(make_run_folder(tmp_path, 3, complete=False))
     assert errors(result) == [
         "RTAComplete.txt missing: the instrument has not finished writing the run",

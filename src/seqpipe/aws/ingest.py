@@ -50,24 +50,60 @@ def summary(result: ValidationResult) -> dict[str, Any]:
     }
 
 
+# Files that only make sense beside another one (indexes, checksums) are recorded, not validated.
+SIDECAR_SUFFIXES = (".bai", ".csi", ".crai", ".tbi", ".fai", ".md5", ".sha256", ".json", ".yaml", ".yml")
+# Instruments write RTAComplete.txt (CopyComplete.txt on newer ones) last: the run folder is
+# validated as a whole when it arrives; its thousands of BCL objects are recorded without a check.
+RUN_COMPLETE_MARKERS = ("RTAComplete.txt", "CopyComplete.txt")
+RUN_FOLDER_PARTS = ("/Data/Intensities/", "/InterOp/", "/Thumbnail_Images/", "/Config/", "/Recipe/", "/Logs/")
+RUN_FOLDER_FILES = ("RunInfo.xml", "RunParameters.xml", "runParameters.xml", "SampleSheet.csv")
+
+
+def object_kind(key: str) -> str:
+    """'run-complete', 'run-part', 'sidecar' or 'data' (validated on its own)."""
+    name = key.rsplit("/", 1)[-1]
+    if name in RUN_COMPLETE_MARKERS:
+        return "run-complete"
+    if name in RUN_FOLDER_FILES or any(part in f"/{key}" for part in RUN_FOLDER_PARTS):
+        return "run-part"
+    if name.lower().endswith(SIDECAR_SUFFIXES):
+        return "sidecar"
+    return "data"
+
+
 def ingest_object(repos: Repositories, bucket: str, key: str, etag: str, size: int) -> dict[str, Any]:
-    """Validate one new object, record it once, quarantine it (tag) if invalid."""
+    """Validate one new object (for a run-completion marker: its run folder), record it once,
+    quarantine it (tag) if invalid. Sidecars and run-folder parts are recorded without a check."""
     uri = S3Uri(bucket, key)
+    kind = object_kind(key)
     place = place_of(key)
-    result = validate(str(uri))
-    if any("NoSuchKey" in e.message or "no such file" in e.message for e in result.errors):
-        raise TransientError(f"{uri} is not readable yet: {result.errors[0].message}")
+    if kind.startswith("run-") and place.run_id:
+        # a run folder belongs to no single sample; its objects are kept under the run
+        place = ObjectPlace(place.project, place.run_id, f"run:{place.run_id}")
+    where = {"kind": kind, "project": place.project, "run_id": place.run_id, "size": size}
+    if kind in ("run-part", "sidecar"):
+        created, record = repos.metadata.record_file(place.sample, str(uri), etag, status="RECORDED", **where)
+        return {
+            "created": created,
+            "uri": str(uri),
+            "sample": place.sample,
+            "status": record.get("status"),
+            "format": None,
+            "errors": [],
+        }
+    target = f"s3://{bucket}/{key.rsplit('/', 1)[0]}/" if kind == "run-complete" else str(uri)
+    result = validate(target)
+    if any(e.message == "no such file" for e in result.errors):
+        raise TransientError(f"{uri} is not readable yet (event ahead of the object, or deleted)")
     status = "VALID" if result.valid else "QUARANTINED"
     created, record = repos.metadata.record_file(
         place.sample,
         str(uri),
         etag,
-        size=size,
         status=status,
-        project=place.project,
-        run_id=place.run_id,
         validation=summary(result),
         bytes_read=result.bytes_read,
+        **where,
     )
     if created:
         if place.project:

@@ -82,6 +82,12 @@ def processed_key(raw_key: str) -> str:
 
 def process_vcf(raw: S3Uri, processed_bucket: str, reference: str | None = None) -> dict[str, Any]:
     """Normalize a raw VCF into the processed bucket with its index and a JSON summary beside it."""
+    from seqpipe.validators import validate
+
+    check = validate(str(raw))
+    if not check.valid:
+        # the validation handler quarantines it; normalizing a broken file would only fail later
+        return {"source": str(raw), "skipped": True, "errors": [str(e) for e in check.errors]}
     s3 = client("s3")
     target = S3Uri(processed_bucket, processed_key(raw.key))
     with tempfile.TemporaryDirectory(prefix="seqpipe-vcf-") as tmp:

@@ -33,6 +33,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     logger.append_keys(sample=place_of(raw.key).sample)
     # optional local FASTA (e.g. on a mounted layer) for left-alignment
     summary = process_vcf(raw, Settings.from_env().processed_bucket, os.environ.get("REFERENCE_FASTA"))
+    if summary.get("skipped"):
+        logger.warning("vcf not processed: invalid", extra={"errors": summary["errors"]})
+        metrics.add_metric(name="VcfsSkipped", unit=MetricUnit.Count, value=1)
+        return summary
     metrics.add_metric(name="VariantsProcessed", unit=MetricUnit.Count, value=sum(summary["counts"].values()))
     logger.info("vcf processed", extra={"output": summary["output"], "counts": summary["counts"]})
     return summary

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
+from botocore.exceptions import ClientError
+
 from seqpipe.aws.s3 import S3Uri, client, is_s3_uri
 
 
@@ -56,7 +58,12 @@ class S3Source:
         self.location = uri
         self.uri = S3Uri.parse(uri)
         self.s3 = client("s3")
-        head = self.s3.head_object(Bucket=self.uri.bucket, Key=self.uri.key)
+        try:
+            head = self.s3.head_object(Bucket=self.uri.bucket, Key=self.uri.key)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+                raise FileNotFoundError(uri) from None
+            raise
         self.size = head["ContentLength"]
         self.bytes_read = 0
 
