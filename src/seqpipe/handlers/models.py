@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field
 class ValidateInputs(BaseModel):
     action: Literal["validate_inputs"]
     run_id: str
-    inputs: list[str] = Field(min_length=1)
+    # empty for runs whose inputs the config names (e.g. the scheduled run)
+    inputs: list[str] = []
 
 
 class RecordRun(BaseModel):
