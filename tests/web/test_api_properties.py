@@ -14,7 +14,7 @@ from seqpipe.web.app import create_app
 
 schema = schemathesis.openapi.from_dict(create_app(secret="spec-only").openapi())
 BOUNDED = settings(
-    max_examples=12,
+    max_examples=8,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
