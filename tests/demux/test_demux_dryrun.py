@@ -14,7 +14,11 @@ def _line(*parts: str) -> str:
 @pytest.mark.parametrize("lane", [1, 2])
 def test_bcl_convert_command_line(simulated_run, demux_workflow, tmp_path, lane: int) -> None:
     run = simulated_run.folder
-    config = {"run_folder": str(run), "outdir": "out", "demux": {"demultiplexer": "bcl-convert"}}
+    config = {
+        "run_folder": str(run),
+        "outdir": "out",
+        "demux": {"demultiplexer": "bcl-convert", "threads": 2},
+    }
     result = demux_workflow(tmp_path, config, "-n", "-p")
     assert result.returncode == 0, result.stderr[-3000:]
     work = f"out/demux/L00{lane}/work"
@@ -40,7 +44,12 @@ def test_bcl2fastq_command_line_with_extra_options(simulated_run, demux_workflow
     config = {
         "run_folder": str(run),
         "outdir": "out",
-        "demux": {"demultiplexer": "bcl2fastq", "barcode_mismatches": 0, "extra": "--no-lane-splitting"},
+        "demux": {
+            "demultiplexer": "bcl2fastq",
+            "barcode_mismatches": 0,
+            "extra": "--no-lane-splitting",
+            "threads": 4,
+        },
     }
     result = demux_workflow(tmp_path, config, "-n", "-p")
     assert result.returncode == 0, result.stderr[-3000:]
@@ -48,6 +57,7 @@ def test_bcl2fastq_command_line_with_extra_options(simulated_run, demux_workflow
         _line(
             f"(mkdir -p out/demux/L002/work && bcl2fastq --runfolder-dir {run}",
             f"--output-dir out/demux/L002/work/out --sample-sheet {run}/SampleSheet.csv --tiles s_2_",
+            # demux.threads 4, capped by --cores 2
             "--barcode-mismatches 0 --loading-threads 1 --processing-threads 2 --writing-threads 1",
             "--no-lane-splitting) > out/logs/demux/L002.convert.log 2>&1",
         )
@@ -82,11 +92,11 @@ def test_picard_command_line(simulated_run, demux_workflow, tmp_path) -> None:
         "PICARD=$(command -v PicardCommandLine || command -v picard) &&",
         f'"$PICARD" ExtractIlluminaBarcodes {common} BARCODE_FILE={work}/barcodes.tsv',
         f"OUTPUT_DIR={work}/barcodes METRICS_FILE={work}/barcode_metrics.txt MAX_MISMATCHES=1",
-        "NUM_PROCESSORS=2 COMPRESS_OUTPUTS=true &&",
+        "NUM_PROCESSORS=1 COMPRESS_OUTPUTS=true &&",
         f'"$PICARD" IlluminaBasecallsToFastq {common} BARCODES_DIR={work}/barcodes',
         f"MULTIPLEX_PARAMS={work}/multiplex.tsv RUN_BARCODE=1 MACHINE_NAME=SIM001",
         "FLOWCELL_BARCODE=FLOWCELLX READ_NAME_FORMAT=CASAVA_1_8 COMPRESS_OUTPUTS=true",
-        "INCLUDE_NON_PF_READS=false NUM_PROCESSORS=2 APPLY_EAMSS_FILTER=false",
+        "INCLUDE_NON_PF_READS=false NUM_PROCESSORS=1 APPLY_EAMSS_FILTER=false",
         f"TMP_DIR={work}/barcodes) > out/logs/demux/L001.convert.log 2>&1",
     )
     assert expected in result.stdout

@@ -56,7 +56,7 @@ def digest_and_count(path: Path) -> tuple[str, int]:
             md5.update(chunk)
     try:
         with gzip.open(path, "rb") as fh:
-            records = sum(1 for _ in fh) // 4
+            records = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b"")) // 4
     except (OSError, EOFError) as exc:
         raise DemuxError(f"{path}: converter output is not a complete gzip FASTQ ({exc})") from None
     return md5.hexdigest(), records

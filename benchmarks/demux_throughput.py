@@ -1,0 +1,130 @@
+"""Demultiplexing throughput: the pipeline's demux stage vs Picard run by hand, on the same run folder.
+
+    .venv/bin/python benchmarks/demux_throughput.py [--clusters-per-lane N] [--read-length L] [--samples S]
+
+Writes a two-lane run folder with the BCL writer, then measures wall time of
+  1. the pipeline's demux stage: `snakemake` on rules/demux.smk (checks, lanes as parallel jobs,
+     Picard, renaming, md5 and counts, run QC), with --cores 2 and demux.threads (default 1);
+  2. Picard by hand: ExtractIlluminaBarcodes + IlluminaBasecallsToFastq per lane, lane after lane,
+     NUM_PROCESSORS=2, the same barcode tables;
+and prints clusters per second of both and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+from seqpipe.demux.bcl_writer import Cluster, SheetSample, index_pairs, write_run_folder  # noqa: E402
+from seqpipe.demux.commands import FIND_PICARD, barcode_table, multiplex_table, picard_commands  # noqa: E402
+from seqpipe.demux.plan import load_plan  # noqa: E402
+
+SNAKEFILE = f"""
+include: "{REPO}/rules/demux.smk"
+
+
+rule all:
+    input:
+        [fq for lane in DEMUX.lanes for fq in DEMUX.lane_fastqs(lane)],
+        demux_qc_files(),
+"""
+
+
+def write_run(folder: Path, samples: int, clusters_per_lane: int, read_length: int) -> int:
+    rng = random.Random(3)
+    sheet = [SheetSample(f"S{i + 1}", i7, i5) for i, (i7, i5) in enumerate(index_pairs(samples))]
+    # A pool of random reads reused across clusters keeps writing fast; converters do not care.
+    pool = ["".join(rng.choice("ACGT") for _ in range(read_length)) for _ in range(512)]
+    qual = "".join(chr(33 + rng.randint(20, 40)) for _ in range(read_length))
+    lanes = {}
+    for lane in (1, 2):
+        lanes[lane] = [
+            Cluster(
+                f"c{lane}_{n}",
+                s.sample_id,
+                pool[n % 512],
+                qual,
+                pool[(n * 7) % 512],
+                qual,
+                s.index1,
+                s.index2,
+            )
+            for n in range(clusters_per_lane)
+            for s in [sheet[n % samples]]
+        ]
+    write_run_folder(folder, lanes, sheet)
+    return 2 * clusters_per_lane
+
+
+def time_pipeline(run: Path, work: Path, threads: int) -> float:
+    work.mkdir()
+    (work / "Snakefile").write_text(SNAKEFILE)
+    config = {"run_folder": str(run), "outdir": "out", "demux": {"threads": threads}}
+    (work / "config.yaml").write_text(json.dumps(config))  # JSON is YAML
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "config.yaml", "-q"],
+        cwd=work, env=env, check=True, capture_output=True,
+    )  # fmt: skip
+    return time.perf_counter() - start
+
+
+def time_picard_by_hand(run: Path, work: Path) -> float:
+    plan = load_plan({"run_folder": str(run)})
+    scripts = []
+    for lane in plan.lanes:
+        lane_dir = work / f"L{lane.lane}"
+        (lane_dir / "barcodes").mkdir(parents=True)
+        (lane_dir / "fastq").mkdir()
+        (lane_dir / "barcodes.tsv").write_text(barcode_table(lane))
+        (lane_dir / "multiplex.tsv").write_text(multiplex_table(lane, str(lane_dir / "fastq")))
+        steps = picard_commands(
+            basecalls=str(run / "Data/Intensities/BaseCalls"), lane=lane.lane,
+            read_structure=lane.read_structure,
+            barcode_file=str(lane_dir / "barcodes.tsv"), multiplex_file=str(lane_dir / "multiplex.tsv"),
+            barcodes_dir=str(lane_dir / "barcodes"), metrics_file=str(lane_dir / "metrics.txt"),
+            run_barcode="1", machine=plan.run_info.instrument, flowcell=plan.run_info.flowcell,
+            mismatches=1, threads=2,
+        )  # fmt: skip
+        scripts += [f'"$PICARD" {" ".join(step)}' for step in steps]
+    start = time.perf_counter()
+    subprocess.run(["bash", "-c", " && ".join([FIND_PICARD, *scripts])], check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--clusters-per-lane", type=int, default=100_000)
+    parser.add_argument("--read-length", type=int, default=100)
+    parser.add_argument("--samples", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=1, help="demux.threads: Picard threads per lane job")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="demux-bench-") as tmp:
+        base = Path(tmp)
+        run = base / "260101_SIM001_0001_AFLOWCELLX"
+        clusters = write_run(run, args.samples, args.clusters_per_lane, args.read_length)
+        pipeline = time_pipeline(run, base / "pipeline", args.threads)
+        by_hand = time_picard_by_hand(run, base / "by_hand")
+    cycles = 2 * args.read_length + 16
+    print(f"run folder: 2 lanes, {clusters} clusters, {cycles} cycles, {args.samples} samples")
+    print(f"pipeline: --cores 2, demux.threads {args.threads}; by hand: lane after lane, NUM_PROCESSORS=2")
+    print(f"pipeline demux stage : {pipeline:7.1f} s  {clusters / pipeline:9.0f} clusters/s")
+    print(f"Picard by hand       : {by_hand:7.1f} s  {clusters / by_hand:9.0f} clusters/s")
+    print(f"ratio pipeline / by hand: {by_hand / pipeline:.2f}")
+
+
+if __name__ == "__main__":
+    main()
