@@ -35,7 +35,8 @@ rule compute_coverage:
     conda:
         "../envs/mosdepth.yaml"
     params:
-        prefix=lambda wc: out(f"qc/mosdepth/{wc.sample}"),
+        # from the output, so it is the job's local path under S3 storage too
+        prefix=lambda wc, output: output.summary.removesuffix(".mosdepth.summary.txt"),
         window=config["qc"]["mosdepth_window"],
     shell:
         "(mosdepth --no-per-base --fast-mode --by {params.window} {params.prefix} {input.bam} && "
