@@ -176,6 +176,17 @@ def test_illegal_transition_is_refused(dataplane, lambda_context):
     assert Repositories.from_settings(dataplane.settings).jobs.get("RUN1")["status"] == "SUBMITTED"
 
 
+def test_metadata_updater_refuses_a_lost_update(dataplane, lambda_context):
+    metadata_updater.handler(
+        {"action": "record_run", "run_id": "RUN1", "project": "P1", "samples": ["S1"]}, lambda_context
+    )
+    move = {"action": "transition", "run_id": "RUN1", "status": "RUNNING", "expected_version": 1}
+    assert metadata_updater.handler(move, lambda_context)["version"] == 2
+
+    with pytest.raises(IllegalTransition, match="changed by another writer"):
+        metadata_updater.handler({**move, "status": "FAILED"}, lambda_context)
+
+
 def test_transition_from_a_stale_version_is_refused(dataplane):
     jobs = Repositories.from_settings(dataplane.settings).jobs
     jobs.record_run("RUN1", "P1", ["S1"])

@@ -39,8 +39,10 @@ def record_run(repos: Repositories, run_id: str, project: str, samples: list[str
     return {"created": created, "status": item.get("status"), "attempt": item.get("attempt")}
 
 
-def transition(repos: Repositories, run_id: str, status: str, **attributes: Any) -> dict:
-    item = repos.jobs.transition(run_id, status, **attributes)
+def transition(
+    repos: Repositories, run_id: str, status: str, expected_version: int | None = None, **attributes: Any
+) -> dict:
+    item = repos.jobs.transition(run_id, status, expected_version, **attributes)
     return {"run_id": run_id, "status": item["status"], "version": item["version"]}
 
 

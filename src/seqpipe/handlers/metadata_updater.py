@@ -21,6 +21,7 @@ logger, metrics, tracer = tools("metadata-updater")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = parse(event={"request": event}, model=MetadataRequest).request
     logger.append_keys(run_id=request.run_id, action=request.action)
+    tracer.put_annotation(key="run_id", value=request.run_id)
     repos = Repositories.from_env()
     if isinstance(request, RecordRun):
         result = runs.record_run(
@@ -36,7 +37,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             name="RunsStarted" if result["created"] else "DuplicateStarts", unit=MetricUnit.Count, value=1
         )
     elif isinstance(request, Transition):
-        result = runs.transition(repos, request.run_id, request.status, cause=request.cause)
+        result = runs.transition(
+            repos, request.run_id, request.status, request.expected_version, cause=request.cause
+        )
         metrics.add_metric(name="StatusChanges", unit=MetricUnit.Count, value=1)
     else:
         assert isinstance(request, Finalize)

@@ -29,6 +29,8 @@ class Transition(BaseModel):
     run_id: str
     status: str
     cause: str | None = None
+    # the version the caller last read; the change is refused if the record moved on since
+    expected_version: int | None = None
 
 
 class Finalize(BaseModel):

@@ -21,6 +21,7 @@ logger, metrics, tracer = tools("quality-metrics")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = parse(event=event, model=CollectRunQc)
     logger.append_keys(run_id=request.run_id)
+    tracer.put_annotation(key="run_id", value=request.run_id)
     result = qc.collect_run(
         Repositories.from_env().quality,
         request.run_id,

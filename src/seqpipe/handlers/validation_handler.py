@@ -26,6 +26,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if event.get("action") == "validate_inputs":
         request = parse(event=event, model=ValidateInputs)
         logger.append_keys(run_id=request.run_id)
+        tracer.put_annotation(key="run_id", value=request.run_id)
         results = ingest.validate_inputs(request.inputs)
         metrics.add_metric(name="InputsValidated", unit=MetricUnit.Count, value=len(results))
         return {"inputs": results}
@@ -33,6 +34,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     obj, bucket = s3_event.detail.object, s3_event.detail.bucket.name
     outcome = ingest.ingest_object(Repositories.from_env(), bucket, obj.key, obj.etag or "", obj.size or 0)
     logger.append_keys(sample=outcome["sample"])
+    tracer.put_annotation(key="sample", value=outcome["sample"])
     logger.info("object validated", extra={"outcome": outcome})
     if outcome["created"]:
         metrics.add_metric(name="ObjectsValidated", unit=MetricUnit.Count, value=1)
