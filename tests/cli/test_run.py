@@ -101,3 +101,62 @@ def test_a_cloud_run_without_the_state_machine_arn_is_exit_5(seqpipe, aws, monke
 def test_cloud_inputs_must_be_s3_uris(seqpipe, aws):
     result = seqpipe("run", "--cloud", "--run-id", "R1", "--sample", "S1", "--config-uri", "config.yaml")
     assert result.returncode == 2 and "s3:// URIs" in result.stderr
+
+
+RECORDED_WORKFLOW = """
+import csv
+SAMPLES = [r["sample"] for r in csv.DictReader(open(config["samples"]), delimiter="\\t")]
+
+rule all:
+    input: "results/qc/qc_summary.tsv", "results/qc/multiqc_report.html"
+
+rule qc:
+    output: summary="results/qc/qc_summary.tsv", report="results/qc/multiqc_report.html"
+    run:
+        rows = ["sample\\tmetric\\tvalue\\tthreshold\\tverdict\\treason"]
+        rows += [f"{s}\\tmean_depth\\t{30 if s == 'A' else 9}\\t>= 15\\t{'PASS' if s == 'A' else 'FAIL'}\\t"
+                 + ("" if s == "A" else "mean_depth 9 is below the minimum 15") for s in SAMPLES]
+        open(output.summary, "w").write("\\n".join(rows) + "\\n")
+        open(output.report, "w").write("<html><h1>local MultiQC</h1></html>")
+"""
+
+
+def test_a_recorded_local_run_shows_in_status_qc_and_the_dashboard(seqpipe, settings, tmp_path):
+    secret = "recorded"
+    (tmp_path / "Snakefile").write_text(RECORDED_WORKFLOW)
+    (tmp_path / "samples.tsv").write_text("sample\nA\nB\n")
+    config = tmp_path / "config.yaml"
+    config.write_text("samples: samples.tsv\noutdir: results\n")
+    result = seqpipe(
+        "run", "--configfile", str(config), "--cores", "1", "--directory", str(tmp_path),
+        "--record", "LOCAL_7", "--project", "LAB",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "recorded run LOCAL_7: SUCCEEDED" in result.stderr
+
+    run = seqpipe("status", "LOCAL_7", "--json").json()["run"]
+    assert run["status"] == "SUCCEEDED" and run["project"] == "LAB" and run["samples"] == 2
+    qc = seqpipe("qc", "LOCAL_7", "--json")
+    assert qc.returncode == 1  # B fails
+    assert {e["sample"]: e["verdict"] for e in qc.json()} == {"A": "PASS", "B": "FAIL"}
+
+    from fastapi.testclient import TestClient
+
+    from seqpipe.web.app import create_app
+    from seqpipe.web.auth import issue_token
+
+    with TestClient(
+        create_app(secret=secret), headers={"Authorization": f"Bearer {issue_token(secret, 't', 60)}"}
+    ) as client:
+        report = client.get("/runs/LOCAL_7/report")
+        assert report.status_code == 200 and "local MultiQC" in report.text
+
+    again = seqpipe("run", "--configfile", str(config), "--directory", str(tmp_path), "--record", "LOCAL_7")
+    assert again.returncode == 4 and "already recorded" in again.stderr
+
+
+def test_a_config_that_is_not_yaml_is_a_clear_error(seqpipe, settings, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("samples: [unclosed\n")
+    result = seqpipe("run", "--configfile", str(config), "--directory", str(tmp_path), "--record", "R1")
+    assert result.returncode == 2 and "not valid YAML" in result.stderr and "Traceback" not in result.stderr

@@ -8,12 +8,21 @@ import shlex
 import subprocess
 import sys
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import click
+import yaml
 
+from seqpipe.aws import runs
+from seqpipe.aws.repositories import Repositories, now_iso
+from seqpipe.aws.runs import RunInputError, check_run_id
+from seqpipe.aws.transitions import JobStatus, SampleStatus
 from seqpipe.cli.output import ExitCode, emit_json, fail, json_option, reports_errors
+from seqpipe.qc_thresholds import FAIL, PASS, Verdict, sample_passes
+from seqpipe.qc_thresholds import read_tsv as read_verdicts
+from seqpipe.sheets import read_tsv
 
 
 def snakemake_command(
@@ -28,10 +37,96 @@ def snakemake_command(
     return command + list(extra)
 
 
+@dataclass(frozen=True)
+class LocalRecord:
+    """Where a recorded local run goes in the data plane: its id, project, samples and outdir."""
+
+    run_id: str
+    project: str
+    samples: list[str]
+    outdir: Path
+
+    @classmethod
+    def from_config(cls, run_id: str, project: str, configfile: Path, workdir: Path) -> LocalRecord:
+        """Samples and outdir as Snakemake will see them (paths relative to the workflow directory)."""
+        try:
+            config = yaml.safe_load(configfile.read_text()) or {}
+        except yaml.YAMLError as error:
+            fail(f"{configfile}: not valid YAML: {error}", ExitCode.USAGE)
+        if not isinstance(config, dict):
+            fail(f"{configfile}: expected a mapping of settings, got {type(config).__name__}", ExitCode.USAGE)
+        if not config.get("samples"):
+            fail(
+                f"{configfile}: --record needs the config's `samples` sheet to know the run's samples",
+                ExitCode.USAGE,
+            )
+        sheet = workdir / str(config["samples"])
+        if not sheet.is_file():
+            fail(f"{configfile}: samples sheet {sheet} not found", ExitCode.USAGE)
+        samples = [row["sample"] for _, row in read_tsv(sheet)[1] if row.get("sample")]
+        return cls(run_id, project, samples, (workdir / str(config.get("outdir", "results"))).resolve())
+
+
+def record_local_qc(repos: Repositories, record: LocalRecord) -> dict[str, str]:
+    """The workflow's qc/qc_summary.tsv into the QC table, one item per sample (as the Lambda writes)."""
+    summary = record.outdir / "qc" / "qc_summary.tsv"
+    if not summary.is_file():
+        return {}
+    by_sample: dict[str, list[Verdict]] = {}
+    for verdict in read_verdicts(summary):
+        by_sample.setdefault(verdict.sample, []).append(verdict)
+    outcome = {}
+    for sample, verdicts in by_sample.items():
+        verdict = PASS if sample_passes(verdicts) else FAIL
+        metrics = {v.metric: v.value for v in verdicts}
+        checks = [asdict(v) for v in verdicts]
+        repos.quality.put(sample, record.run_id, record.project, metrics, checks, verdict)
+        status = SampleStatus.QC_PASSED if verdict == PASS else SampleStatus.QC_FAILED
+        repos.metadata.set_sample_status(sample, status, run_id=record.run_id)
+        outcome[sample] = verdict
+    return outcome
+
+
+def _start_record(record: LocalRecord) -> Repositories:
+    """The data plane's own bookkeeping (seqpipe.aws.runs), as the state machine does for cloud runs."""
+    repos = Repositories.from_env()
+    recorded = runs.record_run(
+        repos, record.run_id, record.project, record.samples, output_uri=str(record.outdir)
+    )
+    if not recorded["created"]:
+        fail(f"run {record.run_id} is already recorded (and not FAILED); choose another id", ExitCode.REFUSED)
+    runs.transition(repos, record.run_id, JobStatus.RUNNING, started_at=now_iso())
+    return repos
+
+
+def _finish_record(repos: Repositories, record: LocalRecord, returncode: int) -> None:
+    if returncode == 0:
+        verdicts = record_local_qc(repos, record)
+        runs.transition(repos, record.run_id, JobStatus.SUCCEEDED, finished_at=now_iso())
+        click.echo(f"recorded run {record.run_id}: SUCCEEDED, QC {verdicts or 'not found'}", err=True)
+        return
+    runs.transition(
+        repos,
+        record.run_id,
+        JobStatus.FAILED,
+        finished_at=now_iso(),
+        error_name="SnakemakeFailed",
+        error_cause=f"snakemake exited with code {returncode}",
+    )
+    click.echo(f"recorded run {record.run_id}: FAILED", err=True)
+
+
 def _run_local(
-    configfile: Path, cores: int, dry_run: bool, directory: Path | None, extra: tuple[str, ...], as_json: bool
+    configfile: Path,
+    cores: int,
+    dry_run: bool,
+    directory: Path | None,
+    extra: tuple[str, ...],
+    as_json: bool,
+    record: LocalRecord | None,
 ) -> None:
     command = snakemake_command(configfile, cores, dry_run, directory, extra)
+    repos = _start_record(record) if record else None
     if as_json:
         # Snakemake's own output goes to stderr so stdout stays one JSON document.
         started = time.monotonic()
@@ -43,11 +138,14 @@ def _run_local(
                 "dry_run": dry_run,
                 "returncode": returncode,
                 "seconds": round(time.monotonic() - started, 3),
+                "recorded_as": record.run_id if record else None,
             }
         )
     else:
         click.echo(f"$ {shlex.join(command)}", err=True)
         returncode = subprocess.run(command, check=False).returncode
+    if record and repos:
+        _finish_record(repos, record, returncode)
     if returncode != 0:
         sys.exit(int(ExitCode.FAILED))
 
@@ -132,6 +230,12 @@ def _jsonable(response: dict[str, Any]) -> dict[str, Any]:
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Workflow directory holding the Snakefile (default: the current directory).",
 )
+@click.option(
+    "--record",
+    "record_id",
+    help="[local] Record the run under this id in the data plane's tables (status, samples, QC from "
+    "qc/qc_summary.tsv, outdir for the MultiQC link), so `status`, `qc` and the dashboard show it.",
+)
 @click.option("--cloud", is_flag=True, help="Start the run in AWS through the run state machine.")
 @click.option("--run-id", help="[cloud] Run identifier; also the execution name, so a run starts once.")
 @click.option(
@@ -149,6 +253,7 @@ def run(
     cores: int,
     dry_run: bool,
     directory: Path | None,
+    record_id: str | None,
     cloud: bool,
     run_id: str | None,
     project: str,
@@ -184,4 +289,11 @@ def run(
         return
     if configfile is None:
         fail("--configfile is required for a local run", ExitCode.USAGE)
-    _run_local(configfile, cores, dry_run, directory, snakemake_args, as_json)
+    record = None
+    if record_id and not dry_run:
+        try:
+            check_run_id(record_id)
+        except RunInputError as error:
+            fail(f"--record: {error}", ExitCode.USAGE)
+        record = LocalRecord.from_config(record_id, project, configfile, directory or Path.cwd())
+    _run_local(configfile, cores, dry_run, directory, snakemake_args, as_json, record)
