@@ -1,68 +1,19 @@
-"""Fixtures for running the unchanged workflow on each engine: the SLURM cluster, S3 buckets and an
-AWS Batch queue on the local endpoint, one generated dataset per session, and a snakemake runner
-that can never hang (always under ``timeout --kill-after``)."""
+"""Fixtures for running the unchanged workflow on each engine: the SLURM cluster, an AWS Batch
+queue on the local endpoint, and one generated dataset per session."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-VENV_BIN = Path(sys.executable).parent
-SNAKEMAKE = str(VENV_BIN / "snakemake")
-
-
-@dataclass
-class Run:
-    returncode: int
-    log: str
-
-    @property
-    def ok(self) -> bool:
-        return self.returncode == 0
-
-
-def run_snakemake(
-    argv: Sequence[str], *, cwd: Path, timeout: int, env: dict[str, str] | None = None, check: bool = True
-) -> Run:
-    """Run ``snakemake`` (``argv[0]``) under ``timeout --kill-after``: a misconfigured executor hangs
-    instead of failing (the SLURM plugin without accounting, a lost Batch job), and SIGTERM alone
-    does not stop Snakemake while it waits for jobs."""
-    assert argv[0] == "snakemake", argv
-    cmd = ["timeout", "--kill-after=20", str(timeout), SNAKEMAKE, *argv[1:]]
-    env = dict(os.environ if env is None else env)
-    # the venv's tools (multiqc, snakemake for SLURM job steps) as an activated venv would have them
-    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
-    proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    logs = sorted(cwd.glob("snakemake-run-*.log"))
-    (cwd / f"snakemake-run-{len(logs) + 1}.log").write_text(" ".join(cmd) + "\n" + proc.stdout)
-    run = Run(proc.returncode, proc.stdout)
-    if check and not run.ok:
-        reason = "timed out" if proc.returncode in (124, 137) else f"exit code {proc.returncode}"
-        pytest.fail(f"snakemake {reason} in {cwd}: {' '.join(argv)}\n{proc.stdout[-6000:]}", pytrace=False)
-    return run
-
-
-@pytest.fixture(scope="session")
-def snakemake_runner() -> Callable[..., Run]:
-    return run_snakemake
-
-
-def _slurm_answers() -> bool:
-    try:
-        return (
-            subprocess.run(["sinfo", "-h"], capture_output=True, timeout=20).returncode == 0
-            and subprocess.run(["sacct", "-n", "-X"], capture_output=True, timeout=20).returncode == 0
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
+# the test modules share engine_harness.py; this directory is not a package
+sys.path.insert(0, str(Path(__file__).parent))
+from engine_harness import REPO, SAMPLE, UNITS, BatchQueue, make_run_dir, slurm_answers
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +22,7 @@ def slurm_cluster() -> Iterator[None]:
     scripts/test.sh started it (SEQPIPE_SLURM_UP=1), started and stopped here when root, and a
     clear failure otherwise, never a silent skip."""
     if os.environ.get("SEQPIPE_SLURM_UP") == "1":
-        if not _slurm_answers():
+        if not slurm_answers():
             pytest.fail("SEQPIPE_SLURM_UP=1 but `sinfo`/`sacct` do not answer; see /var/log/slurm/")
         yield
         return
@@ -80,54 +31,13 @@ def slurm_cluster() -> Iterator[None]:
             "the SLURM tests need the local cluster, which only root can start: run `bash scripts/test.sh` "
             "as root, or `sudo bash scripts/slurm-up.sh` and then pytest with SEQPIPE_SLURM_UP=1"
         )
-    was_up = _slurm_answers()
+    was_up = slurm_answers()
     up = subprocess.run(["bash", str(REPO / "scripts/slurm-up.sh")], capture_output=True, text=True)
     if up.returncode != 0:
         pytest.fail(f"scripts/slurm-up.sh failed:\n{up.stdout[-3000:]}{up.stderr[-3000:]}")
     yield
     if not was_up:
         subprocess.run(["bash", str(REPO / "scripts/slurm-down.sh"), "--purge"], capture_output=True)
-
-
-def sacct_jobs(run_name_filter: str | None = None) -> list[dict[str, str]]:
-    """Allocations (not steps) SLURM accounted for since the cluster started."""
-    fields = ("id", "name", "state", "comment", "account")
-    out = subprocess.run(
-        ["sacct", "-XnP", "--starttime=now-1days", "--format=JobIDRaw,JobName,State,Comment,Account"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    jobs = [dict(zip(fields, line.split("|"), strict=True)) for line in out.splitlines() if line]
-    return [j for j in jobs if run_name_filter is None or j["name"] == run_name_filter]
-
-
-@pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    return tmp_path
-
-
-@pytest.fixture(scope="session")
-def have_tools() -> None:
-    missing = [t for t in ("timeout", "git") if shutil.which(t) is None]
-    if missing:
-        pytest.fail(f"missing commands: {missing}")
-
-
-# ---------------------------------------------------------------- the workflow and its demo data
-
-WORKFLOW_PARTS = ("Snakefile", "rules", "scripts", "config", "envs")
-SAMPLE = "S1"
-UNITS = ("L001", "L002")
-RUN_CONFIG = {
-    "samples": "samples.tsv",
-    "units": "units.tsv",
-    "outdir": "results",
-    "reference": {"fasta": "data/reference/genome.fa"},
-    # the smallest plan that still has every kind of job: two units merged, both callers, one chunk
-    # (each SLURM or Batch job costs seconds of scheduling, whatever its size)
-    "calling": {"callers": ["bcftools", "freebayes"], "scatter": 1},
-}
 
 
 @pytest.fixture(scope="session")
@@ -150,49 +60,28 @@ def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def make_run_dir(run_dir: Path, demo_data: Path) -> Path:
-    """A self-contained run directory, as on a login node or in the Batch head job: the workflow,
-    the run's config and sheets (paths relative to it), and the data under data/. Remote engines ship
-    only files below the working directory, and S3 storage maps these relative paths to keys."""
-    import csv
-
-    import yaml
-
-    run_dir.mkdir(parents=True, exist_ok=True)
-    for part in WORKFLOW_PARTS:
-        src = REPO / part
-        if src.is_dir():
-            shutil.copytree(src, run_dir / part, ignore=shutil.ignore_patterns("__pycache__"))
-        elif src.is_file():
-            shutil.copy2(src, run_dir / part)
-    data = run_dir / "data"
-    (data / "reference").mkdir(parents=True)
-    # only the FASTA: the workflow builds its own indices (what a fresh reference looks like)
-    shutil.copy2(demo_data / "reference" / "genome.fa", data / "reference" / "genome.fa")
-    shutil.copytree(demo_data / "reads", data / "reads")
-    shutil.copy2(demo_data / "samples.tsv", run_dir / "samples.tsv")
-    with (demo_data / "units.tsv").open() as fh:
-        units = list(csv.DictReader(fh, delimiter="\t"))
-    for unit in units:
-        for key in ("fq1", "fq2"):
-            unit[key] = f"data/reads/{Path(unit[key]).name}"
-    with (run_dir / "units.tsv").open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(units[0]), delimiter="\t", lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(units)
-    (run_dir / "run.yaml").write_text(yaml.safe_dump(RUN_CONFIG, sort_keys=False))
-    return run_dir
-
-
 @pytest.fixture
 def run_dir(tmp_path: Path, demo_data: Path) -> Path:
     return make_run_dir(tmp_path / "run", demo_data)
 
 
-def final_outputs(outdir: Path | str = "results") -> list[str]:
-    """The kept results of the demo run, relative to the run directory."""
-    names = [f"cram/{SAMPLE}.cram", f"cram/{SAMPLE}.cram.crai", f"cram/{SAMPLE}.cram.md5"]
-    for caller in RUN_CONFIG["calling"]["callers"]:
-        names += [f"vcf/{SAMPLE}.{caller}.vcf.gz", f"vcf/{SAMPLE}.{caller}.vcf.gz.tbi"]
-    names += ["qc/qc_summary.tsv", "qc/multiqc_report.html"]
-    return [f"{outdir}/{name}" for name in names]
+@pytest.fixture
+def batch_queue(aws: Callable) -> BatchQueue:
+    """A Batch job queue on the local endpoint whose jobs run as local processes (the launcher's
+    MOTO_BATCH_LOCAL_EXEC): the 'container' is this machine with this venv."""
+    import json
+
+    iam, batch = aws("iam"), aws("batch")
+    trust = json.dumps({"Version": "2012-10-17", "Statement": []})
+    job_role = iam.create_role(RoleName="seqpipe-test-task", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    service = iam.create_role(RoleName="seqpipe-test-batch", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    env = batch.create_compute_environment(
+        computeEnvironmentName="seqpipe-test", type="UNMANAGED", state="ENABLED", serviceRole=service
+    )
+    queue = batch.create_job_queue(
+        jobQueueName="seqpipe-test-tasks",
+        state="ENABLED",
+        priority=1,
+        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": env["computeEnvironmentArn"]}],
+    )
+    return BatchQueue(queue["jobQueueArn"], job_role)

@@ -1,0 +1,149 @@
+"""Helpers for the engine tests: the run directory of the demo run, a snakemake runner that can
+never hang, and small SLURM/S3 queries. Fixtures are in conftest.py."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+SNAKEMAKE = str(VENV_BIN / "snakemake")
+
+
+@dataclass
+class Run:
+    returncode: int
+    log: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def run_snakemake(
+    argv: Sequence[str], *, cwd: Path, timeout: int, env: dict[str, str] | None = None, check: bool = True
+) -> Run:
+    """Run ``snakemake`` (``argv[0]``) under ``timeout --kill-after``: a misconfigured executor hangs
+    instead of failing (the SLURM plugin without accounting, a lost Batch job), and SIGTERM alone
+    does not stop Snakemake while it waits for jobs."""
+    assert argv[0] == "snakemake", argv
+    cmd = ["timeout", "--kill-after=20", str(timeout), SNAKEMAKE, *argv[1:]]
+    env = dict(os.environ if env is None else env)
+    # the venv's tools (multiqc, snakemake for SLURM job steps) as an activated venv would have them
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    logs = sorted(cwd.glob("snakemake-run-*.log"))
+    (cwd / f"snakemake-run-{len(logs) + 1}.log").write_text(" ".join(cmd) + "\n" + proc.stdout)
+    run = Run(proc.returncode, proc.stdout)
+    if check and not run.ok:
+        reason = "timed out" if proc.returncode in (124, 137) else f"exit code {proc.returncode}"
+        pytest.fail(f"snakemake {reason} in {cwd}: {' '.join(argv)}\n{proc.stdout[-6000:]}", pytrace=False)
+    return run
+
+
+def slurm_answers() -> bool:
+    try:
+        return (
+            subprocess.run(["sinfo", "-h"], capture_output=True, timeout=20).returncode == 0
+            and subprocess.run(["sacct", "-n", "-X"], capture_output=True, timeout=20).returncode == 0
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def sacct_jobs(run_name_filter: str | None = None) -> list[dict[str, str]]:
+    """Allocations (not steps) SLURM accounted for since the cluster started."""
+    fields = ("id", "name", "state", "comment", "account")
+    out = subprocess.run(
+        ["sacct", "-XnP", "--starttime=now-1days", "--format=JobIDRaw,JobName,State,Comment,Account"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    jobs = [dict(zip(fields, line.split("|"), strict=True)) for line in out.splitlines() if line]
+    return [j for j in jobs if run_name_filter is None or j["name"] == run_name_filter]
+
+
+WORKFLOW_PARTS = ("Snakefile", "rules", "scripts", "config", "envs")
+SAMPLE = "S1"
+UNITS = ("L001", "L002")
+RUN_CONFIG = {
+    "samples": "samples.tsv",
+    "units": "units.tsv",
+    "outdir": "results",
+    "reference": {"fasta": "data/reference/genome.fa"},
+    # the smallest plan that still has every kind of job: two units merged, both callers, one chunk
+    # (each SLURM or Batch job costs seconds of scheduling, whatever its size)
+    "calling": {"callers": ["bcftools", "freebayes"], "scatter": 1},
+}
+
+
+def make_run_dir(run_dir: Path, demo_data: Path) -> Path:
+    """A self-contained run directory, as on a login node or in the Batch head job: the workflow,
+    the run's config and sheets (paths relative to it), and the data under data/. Remote engines ship
+    only files below the working directory, and S3 storage maps these relative paths to keys."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for part in WORKFLOW_PARTS:
+        src = REPO / part
+        if src.is_dir():
+            shutil.copytree(src, run_dir / part, ignore=shutil.ignore_patterns("__pycache__"))
+        elif src.is_file():
+            shutil.copy2(src, run_dir / part)
+    data = run_dir / "data"
+    (data / "reference").mkdir(parents=True)
+    # only the FASTA: the workflow builds its own indices (what a fresh reference looks like)
+    shutil.copy2(demo_data / "reference" / "genome.fa", data / "reference" / "genome.fa")
+    shutil.copytree(demo_data / "reads", data / "reads")
+    shutil.copy2(demo_data / "samples.tsv", run_dir / "samples.tsv")
+    with (demo_data / "units.tsv").open() as fh:
+        units = list(csv.DictReader(fh, delimiter="\t"))
+    for unit in units:
+        for key in ("fq1", "fq2"):
+            unit[key] = f"data/reads/{Path(unit[key]).name}"
+    with (run_dir / "units.tsv").open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(units[0]), delimiter="\t", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(units)
+    (run_dir / "run.yaml").write_text(yaml.safe_dump(RUN_CONFIG, sort_keys=False))
+    return run_dir
+
+
+def final_outputs(outdir: Path | str = "results") -> list[str]:
+    """The kept results of the demo run, relative to the run directory."""
+    names = [f"cram/{SAMPLE}.cram", f"cram/{SAMPLE}.cram.crai", f"cram/{SAMPLE}.cram.md5"]
+    for caller in RUN_CONFIG["calling"]["callers"]:
+        names += [f"vcf/{SAMPLE}.{caller}.vcf.gz", f"vcf/{SAMPLE}.{caller}.vcf.gz.tbi"]
+    names += ["qc/qc_summary.tsv", "qc/multiqc_report.html"]
+    return [f"{outdir}/{name}" for name in names]
+
+
+PROCESSED_BUCKET = "seqpipe-test-processed"
+
+
+@dataclass(frozen=True)
+class BatchQueue:
+    queue_arn: str
+    job_role_arn: str
+
+
+def upload_tree(s3, local: Path, bucket: str, key_prefix: str) -> None:
+    for path in sorted(p for p in local.rglob("*") if p.is_file()):
+        s3.upload_file(str(path), bucket, f"{key_prefix}/{path.relative_to(local.parent).as_posix()}")
+
+
+def s3_keys(s3, bucket: str, prefix: str) -> dict[str, object]:
+    """key -> LastModified under ``prefix``."""
+    keys: dict[str, object] = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys.update({obj["Key"]: obj["LastModified"] for obj in page.get("Contents", [])})
+    return keys

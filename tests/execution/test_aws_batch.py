@@ -1,0 +1,89 @@
+"""The unchanged workflow on AWS Batch with S3 storage, against the local AWS endpoint: the head
+job's command submits every rule as a Batch job (run as a local process by the endpoint), the
+results land in S3, and the job definitions carry the profile's timeout, exact (vCPU, memory)
+pairs and no storage credentials."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from engine_harness import (
+    PROCESSED_BUCKET,
+    REPO,
+    BatchQueue,
+    final_outputs,
+    run_snakemake,
+    s3_keys,
+    upload_tree,
+)
+from snakemake_executor_plugin_aws_batch.constant import VALID_RESOURCES_MAPPING
+
+from seqpipe.execution.command import processed_prefix
+from seqpipe.execution.head_job import HeadJobRun, argv
+
+pytestmark = [pytest.mark.e2e, pytest.mark.aws]
+
+TASK_TIMEOUT = 900
+
+
+def _as_workflow_checkout(run_dir: Path) -> None:
+    """Remote jobs get the sources Snakemake finds through git; the head job's directory is a
+    checkout of the workflow with the run's config and sheets added."""
+    sources = [p.name for p in run_dir.iterdir() if p.name not in ("data", ".snakemake")]
+    subprocess.run(["git", "init", "-q", "."], cwd=run_dir, check=True)
+    subprocess.run(["git", "add", *sources], cwd=run_dir, check=True)
+
+
+def test_pipeline_on_aws_batch_submits_runs_and_uploads(
+    aws: Callable, run_dir: Path, batch_queue: BatchQueue
+) -> None:
+    s3, batch = aws("s3"), aws("batch")
+    s3.create_bucket(Bucket=PROCESSED_BUCKET)
+    prefix = processed_prefix(PROCESSED_BUCKET, "run-batch")
+    run_key = prefix.removeprefix(f"s3://{PROCESSED_BUCKET}/")
+    upload_tree(s3, run_dir / "data", PROCESSED_BUCKET, run_key)
+    _as_workflow_checkout(run_dir)
+    # what the head job definition and the state machine set (infra/seqpipe_infra/batch_stack.py)
+    env = dict(
+        os.environ,
+        SNAKEMAKE_AWS_BATCH_JOB_QUEUE=batch_queue.queue_arn,
+        SNAKEMAKE_AWS_BATCH_JOB_ROLE=batch_queue.job_role_arn,
+        SEQPIPE_AWS_REGION="us-east-1",
+        SEQPIPE_TASK_TIMEOUT_SECONDS=str(TASK_TIMEOUT),
+        SEQPIPE_CONTAINER_IMAGE="seqpipe-pipeline:test",
+        SEQPIPE_RUN_ID="run-batch",
+        SEQPIPE_CONFIG_URI="run.yaml",
+        SEQPIPE_OUTPUT_URI=prefix,
+    )
+    command = argv(HeadJobRun.from_environment(env), profiles=REPO / "profiles")
+
+    run = run_snakemake(command, cwd=run_dir, timeout=900, env=env)
+
+    keys = s3_keys(s3, PROCESSED_BUCKET, run_key + "/")
+    missing = [f for f in final_outputs() if f"{run_key}/{f}" not in keys]
+    assert not missing, f"not in s3://{PROCESSED_BUCKET}/{run_key}/: {missing}"
+    assert "Setting memory to minimum allowed value" not in run.log, "Batch memory was rounded down"
+
+    definitions = batch.describe_job_definitions()["jobDefinitions"]
+    local_jobs = run.log.count("\nlocalrule ")
+    submitted = run.log.count("\nrule ")
+    assert len(definitions) == submitted > 0, "one job definition per submitted job"
+    assert local_jobs == 1, "only the target rule `all` runs in the head job"
+    for definition in definitions:
+        container = definition["containerProperties"]
+        assert definition["timeout"]["attemptDurationSeconds"] == TASK_TIMEOUT
+        assert container["image"] == "seqpipe-pipeline:test"
+        names = {e["name"] for e in container["environment"]}
+        assert not {n for n in names if any(s in n for s in ("KEY", "SECRET", "TOKEN"))}, names
+        req = {r["type"]: int(r["value"]) for r in container["resourceRequirements"]}
+        assert req["VCPU"] in VALID_RESOURCES_MAPPING[req["MEMORY"]], definition["jobDefinitionName"]
+    jobs = [
+        j
+        for status in ("SUCCEEDED", "FAILED")
+        for j in batch.list_jobs(jobQueue=batch_queue.queue_arn, jobStatus=status)["jobSummaryList"]
+    ]
+    assert jobs and all(j["status"] == "SUCCEEDED" for j in jobs)
