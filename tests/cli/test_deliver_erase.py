@@ -73,6 +73,8 @@ def _prepare_sample_everywhere(seqpipe, settings, aws) -> None:
             s3.put_object(Bucket=settings.raw_bucket, Key=key, Body=b"reads")
     s3.put_object(Bucket=settings.raw_bucket, Key="DEMO/RUN_0001/S00001/S00001_R1.fastq.gz", Body=b"other")
     put_outputs(s3, settings, "RUN_0001", ["S00001", "S00002", "S00003", "S00004"])
+    # another sample whose id starts with this one's: never taken along
+    s3.put_object(Bucket=settings.processed_bucket, Key=f"runs/RUN_0001/cram/{SAMPLE}_B.cram", Body=b"B")
     assert seqpipe("deliver", "RUN_0001").returncode == 0
 
 
@@ -111,7 +113,8 @@ def test_erase_removes_the_sample_everywhere_and_writes_an_audit_record(seqpipe,
     ]  # old versions gone too
     for bucket in (settings.processed_bucket, settings.delivery_bucket):
         keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
-        assert keys and not any(SAMPLE in k for k in keys), keys
+        assert keys and not any(f"{SAMPLE}." in k or f"/{SAMPLE}/" in k for k in keys), keys
+    s3.head_object(Bucket=settings.processed_bucket, Key=f"runs/RUN_0001/cram/{SAMPLE}_B.cram")  # kept
     manifest = json.loads(
         s3.get_object(Bucket=settings.delivery_bucket, Key="RUN_0001/manifest.json")["Body"].read()
     )

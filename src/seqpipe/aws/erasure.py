@@ -6,7 +6,7 @@ What belongs to a sample is found through the data plane's own indexes (no Scan)
 - processing-jobs: the sample's tasks (by-sample index); run items keep their other samples but lose
   this one from their `samples` list;
 - raw bucket: the recorded file URIs and everything under `<project>/<run>/<sample>/`;
-- processed bucket: the run outputs named after the sample (`<name>/<sample>.*`, `<sample>_*`);
+- processed bucket: the run outputs named after the sample (`<folder>/<sample>.*`, `<sample>/`);
 - delivery bucket: `<run>/<sample>/` and the sample's entries in the run's manifest (rewritten).
 Every version of every object is deleted (versioned buckets keep deleted data otherwise).
 Files that mix samples (joint VCFs, the MultiQC report) cannot be cut: they are listed in the audit
@@ -24,7 +24,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import boto3
-from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from seqpipe.aws.delivery import MANIFEST_NAME
@@ -86,8 +85,9 @@ def _keys_under(bucket: str, prefix: str) -> list[str]:
 
 
 def _named_after(key: str, sample: str) -> bool:
-    name = key.rsplit("/", 1)[-1]
-    return name.startswith((f"{sample}.", f"{sample}_")) or f"/{sample}/" in f"/{key}"
+    """The pipeline names per-sample outputs `{sample}.<...>` (or puts them in a `{sample}/` folder).
+    `{sample}_` is not matched: sample S1 must not take S1_B's files with it."""
+    return key.rsplit("/", 1)[-1].startswith(f"{sample}.") or f"/{sample}/" in f"/{key}"
 
 
 def plan_erasure(sample: str, settings: Settings, repos: Repositories | None = None) -> ErasurePlan:
@@ -199,13 +199,3 @@ def erase_sample(
         Item=to_dynamo({"pk": AUDIT_PARTITION, "sk": f"{record.erased_at}#{plan.sample}", **asdict(record)})
     )
     return record
-
-
-def erasures(repos: Repositories, limit: int | None = None) -> list[dict[str, Any]]:
-    """The audit trail, newest first (one Query)."""
-    response = repos.metadata.table.query(
-        KeyConditionExpression=Key("pk").eq(AUDIT_PARTITION),
-        ScanIndexForward=False,
-        **({"Limit": limit} if limit else {}),
-    )
-    return response.get("Items", [])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from enum import IntEnum
 from typing import Any, NoReturn, TypeVar
 
@@ -91,8 +91,3 @@ def reports_errors(command: F) -> F:
             sys.exit(int(wrapped.code))
 
     return wrapper  # type: ignore[return-value]
-
-
-def echo_lines(lines: Iterable[str]) -> None:
-    for line in lines:
-        click.echo(line)
