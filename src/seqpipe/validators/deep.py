@@ -134,6 +134,15 @@ def check_vcf_lines(path: str, result: ValidationResult) -> None:
         result.error(f"decompression failed: {exc}")
 
 
+def check_sam_lines(path: str, result: ValidationResult) -> None:
+    from seqpipe.validators.sam_text import SamTextChecker
+
+    try:
+        SamTextChecker(result).check(_text_lines(path))
+    except (OSError, EOFError) as exc:
+        result.error(f"decompression failed: {exc}")
+
+
 def deep_fastq(path: str, result: ValidationResult) -> None:
     with open(path, "rb") as probe:
         compressed = probe.read(2) == binary.GZIP_MAGIC
@@ -153,6 +162,8 @@ def deep_fastq(path: str, result: ValidationResult) -> None:
 def deep_check(path: str, fmt: str, result: ValidationResult, reference: str | None) -> None:
     if fmt in ("BAM", "CRAM", "SAM"):
         deep_alignments(path, fmt, result, reference)
+        if fmt == "SAM" and result.valid:
+            check_sam_lines(path, result)
     elif fmt in ("VCF", "BCF"):
         deep_variants(path, result)
         if fmt == "VCF" and result.valid:
