@@ -121,6 +121,12 @@ def test_a_user_signs_in_and_follows_a_run_to_its_qc_samples_and_report(
     assert page.locator("svg.chart").count() == 3  # depth, duplicates, Ts/Tv per sample
     page.screenshot(path=str(screenshots / "04-run-qc.png"), full_page=True)
 
+    page.goto(live_server + "/runs/RUN_0002/qc")  # a run with failing samples
+    assert "FAIL" in page.locator("table#samples").inner_text()
+    assert page.locator("table#samples .reason").count() >= 1
+    page.screenshot(path=str(screenshots / "04b-run-qc-with-failures.png"), full_page=True)
+    page.goto(live_server + "/runs/RUN_0001/qc")
+
     page.click("nav.tabs >> text=Delivery")
     page.wait_for_selector("table#delivered")
     assert "DELIVERED" in page.inner_text("h1")

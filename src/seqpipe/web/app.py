@@ -117,6 +117,11 @@ def _limits(qc: list[SampleQC], metric: str) -> list[float]:
     return []
 
 
+def _metric_verdict(entry: SampleQC, metric: str) -> str:
+    """A bar's colour: that metric's own check (a sample failing on duplicates has a fine Ts/Tv)."""
+    return next((c.verdict for c in entry.checks if c.metric == metric), "")
+
+
 def _metric_columns() -> list[dict[str, str]]:
     return [{"name": n, "label": label, "unit": unit} for n, label, unit in METRICS]
 
@@ -278,7 +283,7 @@ def create_app(
         charts = [
             plots.bar_chart(
                 f"{label} per sample",
-                [plots.Bar(s.sample, s.metrics.get(name), s.verdict) for s in samples],
+                [plots.Bar(s.sample, s.metrics.get(name), _metric_verdict(s, name)) for s in samples],
                 unit=unit,
                 thresholds=_limits(samples, name),
             )
@@ -324,7 +329,7 @@ def create_app(
         charts = [
             plots.series_chart(
                 f"{label} across runs",
-                [plots.Bar(q.run_id, q.metrics.get(name), q.verdict) for q in qc],
+                [plots.Bar(q.run_id, q.metrics.get(name), _metric_verdict(q, name)) for q in qc],
                 unit=unit,
                 thresholds=_limits(qc, name),
             )
