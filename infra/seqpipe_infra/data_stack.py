@@ -8,7 +8,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from seqpipe.aws.tables import ALL_TABLES, METADATA, Key
+from seqpipe.aws.tables import ALL_TABLES, JOBS, METADATA, Key
 from seqpipe_infra.access import grant_bucket, grant_table
 from seqpipe_infra.common import removal_policy, workflow_role
 from seqpipe_infra.compliance import acknowledge
@@ -94,7 +94,10 @@ class DataStack(cdk.Stack):
         for spec in ALL_TABLES:
             for access in (Access.READ, Access.ERASE):
                 grant_table(role, config, table_name(config, spec), key, access)
-        # the audit record of the erasure
-        grant_table(role, config, table_name(config, METADATA), key, Access.WRITE)
+        # seqpipe.aws.erasure also rewrites the run's delivery manifest without the sample, removes
+        # the sample from run items, and writes the audit record (pk AUDIT#ERASURE)
+        grant_bucket(role, bucket_name(config, DELIVERY), key, Access.WRITE)
+        for spec in (JOBS, METADATA):
+            grant_table(role, config, table_name(config, spec), key, Access.WRITE)
         cdk.CfnOutput(self, "ErasureRoleArn", value=role.role_arn)
         return role

@@ -14,7 +14,14 @@ from constructs import Construct
 
 from seqpipe_infra.common import cost_tags
 from seqpipe_infra.config import EnvConfig
-from seqpipe_infra.names import CUSTOM_METRICS, HANDLERS, METRICS_NAMESPACE, function_name, state_machine_name
+from seqpipe_infra.names import (
+    CUSTOM_METRICS,
+    HANDLERS,
+    METRICS_NAMESPACE,
+    alerts_topic_name,
+    function_name,
+    state_machine_name,
+)
 
 
 class MonitoringStack(cdk.Stack):
@@ -22,7 +29,7 @@ class MonitoringStack(cdk.Stack):
         super().__init__(scope, id, **kwargs)
         self.config = config
         self.alerts = sns.Topic(
-            self, "Alerts", topic_name=f"{config.prefix}-alerts", master_key=key, enforce_ssl=True
+            self, "Alerts", topic_name=alerts_topic_name(config), master_key=key, enforce_ssl=True
         )
         for email in config.alert_emails:
             self.alerts.add_subscription(subscriptions.EmailSubscription(email))

@@ -28,6 +28,10 @@ def function_name(config: EnvConfig, base: str) -> str:
     return f"{config.prefix}-{base}"
 
 
+def alerts_topic_name(config: EnvConfig) -> str:
+    return f"{config.prefix}-alerts"
+
+
 def state_machine_name(config: EnvConfig) -> str:
     return f"{config.prefix}-run"
 

@@ -364,3 +364,28 @@ def test_cloudtrail_records_data_events_of_the_three_buckets(env):
     assert values.count("AWS::S3::Object") >= 1
     for purpose in ("Raw", "Processed", "Delivery"):
         assert purpose in values, purpose
+
+
+def test_cli_environment_script_names_what_the_lambdas_are_given(env):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    config, templates = env
+    script = Path(__file__).resolve().parents[1] / "scripts" / "seqpipe_env.py"
+    printed = subprocess.run(
+        [sys.executable, str(script), config.environment], capture_output=True, text=True, check=True
+    ).stdout
+    exported = dict(line.removeprefix("export ").split("=", 1) for line in printed.splitlines())
+    for _, props in resources(templates, "AWS::Lambda::Function"):
+        variables = props["Environment"]["Variables"]
+        for name in (
+            "METADATA_TABLE",
+            "JOBS_TABLE",
+            "QC_TABLE",
+            "RAW_BUCKET",
+            "PROCESSED_BUCKET",
+            "DELIVERY_BUCKET",
+        ):
+            assert exported[name] == variables[name], name
+    assert exported["ALERT_TOPIC_ARN"].endswith(f":{config.prefix}-alerts")
