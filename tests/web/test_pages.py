@@ -96,3 +96,15 @@ def test_a_run_without_a_local_report_file_is_a_404(client, tmp_path: Path):
     runs.record_run(repos, "LOCAL_2", "P9", ["L2"], output_uri=str(tmp_path / "missing"))
     response = client.get("/runs/LOCAL_2/report")
     assert response.status_code == 404 and "no local MultiQC report" in response.text
+
+
+def test_a_data_plane_without_its_tables_is_a_503_not_a_crash(client, monkeypatch, secret, token):
+    from fastapi.testclient import TestClient
+
+    from seqpipe.web.app import create_app
+
+    monkeypatch.setenv("JOBS_TABLE", "no-such-table")
+    with TestClient(create_app(secret=secret), headers={"Authorization": f"Bearer {token}"}) as broken:
+        response = broken.get("/api/runs")
+        assert response.status_code == 503 and "ResourceNotFoundException" in response.json()["detail"]
+        assert broken.get("/").status_code == 503

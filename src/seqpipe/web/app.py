@@ -1,7 +1,8 @@
 """The dashboard: server-rendered pages and the JSON API behind them, one FastAPI app.
 
-Every page is backed by one API call and every API call by one DynamoDB Query (or GetItem), so
-pages stay fast whatever the size of the tables (benchmarks/dashboard.py measures it).
+Every page is backed by one API call and every API call by at most one DynamoDB Query (plus a
+GetItem or a BatchGetItem by key), so pages stay fast whatever the size of the tables
+(benchmarks/dashboard.py measures it). Nothing Scans.
 Pages and API share the models in `models.py`; /openapi.json documents the API.
 """
 
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
+from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -59,6 +61,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "missing, wrong or expired token"},
     404: {"model": Problem, "description": "unknown run or sample"},
     422: {"model": Problem, "description": "a parameter is invalid; the message names it"},
+    503: {"model": Problem, "description": "the data plane (DynamoDB, S3) is unreachable or misconfigured"},
 }
 
 
@@ -190,6 +193,11 @@ def create_app(
     @app.exception_handler(NotFound)
     async def not_found(request: Request, error: NotFound) -> Response:
         return error_page(request, 404, "Not found", str(error))
+
+    @app.exception_handler(BotoCoreError)
+    @app.exception_handler(ClientError)
+    async def data_plane_down(request: Request, error: Exception) -> Response:
+        return error_page(request, 503, "Data unavailable", f"the data plane did not answer: {error}")
 
     @app.exception_handler(RequestValidationError)
     async def bad_parameter(request: Request, error: RequestValidationError) -> Response:
