@@ -91,7 +91,7 @@ def test_erase_dry_run_lists_everything_and_changes_nothing(seqpipe, demo, setti
         in plan["shared_retained"]
     )
     assert not any("S00001" in uri for uri in plan["objects"])
-    assert seqpipe("status", "--sample", SAMPLE, "--json").json()  # still there
+    assert seqpipe("status", "--sample", SAMPLE, "--json").json()["jobs"]  # still there
 
 
 def test_erase_asks_for_the_sample_id_and_refuses_a_mismatch(seqpipe, demo, settings, aws):

@@ -42,7 +42,9 @@ def test_status_of_a_run_shows_its_jobs(seqpipe, demo):
 
 
 def test_status_of_a_sample_shows_its_jobs_across_runs(seqpipe, demo):
-    jobs = seqpipe("status", "--sample", "S00002", "--json").json()
+    report = seqpipe("status", "--sample", "S00002", "--json").json()
+    assert report["sample"]["status"] and report["sample"]["project"] == "DEMO"
+    jobs = report["jobs"]
     assert {j["run_id"] for j in jobs} == {"RUN_0001", "RUN_0003", "RUN_0005"}
     created = [j["created_at"] for j in jobs]
     assert created == sorted(created, reverse=True)

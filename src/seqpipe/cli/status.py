@@ -28,7 +28,7 @@ def _seconds(value: float | None) -> str:
 @json_option
 @reports_errors
 def status(run_id: str | None, status: str | None, sample: str | None, limit: int, as_json: bool) -> None:
-    """Runs newest first; with RUN_ID the run and its jobs; with --sample a sample's jobs.
+    """Runs newest first; with RUN_ID the run and its jobs; with --sample a sample's status and jobs.
 
     Exit code 3 when the run or sample is unknown.
 
@@ -72,11 +72,17 @@ def status(run_id: str | None, status: str | None, sample: str | None, limit: in
         if sample:
             items = data.repos.jobs.of_sample(sample, limit=None if status else limit)
             jobs = [job_from_item(i) for i in items if not status or i["status"] == status][:limit]
-            if not jobs and data.repos.metadata.get_sample(sample) is None:
+            record = data.repos.metadata.get_sample(sample)
+            if not jobs and record is None:
                 raise NotFound(f"unknown sample {sample!r}: no jobs and no record in the metadata table")
+            head = {k: (record or {}).get(k) for k in ("sample", "project", "status", "run_id", "updated_at")}
             if as_json:
-                emit_json([j.model_dump(mode="json") for j in jobs])
+                emit_json({"sample": head, "jobs": [j.model_dump(mode="json") for j in jobs]})
                 return
+            click.echo(
+                f"sample {sample}  {head['status'] or 'unrecorded'}  project {head['project'] or '-'}"
+                f"  last run {head['run_id'] or '-'}"
+            )
             rows = [
                 {"job": j.job_id, "run": j.run_id, "kind": j.kind, "status": j.status,
                  "created": _when(j.created_at), "duration": _seconds(j.duration_seconds)}
