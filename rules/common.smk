@@ -35,7 +35,11 @@ def _load_inputs():
 
         samples, units = samples_and_units(config)
         return sheets_from_records(samples.to_dict("records"), units.to_dict("records"))
-    return load_sheets(config["samples"], config["units"], SCHEMAS)
+    # Under a default storage provider (S3, and in every AWS Batch job) the FASTQs are not local.
+    local_files = workflow.storage_settings.default_storage_provider is None
+    return load_sheets(
+        config["samples"], config["units"], SCHEMAS, check_files=local_files
+    )
 
 
 SHEETS = _load_inputs()
