@@ -12,7 +12,8 @@ from seqpipe_infra.compliance import acknowledge
 from seqpipe_infra.config import EnvConfig
 
 # What the Batch hosts (ECS agent, image pulls), the head job (Batch API, STS for the job role),
-# the Lambdas (SNS alerts) and every container (logs) need to reach without an internet route.
+# the Lambdas (SNS alerts, X-Ray traces) and every container (logs) need to reach without an
+# internet route.
 INTERFACE_ENDPOINTS = {
     "EcrApi": ec2.InterfaceVpcEndpointAwsService.ECR,
     "EcrDocker": ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
@@ -23,6 +24,7 @@ INTERFACE_ENDPOINTS = {
     "EcsTelemetry": ec2.InterfaceVpcEndpointAwsService.ECS_TELEMETRY,
     "Batch": ec2.InterfaceVpcEndpointAwsService.BATCH,
     "Sns": ec2.InterfaceVpcEndpointAwsService.SNS,
+    "XRay": ec2.InterfaceVpcEndpointAwsService.XRAY,
 }
 
 

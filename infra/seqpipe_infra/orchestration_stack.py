@@ -31,6 +31,7 @@ from seqpipe_infra.permissions import Access, table_arn
 from seqpipe_infra.storage_stack import DELIVERY, PROCESSED, QUARANTINE_PREFIX, RAW, StorageStack
 
 _VPC_ACCESS_POLICY = "AWSLambdaVPCAccessExecutionRole"
+VCF_SUFFIXES = (".vcf", ".vcf.gz", ".bcf")
 # What each handler touches; everything else is denied by omission (docs/infrastructure.md, "IAM").
 HANDLER_ACCESS: dict[str, list[tuple[str | TableSpec, Access]]] = {
     "validation-handler": [
@@ -49,6 +50,7 @@ HANDLER_ACCESS: dict[str, list[tuple[str | TableSpec, Access]]] = {
     ],
     "quality-metrics": [
         (PROCESSED, Access.READ),
+        (RAW, Access.READ),  # the run config (QC thresholds) under configs/
         (QUALITY, Access.READ),
         (QUALITY, Access.WRITE),
         (METADATA, Access.READ),
@@ -157,7 +159,7 @@ class OrchestrationStack(cdk.Stack):
             self.functions[base] = function
 
         self.state_machine = self._state_machine(settings, compute, alerts, key)
-        self._rules(storage, settings)
+        self._rules(settings)
         cdk.CfnOutput(self, "StateMachineArn", value=self.state_machine.state_machine_arn)
 
     def _queue(self, id: str, name: str, key: kms.IKey) -> sqs.Queue:
@@ -254,7 +256,16 @@ class OrchestrationStack(cdk.Stack):
         )
         return machine
 
-    def _rules(self, storage: StorageStack, settings: Settings) -> None:
+    def _target(self, function: lambda_.IFunction) -> targets.LambdaFunction:
+        """Lambda target with retries and the dead-letter queue (S3 events are not replayable)."""
+        return targets.LambdaFunction(
+            function,
+            dead_letter_queue=self.dead_letters,
+            retry_attempts=4,
+            max_event_age=cdk.Duration.hours(2),
+        )
+
+    def _rules(self, settings: Settings) -> None:
         validation = self.functions["validation-handler"]
         events.Rule(
             self,
@@ -269,21 +280,29 @@ class OrchestrationStack(cdk.Stack):
                     "object": {"key": [{"anything-but": {"prefix": QUARANTINE_PREFIX}}]},
                 },
             ),
-            targets=[
-                targets.LambdaFunction(
-                    validation,
-                    dead_letter_queue=self.dead_letters,
-                    retry_attempts=4,
-                    max_event_age=cdk.Duration.hours(2),
-                )
-            ],
+            targets=[self._target(validation)],
+        )
+        events.Rule(
+            self,
+            "RawVcfCreated",
+            rule_name=f"{self.config.prefix}-raw-vcf-created",
+            description="A new VCF/BCF in the raw bucket is normalized, indexed and summarized",
+            event_pattern=events.EventPattern(
+                source=["aws.s3"],
+                detail_type=["Object Created"],
+                detail={
+                    "bucket": {"name": [settings.raw_bucket]},
+                    "object": {"key": [{"suffix": suffix} for suffix in VCF_SUFFIXES]},
+                },
+            ),
+            targets=[self._target(self.functions["vcf-processor"])],
         )
         schedule = self.config.schedule
         events.Rule(
             self,
             "ScheduledRun",
             rule_name=f"{self.config.prefix}-scheduled-run",
-            description="Scheduled pipeline run with the run config in the processed bucket",
+            description="Scheduled pipeline run with its run config in the raw bucket (configs/)",
             schedule=events.Schedule.expression(schedule.expression),
             enabled=schedule.enabled,
             targets=[
@@ -295,7 +314,7 @@ class OrchestrationStack(cdk.Stack):
                             "project": schedule.project,
                             "samples": list(schedule.samples),
                             "inputs": [],
-                            "config_uri": f"s3://{settings.processed_bucket}/{schedule.config_key}",
+                            "config_uri": f"s3://{settings.raw_bucket}/{schedule.config_key}",
                         }
                     ),
                     dead_letter_queue=self.dead_letters,

@@ -9,6 +9,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from seqpipe.aws.s3 import QUARANTINE_TAG
 from seqpipe_infra.common import log_group, removal_policy, workflow_role_arn_pattern
 from seqpipe_infra.compliance import acknowledge
 from seqpipe_infra.config import EnvConfig
@@ -106,6 +107,21 @@ class StorageStack(cdk.Stack):
                     ],
                 ),
             ],
+        )
+        # Quarantined objects (tagged by the validation handler) are kept but no workflow role may read
+        # them; operators inspect them with their own roles (runbook "quarantined file").
+        self.raw.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="QuarantinedObjectsAreNotReadByWorkflows",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:GetObject", "s3:GetObjectVersion"],
+                resources=[self.raw.arn_for_objects("*")],
+                conditions={
+                    "Null": {f"s3:ExistingObjectTag/{QUARANTINE_TAG}": "false"},
+                    "ArnLike": {"aws:PrincipalArn": workflow_role_arn_pattern(config)},
+                },
+            )
         )
         # Object-created events go to EventBridge natively (no notification custom resource).
         raw_cfn = self.raw.node.default_child
