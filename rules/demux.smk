@@ -6,11 +6,12 @@
 # seqpipe.demux.handoff turns into the germline pipeline's units.
 
 
-def demux_qc_files():
-    """Run-QC files of the demultiplexing stage that MultiQC reads (none without a run folder)."""
-    from seqpipe.demux.handoff import qc_outputs
+from functools import partial
 
-    return qc_outputs(config)
+from seqpipe.demux.handoff import qc_outputs
+
+# Run-QC files that MultiQC reads (none without a run folder); rules/qc.smk takes them as inputs.
+demux_qc_files = partial(qc_outputs, config)
 
 
 if config.get("run_folder"):
