@@ -5,11 +5,11 @@ rule run_fastqc:
     output:
         r1=out("qc/fastqc/{sample}.{unit}_R1_fastqc.zip"),
         r2=out("qc/fastqc/{sample}.{unit}_R2_fastqc.zip"),
-        html=temp(
-            expand(
-                out("qc/fastqc/{{sample}}.{{unit}}_{read}_fastqc.html"),
-                read=["R1", "R2"],
-            )
+        # kept, not temp(): in a remote (AWS Batch) job Snakemake deletes a temp output nothing
+        # consumes before uploading it, and the main process then waits for it in vain
+        html=expand(
+            out("qc/fastqc/{{sample}}.{{unit}}_{read}_fastqc.html"),
+            read=["R1", "R2"],
         ),
     log:
         log_of("fastqc/{sample}.{unit}"),
