@@ -108,3 +108,21 @@ def test_progress_is_shown_on_stderr(seqpipe, settings, tmp_path):
     assert result.returncode == 0
     assert "S3_R1.fastq.gz" in result.stderr  # the progress bar's label
     assert result.stdout.startswith(f"s3://{settings.raw_bucket}/P1/RUN_1/S3/S3_R1.fastq.gz")
+
+
+def test_a_config_needs_the_flag_and_a_bad_sequencing_file_is_refused_even_with_it(
+    seqpipe, settings, tmp_path
+):
+    config = tmp_path / "config.yaml"
+    config.write_text("samples: samples.tsv\n")
+    destination = f"s3://{settings.raw_bucket}/P1/RUN_1/config.yaml"
+    refused = seqpipe("upload", str(config), "--to", destination)
+    assert refused.returncode == 4 and "not a recognised sequencing format" in refused.stderr
+    assert seqpipe("upload", str(config), "--to", destination, "--allow-other-formats").returncode == 0
+
+    bad = tmp_path / "S1_R1.fastq.gz"
+    bad.write_bytes(write_fastq(tmp_path / "ok.fastq.gz", 20).read_bytes()[:-30])
+    result = seqpipe(
+        "upload", str(bad), "--to", f"s3://{settings.raw_bucket}/P1/RUN_1/S1/", "--allow-other-formats"
+    )
+    assert result.returncode == 4

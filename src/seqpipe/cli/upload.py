@@ -27,16 +27,19 @@ def destination_keys(sources: list[Path], destination: S3Uri) -> list[str]:
     return [destination.join(source.name).key for source in sources]
 
 
-def _quick_problems(sources: list[Path]) -> list[dict]:
+def _quick_problems(sources: list[Path], allow_other_formats: bool) -> list[dict]:
+    """Files that fail quick validation. A file of no sequencing format (a config, a sample sheet) is
+    a problem too unless allowed; a sequencing file that fails its checks always is."""
     from seqpipe.validators import validate
 
     problems = []
     for source in sources:
         result = validate(str(source))
-        if not result.valid:
-            problems.append(
-                {"source": str(source), "format": result.format, "errors": [str(e) for e in result.errors]}
-            )
+        if result.valid or (allow_other_formats and result.format == "unknown"):
+            continue
+        problems.append(
+            {"source": str(source), "format": result.format, "errors": [str(e) for e in result.errors]}
+        )
     return problems
 
 
@@ -60,7 +63,12 @@ def _quick_problems(sources: list[Path]) -> list[dict]:
     show_default=True,
     help="Multipart part size in MiB (S3 minimum 5).",
 )
-@click.option("--skip-validation", is_flag=True, help="Send files whose format the validators do not know.")
+@click.option(
+    "--allow-other-formats",
+    is_flag=True,
+    help="Also send files that are no sequencing format (a config, a sample sheet). Sequencing files "
+    "that fail validation are refused regardless.",
+)
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar on stderr.")
 @json_option
 @reports_errors
@@ -69,7 +77,7 @@ def upload(
     destination: str | None,
     prefix: str,
     part_size: int,
-    skip_validation: bool,
+    allow_other_formats: bool,
     progress: bool,
     as_json: bool,
 ) -> None:
@@ -82,8 +90,9 @@ def upload(
 
     \b
     Examples:
-      seqpipe upload S1_R1.fastq.gz S1_R2.fastq.gz --to s3://my-raw/P1/S1/
-      RAW_BUCKET=my-raw seqpipe upload --prefix P1/S1/ reads/*.fastq.gz --json
+      seqpipe upload S1_R1.fastq.gz S1_R2.fastq.gz --to s3://my-raw/P1/RUN_42/S1/
+      RAW_BUCKET=my-raw seqpipe upload --prefix P1/RUN_42/S1/ reads/S1_*.fastq.gz --json
+      seqpipe upload config.yaml --to s3://my-raw/P1/RUN_42/config.yaml --allow-other-formats
     """
     files = list(sources)
     target = S3Uri.parse(destination) if destination else S3Uri(Settings.from_env().raw_bucket, prefix)
@@ -94,15 +103,14 @@ def upload(
             ExitCode.USAGE,
         )
 
-    if not skip_validation:
-        problems = _quick_problems(files)
-        if problems:
-            if as_json:
-                emit_json({"uploaded": [], "refused": problems})
-            for problem in problems:
-                for error in problem["errors"]:
-                    click.echo(f"{problem['source']}: {error}", err=True)
-            fail(f"{len(problems)} file(s) failed quick validation; nothing was uploaded", ExitCode.REFUSED)
+    problems = _quick_problems(files, allow_other_formats)
+    if problems:
+        if as_json:
+            emit_json({"uploaded": [], "refused": problems})
+        for problem in problems:
+            for error in problem["errors"]:
+                click.echo(f"{problem['source']}: {error}", err=True)
+        fail(f"{len(problems)} file(s) failed quick validation; nothing was uploaded", ExitCode.REFUSED)
 
     existing = [f"s3://{target.bucket}/{key}" for key in keys if _exists(target.bucket, key)]
     if existing:
