@@ -126,3 +126,41 @@ def test_a_config_needs_the_flag_and_a_bad_sequencing_file_is_refused_even_with_
         "upload", str(bad), "--to", f"s3://{settings.raw_bucket}/P1/RUN_1/S1/", "--allow-other-formats"
     )
     assert result.returncode == 4
+
+
+def test_an_uploaded_file_shows_on_its_sample_page_once_the_data_plane_records_it(
+    seqpipe, settings, aws, tmp_path
+):
+    """upload → (S3 event → validation-handler, called here directly) → dashboard sample page."""
+    from fastapi.testclient import TestClient
+
+    from seqpipe.aws.ingest import ingest_object
+    from seqpipe.aws.repositories import Repositories
+    from seqpipe.web.app import create_app
+    from seqpipe.web.auth import issue_token
+
+    reads = write_fastq(tmp_path / "S9_R1.fastq.gz", 100)
+    uploaded = seqpipe(
+        "upload", str(reads), "--to", f"s3://{settings.raw_bucket}/P1/RUN_9/S9/", "--json"
+    ).json()
+    key = "P1/RUN_9/S9/S9_R1.fastq.gz"
+    ingest_object(
+        Repositories.from_env(),
+        settings.raw_bucket,
+        key,
+        uploaded["uploaded"][0]["etag"],
+        reads.stat().st_size,
+    )
+
+    app = create_app(secret="s")
+    with TestClient(app, headers={"Authorization": f"Bearer {issue_token('s', 't', 60)}"}) as client:
+        sample = client.get("/api/samples/S9").json()
+    assert sample["project"] == "P1" and sample["runs"] == ["RUN_9"]
+    [record] = sample["files"]
+    assert record["uri"] == f"s3://{settings.raw_bucket}/{key}"
+    assert (
+        record["status"] == "VALID"
+        and record["format"].startswith("FASTQ")
+        and record["size"] == reads.stat().st_size
+    )
+    assert record["checksum"] in {f"sha256:{sha256(reads)}", f"etag:{uploaded['uploaded'][0]['etag']}"}
