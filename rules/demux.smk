@@ -36,6 +36,8 @@ if config.get("run_folder"):
                 temp(directory(DEMUX_STAGED[0])),
             log:
                 f"{DEMUX_OUT}/logs/demux/stage_run_folder.log",
+            benchmark:
+                f"{DEMUX_OUT}/benchmarks/demux/stage_run_folder.tsv"
             run:
                 stage_run_folder(
                     DEMUX.run_folder, Path(output[0]), DEMUX.check.locs_fixes
@@ -61,6 +63,8 @@ if config.get("run_folder"):
             temp(directory(f"{DEMUX_OUT}/demux/L{{lane}}/work")),
         log:
             f"{DEMUX_OUT}/logs/demux/L{{lane}}.convert.log",
+        benchmark:
+            f"{DEMUX_OUT}/benchmarks/demux/L{{lane}}.convert.tsv"
         wildcard_constraints:
             lane=r"\d{3}",
         conda:
@@ -89,6 +93,8 @@ if config.get("run_folder"):
                 unknown=f"{DEMUX_OUT}/demux/L{_lane.lane:03d}/unknown_barcodes.tsv",
             log:
                 f"{DEMUX_OUT}/logs/demux/L{_lane.lane:03d}.collect.log",
+            benchmark:
+                f"{DEMUX_OUT}/benchmarks/demux/L{_lane.lane:03d}.collect.tsv"
             params:
                 command=demux_commands.collect_command(DEMUX, _lane),
             shell:
@@ -105,6 +111,8 @@ if config.get("run_folder"):
             [f"{DEMUX_OUT}/qc/demux/{name}" for name in QC_FILES],
         log:
             f"{DEMUX_OUT}/logs/demux/qc.log",
+        benchmark:
+            f"{DEMUX_OUT}/benchmarks/demux/qc.tsv"
         params:
             command=demux_commands.qc_command(DEMUX, config),
         shell:

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from seqpipe.qc_metrics import sample_metrics
-from seqpipe.qc_thresholds import PASS, Verdict, evaluate, write_tsv
+from seqpipe.qc_thresholds import FAIL, PASS, WARN, Verdict, evaluate, read_tsv, sample_passes, write_tsv
 
 HEADER = """# id: 'qc_verdicts'
 # section_name: 'QC verdicts'
@@ -21,9 +21,11 @@ def write_multiqc_table(
     columns = sorted({m for metrics in metrics_by_sample.values() for m in metrics})
     lines = [HEADER + "\t".join(["Sample", "verdict", "reasons", *columns])]
     for sample, metrics in metrics_by_sample.items():
-        failed = [v.reason for v in verdicts if v.sample == sample and v.verdict != PASS]
+        flagged = [v for v in verdicts if v.sample == sample and v.verdict != PASS]
+        overall = PASS if not flagged else (FAIL if not sample_passes(flagged) else WARN)
         values = ["NA" if metrics[c] is None else f"{metrics[c]:.4g}" for c in columns]
-        lines.append("\t".join([sample, "FAIL" if failed else PASS, "; ".join(failed) or "-", *values]))
+        reasons = "; ".join(v.reason for v in flagged) or "-"
+        lines.append("\t".join([sample, overall, reasons, *values]))
     Path(path).write_text("\n".join(lines) + "\n")
 
 
@@ -37,8 +39,12 @@ def summarize_qc(
     thresholds: Mapping[str, Mapping[str, float]],
     tsv: str | Path,
     multiqc_table: str | Path,
+    demux_verdicts: Sequence[str | Path] = (),
 ) -> None:
-    """qc_summary.tsv and its MultiQC table from per-sample report files (variant stats sample-major)."""
+    """qc_summary.tsv and its MultiQC table from per-sample report files (variant stats sample-major).
+
+    Verdicts of the demultiplexing stage (runs from BCL, e.g. too few reads) join the summary as they are.
+    """
     metrics_by_sample = {}
     verdicts: list[Verdict] = []
     for i, sample in enumerate(samples):
@@ -46,5 +52,7 @@ def summarize_qc(
         metrics = sample_metrics(flagstat[i], mosdepth[i], markdup[i], stats)
         metrics_by_sample[sample] = metrics
         verdicts += evaluate(sample, metrics, thresholds)
+    for path in demux_verdicts:
+        verdicts += read_tsv(path)
     write_tsv(verdicts, tsv)
     write_multiqc_table(metrics_by_sample, verdicts, multiqc_table)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-PASS, FAIL = "PASS", "FAIL"
+PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
 COLUMNS = ("sample", "metric", "value", "threshold", "verdict", "reason")
 
 
@@ -56,7 +56,13 @@ def evaluate(
 
 
 def sample_passes(verdicts: Iterable[Verdict]) -> bool:
-    return all(v.verdict == PASS for v in verdicts)
+    """A warning is shown but does not fail a sample."""
+    return all(v.verdict != FAIL for v in verdicts)
+
+
+def as_warnings(verdicts: Iterable[Verdict]) -> list[Verdict]:
+    """The same checks, for limits that deserve attention but must not fail anything (e.g. per lane)."""
+    return [replace(v, verdict=WARN) if v.verdict == FAIL else v for v in verdicts]
 
 
 def write_tsv(verdicts: Iterable[Verdict], path: str | Path) -> None:
@@ -65,8 +71,17 @@ def write_tsv(verdicts: Iterable[Verdict], path: str | Path) -> None:
         writer.writeheader()
         for v in verdicts:
             row = asdict(v)
-            row["value"] = "NA" if v.value is None else f"{v.value:.4g}"
+            row["value"] = _number(v.value)
             writer.writerow(row)
+
+
+def _number(value: float | None) -> str:
+    """Counts stay whole numbers, fractions keep four decimals."""
+    if value is None:
+        return "NA"
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.4f}".rstrip("0")
 
 
 def read_tsv(path: str | Path) -> list[Verdict]:

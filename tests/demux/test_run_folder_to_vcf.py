@@ -105,4 +105,4 @@ def test_one_multiqc_report_holds_the_run_qc(from_run_folder: RunFolderPipeline)
         assert (data / f"multiqc_{section}.txt").is_file(), section
     assert (from_run_folder.outdir / "cram" / "S1.cram").is_file()
     qc = (from_run_folder.outdir / "qc" / "demux" / "demux_qc.tsv").read_text()
-    assert "S1\tdemux_read_pairs\t" in qc and "\tpass\t" in qc
+    assert "S1\tdemux_read_pairs\t" in qc and "\tPASS\t" in qc

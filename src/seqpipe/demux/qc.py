@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from seqpipe.demux.plan import UNDETERMINED, DemuxPlan
+from seqpipe.qc_thresholds import Verdict, as_warnings, evaluate, write_tsv
 
 QC_FILES = (
     "demux_reads_mqc.tsv",
@@ -101,16 +102,15 @@ def write_demux_qc(plan: DemuxPlan, lane_dirs: list[Path], qc_dir: Path) -> None
         ["Sample", *[f"L{lane:03d}" for lane in lanes]],
         [[sample, *[per_lane.get(lane, 0) for lane in lanes]] for sample, per_lane in counts.items()],
     )
-    lane_rows, qc_rows = [], []
+    lane_rows: list[list] = []
+    verdicts: list[Verdict] = []
     for lane in lanes:
         undetermined = counts.get(UNDETERMINED, {}).get(lane, 0)
         total = lane_totals[lane]
         percent = 100 * undetermined / total if total else 0.0
         lane_rows.append([f"L{lane:03d}", total, total - undetermined, undetermined, f"{percent:.2f}"])
-        limit = plan.settings.max_undetermined_percent
-        verdict = "warn" if percent > limit else "pass"
-        reason = f"more than {limit}% of the lane's reads match no sample" if verdict == "warn" else ""
-        qc_rows.append([f"L{lane:03d}", "percent_undetermined", f"{percent:.2f}", limit, verdict, reason])
+        limit = {"percent_undetermined": {"max": plan.settings.max_undetermined_percent}}
+        verdicts += as_warnings(evaluate(f"L{lane:03d}", {"percent_undetermined": percent}, limit))
     _mqc(
         qc_dir / "demux_lanes_mqc.tsv",
         {
@@ -160,15 +160,11 @@ def write_demux_qc(plan: DemuxPlan, lane_dirs: list[Path], qc_dir: Path) -> None
             for m in interop
         ],
     )
-    minimum = plan.settings.min_reads
+    minimum = {"demux_read_pairs": {"min": plan.settings.min_reads}}
     for sample in plan.sample_ids():
         reads = sum(counts.get(sample, {}).values())
-        verdict = "fail" if reads < minimum else "pass"
-        reason = f"fewer than {minimum} read pairs after demultiplexing" if verdict == "fail" else ""
-        qc_rows.append([sample, "demux_read_pairs", reads, minimum, verdict, reason])
-    with (qc_dir / "demux_qc.tsv").open("w") as fh:
-        fh.write("sample\tmetric\tvalue\tthreshold\tverdict\treason\n")
-        fh.writelines("\t".join(str(v) for v in row) + "\n" for row in qc_rows)
+        verdicts += evaluate(sample, {"demux_read_pairs": reads}, minimum)
+    write_tsv(verdicts, qc_dir / "demux_qc.tsv")
 
 
 def main(argv: list[str] | None = None) -> None:
