@@ -106,3 +106,5 @@ def test_one_multiqc_report_holds_the_run_qc(from_run_folder: RunFolderPipeline)
     assert (from_run_folder.outdir / "cram" / "S1.cram").is_file()
     qc = (from_run_folder.outdir / "qc" / "demux" / "demux_qc.tsv").read_text()
     assert "S1\tdemux_read_pairs\t" in qc and "\tPASS\t" in qc
+    summary = (from_run_folder.outdir / "qc" / "qc_summary.tsv").read_text()
+    assert "S1\tdemux_read_pairs\t" in summary and "S1\tmean_depth\t" in summary
