@@ -23,6 +23,9 @@ from seqpipe_infra import local_endpoint
 from seqpipe_infra.iam_audit import audit_live
 from seqpipe_infra.local_endpoint import LOCAL_ACCOUNT, LOCAL_REGION
 
+from seqpipe.aws.repositories import Repositories
+from seqpipe.aws.settings import Settings
+
 REPO = Path(__file__).resolve().parents[2]
 DATAPLANE_DATA = REPO / "tests" / "dataplane" / "data"
 # The data-plane tests' stand-in for the Snakemake head job: writes what the pipeline writes.
@@ -173,3 +176,32 @@ def test_iam_audit_reads_the_deployed_roles_from_iam(deployed):
         name for name, entry in access[f"{config.prefix}-genomics-metadata"].items() if "erase" in entry
     ]
     assert len(erasers) == 1 and erasers[0].endswith(f"role/{config.prefix}/workflow/{config.prefix}-erasure")
+
+
+def test_raw_uploads_are_validated_and_vcfs_processed_through_the_event_rules(deployed):
+    """S3 Object Created → EventBridge (the deployed rules' patterns) → the deployed Lambdas."""
+    config = deployed["config"]
+    raw = _output(deployed, "storage", "RawBucketName")
+    processed = _output(deployed, "storage", "ProcessedBucketName")
+    s3 = _client("s3")
+    for key, source in {
+        "P1/RUN9/S9/reads_R1.fastq.gz": "reads_R1.fastq.gz",
+        "P1/RUN9/S9/S9.vcf.gz": "NA12891.vcf.gz",
+        "quarantine/P1/RUN9/S9/old.fastq.gz": "reads_R1.fastq.gz",  # excluded by the rule
+    }.items():
+        s3.upload_file(str(DATAPLANE_DATA / source), raw, key)
+
+    metadata = Repositories.from_settings(
+        Settings.from_env({"SEQPIPE_PREFIX": config.prefix, "RAW_BUCKET": raw, "PROCESSED_BUCKET": processed})
+    ).metadata
+    deadline = time.monotonic() + 60
+    while len(files := metadata.files_of_sample("S9")) < 2 or not _keys(s3, processed, "vcf/"):
+        assert time.monotonic() < deadline, f"after 60 s: files {files}, processed {_keys(s3, processed, '')}"
+        time.sleep(0.5)
+    assert sorted(f["uri"].rsplit("/", 1)[-1] for f in files) == ["S9.vcf.gz", "reads_R1.fastq.gz"]
+    assert metadata.files_of_sample("RUN9") == []  # nothing under quarantine/ was picked up
+    assert any(k.endswith(".norm.vcf.gz") for k in _keys(s3, processed, "vcf/"))
+
+
+def _keys(s3, bucket: str, prefix: str) -> list[str]:
+    return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]

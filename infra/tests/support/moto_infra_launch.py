@@ -6,6 +6,11 @@ through CloudFormation need (moto 5.2.5).
 - AWS::Batch::ComputeEnvironment without ServiceRole (AWS then uses the service-linked role
   AWSServiceRoleForBatch) fails with KeyError: 'ServiceRole'; here it gets that role, as in AWS.
   CDK writes the (case-insensitive) types in lower case ("managed", "spot"); moto wants upper case.
+- AWS::S3::Bucket ignores VersioningConfiguration and NotificationConfiguration, so no EventBridge
+  "Object Created" events would be sent; both are applied after the bucket is created.
+- EventBridge rules with a Lambda target raise NotImplementedError when an event matches (which
+  also drops the event for the rule's other targets); here the function is invoked asynchronously,
+  as EventBridge does, through the launcher's docker-free Lambda (the handler really runs).
 - Fn::GetAtt on Batch compute environments, job queues and job definitions (their ...Arn
   attributes, which CDK uses) raises AttributeError: 'get_cfn_attribute'; they return the ARN.
 
@@ -14,11 +19,16 @@ Usage: python moto_infra_launch.py PORT
 
 from __future__ import annotations
 
+import json
 import runpy
+import threading
 from pathlib import Path
 
+from moto.awslambda_simple.models import lambda_simple_backends
 from moto.batch import models as batch_models
+from moto.events import models as events_models
 from moto.kms import models as kms_models
+from moto.s3 import models as s3_models
 
 SHARED_LAUNCHER = Path(__file__).resolve().parents[3] / "tests" / "support" / "moto_launch.py"
 
@@ -75,6 +85,47 @@ for _model in (batch_models.ComputeEnvironment, batch_models.JobQueue, batch_mod
 
 batch_models.BatchBackend.create_compute_environment = _create_compute_environment_with_linked_role
 batch_models.ComputeEnvironment.create_from_cloudformation_json = classmethod(_compute_environment_from_cfn)
+
+_bucket_from_cfn = s3_models.FakeBucket.create_from_cloudformation_json.__func__
+
+
+def _bucket_from_cfn_with_events(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+    bucket = _bucket_from_cfn(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    properties = cloudformation_json.get("Properties", {})
+    if properties.get("VersioningConfiguration", {}).get("Status"):
+        bucket.versioning_status = properties["VersioningConfiguration"]["Status"]
+    events = properties.get("NotificationConfiguration", {}).get("EventBridgeConfiguration", {})
+    if events.get("EventBridgeEnabled"):
+        bucket.set_notification_configuration({"EventBridgeConfiguration": {}})
+    return bucket
+
+
+s3_models.FakeBucket.create_from_cloudformation_json = classmethod(_bucket_from_cfn_with_events)
+
+_send_to_targets = events_models.Rule.send_to_targets
+
+
+def _send_to_targets_and_lambdas(self, original_event, transform_input=True):
+    functions = [t for t in self.targets if t["Arn"].split(":")[2] == "lambda"]
+    if not functions:
+        return _send_to_targets(self, original_event, transform_input)
+    if not self.event_pattern.matches_event(original_event):
+        return None
+    all_targets, self.targets = self.targets, [t for t in self.targets if t not in functions]
+    try:
+        _send_to_targets(self, original_event, transform_input)
+    finally:
+        self.targets = all_targets
+    backend = lambda_simple_backends[self.account_id][self.region_name]
+    payload = json.dumps(original_event, default=str)
+    for target in functions:
+        threading.Thread(
+            target=backend.invoke, args=(target["Arn"], None, payload, {}, {}), daemon=True
+        ).start()
+    return None
+
+
+events_models.Rule.send_to_targets = _send_to_targets_and_lambdas
 
 if __name__ == "__main__":
     runpy.run_path(str(SHARED_LAUNCHER), run_name="__main__")
