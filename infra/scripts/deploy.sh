@@ -44,7 +44,7 @@ if (( ! skip_tests )); then
     "$python" -m pytest tests -q
 fi
 
-out="cdk.out.$env_name"
+out="cdk.out/$env_name"
 log "synth → $out"
 cdk synth --app "$python app.py" -c env="$env_name" --output "$out" --quiet
 
