@@ -163,7 +163,7 @@ def demo_items(size: DemoSize, settings: Settings, seed: int = 7) -> Iterator[tu
                     "pk": f"SAMPLE#{sample}", "sk": f"FILE#{uri}", "sample": sample, "uri": uri,
                     "etag": f"{rng.getrandbits(128):032x}", "size": rng.randint(50, 900) * 1024 * 1024,
                     "status": "VALID", "project": size.project, "run_id": rid, "recorded_at": _iso(created),
-                    "validation": {"format": "FASTQ", "valid": True, "errors": [], "warnings": []},
+                    "validation": {"format": "FASTQ.gz", "valid": True, "errors": [], "warnings": []},
                 }  # fmt: skip
         output_uri = f"s3://{settings.processed_bucket}/runs/{rid}"
         run_item["output_uri"] = output_uri
