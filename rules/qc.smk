@@ -126,7 +126,11 @@ rule report_multiqc:
             caption="../report/multiqc.rst",
             category="Quality control",
         ),
-        data=directory(out("qc/multiqc_data")),
+        # files, not directory(): the S3 storage plugin remembers a directory as absent when the
+        # DAG is built and reports it missing after an AWS Batch job uploaded it
+        data=out("qc/multiqc_data/multiqc_data.json"),
+        general_stats=out("qc/multiqc_data/multiqc_general_stats.txt"),
+        sources=out("qc/multiqc_data/multiqc_sources.txt"),
     log:
         log_of("report_multiqc"),
     benchmark:
