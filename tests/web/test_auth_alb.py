@@ -89,6 +89,8 @@ def test_forged_expired_or_missing_load_balancer_claims_are_401(alb_client, toke
         response = alb_client.get("/api/runs", headers={"x-amzn-oidc-data": value})
         assert response.status_code == 401, name
     assert alb_client.get("/api/runs").status_code == 401
+    page = alb_client.get("/")
+    assert page.status_code == 401 and "load balancer" in page.text and "<form" not in page.text
     # a local bearer token means nothing behind the load balancer
     response = alb_client.get("/api/runs", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401 and "load balancer" in response.json()["detail"]

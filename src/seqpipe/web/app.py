@@ -177,7 +177,13 @@ def create_app(
             response = templates.TemplateResponse(
                 request,
                 "error.html.j2",
-                {"status_code": status, "heading": heading, "message": message, "identity": None},
+                {
+                    "status_code": status,
+                    "heading": heading,
+                    "message": message,
+                    "identity": None,
+                    "token_login": alb is None,  # behind the load balancer, Cognito signs users in
+                },
                 status_code=status,
             )
         else:
