@@ -219,7 +219,12 @@ class BatchStack(cdk.Stack):
                 sid="PassTaskRole",
                 actions=["iam:PassRole"],
                 resources=[self.task_role.role_arn],
-                conditions={"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+                # RegisterJobDefinition passes the job role to Batch, which hands it to ECS tasks
+                conditions={
+                    "StringEquals": {
+                        "iam:PassedToService": ["batch.amazonaws.com", "ecs-tasks.amazonaws.com"]
+                    }
+                },
             )
         )
         acknowledge(
