@@ -3,9 +3,7 @@ never hang, and small SLURM/S3 queries. Fixtures are in conftest.py."""
 
 from __future__ import annotations
 
-import csv
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -13,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
+
+from seqpipe.execution import rundir
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -74,48 +73,15 @@ def sacct_jobs(run_name_filter: str | None = None) -> list[dict[str, str]]:
     return [j for j in jobs if run_name_filter is None or j["name"] == run_name_filter]
 
 
-WORKFLOW_PARTS = ("Snakefile", "rules", "scripts", "config", "envs")
 SAMPLE = "S1"
 UNITS = ("L001", "L002")
-RUN_CONFIG = {
-    "samples": "samples.tsv",
-    "units": "units.tsv",
-    "outdir": "results",
-    "reference": {"fasta": "data/reference/genome.fa"},
-    # the smallest plan that still has every kind of job: two units merged, both callers, one chunk
-    # (each SLURM or Batch job costs seconds of scheduling, whatever its size)
-    "calling": {"callers": ["bcftools", "freebayes"], "scatter": 1},
-}
+# the smallest plan that still has every kind of job: two units merged, both callers, one chunk
+# (each SLURM or Batch job costs seconds of scheduling, whatever its size)
+RUN_CONFIG = {"calling": {"callers": ["bcftools", "freebayes"], "scatter": 1}}
 
 
 def make_run_dir(run_dir: Path, demo_data: Path) -> Path:
-    """A self-contained run directory, as on a login node or in the Batch head job: the workflow,
-    the run's config and sheets (paths relative to it), and the data under data/. Remote engines ship
-    only files below the working directory, and S3 storage maps these relative paths to keys."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    for part in WORKFLOW_PARTS:
-        src = REPO / part
-        if src.is_dir():
-            shutil.copytree(src, run_dir / part, ignore=shutil.ignore_patterns("__pycache__"))
-        elif src.is_file():
-            shutil.copy2(src, run_dir / part)
-    data = run_dir / "data"
-    (data / "reference").mkdir(parents=True)
-    # only the FASTA: the workflow builds its own indices (what a fresh reference looks like)
-    shutil.copy2(demo_data / "reference" / "genome.fa", data / "reference" / "genome.fa")
-    shutil.copytree(demo_data / "reads", data / "reads")
-    shutil.copy2(demo_data / "samples.tsv", run_dir / "samples.tsv")
-    with (demo_data / "units.tsv").open() as fh:
-        units = list(csv.DictReader(fh, delimiter="\t"))
-    for unit in units:
-        for key in ("fq1", "fq2"):
-            unit[key] = f"data/reads/{Path(unit[key]).name}"
-    with (run_dir / "units.tsv").open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(units[0]), delimiter="\t", lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(units)
-    (run_dir / "run.yaml").write_text(yaml.safe_dump(RUN_CONFIG, sort_keys=False))
-    return run_dir
+    return rundir.make_run_dir(run_dir, demo_data, REPO, RUN_CONFIG)
 
 
 def final_outputs(outdir: Path | str = "results") -> list[str]:
