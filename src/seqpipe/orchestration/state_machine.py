@@ -154,6 +154,9 @@ def build_definition(refs: StateMachineRefs) -> dict[str, Any]:
                 "JobName.$": "$.run_id",
                 "JobQueue": refs.job_queue_arn,
                 "JobDefinition": refs.job_definition_arn,
+                # the run tag reaches the head job's ECS task, so Cost Explorer can bill it to the run
+                "Tags": {"run.$": "$.run_id"},
+                "PropagateTags": True,
                 "ContainerOverrides": {
                     "Environment": [
                         {"Name": "SEQPIPE_RUN_ID", "Value.$": "$.run_id"},
