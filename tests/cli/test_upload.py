@@ -128,10 +128,11 @@ def test_a_config_needs_the_flag_and_a_bad_sequencing_file_is_refused_even_with_
     assert result.returncode == 4
 
 
-def test_an_uploaded_file_shows_on_its_sample_page_once_the_data_plane_records_it(
+def test_uploaded_files_show_their_sha256_on_the_sample_page_once_the_data_plane_records_them(
     seqpipe, settings, aws, tmp_path
 ):
-    """upload → (S3 event → validation-handler, called here directly) → dashboard sample page."""
+    """upload → (S3 event → validation-handler, called here directly, twice: S3 delivers at least
+    once) → one record per file with ETag and SHA-256 → dashboard sample page and API."""
     from fastapi.testclient import TestClient
 
     from seqpipe.aws.ingest import ingest_object
@@ -139,28 +140,36 @@ def test_an_uploaded_file_shows_on_its_sample_page_once_the_data_plane_records_i
     from seqpipe.web.app import create_app
     from seqpipe.web.auth import issue_token
 
-    reads = write_fastq(tmp_path / "S9_R1.fastq.gz", 100)
+    single = write_fastq(tmp_path / "S9_R1.fastq.gz", 100)
+    multipart = write_fastq(tmp_path / "S9_R2.fastq", 26_000, seed=2)  # > 5 MiB: two parts
     uploaded = seqpipe(
-        "upload", str(reads), "--to", f"s3://{settings.raw_bucket}/P1/RUN_9/S9/", "--json"
-    ).json()
-    key = "P1/RUN_9/S9/S9_R1.fastq.gz"
-    ingest_object(
-        Repositories.from_env(),
-        settings.raw_bucket,
-        key,
-        uploaded["uploaded"][0]["etag"],
-        reads.stat().st_size,
-    )
+        "upload", str(single), str(multipart), "--to", f"s3://{settings.raw_bucket}/P1/RUN_9/S9/",
+        "--part-size", "5", "--json",
+    ).json()["uploaded"]  # fmt: skip
+    assert uploaded[1]["etag"].endswith("-2")
+    repos = Repositories.from_env()
+    for path, upload in zip((single, multipart), uploaded, strict=True):
+        key = f"P1/RUN_9/S9/{path.name}"
+        first = ingest_object(repos, settings.raw_bucket, key, upload["etag"], path.stat().st_size)
+        again = ingest_object(repos, settings.raw_bucket, key, upload["etag"], path.stat().st_size)
+        assert (first["created"], again["created"]) == (True, False)
+        assert first["sha256"] == again["sha256"] == sha256(path)
+
+    records = {r["uri"]: r for r in repos.metadata.files_of_sample("S9")}
+    assert len(records) == 2
+    for path, upload in zip((single, multipart), uploaded, strict=True):
+        record = records[f"s3://{settings.raw_bucket}/P1/RUN_9/S9/{path.name}"]
+        assert (record["etag"], record["sha256"]) == (upload["etag"], sha256(path))
 
     app = create_app(secret="s")
     with TestClient(app, headers={"Authorization": f"Bearer {issue_token('s', 't', 60)}"}) as client:
         sample = client.get("/api/samples/S9").json()
+        page = client.get("/samples/S9").text
     assert sample["project"] == "P1" and sample["runs"] == ["RUN_9"]
-    [record] = sample["files"]
-    assert record["uri"] == f"s3://{settings.raw_bucket}/{key}"
-    assert (
-        record["status"] == "VALID"
-        and record["format"].startswith("FASTQ")
-        and record["size"] == reads.stat().st_size
-    )
-    assert record["checksum"] in {f"sha256:{sha256(reads)}", f"etag:{uploaded['uploaded'][0]['etag']}"}
+    shown = {f["uri"]: f for f in sample["files"]}
+    for path in (single, multipart):
+        record = shown[f"s3://{settings.raw_bucket}/P1/RUN_9/S9/{path.name}"]
+        assert record["status"] == "VALID" and record["format"].startswith("FASTQ")
+        assert record["size"] == path.stat().st_size
+        assert record["checksum"] == f"sha256:{sha256(path)}"
+        assert f'title="sha256:{sha256(path)}"' in page

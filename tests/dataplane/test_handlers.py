@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from pathlib import Path
 
@@ -66,6 +67,34 @@ def test_duplicate_object_created_events_leave_one_record(dataplane, lambda_cont
     assert record["size"] == 1228 and record["etag"] == event["detail"]["object"]["etag"]
     assert [s["sample"] for s in repos.metadata.samples_of_run("RUN1")] == ["S1"]
     assert [s["sample"] for s in repos.metadata.samples_of_project("P1")] == ["S1"]
+
+
+def test_the_record_keeps_the_uploaders_sha256_of_the_events_object_version(dataplane, lambda_context):
+    s3, bucket, key = dataplane.client("s3"), dataplane.settings.raw_bucket, "P1/RUN1/S1/S1.bam"
+    repos = Repositories.from_settings(dataplane.settings)
+
+    def put(body: bytes) -> tuple[dict, str]:
+        digest = hashlib.sha256(body).hexdigest()
+        s3.put_object(Bucket=bucket, Key=key, Body=body, Metadata={"sha256": digest})
+        etag = s3.head_object(Bucket=bucket, Key=key)["ETag"].strip('"')
+        return object_created(bucket, key, len(body), etag), digest
+
+    first, _ = put((DATA / "ok.bam").read_bytes())
+    second, digest = put((DATA / "badeof.bam").read_bytes())
+
+    # the first upload's event arrives after the object was replaced: its checksum is unknown, the
+    # second upload's must not be taken for it
+    late = validation_handler.handler(first, lambda_context)
+    [record] = repos.metadata.files_of_sample("S1")
+    assert late["created"] and late["sha256"] is None and "sha256" not in record
+
+    outcome = validation_handler.handler(second, lambda_context)
+    duplicate = validation_handler.handler(second, lambda_context)
+
+    assert (outcome["created"], duplicate["created"]) == (True, False)
+    assert outcome["sha256"] == duplicate["sha256"] == digest
+    [record] = repos.metadata.files_of_sample("S1")
+    assert (record["etag"], record["sha256"]) == (second["detail"]["object"]["etag"], digest)
 
 
 def test_invalid_object_is_quarantined_by_tag_and_kept(dataplane, lambda_context):
@@ -234,6 +263,11 @@ def test_access_patterns_are_single_queries(dataplane):
     assert [j["job_id"] for j in repos.jobs.runs()] == ["RUN2", "RUN1"]
     assert [j["job_id"] for j in repos.jobs.of_run("RUN1")] == ["RUN1", "RUN1-S1-qc", "RUN1-S2-qc"]
     assert [q["run_id"] for q in repos.quality.of_sample("S1")] == ["RUN1", "RUN2"]
+    assert [(q["sample"], q["verdict"]) for q in repos.quality.of_run("RUN1")] == [
+        ("S1", "PASS"),
+        ("S2", "PASS"),
+    ]
+    assert [(q["sample"], q["verdict"]) for q in repos.quality.of_run("RUN2")] == [("S1", "FAIL")]
     assert [(q["sample"], q["run_id"]) for q in repos.quality.failing_in_project("P1")] == [("S1", "RUN2")]
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from seqpipe.aws.repositories import Repositories
-from seqpipe.aws.s3 import S3Uri, quarantine
+from seqpipe.aws.s3 import S3Uri, quarantine, stored_sha256
 from seqpipe.validators import ValidationResult, validate
 
 UNASSIGNED = "unassigned"
@@ -73,14 +73,23 @@ def object_kind(key: str) -> str:
 
 def ingest_object(repos: Repositories, bucket: str, key: str, etag: str, size: int) -> dict[str, Any]:
     """Validate one new object (for a run-completion marker: its run folder), record it once,
-    quarantine it (tag) if invalid. Sidecars and run-folder parts are recorded without a check."""
+    quarantine it (tag) if invalid. Sidecars and run-folder parts are recorded without a check.
+
+    The record keeps the event's ETag (a duplicate event has the same one and writes nothing) and,
+    when the uploader stored one, the SHA-256 of that object version."""
     uri = S3Uri(bucket, key)
     kind = object_kind(key)
     place = place_of(key)
     if kind.startswith("run-") and place.run_id:
         # a run folder belongs to no single sample; its objects are kept under the run
         place = ObjectPlace(place.project, place.run_id, f"run:{place.run_id}")
-    where = {"kind": kind, "project": place.project, "run_id": place.run_id, "size": size}
+    where = {
+        "kind": kind,
+        "project": place.project,
+        "run_id": place.run_id,
+        "size": size,
+        "sha256": stored_sha256(uri, etag or None),
+    }
     if kind in ("run-part", "sidecar"):
         created, record = repos.metadata.record_file(place.sample, str(uri), etag, status="RECORDED", **where)
         return {
@@ -89,6 +98,7 @@ def ingest_object(repos: Repositories, bucket: str, key: str, etag: str, size: i
             "sample": place.sample,
             "status": record.get("status"),
             "format": None,
+            "sha256": record.get("sha256"),
             "errors": [],
         }
     target = f"s3://{bucket}/{key.rsplit('/', 1)[0]}/" if kind == "run-complete" else str(uri)
@@ -118,6 +128,7 @@ def ingest_object(repos: Repositories, bucket: str, key: str, etag: str, size: i
         "sample": place.sample,
         "status": record.get("status", status),
         "format": result.format,
+        "sha256": record.get("sha256"),
         "errors": [str(e) for e in result.errors],
     }
 

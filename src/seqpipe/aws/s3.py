@@ -10,6 +10,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 QUARANTINE_TAG = "seqpipe-quarantine"
 CHUNK = 8 * 1024 * 1024
@@ -61,15 +62,31 @@ def list_keys(uri: S3Uri) -> list[dict[str, Any]]:
     return [item for page in pages for item in page.get("Contents", [])]
 
 
+def stored_sha256(uri: S3Uri, etag: str | None = None) -> str | None:
+    """The `sha256` metadata the uploader stores (seqpipe.transfer), if the object has it.
+
+    With `etag`, only that version's: None when the object has been replaced or deleted since, so a
+    late S3 event never records the checksum of other bytes.
+    """
+    # S3 events carry the ETag unquoted; If-Match takes the quoted entity tag (RFC 9110)
+    conditions = {"IfMatch": '"' + etag.strip('"') + '"'} if etag else {}
+    try:
+        head = client("s3").head_object(Bucket=uri.bucket, Key=uri.key, **conditions)
+    except ClientError as error:
+        # HEAD responses have no body: the error code is the HTTP status
+        if error.response.get("Error", {}).get("Code") in {"404", "412", "NoSuchKey", "PreconditionFailed"}:
+            return None
+        raise
+    return head.get("Metadata", {}).get("sha256")
+
+
 def sha256_of(uri: S3Uri) -> str:
     """The object's SHA-256: from the `sha256` metadata the uploader stores, else by streaming it."""
-    s3 = client("s3")
-    head = s3.head_object(Bucket=uri.bucket, Key=uri.key)
-    stored = head.get("Metadata", {}).get("sha256")
+    stored = stored_sha256(uri)
     if stored:
         return stored
     digest = hashlib.sha256()
-    for chunk in s3.get_object(Bucket=uri.bucket, Key=uri.key)["Body"].iter_chunks(CHUNK):
+    for chunk in client("s3").get_object(Bucket=uri.bucket, Key=uri.key)["Body"].iter_chunks(CHUNK):
         digest.update(chunk)
     return digest.hexdigest()
 
