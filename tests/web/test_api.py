@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import boto3
+
 from seqpipe.web.auth import issue_token
 
 
@@ -43,6 +45,23 @@ def test_a_runs_samples_carry_qc_verdicts_metrics_and_reasons(client):
 def test_a_running_runs_samples_are_pending(client):
     samples = client.get("/api/runs/RUN_0005/samples").json()
     assert {s["verdict"] for s in samples} == {"PENDING"}
+
+
+def test_a_runs_qc_is_one_query_on_the_by_run_index_plus_the_run_item(client, settings):
+    calls: list[tuple[str, str, str | None]] = []
+
+    def record(event_name: str, params: dict, **_) -> None:
+        calls.append((event_name.rsplit(".", 1)[-1], params.get("TableName"), params.get("IndexName")))
+
+    # clients copy their session's event hooks when created: the app connects on its first request
+    boto3.setup_default_session()
+    boto3.DEFAULT_SESSION.events.register("provide-client-params.dynamodb", record)
+    try:
+        samples = client.get("/api/runs/RUN_0003/samples").json()
+    finally:
+        boto3.DEFAULT_SESSION.events.unregister("provide-client-params.dynamodb", record)
+    assert len(samples) == 4 and all(s["verdict"] in {"PASS", "FAIL"} for s in samples)
+    assert sorted(calls) == [("GetItem", settings.jobs_table, None), ("Query", settings.qc_table, "by-run")]
 
 
 def test_a_sample_has_files_with_checksums_and_qc_across_runs(client):

@@ -4,6 +4,7 @@ from seqpipe.aws.repositories import Repositories
 repos = Repositories.from_env()
 repos.jobs.by_status("RUNNING", limit=50)        # newest first
 repos.metadata.samples_of_run("RUN_1")
+repos.quality.of_run("RUN_1")                    # QC of the run's samples
 repos.quality.failing_in_project("P1")
 """
 
@@ -354,6 +355,10 @@ class QualityRepository(_Table):
     def of_sample(self, sample: str) -> list[Item]:
         """QC of a sample across runs."""
         return self._query(KeyConditionExpression=Key("sample").eq(sample))
+
+    def of_run(self, run_id: str) -> list[Item]:
+        """QC of a run: its samples' items, ordered by sample."""
+        return self._query(IndexName="by-run", KeyConditionExpression=Key("run_id").eq(run_id))
 
     def of_project(self, project: str, verdict: str | None = None, limit: int | None = None) -> list[Item]:
         condition = Key("project").eq(project)

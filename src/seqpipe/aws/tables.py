@@ -73,12 +73,15 @@ JOBS = TableSpec(
 
 # One item per (sample, run): the metrics, each check's verdict and the overall verdict.
 # by-project's sort key starts with the verdict, so "failing QC in a project" is
-# Query(project = p AND begins_with(verdict_key, "FAIL#")).
+# Query(project = p AND begins_with(verdict_key, "FAIL#")); by-run gives a run's QC sorted by sample.
 QUALITY = TableSpec(
     base_name="quality-metrics",
     partition=Key("sample"),
     sort=Key("run_id"),
-    indexes=(Index("by-project", Key("project"), Key("verdict_key")),),
+    indexes=(
+        Index("by-project", Key("project"), Key("verdict_key")),
+        Index("by-run", Key("run_id"), Key("sample")),
+    ),
 )
 
 ALL_TABLES: tuple[TableSpec, ...] = (METADATA, JOBS, QUALITY)

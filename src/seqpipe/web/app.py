@@ -1,7 +1,7 @@
 """The dashboard: server-rendered pages and the JSON API behind them, one FastAPI app.
 
 Every page is backed by one API call and every API call by at most one DynamoDB Query (plus a
-GetItem or a BatchGetItem by key), so pages stay fast whatever the size of the tables
+GetItem by key), so pages stay fast whatever the size of the tables
 (benchmarks/dashboard.py measures it). Nothing Scans.
 Pages and API share the models in `models.py`; /openapi.json documents the API.
 """

@@ -1,8 +1,8 @@
 """What the dashboard reads from the data plane: one method per page, one Query per method.
 
 Reads go through the data plane's repositories (seqpipe.aws.repositories); this module shapes their
-items into the dashboard's models and adds the two reads the repositories do not have (runs of one
-status, QC of a run's samples). Nothing here Scans.
+items into the dashboard's models and adds the read the repositories do not have (runs of one
+status). Nothing here Scans.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from seqpipe.web.models import (
 PRESIGN_SECONDS = 3600
 RUN_KIND = "run"
 SETTLED = {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.ABORTED}
-BATCH_GET_MAX = 100  # DynamoDB's limit of keys per BatchGetItem
 
 
 class NotFound(LookupError):
@@ -139,7 +138,6 @@ class DashboardData:
         self.settings = settings
         self.repos = repositories or Repositories.from_settings(settings)
         self._s3 = s3
-        self.dynamodb = boto3.resource("dynamodb")
 
     @classmethod
     def from_env(cls) -> DashboardData:
@@ -205,28 +203,18 @@ class DashboardData:
 
     # ---- QC (quality-metrics) ------------------------------------------------------------------
     def run_qc(self, run_id: str) -> list[SampleQC]:
-        """Samples of the run (one Query on gsi1), then their QC items by key (BatchGetItem)."""
-        samples = sorted({i["sample"] for i in self.repos.metadata.samples_of_run(run_id)})
+        """The run's QC items (one Query on quality-metrics by-run); the run's samples that have none
+        yet (from the run's item, a GetItem) are PENDING."""
+        found = {item["sample"]: item for item in self.repos.quality.of_run(run_id)}
+        run = self.repos.jobs.get(run_id) or {}
+        samples = sorted(set(found) | set(run.get("samples") or []))
         if not samples:
             raise NotFound(f"unknown run {run_id!r}: no samples recorded for such a run")
-        found = self._batch_get_qc([{"sample": s, "run_id": run_id} for s in samples])
         return [qc_from_item(found[s]) if s in found else self._pending(s, run_id) for s in samples]
 
     @staticmethod
     def _pending(sample: str, run_id: str) -> SampleQC:
         return SampleQC(sample=sample, run_id=run_id, verdict="PENDING")
-
-    def _batch_get_qc(self, keys: list[dict[str, str]]) -> dict[str, dict[str, Any]]:
-        name = self.settings.qc_table
-        found: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(keys), BATCH_GET_MAX):
-            request: dict[str, Any] = {name: {"Keys": keys[start : start + BATCH_GET_MAX]}}
-            while request:
-                response = self.dynamodb.batch_get_item(RequestItems=request)
-                for item in response["Responses"].get(name, []):
-                    found[item["sample"]] = from_dynamo(item)
-                request = response.get("UnprocessedKeys") or {}
-        return found
 
     def sample_qc(self, sample_id: str) -> list[SampleQC]:
         items = self.repos.quality.of_sample(sample_id)
