@@ -67,7 +67,7 @@ rule summarize_qc:
             out("qc/mosdepth/{sample}.mosdepth.summary.txt"), sample=SAMPLES
         ),
         markdup=expand(out("qc/markdup/{sample}.markdup.txt"), sample=SAMPLES),
-        demux=[f for f in demux_qc_files() if f.endswith("/demux_qc.tsv")],
+        demux=[f for f in demux_qc_files() if os.path.basename(f) == "demux_qc.tsv"],
         variant_stats=expand(
             out("qc/bcftools/{sample}.{caller}.stats"), sample=SAMPLES, caller=CALLERS
         ),
