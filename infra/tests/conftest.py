@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -16,10 +14,12 @@ from pathlib import Path
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 INFRA = Path(__file__).resolve().parents[1]
-if str(INFRA) not in sys.path:
-    sys.path.insert(0, str(INFRA))
+for path in (INFRA, INFRA.parent / "tests" / "support"):  # the app, and the shared endpoint starter
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
 
 import pytest  # noqa: E402
+from moto_server import fresh_environment, moto_server  # noqa: E402
 from seqpipe_infra.config import ENVIRONMENTS, EnvConfig, load_config  # noqa: E402
 from seqpipe_infra.local_endpoint import LOCAL_ACCOUNT, LOCAL_REGION  # noqa: E402
 
@@ -80,54 +80,20 @@ def local_synthesis(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """moto in server mode on loopback; Batch jobs succeed without running (batch_simple)."""
-    import requests
-
-    port = _free_port()
     log = tmp_path_factory.mktemp("moto") / "moto.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOTO_")}
-    with log.open("w") as fh:
-        proc = subprocess.Popen(
-            [sys.executable, str(MOTO_LAUNCHER), str(port)], stdout=fh, stderr=subprocess.STDOUT, env=env
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"moto exited early:\n{log.read_text()[-3000:]}")
-        try:
-            requests.get(url + "/moto-api/", timeout=0.5)
-            break
-        except requests.ConnectionError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"moto did not start within 60 s; see {log}") from None
-            time.sleep(0.1)
-    yield url
-    proc.terminate()
-    proc.wait(10)
+    with moto_server(MOTO_LAUNCHER, log, env) as url:
+        yield url
 
 
 @pytest.fixture
 def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Callable:
     """Fresh emulator state; the environment points boto3 (and subprocesses) at the endpoint."""
     import boto3
-    import requests
 
-    requests.post(moto_endpoint + "/moto-api/reset", timeout=10)
-    for key, value in {
-        "AWS_ENDPOINT_URL": moto_endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": LOCAL_REGION,
-    }.items():
+    for key, value in fresh_environment(moto_endpoint, LOCAL_REGION).items():
         monkeypatch.setenv(key, value)
     return lambda service: boto3.client(service, region_name=LOCAL_REGION)
