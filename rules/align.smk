@@ -55,9 +55,10 @@ rule mark_duplicates:
         mem_mb=1024,
     params:
         tmp=lambda wc: out(f"align/{wc.sample}.markdup.tmp"),
-    # Units are merged in the stream; markdup needs the mate tags fixmate -m added.
+    # Units are merged in the stream; markdup needs the mate tags fixmate -m added. -c -p: colliding
+    # read-group/program IDs are combined, not given random suffixes (byte-identical reruns).
     shell:
-        "(samtools merge -u -o - {input} | "
+        "(samtools merge -u -c -p -o - {input} | "
         "samtools markdup -@ {threads} -l 1 -T {params.tmp} -f {output.stats} "
         "--write-index - {output.bam}##idx##{output.bai}) 2> {log}"
 
@@ -80,7 +81,7 @@ if config["duplicates"]["tool"] == "picard":
             "../envs/samtools.yaml"
         threads: THREADS
         shell:
-            "samtools merge -@ {threads} -l 1 -o {output} {input} 2> {log}"
+            "samtools merge -c -p -@ {threads} -l 1 -o {output} {input} 2> {log}"
 
     rule mark_duplicates_picard:
         input:

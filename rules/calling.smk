@@ -14,8 +14,8 @@ rule call_bcftools:
     conda:
         "../envs/bcftools.yaml"
     shell:
-        "(bcftools mpileup -f {input.reference} -R {input.bed} -a FORMAT/AD,FORMAT/DP -Ou {input.bams} | "
-        "bcftools call -m -v -Ob -o {output}) 2> {log}"
+        "(bcftools mpileup --no-version -f {input.reference} -R {input.bed} -a FORMAT/AD,FORMAT/DP -Ou {input.bams} | "
+        "bcftools call --no-version -m -v -Ob -o {output}) 2> {log}"
 
 
 rule call_freebayes:
@@ -31,7 +31,7 @@ rule call_freebayes:
         "../envs/freebayes.yaml"
     shell:
         "(freebayes -f {input.reference} -t {input.bed} {input.bams} | "
-        "bcftools view -Ob -o {output}) 2> {log}"
+        "bcftools view --no-version -Ob -o {output}) 2> {log}"
 
 
 rule gather_calls:
@@ -53,13 +53,15 @@ rule gather_calls:
         min_depth=CALLING["min_depth"],
     # bcftools 1.16 cannot split multiallelics and drop duplicates (chunk edges) in one norm.
     # Filters mark records in FILTER and never drop them; RefCall marks sites no sample carries
-    # an ALT allele at (freebayes reports such sites).
+    # an ALT allele at (freebayes reports such sites). --no-version everywhere: no run dates in
+    # the headers, so a rerun gives byte-identical VCFs.
     shell:
-        "(bcftools concat -Ou {input.chunks} | "
-        "bcftools norm -f {input.reference} -m- -Ou | bcftools norm --rm-dup exact -Ou | "
-        "bcftools filter -m+ -s LowQual -e 'QUAL<{params.min_qual}' -Ou | "
-        "bcftools filter -m+ -s LowDepth -e 'INFO/DP<{params.min_depth}' -Ou | "
-        "bcftools filter -m+ -s RefCall -e 'N_PASS(GT=\"alt\")==0' -Oz -o {output.vcf} && "
+        "(bcftools concat --no-version -Ou {input.chunks} | "
+        "bcftools norm --no-version -f {input.reference} -m- -Ou | "
+        "bcftools norm --no-version --rm-dup exact -Ou | "
+        "bcftools filter --no-version -m+ -s LowQual -e 'QUAL<{params.min_qual}' -Ou | "
+        "bcftools filter --no-version -m+ -s LowDepth -e 'INFO/DP<{params.min_depth}' -Ou | "
+        "bcftools filter --no-version -m+ -s RefCall -e 'N_PASS(GT=\"alt\")==0' -Oz -o {output.vcf} && "
         "tabix -f -p vcf {output.vcf}) 2> {log}"
 
 
