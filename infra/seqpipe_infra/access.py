@@ -29,25 +29,52 @@ _WILDCARD_REASON = (
 )
 
 
-def grant_bucket(role: iam.Role, bucket_name: str, key: kms.IKey, access: Access, prefix: str = "") -> None:
-    objects = f"{bucket_arn(bucket_name)}/{prefix}*"
-    role.add_to_principal_policy(
-        iam.PolicyStatement(actions=list(S3_BUCKET_ACTIONS[access]), resources=[bucket_arn(bucket_name)])
-    )
-    role.add_to_principal_policy(
-        iam.PolicyStatement(actions=list(S3_OBJECT_ACTIONS[access]), resources=[objects])
-    )
-    acknowledge(role, _WILDCARD_REASON, f"AwsSolutions-IAM5[Resource::{objects}]")
+def grant_bucket(
+    role: iam.Role,
+    bucket_name: str,
+    key: kms.IKey,
+    access: Access,
+    prefix: str = "",
+    *,
+    suffix: str = "",
+    only: tuple[str, ...] = (),
+) -> None:
+    """`access` on the objects `<prefix>*<suffix>`; `only` narrows it to some of its actions."""
+    objects = f"{bucket_arn(bucket_name)}/{prefix}*{suffix}"
+    bucket_actions, object_actions = _narrowed(only, S3_BUCKET_ACTIONS[access], S3_OBJECT_ACTIONS[access])
+    if bucket_actions:
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=bucket_actions, resources=[bucket_arn(bucket_name)])
+        )
+    if object_actions:
+        role.add_to_principal_policy(iam.PolicyStatement(actions=object_actions, resources=[objects]))
+        acknowledge(role, _WILDCARD_REASON, f"AwsSolutions-IAM5[Resource::{objects}]")
     grant_key(role, key, access)
 
 
-def grant_table(role: iam.Role, config: EnvConfig, table_name: str, key: kms.IKey, access: Access) -> None:
+def grant_table(
+    role: iam.Role,
+    config: EnvConfig,
+    table_name: str,
+    key: kms.IKey,
+    access: Access,
+    *,
+    only: tuple[str, ...] = (),
+) -> None:
     arn = table_arn(config, table_name)
-    role.add_to_principal_policy(
-        iam.PolicyStatement(actions=list(DYNAMODB_ACTIONS[access]), resources=[arn, f"{arn}/index/*"])
-    )
+    (actions,) = _narrowed(only, DYNAMODB_ACTIONS[access])
+    role.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=[arn, f"{arn}/index/*"]))
     acknowledge(role, _WILDCARD_REASON, f"AwsSolutions-IAM5[Resource::{arn}/index/*]")
     grant_key(role, key, access)
+
+
+def _narrowed(only: tuple[str, ...], *action_sets: tuple[str, ...]) -> list[list[str]]:
+    """Each action set, restricted to `only` (all of it when `only` is empty). `only` may name
+    nothing outside the sets, so that a narrowed grant is still classified by the same access."""
+    unknown = set(only) - {action for actions in action_sets for action in actions}
+    if unknown:
+        raise ValueError(f"not actions of this access: {', '.join(sorted(unknown))}")
+    return [[a for a in actions if not only or a in only] for actions in action_sets]
 
 
 def grant_key(role: iam.Role, key: kms.IKey, access: Access) -> None:

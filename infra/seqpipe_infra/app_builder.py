@@ -1,4 +1,5 @@
-"""One set of stacks per environment: network, storage, data, monitoring, batch, orchestration."""
+"""One set of stacks per environment: network, storage, data, monitoring, batch, orchestration, and
+the web dashboard where the environment enables it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from seqpipe_infra.batch_stack import BatchStack
 from seqpipe_infra.common import apply_cost_tags
 from seqpipe_infra.compliance import acknowledge, add_rule_packs
 from seqpipe_infra.config import EnvConfig
+from seqpipe_infra.dashboard_stack import DashboardStack
 from seqpipe_infra.data_stack import DataStack
 from seqpipe_infra.monitoring_stack import MonitoringStack
 from seqpipe_infra.network_stack import NetworkStack
@@ -25,9 +27,11 @@ class EnvironmentStacks:
     monitoring: MonitoringStack
     compute: BatchStack
     orchestration: OrchestrationStack
+    dashboard: DashboardStack | None  # config `dashboard.enabled`
 
     def all(self) -> list[cdk.Stack]:
-        return [self.network, self.storage, self.data, self.monitoring, self.compute, self.orchestration]
+        stacks = [self.network, self.storage, self.data, self.monitoring, self.compute, self.orchestration]
+        return stacks + ([self.dashboard] if self.dashboard else [])
 
 
 def add_environment(app: cdk.App, config: EnvConfig, synthesizer_factory=None) -> EnvironmentStacks:
@@ -67,7 +71,21 @@ def add_environment(app: cdk.App, config: EnvConfig, synthesizer_factory=None) -
         alerts=monitoring.alerts,
         **common("orchestration"),
     )
-    stacks = EnvironmentStacks(network, storage, data, monitoring, compute, orchestration)
+    dashboard = (
+        DashboardStack(
+            app,
+            stack_id("dashboard"),
+            config=config,
+            network=network,
+            storage=storage,
+            data=data,
+            compute=compute,
+            **common("dashboard"),
+        )
+        if config.dashboard.enabled
+        else None
+    )
+    stacks = EnvironmentStacks(network, storage, data, monitoring, compute, orchestration, dashboard)
     for stack in stacks.all():
         apply_cost_tags(stack, config)
         acknowledge(

@@ -70,6 +70,19 @@ class LambdaConfig:
 
 
 @dataclass(frozen=True)
+class DashboardConfig:
+    enabled: bool
+    domain_name: str
+    certificate_arn: str
+    internet_facing: bool
+    allowed_cidrs: tuple[str, ...]
+    desired_count: int
+    cpu: int
+    memory_mb: int
+    nat_gateways: int
+
+
+@dataclass(frozen=True)
 class EnvConfig:
     environment: str
     account: str
@@ -82,6 +95,7 @@ class EnvConfig:
     alert_emails: tuple[str, ...]
     budget: BudgetConfig
     schedule: ScheduleConfig
+    dashboard: DashboardConfig
     retain_data: bool
     deletion_protection: bool
 
@@ -119,6 +133,11 @@ def parse_config(data: object, source: str) -> EnvConfig:
             f"{source}: lifecycle.raw_to_deep_archive_days ({lifecycle.raw_to_deep_archive_days}) must be "
             f"later than lifecycle.raw_to_glacier_ir_days ({lifecycle.raw_to_glacier_ir_days})"
         )
+    if "0.0.0.0/0" in data["dashboard"]["allowed_cidrs"]:
+        raise ConfigError(
+            f"{source}: dashboard.allowed_cidrs: 0.0.0.0/0 would let anyone reach the sign-in page; "
+            "name the networks of the people who use the dashboard"
+        )
     batch = dict(data["batch"], instance_types=tuple(data["batch"]["instance_types"]))
     budget = data["budget"]
     return EnvConfig(
@@ -133,6 +152,9 @@ def parse_config(data: object, source: str) -> EnvConfig:
         alert_emails=tuple(data["alerts"]["emails"]),
         budget=BudgetConfig(budget["monthly_usd"], tuple(budget["thresholds_percent"])),
         schedule=ScheduleConfig(**{**data["schedule"], "samples": tuple(data["schedule"]["samples"])}),
+        dashboard=DashboardConfig(
+            **{**data["dashboard"], "allowed_cidrs": tuple(data["dashboard"]["allowed_cidrs"])}
+        ),
         retain_data=data["protection"]["retain_data"],
         deletion_protection=data["protection"]["deletion_protection"],
     )

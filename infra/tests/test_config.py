@@ -49,6 +49,14 @@ def _write(tmp_path, environment: str, change) -> None:
             "lifecycle.raw_to_deep_archive_days (10) must be later than "
             "lifecycle.raw_to_glacier_ir_days (30)",
         ),
+        (
+            lambda d: d["dashboard"].update(allowed_cidrs=["10.0.0.0/8", "0.0.0.0/0"]),
+            "dashboard.allowed_cidrs: 0.0.0.0/0 would let anyone reach the sign-in page",
+        ),
+        (
+            lambda d: d["dashboard"].update(certificate_arn="my-cert"),
+            "dashboard.certificate_arn: 'my-cert' does not match",
+        ),
     ],
 )
 def test_a_bad_config_names_the_file_and_the_field(tmp_path, change, message):

@@ -20,7 +20,7 @@ def test_dockerfile_passes_hadolint():
 
 def test_image_installs_pinned_packages_and_can_deploy_the_storage_plugin_offline():
     text = DOCKERFILE.read_text()
-    assert '-c requirements/constraints.txt ".[pipeline,lambda]"' in text
+    assert '-c requirements/constraints.txt ".[pipeline,lambda,web]"' in text  # web: the dashboard
     assert "PIP_NO_INDEX=1" in text and "PIP_FIND_LINKS=/opt/wheels" in text
     assert "COPY docker/head-job.py /usr/local/bin/seqpipe-head-job" in text
     assert "USER 10001" in text

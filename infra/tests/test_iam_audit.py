@@ -50,7 +50,7 @@ def test_only_the_erasure_role_can_erase_and_no_workflow_role_can_delete_a_bucke
     for purpose in ("raw", "processed", "delivery"):
         entries = access[bucket_name(config, purpose)]
         roles = [p for p in entries if p.startswith(config.prefix)]
-        assert len(roles) == 7
+        assert len(roles) == 7 + config.dashboard.enabled  # Batch ×2, Lambdas ×4, erasure, dashboard
         assert all(entries[p]["denied"] == ["s3:DeleteBucket"] for p in roles)
 
 

@@ -65,11 +65,11 @@ def tag_keys(props: dict) -> set[str]:
     return set(tags) if isinstance(tags, dict) else {t["Key"] for t in tags}
 
 
-def test_every_environment_has_six_stacks(env):
+def test_every_environment_has_six_stacks_and_the_dashboard_where_enabled(env):
     config, templates = env
-    assert sorted(templates) == sorted(
-        f"{config.prefix}-{s}" for s in ("network", "storage", "data", "monitoring", "batch", "orchestration")
-    )
+    stacks = ["network", "storage", "data", "monitoring", "batch", "orchestration"]
+    stacks += ["dashboard"] if config.dashboard.enabled else []
+    assert sorted(templates) == sorted(f"{config.prefix}-{s}" for s in stacks)
 
 
 def test_buckets_are_encrypted_private_versioned_logged_and_owner_enforced(env):
@@ -137,8 +137,8 @@ def test_every_workflow_role_denies_itself_bucket_deletion(env):
         for lid, p in resources(templates, "AWS::IAM::Role")
         if p.get("Path") == f"/{config.prefix}/workflow/"
     }
-    # Batch head + tasks, four Lambdas, erasure
-    assert len(roles) == 7
+    # Batch head + tasks, four Lambdas, erasure, and the dashboard's tasks
+    assert len(roles) == 7 + config.dashboard.enabled
     denied_roles = set()
     for _, props in resources(templates, "AWS::IAM::Policy"):
         for s in props["PolicyDocument"]["Statement"]:
@@ -212,33 +212,57 @@ def test_every_taggable_resource_carries_the_cost_allocation_tags(env):
     assert {t["Key"] for t in budget["ResourceTags"]} == COST_TAGS
 
 
-def test_network_has_no_public_ips_no_internet_route_and_closed_security_groups(env):
+def test_compute_subnets_have_no_route_out_and_security_groups_are_closed(env):
+    """No public IPs anywhere; the compute subnets route nowhere beyond the VPC. Only with the
+    dashboard are there an internet gateway and NAT, routed from its own edge/dashboard subnets."""
     config, templates = env
-    for type_ in (
-        "AWS::EC2::InternetGateway",
-        "AWS::EC2::NatGateway",
-        "AWS::EC2::EIP",
-        "AWS::EC2::VPCGatewayAttachment",
-    ):
-        assert not list(resources(templates, type_)), type_
-    subnets = list(resources(templates, "AWS::EC2::Subnet"))
-    assert len(subnets) == len(config.vpc.availability_zones)
-    assert all(not p.get("MapPublicIpOnLaunch", False) for _, p in subnets)
+    dashboard = config.dashboard
+    expected = {
+        "AWS::EC2::InternetGateway": int(dashboard.enabled),
+        "AWS::EC2::VPCGatewayAttachment": int(dashboard.enabled),
+        "AWS::EC2::NatGateway": dashboard.nat_gateways if dashboard.enabled else 0,
+        "AWS::EC2::EIP": dashboard.nat_gateways if dashboard.enabled else 0,
+    }
+    assert {type_: len(list(resources(templates, type_))) for type_ in expected} == expected
+    subnets = dict(resources(templates, "AWS::EC2::Subnet"))
+    tiers = {lid: _tag(props, "aws-cdk:subnet-name") for lid, props in subnets.items()}
+    tier_names = ["compute"] + (["edge", "dashboard"] if dashboard.enabled else [])
+    assert sorted(tiers.values()) == sorted(tier_names * len(config.vpc.availability_zones))
+    assert all(not p.get("MapPublicIpOnLaunch", False) for p in subnets.values())
+    route_table_of = {
+        p["SubnetId"]["Ref"]: p["RouteTableId"]["Ref"]
+        for _, p in resources(templates, "AWS::EC2::SubnetRouteTableAssociation")
+    }
+    routed = {p["RouteTableId"]["Ref"] for _, p in resources(templates, "AWS::EC2::Route")}
+    for subnet, tier in tiers.items():
+        assert (route_table_of[subnet] in routed) == (tier != "compute"), (subnet, tier)
     for _, props in resources(templates, "AWS::EC2::LaunchTemplate"):
         data = props["LaunchTemplateData"]
         assert data["MetadataOptions"]["HttpTokens"] == "required"
         assert all(not ni.get("AssociatePublicIpAddress") for ni in data.get("NetworkInterfaces", []))
         assert all(b["Ebs"]["Encrypted"] for b in data["BlockDeviceMappings"])
     for logical_id, props in resources(templates, "AWS::EC2::SecurityGroup"):
-        assert not [r for r in props.get("SecurityGroupIngress", []) if "CidrIp" in r or "CidrIpv6" in r], (
-            logical_id
-        )
+        from_addresses = [
+            r for r in props.get("SecurityGroupIngress", []) if "CidrIp" in r or "CidrIpv6" in r
+        ]
+        if logical_id.startswith("DashboardAlbSg"):  # users reach the load balancer from the allowed networks
+            assert {(r["CidrIp"], r["FromPort"], r["ToPort"]) for r in from_addresses} == {
+                (cidr, 443, 443) for cidr in dashboard.allowed_cidrs
+            }
+        else:
+            assert not from_addresses, logical_id
         assert props.get("SecurityGroupEgress"), f"{logical_id} must not allow all outbound by default"
-    for _, props in resources(templates, "AWS::EC2::SecurityGroupIngress"):
-        assert "SourceSecurityGroupId" in props and props["FromPort"] == props["ToPort"] == 443
+    for logical_id, props in resources(templates, "AWS::EC2::SecurityGroupIngress"):
+        assert "SourceSecurityGroupId" in props, logical_id
+        into_dashboard = props["GroupId"]["Fn::GetAtt"][0].startswith("DashboardSg")
+        assert props["FromPort"] == props["ToPort"] == (8000 if into_dashboard else 443), logical_id
     services = [json.dumps(p["ServiceName"]) for _, p in resources(templates, "AWS::EC2::VPCEndpoint")]
     for service in ("s3", "dynamodb", "ecr.api", "ecr.dkr", "logs", "sts"):
         assert any(f".{service}" in s for s in services), service
+
+
+def _tag(props: dict, key: str) -> str | None:
+    return next((t["Value"] for t in props.get("Tags", []) if t["Key"] == key), None)
 
 
 def test_no_allow_statement_uses_wildcard_actions(env):
