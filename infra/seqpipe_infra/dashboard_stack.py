@@ -16,6 +16,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_elasticloadbalancingv2_actions as elbv2_actions
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
@@ -60,7 +61,6 @@ class DashboardStack(cdk.Stack):
     ) -> None:
         super().__init__(scope, id, **kwargs)
         self.config = config
-        self.storage_key = storage.key
         self.add_stack_dependency(data)  # the tables the tasks read, by name
 
         self.user_pool, client, domain = self._cognito()
@@ -113,7 +113,7 @@ class DashboardStack(cdk.Stack):
                 next=elbv2.ListenerAction.forward([targets]),
             ),
         )
-        self.web_acl = self._web_acl()
+        self.web_acl = self._web_acl(storage.key)
         wafv2.CfnWebACLAssociation(
             self,
             "WebAclAssociation",
@@ -278,7 +278,7 @@ class DashboardStack(cdk.Stack):
             propagate_tags=ecs.PropagatedTagSource.SERVICE,
         )
 
-    def _web_acl(self) -> wafv2.CfnWebACL:
+    def _web_acl(self, key: kms.IKey) -> wafv2.CfnWebACL:
         def visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
             return wafv2.CfnWebACL.VisibilityConfigProperty(
                 cloud_watch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True
@@ -323,7 +323,7 @@ class DashboardStack(cdk.Stack):
         )
         # WAF writes only to log groups named aws-waf-logs-*, addressed without the ":*" suffix
         name = f"aws-waf-logs-{config.prefix}-dashboard"
-        logs = log_group(self, "WafLogs", config, name, self.storage_key)
+        logs = log_group(self, "WafLogs", config, name, key)
         logging = wafv2.CfnLoggingConfiguration(
             self,
             "WafLogging",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
-from seqpipe_infra.config import ENVIRONMENTS
+from seqpipe_infra.config import ENVIRONMENTS, load_config
 from seqpipe_infra.dashboard_stack import CONTAINER_PORT, DASHBOARD_COMMAND
 from seqpipe_infra.iam_audit import audit_templates
 from seqpipe_infra.names import bucket_name
@@ -199,3 +201,24 @@ def test_waf_web_acl_with_the_managed_common_rules_guards_the_load_balancer(dash
     _, logging = only(template, "AWS::WAFv2::LoggingConfiguration")
     assert logging["ResourceArn"] == {"Fn::GetAtt": [acl_id, "Arn"]}
     assert {"SingleHeader": {"Name": "cookie"}} in logging["RedactedFields"]
+
+
+def test_without_the_dashboard_the_vpc_keeps_no_route_out_and_no_dashboard_groups():
+    """An environment may switch the dashboard off: then the network is the isolated one alone."""
+    import aws_cdk as cdk
+    from aws_cdk.assertions import Template
+    from seqpipe_infra.app_builder import FEATURE_FLAGS
+    from seqpipe_infra.network_stack import NetworkStack
+    from seqpipe_infra.storage_stack import StorageStack
+
+    dev = load_config("dev")
+    config = replace(dev, dashboard=replace(dev.dashboard, enabled=False))
+    app = cdk.App(context=FEATURE_FLAGS)
+    env = cdk.Environment(account=config.account, region=config.region)
+    storage = StorageStack(app, "storage", config=config, env=env)
+    template = Template.from_stack(NetworkStack(app, "network", config=config, key=storage.key, env=env))
+    for type_ in ("AWS::EC2::InternetGateway", "AWS::EC2::NatGateway", "AWS::EC2::EIP", "AWS::EC2::Route"):
+        assert not template.find_resources(type_), type_
+    assert len(template.find_resources("AWS::EC2::Subnet")) == len(config.vpc.availability_zones)
+    groups = template.find_resources("AWS::EC2::SecurityGroup")
+    assert sorted(lid[:-8] for lid in groups) == ["EndpointSg", "WorkloadSg"]  # without CDK's hash
