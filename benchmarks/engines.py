@@ -36,6 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 CONFIG: dict = {}  # the demo settings of config/config.yaml
 TIMEOUT_S = 3600
+SACCT_FIELDS = "JobIDRaw,ElapsedRaw,TotalCPU"
 
 
 @dataclass
@@ -79,22 +80,22 @@ def _snakemake(argv: list[str], run_dir: Path, env: dict[str, str]) -> str:
     return proc.stdout
 
 
-def _sacct(run_id: str) -> list[dict[str, str]]:
+def _sacct(run_id: str) -> tuple[list[float], float]:
+    """Elapsed seconds of each allocation of the run, and the CPU seconds of all their steps."""
     out = subprocess.run(
-        [
-            "sacct",
-            "-XnP",
-            "--starttime=now-1days",
-            f"--name={run_id}",
-            "--format=JobIDRaw,ElapsedRaw,TotalCPU",
-        ],
+        ["sacct", "-nP", "--starttime=now-1days", f"--name={run_id}", f"--format={SACCT_FIELDS}"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    return [
-        dict(zip(("id", "elapsed", "cpu"), line.split("|"), strict=True)) for line in out.splitlines() if line
-    ]
+    elapsed, cpu = [], 0.0
+    for line in out.splitlines():
+        job_id, seconds, total_cpu = line.split("|")
+        if "." in job_id:  # steps (batch script, srun step) carry the CPU
+            cpu += _seconds(total_cpu)
+        else:
+            elapsed.append(float(seconds))
+    return elapsed, cpu
 
 
 def _seconds(slurm_time: str) -> float:
@@ -125,10 +126,9 @@ def run_slurm(run_dir: Path, env: dict[str, str]) -> EngineRun:
     log = _snakemake(argv, run_dir, env)
     wall, head_cpu = time.monotonic() - t0, _children_cpu() - cpu0
     run_id = re.search(r"SLURM run ID: (\S+)", log).group(1)
-    time.sleep(5)  # accounting records the last job a few seconds after it ends
-    accounted = _sacct(run_id)
-    jobs_cpu = sum(_seconds(j["cpu"]) for j in accounted)
-    elapsed = sum(float(j["elapsed"]) for j in accounted)
+    time.sleep(15)  # slurmdbd records a job's steps and CPU some seconds after it ends
+    # sacct --name matches allocations only; their steps are listed with them
+    elapsed, jobs_cpu = _sacct(run_id)
     jobs, tool = _tool_seconds(run_dir, None)
     return EngineRun(
         "slurm",
@@ -137,9 +137,9 @@ def run_slurm(run_dir: Path, env: dict[str, str]) -> EngineRun:
         jobs,
         tool,
         {
-            "slurm_jobs": len(accounted),
+            "slurm_jobs": len(elapsed),
             "head_cpu_s": round(head_cpu, 1),
-            "in_allocation_overhead_per_slurm_job_s": round((elapsed - tool) / len(accounted), 2),
+            "in_allocation_overhead_per_slurm_job_s": round((sum(elapsed) - tool) / len(elapsed), 2),
         },
     )
 
