@@ -16,10 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from seqpipe_infra.config import ENVIRONMENTS, ConfigError, load_config
-from seqpipe_infra.names import alerts_topic_name, bucket_name, table_name
-
-from seqpipe.aws.settings import Settings
-from seqpipe.aws.tables import JOBS, METADATA, QUALITY
+from seqpipe_infra.names import alerts_topic_name, deployed_settings
 
 
 def main(argv: list[str]) -> int:
@@ -31,14 +28,8 @@ def main(argv: list[str]) -> int:
     except ConfigError as exc:
         print(f"seqpipe_env: {exc}", file=sys.stderr)
         return 2
-    settings = Settings(
-        metadata_table=table_name(config, METADATA),
-        jobs_table=table_name(config, JOBS),
-        qc_table=table_name(config, QUALITY),
-        raw_bucket=bucket_name(config, "raw"),
-        processed_bucket=bucket_name(config, "processed"),
-        delivery_bucket=bucket_name(config, "delivery"),
-        alert_topic_arn=f"arn:aws:sns:{config.region}:{config.account}:{alerts_topic_name(config)}",
+    settings = deployed_settings(
+        config, f"arn:aws:sns:{config.region}:{config.account}:{alerts_topic_name(config)}"
     )
     variables = {"SEQPIPE_PREFIX": config.prefix, "AWS_REGION": config.region, **settings.environment()}
     for name, value in variables.items():

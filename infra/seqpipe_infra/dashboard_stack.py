@@ -21,7 +21,6 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from seqpipe.aws.delivery import MANIFEST_NAME
-from seqpipe.aws.settings import Settings
 from seqpipe.aws.tables import JOBS, METADATA, QUALITY
 from seqpipe_infra.access import grant_bucket, grant_table
 from seqpipe_infra.batch_stack import BatchStack
@@ -29,10 +28,10 @@ from seqpipe_infra.common import log_group, removal_policy, workflow_role
 from seqpipe_infra.compliance import acknowledge
 from seqpipe_infra.config import EnvConfig
 from seqpipe_infra.data_stack import DataStack
-from seqpipe_infra.names import bucket_name, table_name
+from seqpipe_infra.names import bucket_name, deployed_settings, table_name
 from seqpipe_infra.network_stack import NetworkStack
 from seqpipe_infra.permissions import Access
-from seqpipe_infra.storage_stack import DELIVERY, PROCESSED, PROCESSED_RUNS_PREFIX, RAW, StorageStack
+from seqpipe_infra.storage_stack import DELIVERY, PROCESSED, PROCESSED_RUNS_PREFIX, StorageStack
 
 CONTAINER_PORT = 8000
 DASHBOARD_COMMAND = ["seqpipe", "dashboard", "serve", "--host", "0.0.0.0", "--port", str(CONTAINER_PORT)]
@@ -225,15 +224,6 @@ class DashboardStack(cdk.Stack):
                 operating_system_family=ecs.OperatingSystemFamily.LINUX,
             ),
         )
-        settings = Settings(
-            metadata_table=table_name(config, METADATA),
-            jobs_table=table_name(config, JOBS),
-            qc_table=table_name(config, QUALITY),
-            raw_bucket=bucket_name(config, RAW),
-            processed_bucket=bucket_name(config, PROCESSED),
-            delivery_bucket=bucket_name(config, DELIVERY),
-            alert_topic_arn=None,
-        )
         task.add_container(
             "web",
             image=ecs.ContainerImage.from_ecr_repository(compute.repository, config.batch.image_tag),
@@ -245,7 +235,7 @@ class DashboardStack(cdk.Stack):
                 log_group=log_group(self, "Logs", config, f"/seqpipe/{config.environment}/dashboard", key),
             ),
             environment={
-                **settings.environment(),
+                **deployed_settings(config, alert_topic_arn=None).environment(),
                 "SEQPIPE_DASHBOARD_AUTH": "alb",
                 "SEQPIPE_ALB_ARN": self.load_balancer.load_balancer_arn,
                 "AWS_REGION": config.region,

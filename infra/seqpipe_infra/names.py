@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from seqpipe.aws.tables import TableSpec
+from seqpipe.aws.settings import Settings
+from seqpipe.aws.tables import JOBS, METADATA, QUALITY, TableSpec
 from seqpipe_infra.config import EnvConfig
+
+# Bucket purposes (names: bucket_name)
+RAW, PROCESSED, DELIVERY = "raw", "processed", "delivery"
 
 # function base name -> handler (thin handlers over the package, issue 4)
 HANDLERS = {
@@ -44,3 +48,17 @@ def bucket_name(config: EnvConfig, purpose: str) -> str:
 def table_name(config: EnvConfig, spec: TableSpec) -> str:
     """`<prefix>-<base>`, the convention seqpipe.aws.settings falls back to with SEQPIPE_PREFIX."""
     return f"{config.prefix}-{spec.base_name}"
+
+
+def deployed_settings(config: EnvConfig, alert_topic_arn: str | None) -> Settings:
+    """The names the package's code reads (Lambdas, the dashboard's tasks, the CLI), as the stacks
+    create them."""
+    return Settings(
+        metadata_table=table_name(config, METADATA),
+        jobs_table=table_name(config, JOBS),
+        qc_table=table_name(config, QUALITY),
+        raw_bucket=bucket_name(config, RAW),
+        processed_bucket=bucket_name(config, PROCESSED),
+        delivery_bucket=bucket_name(config, DELIVERY),
+        alert_topic_arn=alert_topic_arn,
+    )

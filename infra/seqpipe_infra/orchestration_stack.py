@@ -25,7 +25,14 @@ from seqpipe_infra.compliance import acknowledge
 from seqpipe_infra.config import EnvConfig
 from seqpipe_infra.data_stack import DataStack
 from seqpipe_infra.lambda_assets import RUNTIME, dependency_layer, package_code
-from seqpipe_infra.names import HANDLERS, bucket_name, function_name, state_machine_name, table_name
+from seqpipe_infra.names import (
+    HANDLERS,
+    bucket_name,
+    deployed_settings,
+    function_name,
+    state_machine_name,
+    table_name,
+)
 from seqpipe_infra.network_stack import NetworkStack
 from seqpipe_infra.permissions import Access, table_arn
 from seqpipe_infra.storage_stack import DELIVERY, PROCESSED, QUARANTINE_PREFIX, RAW, StorageStack
@@ -87,15 +94,7 @@ class OrchestrationStack(cdk.Stack):
         self.config = config
         key = storage.key
         # Literal names: policies and the audit can name every bucket and table (see access.py).
-        settings = Settings(
-            metadata_table=table_name(config, METADATA),
-            jobs_table=table_name(config, JOBS),
-            qc_table=table_name(config, QUALITY),
-            raw_bucket=bucket_name(config, RAW),
-            processed_bucket=bucket_name(config, PROCESSED),
-            delivery_bucket=bucket_name(config, DELIVERY),
-            alert_topic_arn=alerts.topic_arn,
-        )
+        settings = deployed_settings(config, alerts.topic_arn)
         self.add_stack_dependency(data)
 
         self.dead_letters = self._queue("DeadLetters", f"{config.prefix}-dead-letters", key)

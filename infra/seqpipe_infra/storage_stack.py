@@ -13,10 +13,8 @@ from seqpipe.aws.s3 import QUARANTINE_TAG
 from seqpipe_infra.common import log_group, removal_policy, workflow_role_arn_pattern
 from seqpipe_infra.compliance import acknowledge
 from seqpipe_infra.config import EnvConfig
-from seqpipe_infra.names import bucket_name
+from seqpipe_infra.names import DELIVERY, PROCESSED, RAW, bucket_name
 
-# Bucket purposes (names: common.bucket_name)
-RAW, PROCESSED, DELIVERY = "raw", "processed", "delivery"
 # Key layout the lifecycle rules rely on (docs/infrastructure.md, "Buckets").
 PROCESSED_RUNS_PREFIX = "runs/"
 PROCESSED_WORK_PREFIX = "work/"  # per-run intermediates (source tarballs, scatter chunks)
