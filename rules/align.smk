@@ -1,3 +1,7 @@
+# The alignment chain is the critical path of a run: its rules get a high priority so QC,
+# versions and other side jobs fill the gaps instead of delaying it.
+
+
 rule map_reads:
     input:
         r1=lambda wc: unit_of(wc).fq1,
@@ -13,6 +17,7 @@ rule map_reads:
         align=log_of("map_reads/{sample}.{unit}"),
     benchmark:
         benchmark_of("map_reads/{sample}.{unit}")
+    priority: 50
     conda:
         f"../envs/{config['aligner']}.yaml"
     threads: THREADS
@@ -48,6 +53,7 @@ rule mark_duplicates:
         log_of("mark_duplicates/{sample}"),
     benchmark:
         benchmark_of("mark_duplicates/{sample}")
+    priority: 50
     conda:
         "../envs/samtools.yaml"
     threads: THREADS
@@ -77,6 +83,7 @@ if config["duplicates"]["tool"] == "picard":
             log_of("merge_units/{sample}"),
         benchmark:
             benchmark_of("merge_units/{sample}")
+        priority: 50
         conda:
             "../envs/samtools.yaml"
         threads: THREADS
@@ -94,6 +101,7 @@ if config["duplicates"]["tool"] == "picard":
             log_of("mark_duplicates/{sample}"),
         benchmark:
             benchmark_of("mark_duplicates/{sample}")
+        priority: 50
         conda:
             "../envs/picard.yaml"
         resources:

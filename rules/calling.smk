@@ -11,6 +11,7 @@ rule call_bcftools:
         log_of("calls/bcftools/{scope}/{name}.{chunk}"),
     benchmark:
         benchmark_of("calls/bcftools/{scope}/{name}.{chunk}")
+    priority: 20
     conda:
         "../envs/bcftools.yaml"
     shell:
@@ -27,6 +28,7 @@ rule call_freebayes:
         log_of("calls/freebayes/{scope}/{name}.{chunk}"),
     benchmark:
         benchmark_of("calls/freebayes/{scope}/{name}.{chunk}")
+    priority: 20
     conda:
         "../envs/freebayes.yaml"
     shell:

@@ -28,6 +28,7 @@ rule link_reference:
         log_of("reference/link_reference"),
     benchmark:
         benchmark_of("reference/link_reference")
+    priority: 50
     run:
         link_or_copy(input[0], output[0])
 
@@ -43,6 +44,7 @@ if REUSED:
             log_of("reference/link_reference_indices"),
         benchmark:
             benchmark_of("reference/link_reference_indices")
+        priority: 50
         run:
             for source, target in zip(input, output):
                 link_or_copy(source, target)
@@ -59,6 +61,7 @@ if "fai" not in REUSED:
             log_of("reference/index_reference"),
         benchmark:
             benchmark_of("reference/index_reference")
+        priority: 50
         conda:
             "../envs/samtools.yaml"
         shell:
@@ -93,6 +96,7 @@ if ALIGNER_INDEX[0] not in REUSED:
             log_of("reference/index_aligner"),
         benchmark:
             benchmark_of("reference/index_aligner")
+        priority: 50
         conda:
             f"../envs/{config['aligner']}.yaml"
         resources:
