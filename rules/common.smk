@@ -3,15 +3,9 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-from seqpipe.chunks import write_chunk_beds
-from seqpipe.files import link_or_copy
-from seqpipe.provenance import (
-    VERSION_COMMANDS,
-    tools_used,
-    write_run_manifest,
-    write_versions_for_multiqc,
-)
-from seqpipe.qc_report import summarize_qc
+from snakemake import __version__ as SNAKEMAKE_VERSION
+
+from seqpipe.provenance import VERSION_COMMANDS, tools_used
 from seqpipe.sheets import load_sheets, sheets_from_records
 
 validate(config, workflow.source_path("../config/schemas/config.schema.yaml"))

@@ -22,8 +22,10 @@ rule collect_software_versions:
         log_of("collect_software_versions"),
     benchmark:
         benchmark_of("collect_software_versions")
-    run:
-        write_versions_for_multiqc(input, output[0])
+    conda:
+        "../envs/python.yaml"
+    script:
+        "../scripts/workflow_step.py"
 
 
 rule write_run_manifest:
@@ -43,12 +45,11 @@ rule write_run_manifest:
         log_of("write_run_manifest"),
     benchmark:
         benchmark_of("write_run_manifest")
-    run:
-        write_run_manifest(
-            config,
-            input.versions,
-            [*input.reads, input.reference],
-            input.results,
-            workflow.basedir,
-            output[0],
-        )
+    conda:
+        "../envs/python.yaml"
+    params:
+        config=config,
+        workflow_dir=workflow.basedir,
+        snakemake_version=SNAKEMAKE_VERSION,
+    script:
+        "../scripts/workflow_step.py"

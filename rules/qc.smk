@@ -78,22 +78,15 @@ rule summarize_qc:
         log_of("summarize_qc"),
     benchmark:
         benchmark_of("summarize_qc")
+    conda:
+        "../envs/python.yaml"
     params:
+        samples=SAMPLES,
+        callers=CALLERS,
         # a param, so that changing a threshold re-evaluates the verdicts
         thresholds=config["qc"].get("thresholds", {}),
-    run:
-        summarize_qc(
-            SAMPLES,
-            CALLERS,
-            input.flagstat,
-            input.mosdepth,
-            input.markdup,
-            input.variant_stats,
-            params.thresholds,
-            output.tsv,
-            output.multiqc,
-            demux_verdicts=input.demux,
-        )
+    script:
+        "../scripts/workflow_step.py"
 
 
 rule report_multiqc:

@@ -81,14 +81,13 @@ def build_manifest(
     inputs: Iterable[str | Path],
     outputs: Iterable[str | Path],
     workflow_dir: str | Path,
+    snakemake_version: str,
 ) -> dict[str, Any]:
-    import snakemake
-
     return {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "workflow": {
             "revision": workflow_revision(workflow_dir),
-            "snakemake": snakemake.__version__,
+            "snakemake": snakemake_version,
             "python": platform.python_version(),
         },
         "software_versions": dict(versions),
@@ -104,8 +103,9 @@ def write_run_manifest(
     inputs: Iterable[str | Path],
     outputs: Iterable[str | Path],
     workflow_dir: str | Path,
+    snakemake_version: str,
     path: str | Path,
 ) -> None:
     versions = {Path(f).stem: Path(f).read_text().strip() for f in version_files}
-    manifest = build_manifest(config, versions, inputs, outputs, workflow_dir)
+    manifest = build_manifest(config, versions, inputs, outputs, workflow_dir, snakemake_version)
     Path(path).write_text(json.dumps(manifest, indent=2) + "\n")
