@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,6 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from seqpipe.aws.transitions import JobStatus
 from seqpipe.web import plots
@@ -109,6 +111,22 @@ def _filesize(size: int | None) -> str:
             return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
         size /= 1024  # type: ignore[assignment]
     return str(size)
+
+
+def _metric_charts(
+    chart: Callable[..., Markup], suffix: str, items: list[SampleQC], label_of: Callable[[SampleQC], str]
+) -> list[Markup]:
+    """One chart per plotted metric, a bar per item (a sample of a run, or a run of a sample)."""
+    return [
+        chart(
+            f"{label} {suffix}",
+            [plots.Bar(label_of(i), i.metrics.get(name), _metric_verdict(i, name)) for i in items],
+            unit=unit,
+            thresholds=_limits(items, name),
+        )
+        for name, label, unit in METRICS
+        if name in PLOTTED
+    ]
 
 
 def _limits(qc: list[SampleQC], metric: str) -> list[float]:
@@ -294,16 +312,7 @@ def create_app(
     @app.get("/runs/{run_id}/qc", response_class=HTMLResponse, include_in_schema=False)
     def run_qc_page(request: Request, who: Auth, run_id: str):
         samples = api_run_samples(who, run_id)
-        charts = [
-            plots.bar_chart(
-                f"{label} per sample",
-                [plots.Bar(s.sample, s.metrics.get(name), _metric_verdict(s, name)) for s in samples],
-                unit=unit,
-                thresholds=_limits(samples, name),
-            )
-            for name, label, unit in METRICS
-            if name in PLOTTED
-        ]
+        charts = _metric_charts(plots.bar_chart, "per sample", samples, lambda s: s.sample)
         passed = sum(1 for s in samples if s.verdict == "PASS")
         return page(
             request,
@@ -340,16 +349,7 @@ def create_app(
     @app.get("/samples/{sample_id}/qc", response_class=HTMLResponse, include_in_schema=False)
     def sample_qc_page(request: Request, who: Auth, sample_id: str):
         qc = api_sample_qc(who, sample_id)
-        charts = [
-            plots.series_chart(
-                f"{label} across runs",
-                [plots.Bar(q.run_id, q.metrics.get(name), _metric_verdict(q, name)) for q in qc],
-                unit=unit,
-                thresholds=_limits(qc, name),
-            )
-            for name, label, unit in METRICS
-            if name in PLOTTED
-        ]
+        charts = _metric_charts(plots.series_chart, "across runs", qc, lambda q: q.run_id)
         return page(
             request,
             "sample_qc.html.j2",
