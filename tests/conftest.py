@@ -46,3 +46,22 @@ def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Callable:
     for key, value in fresh_environment(moto_endpoint, "us-east-1").items():
         monkeypatch.setenv(key, value)
     return lambda service: boto3.client(service)
+
+
+@pytest.fixture(scope="session")
+def aws_proxy_endpoint(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """The counting, fault-injecting proxy (tests/support/aws_proxy.py) in front of the endpoint."""
+    from aws_proxy import running_proxy
+
+    log = tmp_path_factory.mktemp("aws-proxy") / "proxy.log"
+    with running_proxy(moto_endpoint, log) as client:
+        yield client
+
+
+@pytest.fixture
+def aws_via_proxy(aws: Callable, aws_proxy_endpoint, monkeypatch: pytest.MonkeyPatch):
+    """Like `aws`, but every client (and subprocess) talks to the endpoint through the proxy, whose
+    log and fault rules start empty."""
+    aws_proxy_endpoint.reset()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws_proxy_endpoint.url)
+    return aws_proxy_endpoint
