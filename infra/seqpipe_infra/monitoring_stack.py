@@ -12,16 +12,19 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from seqpipe_infra.common import cost_tags
-from seqpipe_infra.config import EnvConfig
-from seqpipe_infra.names import (
-    CUSTOM_METRICS,
+from seqpipe.handlers.registry import (
+    BYTES_VALIDATED,
     HANDLERS,
     METRICS_NAMESPACE,
-    alerts_topic_name,
-    function_name,
-    state_machine_name,
+    OBJECTS_QUARANTINED,
+    QC_FAILURES,
+    SAMPLES_DELIVERED,
+    SAMPLES_QC_PASSED,
+    CustomMetric,
 )
+from seqpipe_infra.common import cost_tags
+from seqpipe_infra.config import EnvConfig
+from seqpipe_infra.names import alerts_topic_name, function_name, state_machine_name
 
 
 class MonitoringStack(cdk.Stack):
@@ -63,17 +66,6 @@ class MonitoringStack(cdk.Stack):
         }
         lambda_errors = [self._lambda_metric(base, "Errors", "Sum") for base in HANDLERS]
         lambda_durations = [self._lambda_metric(base, "Duration", "p95") for base in HANDLERS]
-        custom = {
-            name: cw.Metric(
-                namespace=METRICS_NAMESPACE,
-                metric_name=name,
-                dimensions_map={"service": service},
-                statistic="Sum",
-                period=cdk.Duration.hours(1),
-            )
-            for name, service in CUSTOM_METRICS.items()
-        }
-
         # (construct id, alarm name, metric, runbook hint, roll deployments back when it fires)
         specs = [
             (
@@ -91,7 +83,7 @@ class MonitoringStack(cdk.Stack):
                 True,
             ),
             # QC failures are about samples, not about a deployment: they never roll one back.
-            ("QcFailures", f"{config.prefix}-qc-failures", custom["QcFailures"], "failed run", False),
+            ("QcFailures", f"{config.prefix}-qc-failures", _custom(QC_FAILURES), "failed run", False),
         ] + [
             (
                 f"LambdaErrors{_camel(base)}",
@@ -162,13 +154,13 @@ class MonitoringStack(cdk.Stack):
         dashboard.add_widgets(
             cw.GraphWidget(
                 title="Samples: QC passed, QC failed, delivered",
-                left=[custom["SamplesQcPassed"], custom["QcFailures"], custom["SamplesDelivered"]],
+                left=[_custom(m) for m in (SAMPLES_QC_PASSED, QC_FAILURES, SAMPLES_DELIVERED)],
                 width=12,
             ),
             cw.GraphWidget(
                 title="Raw data validated (bytes) and quarantined objects",
-                left=[custom["BytesValidated"]],
-                right=[custom["ObjectsQuarantined"]],
+                left=[_custom(BYTES_VALIDATED)],
+                right=[_custom(OBJECTS_QUARANTINED)],
                 width=12,
             ),
             cw.AlarmStatusWidget(title="Alarms", alarms=alarms, width=24),
@@ -216,6 +208,17 @@ class MonitoringStack(cdk.Stack):
             period=cdk.Duration.minutes(5),
             label=base,
         )
+
+
+def _custom(metric: CustomMetric) -> cw.Metric:
+    """A handler's metric as its Powertools EMF lines publish it, summed per hour."""
+    return cw.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name=metric.name,
+        dimensions_map={"service": metric.function},
+        statistic="Sum",
+        period=cdk.Duration.hours(1),
+    )
 
 
 def _camel(base: str) -> str:

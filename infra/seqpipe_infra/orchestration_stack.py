@@ -17,6 +17,7 @@ from constructs import Construct
 
 from seqpipe.aws.settings import Settings
 from seqpipe.aws.tables import JOBS, METADATA, QUALITY, TableSpec
+from seqpipe.handlers.registry import HANDLERS
 from seqpipe.orchestration.state_machine import StateMachineRefs, build_definition
 from seqpipe_infra.access import acknowledge_unscoped, grant_bucket, grant_publish, grant_table
 from seqpipe_infra.batch_stack import BatchStack
@@ -25,14 +26,7 @@ from seqpipe_infra.compliance import acknowledge
 from seqpipe_infra.config import EnvConfig
 from seqpipe_infra.data_stack import DataStack
 from seqpipe_infra.lambda_assets import RUNTIME, dependency_layer, package_code
-from seqpipe_infra.names import (
-    HANDLERS,
-    bucket_name,
-    deployed_settings,
-    function_name,
-    state_machine_name,
-    table_name,
-)
+from seqpipe_infra.names import bucket_name, deployed_settings, function_name, state_machine_name, table_name
 from seqpipe_infra.network_stack import NetworkStack
 from seqpipe_infra.permissions import Access, table_arn
 from seqpipe_infra.storage_stack import DELIVERY, PROCESSED, QUARANTINE_PREFIX, RAW, StorageStack

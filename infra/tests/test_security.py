@@ -7,9 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 from seqpipe_infra.config import ENVIRONMENTS
-from seqpipe_infra.names import HANDLERS, bucket_name
+from seqpipe_infra.names import bucket_name
 
 from seqpipe.aws.tables import ALL_TABLES
+from seqpipe.handlers.registry import HANDLERS
 from seqpipe.orchestration.state_machine import build_definition
 
 COST_TAGS = {"project", "environment", "run"}
