@@ -124,11 +124,7 @@ class OrchestrationStack(cdk.Stack):
                 memory_size=config.lambdas.memory_mb,
                 timeout=cdk.Duration.seconds(config.lambdas.timeout_seconds),
                 reserved_concurrent_executions=config.lambdas.reserved_concurrency,
-                environment={
-                    **settings.environment(),
-                    "SEQPIPE_ENVIRONMENT": config.environment,
-                    "POWERTOOLS_LOG_LEVEL": "INFO",
-                },
+                environment={**settings.environment(), "POWERTOOLS_LOG_LEVEL": "INFO"},
                 vpc=network.vpc,
                 vpc_subnets=network.subnets,
                 security_groups=[network.workload_sg],
