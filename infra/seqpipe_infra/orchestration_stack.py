@@ -34,28 +34,20 @@ from seqpipe_infra.storage_stack import DELIVERY, PROCESSED, QUARANTINE_PREFIX, 
 _VPC_ACCESS_POLICY = "AWSLambdaVPCAccessExecutionRole"
 VCF_SUFFIXES = (".vcf", ".vcf.gz", ".bcf")
 # What each handler touches; everything else is denied by omission (docs/infrastructure.md, "IAM").
+# The table grants are exactly the DynamoDB requests each deployed function makes
+# (tests/test_local_deploy.py, test_each_lambda_may_touch_exactly_the_tables_its_handler_touches).
 HANDLER_ACCESS: dict[str, list[tuple[str | TableSpec, Access]]] = {
     "validation-handler": [
         (RAW, Access.READ),
         (RAW, Access.WRITE),  # quarantine tags / prefix; objects are never deleted by design
-        (METADATA, Access.READ),
-        (METADATA, Access.WRITE),
-        (JOBS, Access.READ),
-    ],
-    "vcf-processor": [
-        (RAW, Access.READ),
-        (PROCESSED, Access.READ),
-        (PROCESSED, Access.WRITE),
-        (METADATA, Access.READ),
+        (METADATA, Access.READ),  # a duplicate event reads the record it would have written
         (METADATA, Access.WRITE),
     ],
+    "vcf-processor": [(RAW, Access.READ), (PROCESSED, Access.READ), (PROCESSED, Access.WRITE)],
     "quality-metrics": [
         (PROCESSED, Access.READ),
         (RAW, Access.READ),  # the run config (QC thresholds) under configs/
-        (QUALITY, Access.READ),
         (QUALITY, Access.WRITE),
-        (METADATA, Access.READ),
-        (METADATA, Access.WRITE),
     ],
     "metadata-updater": [
         (PROCESSED, Access.READ),
@@ -63,9 +55,7 @@ HANDLER_ACCESS: dict[str, list[tuple[str | TableSpec, Access]]] = {
         (DELIVERY, Access.WRITE),
         (JOBS, Access.READ),
         (JOBS, Access.WRITE),
-        (METADATA, Access.READ),
-        (METADATA, Access.WRITE),
-        (QUALITY, Access.READ),
+        (METADATA, Access.WRITE),  # conditional writes only: a sample's status is never read back
     ],
 }
 
