@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import aws_cdk as cdk
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
@@ -13,7 +11,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from seqpipe_infra.access import grant_bucket
-from seqpipe_infra.common import cost_tags, log_group, removal_policy, workflow_role
+from seqpipe_infra.common import log_group, removal_policy, workflow_role
 from seqpipe_infra.compliance import acknowledge
 from seqpipe_infra.config import EnvConfig
 from seqpipe_infra.names import bucket_name
@@ -27,9 +25,9 @@ from seqpipe_infra.storage_stack import (
     StorageStack,
 )
 
-# The head job's entry point in the image (docker/head-job.py): it turns the run's environment
-# (SEQPIPE_RUN_ID, SEQPIPE_CONFIG_URI, SEQPIPE_OUTPUT_URI set by the state machine) into the one
-# Snakemake command line of seqpipe.execution.command, with --aws-batch-task-timeout set.
+# The head job's command in the image: it turns the run's environment (SEQPIPE_RUN_ID,
+# SEQPIPE_CONFIG_URI, SEQPIPE_OUTPUT_URI, set by the state machine) into the one Snakemake command line
+# of seqpipe.execution.command; profiles/aws-batch reads the executor settings of the job definition.
 HEAD_JOB_COMMAND = ["seqpipe-head-job"]
 
 
@@ -134,11 +132,10 @@ class BatchStack(cdk.Stack):
                     # read by the aws-batch executor plugin itself
                     "SNAKEMAKE_AWS_BATCH_JOB_QUEUE": self.task_queue.job_queue_arn,
                     "SNAKEMAKE_AWS_BATCH_JOB_ROLE": self.task_role.role_arn,
-                    # read by docker/head-job.py (the plugin takes these on the command line only)
+                    # read by profiles/aws-batch (the plugin's region, task timeout and image)
                     "SEQPIPE_AWS_REGION": config.region,
                     "SEQPIPE_TASK_TIMEOUT_SECONDS": str(config.batch.task_timeout_seconds),
                     "SEQPIPE_CONTAINER_IMAGE": image,
-                    "SEQPIPE_COST_TAGS": json.dumps(cost_tags(config)),
                 },
             ),
         )

@@ -54,6 +54,22 @@ class BudgetConfig:
 
 
 @dataclass(frozen=True)
+class AlarmTrigger:
+    """An alarm fires when its metric reaches `threshold` in `evaluation_periods` consecutive periods."""
+
+    threshold: float
+    evaluation_periods: int
+
+
+@dataclass(frozen=True)
+class AlarmsConfig:
+    run_failures: AlarmTrigger
+    run_timeouts: AlarmTrigger
+    qc_failures: AlarmTrigger
+    lambda_errors: AlarmTrigger  # each function's own alarm
+
+
+@dataclass(frozen=True)
 class ScheduleConfig:
     expression: str
     enabled: bool
@@ -93,6 +109,7 @@ class EnvConfig:
     log_retention_days: int
     lifecycle: LifecycleConfig
     alert_emails: tuple[str, ...]
+    alarms: AlarmsConfig
     budget: BudgetConfig
     schedule: ScheduleConfig
     dashboard: DashboardConfig
@@ -150,6 +167,7 @@ def parse_config(data: object, source: str) -> EnvConfig:
         log_retention_days=data["logs"]["retention_days"],
         lifecycle=lifecycle,
         alert_emails=tuple(data["alerts"]["emails"]),
+        alarms=AlarmsConfig(**{name: AlarmTrigger(**trigger) for name, trigger in data["alarms"].items()}),
         budget=BudgetConfig(budget["monthly_usd"], tuple(budget["thresholds_percent"])),
         schedule=ScheduleConfig(**{**data["schedule"], "samples": tuple(data["schedule"]["samples"])}),
         dashboard=DashboardConfig(

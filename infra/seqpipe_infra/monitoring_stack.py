@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import aws_cdk as cdk
 from aws_cdk import aws_budgets as budgets
 from aws_cdk import aws_cloudwatch as cw
@@ -12,16 +14,31 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from seqpipe_infra.common import cost_tags
-from seqpipe_infra.config import EnvConfig
-from seqpipe_infra.names import (
-    CUSTOM_METRICS,
+from seqpipe.handlers.registry import (
+    BYTES_VALIDATED,
     HANDLERS,
     METRICS_NAMESPACE,
-    alerts_topic_name,
-    function_name,
-    state_machine_name,
+    OBJECTS_QUARANTINED,
+    QC_FAILURES,
+    SAMPLES_DELIVERED,
+    SAMPLES_QC_PASSED,
+    CustomMetric,
 )
+from seqpipe_infra.common import cost_tags
+from seqpipe_infra.config import AlarmTrigger, EnvConfig
+from seqpipe_infra.names import alerts_topic_name, function_name, state_machine_name
+
+
+@dataclass(frozen=True)
+class AlarmSpec:
+    """An alarm that notifies the alert topic."""
+
+    construct_id: str
+    alarm_name: str
+    metric: cw.IMetric
+    trigger: AlarmTrigger  # threshold and evaluation periods, from the environment's config
+    runbook: str  # the runbook of docs/infrastructure.md that on-call follows
+    rolls_back: bool  # a rollback trigger of every deployment (scripts/deploy.sh)
 
 
 class MonitoringStack(cdk.Stack):
@@ -63,70 +80,48 @@ class MonitoringStack(cdk.Stack):
         }
         lambda_errors = [self._lambda_metric(base, "Errors", "Sum") for base in HANDLERS]
         lambda_durations = [self._lambda_metric(base, "Duration", "p95") for base in HANDLERS]
-        custom = {
-            name: cw.Metric(
-                namespace=METRICS_NAMESPACE,
-                metric_name=name,
-                dimensions_map={"service": service},
-                statistic="Sum",
-                period=cdk.Duration.hours(1),
-            )
-            for name, service in CUSTOM_METRICS.items()
-        }
-
-        # (construct id, alarm name, metric, runbook hint, roll deployments back when it fires)
+        triggers = config.alarms
         specs = [
-            (
-                "RunFailures",
-                f"{config.prefix}-run-failures",
-                executions["ExecutionsFailed"],
-                "failed run",
-                True,
-            ),
-            (
-                "RunTimeouts",
-                f"{config.prefix}-run-timeouts",
-                executions["ExecutionsTimedOut"],
-                "failed run",
-                True,
-            ),
+            _run_alarm(config, "run-failures", executions["ExecutionsFailed"], triggers.run_failures),
+            _run_alarm(config, "run-timeouts", executions["ExecutionsTimedOut"], triggers.run_timeouts),
             # QC failures are about samples, not about a deployment: they never roll one back.
-            ("QcFailures", f"{config.prefix}-qc-failures", custom["QcFailures"], "failed run", False),
+            _run_alarm(config, "qc-failures", _custom(QC_FAILURES), triggers.qc_failures, rolls_back=False),
         ] + [
-            (
-                f"LambdaErrors{_camel(base)}",
-                f"{function_name(config, base)}-errors",
-                metric,
-                "quarantined file",
-                True,
+            AlarmSpec(
+                construct_id=f"LambdaErrors{_camel(base)}",
+                alarm_name=f"{function_name(config, base)}-errors",
+                metric=metric,
+                trigger=triggers.lambda_errors,
+                runbook="quarantined file",
+                rolls_back=True,
             )
             for base, metric in zip(HANDLERS, lambda_errors, strict=True)
         ]
         action = cw_actions.SnsAction(self.alerts)
         alarms: list[cw.IAlarm] = []
         rollback_arns: list[str] = []
-        for construct_id, alarm_name, metric, runbook, rolls_back in specs:
+        for spec in specs:
             alarm = cw.Alarm(
                 self,
-                construct_id,
-                alarm_name=alarm_name,
-                metric=metric,
-                threshold=1,
-                evaluation_periods=1,
+                spec.construct_id,
+                alarm_name=spec.alarm_name,
+                metric=spec.metric,
+                threshold=spec.trigger.threshold,
+                evaluation_periods=spec.trigger.evaluation_periods,
                 comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-                alarm_description=f"{alarm_name} (runbook: {runbook}, docs/infrastructure.md)",
+                alarm_description=f"{spec.alarm_name} (runbook: {spec.runbook}, docs/infrastructure.md)",
             )
             alarm.add_alarm_action(action)
             # Referenced by ARN, not by token: the dashboard and the deploy script need no GetAtt.
             arn = self.format_arn(
                 service="cloudwatch",
                 resource="alarm",
-                resource_name=alarm_name,
+                resource_name=spec.alarm_name,
                 arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
             )
-            alarms.append(cw.Alarm.from_alarm_arn(self, f"{construct_id}ByArn", arn))
-            if rolls_back:
+            alarms.append(cw.Alarm.from_alarm_arn(self, f"{spec.construct_id}ByArn", arn))
+            if spec.rolls_back:
                 rollback_arns.append(arn)
         # scripts/deploy.sh passes these as CloudFormation rollback triggers.
         cdk.CfnOutput(self, "RollbackAlarmArns", value=",".join(rollback_arns))
@@ -162,13 +157,13 @@ class MonitoringStack(cdk.Stack):
         dashboard.add_widgets(
             cw.GraphWidget(
                 title="Samples: QC passed, QC failed, delivered",
-                left=[custom["SamplesQcPassed"], custom["QcFailures"], custom["SamplesDelivered"]],
+                left=[_custom(m) for m in (SAMPLES_QC_PASSED, QC_FAILURES, SAMPLES_DELIVERED)],
                 width=12,
             ),
             cw.GraphWidget(
                 title="Raw data validated (bytes) and quarantined objects",
-                left=[custom["BytesValidated"]],
-                right=[custom["ObjectsQuarantined"]],
+                left=[_custom(BYTES_VALIDATED)],
+                right=[_custom(OBJECTS_QUARANTINED)],
                 width=12,
             ),
             cw.AlarmStatusWidget(title="Alarms", alarms=alarms, width=24),
@@ -216,6 +211,31 @@ class MonitoringStack(cdk.Stack):
             period=cdk.Duration.minutes(5),
             label=base,
         )
+
+
+def _run_alarm(
+    config: EnvConfig, slug: str, metric: cw.IMetric, trigger: AlarmTrigger, rolls_back: bool = True
+) -> AlarmSpec:
+    """An alarm about runs, `<prefix>-<slug>`, whose runbook is "failed run"."""
+    return AlarmSpec(
+        construct_id=_camel(slug),
+        alarm_name=f"{config.prefix}-{slug}",
+        metric=metric,
+        trigger=trigger,
+        runbook="failed run",
+        rolls_back=rolls_back,
+    )
+
+
+def _custom(metric: CustomMetric) -> cw.Metric:
+    """A handler's metric as its Powertools EMF lines publish it, summed per hour."""
+    return cw.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name=metric.name,
+        dimensions_map={"service": metric.function},
+        statistic="Sum",
+        period=cdk.Duration.hours(1),
+    )
 
 
 def _camel(base: str) -> str:

@@ -9,24 +9,6 @@ from seqpipe_infra.config import EnvConfig
 # Bucket purposes (names: bucket_name)
 RAW, PROCESSED, DELIVERY = "raw", "processed", "delivery"
 
-# function base name -> handler (thin handlers over the package, issue 4)
-HANDLERS = {
-    "validation-handler": "seqpipe.handlers.validation_handler.handler",
-    "vcf-processor": "seqpipe.handlers.vcf_processor.handler",
-    "quality-metrics": "seqpipe.handlers.quality_metrics.handler",
-    "metadata-updater": "seqpipe.handlers.metadata_updater.handler",
-}
-# Custom metrics the handlers publish (Powertools EMF, seqpipe.handlers.observability): metric name
-# -> the handler whose `service` dimension it carries. The dashboard and the alarms read these.
-METRICS_NAMESPACE = "seqpipe"
-CUSTOM_METRICS = {
-    "SamplesQcPassed": "quality-metrics",
-    "QcFailures": "quality-metrics",
-    "SamplesDelivered": "metadata-updater",
-    "BytesValidated": "validation-handler",
-    "ObjectsQuarantined": "validation-handler",
-}
-
 
 def function_name(config: EnvConfig, base: str) -> str:
     return f"{config.prefix}-{base}"

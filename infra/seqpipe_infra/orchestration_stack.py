@@ -17,6 +17,7 @@ from constructs import Construct
 
 from seqpipe.aws.settings import Settings
 from seqpipe.aws.tables import JOBS, METADATA, QUALITY, TableSpec
+from seqpipe.handlers.registry import HANDLERS
 from seqpipe.orchestration.state_machine import StateMachineRefs, build_definition
 from seqpipe_infra.access import acknowledge_unscoped, grant_bucket, grant_publish, grant_table
 from seqpipe_infra.batch_stack import BatchStack
@@ -25,14 +26,7 @@ from seqpipe_infra.compliance import acknowledge
 from seqpipe_infra.config import EnvConfig
 from seqpipe_infra.data_stack import DataStack
 from seqpipe_infra.lambda_assets import RUNTIME, dependency_layer, package_code
-from seqpipe_infra.names import (
-    HANDLERS,
-    bucket_name,
-    deployed_settings,
-    function_name,
-    state_machine_name,
-    table_name,
-)
+from seqpipe_infra.names import bucket_name, deployed_settings, function_name, state_machine_name, table_name
 from seqpipe_infra.network_stack import NetworkStack
 from seqpipe_infra.permissions import Access, table_arn
 from seqpipe_infra.storage_stack import DELIVERY, PROCESSED, QUARANTINE_PREFIX, RAW, StorageStack
@@ -40,28 +34,20 @@ from seqpipe_infra.storage_stack import DELIVERY, PROCESSED, QUARANTINE_PREFIX, 
 _VPC_ACCESS_POLICY = "AWSLambdaVPCAccessExecutionRole"
 VCF_SUFFIXES = (".vcf", ".vcf.gz", ".bcf")
 # What each handler touches; everything else is denied by omission (docs/infrastructure.md, "IAM").
+# The table grants are exactly the DynamoDB requests each deployed function makes
+# (tests/test_local_deploy.py, test_each_lambda_may_touch_exactly_the_tables_its_handler_touches).
 HANDLER_ACCESS: dict[str, list[tuple[str | TableSpec, Access]]] = {
     "validation-handler": [
         (RAW, Access.READ),
         (RAW, Access.WRITE),  # quarantine tags / prefix; objects are never deleted by design
-        (METADATA, Access.READ),
-        (METADATA, Access.WRITE),
-        (JOBS, Access.READ),
-    ],
-    "vcf-processor": [
-        (RAW, Access.READ),
-        (PROCESSED, Access.READ),
-        (PROCESSED, Access.WRITE),
-        (METADATA, Access.READ),
+        (METADATA, Access.READ),  # a duplicate event reads the record it would have written
         (METADATA, Access.WRITE),
     ],
+    "vcf-processor": [(RAW, Access.READ), (PROCESSED, Access.READ), (PROCESSED, Access.WRITE)],
     "quality-metrics": [
         (PROCESSED, Access.READ),
         (RAW, Access.READ),  # the run config (QC thresholds) under configs/
-        (QUALITY, Access.READ),
         (QUALITY, Access.WRITE),
-        (METADATA, Access.READ),
-        (METADATA, Access.WRITE),
     ],
     "metadata-updater": [
         (PROCESSED, Access.READ),
@@ -69,9 +55,7 @@ HANDLER_ACCESS: dict[str, list[tuple[str | TableSpec, Access]]] = {
         (DELIVERY, Access.WRITE),
         (JOBS, Access.READ),
         (JOBS, Access.WRITE),
-        (METADATA, Access.READ),
-        (METADATA, Access.WRITE),
-        (QUALITY, Access.READ),
+        (METADATA, Access.WRITE),  # conditional writes only: a sample's status is never read back
     ],
 }
 
@@ -130,11 +114,7 @@ class OrchestrationStack(cdk.Stack):
                 memory_size=config.lambdas.memory_mb,
                 timeout=cdk.Duration.seconds(config.lambdas.timeout_seconds),
                 reserved_concurrent_executions=config.lambdas.reserved_concurrency,
-                environment={
-                    **settings.environment(),
-                    "SEQPIPE_ENVIRONMENT": config.environment,
-                    "POWERTOOLS_LOG_LEVEL": "INFO",
-                },
+                environment={**settings.environment(), "POWERTOOLS_LOG_LEVEL": "INFO"},
                 vpc=network.vpc,
                 vpc_subnets=network.subnets,
                 security_groups=[network.workload_sg],

@@ -82,9 +82,11 @@ def local_synthesis(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
 
 @pytest.fixture(scope="session")
 def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """moto in server mode on loopback; Batch jobs succeed without running (batch_simple)."""
+    """moto in server mode on loopback; Batch jobs succeed without running (batch_simple). Its recorder
+    (off until a test starts it) logs the requests it serves to a file of this session."""
     log = tmp_path_factory.mktemp("moto") / "moto.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOTO_")}
+    env["MOTO_RECORDER_FILEPATH"] = str(log.with_name("requests.jsonl"))
     with moto_server(MOTO_LAUNCHER, log, env) as url:
         yield url
 

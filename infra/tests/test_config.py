@@ -54,6 +54,14 @@ def _write(tmp_path, environment: str, change) -> None:
             "dashboard.allowed_cidrs: 0.0.0.0/0 would let anyone reach the sign-in page",
         ),
         (
+            lambda d: d["alarms"]["qc_failures"].update(threshold=0),
+            "alarms.qc_failures.threshold: 0 is less than or equal to the minimum of 0",
+        ),
+        (
+            lambda d: d["alarms"].pop("lambda_errors"),
+            "alarms: 'lambda_errors' is a required property",
+        ),
+        (
             lambda d: d["dashboard"].update(certificate_arn="my-cert"),
             "dashboard.certificate_arn: 'my-cert' does not match",
         ),

@@ -9,11 +9,15 @@ docker-free Batch); the test writes the run's outputs the way the pipeline would
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
@@ -22,9 +26,13 @@ import requests
 from seqpipe_infra import local_endpoint
 from seqpipe_infra.iam_audit import audit_live
 from seqpipe_infra.local_endpoint import LOCAL_ACCOUNT, LOCAL_REGION
+from seqpipe_infra.names import function_name, table_name
+from seqpipe_infra.permissions import classify
 
 from seqpipe.aws.repositories import Repositories
 from seqpipe.aws.settings import Settings
+from seqpipe.aws.tables import ALL_TABLES
+from seqpipe.handlers.registry import HANDLERS
 
 REPO = Path(__file__).resolve().parents[2]
 DATAPLANE_DATA = REPO / "tests" / "dataplane" / "data"
@@ -102,10 +110,12 @@ def test_lambdas_get_resource_names_and_no_secrets_in_their_environment(deployed
         ]
 
 
-def test_a_run_goes_through_the_deployed_state_machine_and_delivers(deployed):
+@pytest.fixture(scope="module")
+def run1(deployed, moto_endpoint: str):
+    """RUN1 (samples S1, S2; S2 below the depth threshold) through the deployed state machine, with
+    the endpoint's request log on."""
     raw = _output(deployed, "storage", "RawBucketName")
     processed = _output(deployed, "storage", "ProcessedBucketName")
-    delivery = _output(deployed, "storage", "DeliveryBucketName")
     s3 = _client("s3")
     key = "P1/RUN1/S1/reads_R1.fastq.gz"
     s3.upload_file(str(DATAPLANE_DATA / "reads_R1.fastq.gz"), raw, key)
@@ -127,25 +137,31 @@ def test_a_run_goes_through_the_deployed_state_machine_and_delivers(deployed):
     )
 
     sfn = _client("stepfunctions")
-    arn = sfn.start_execution(
-        stateMachineArn=_output(deployed, "orchestration", "StateMachineArn"),
-        name="RUN1",
-        input=json.dumps(
-            {
-                "run_id": "RUN1",
-                "project": "P1",
-                "samples": ["S1", "S2"],
-                "inputs": [f"s3://{raw}/{key}"],
-                "config_uri": f"s3://{raw}/configs/RUN1.yaml",
-            }
-        ),
-    )["executionArn"]
-    deadline = time.monotonic() + 120
-    while (execution := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
-        assert time.monotonic() < deadline, "execution still running after 120 s"
-        time.sleep(0.5)
-
+    with request_log(moto_endpoint) as served:
+        arn = sfn.start_execution(
+            stateMachineArn=_output(deployed, "orchestration", "StateMachineArn"),
+            name="RUN1",
+            input=json.dumps(
+                {
+                    "run_id": "RUN1",
+                    "project": "P1",
+                    "samples": ["S1", "S2"],
+                    "inputs": [f"s3://{raw}/{key}"],
+                    "config_uri": f"s3://{raw}/configs/RUN1.yaml",
+                }
+            ),
+        )["executionArn"]
+        deadline = time.monotonic() + 120
+        while (execution := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
+            assert time.monotonic() < deadline, "execution still running after 120 s"
+            time.sleep(0.5)
     history = sfn.get_execution_history(executionArn=arn)["events"]
+    return {"execution": execution, "history": history, "requests": served}
+
+
+def test_a_run_goes_through_the_deployed_state_machine_and_delivers(deployed, run1):
+    delivery = _output(deployed, "storage", "DeliveryBucketName")
+    execution, history = run1["execution"], run1["history"]
     entered = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
     assert execution["status"] == "SUCCEEDED", (execution, entered)
     assert entered == [
@@ -167,7 +183,7 @@ def test_a_run_goes_through_the_deployed_state_machine_and_delivers(deployed):
         TableName=f"{prefix}-quality-metrics", Key={"sample": {"S": "S2"}, "run_id": {"S": "RUN1"}}
     )
     assert qc["Item"]["verdict"]["S"] == "FAIL"
-    manifest = json.loads(s3.get_object(Bucket=delivery, Key="RUN1/manifest.json")["Body"].read())
+    manifest = json.loads(_client("s3").get_object(Bucket=delivery, Key="RUN1/manifest.json")["Body"].read())
     assert {f["sample"] for f in manifest["files"]} == {"S1"}
     batch = _client("batch")
     head_jobs = batch.list_jobs(jobQueue=_output(deployed, "batch", "HeadQueueArn"), jobStatus="SUCCEEDED")
@@ -213,3 +229,97 @@ def test_raw_uploads_are_validated_and_vcfs_processed_through_the_event_rules(de
 
 def _keys(s3, bucket: str, prefix: str) -> list[str]:
     return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
+
+
+def test_each_lambda_may_touch_exactly_the_tables_its_handler_touched(deployed, run1, moto_endpoint: str):
+    """The DynamoDB grants of each function's role (as deployed, read back from IAM) equal the table
+    accesses of the requests that function made, taken from the endpoint's own request log.
+
+    Why this cannot drift silently: nothing here says which tables a handler uses. The handlers run
+    for real (the Lambdas from the CDK asset, as the deployed state machine and event rules invoke
+    them), moto's recorder logs every request the endpoint serves, the launcher names each function
+    in its SDK calls' User-Agent (the SDK's app id), and each DynamoDB operation is classified as
+    read, write or erase with the action sets the grants are built from (permissions.py). The check
+    fails both ways: an access without a grant (the handler would get AccessDenied in AWS) and a
+    grant no request used (more privilege than the code needs, or a path this test does not drive
+    yet: drive it here). The paths driven: RUN1 through the state machine (record, validate inputs,
+    mark running, collect QC, finalize and deliver), and an Object Created event for a FASTQ and a
+    VCF, each delivered twice, as EventBridge may (the second is a duplicate the handler reads back).
+    """
+    config = deployed["config"]
+    raw = _output(deployed, "storage", "RawBucketName")
+    s3, sqs, events, lambda_ = (_client(s) for s in ("s3", "sqs", "events", "lambda"))
+    # the events S3 sends for raw, captured to be delivered again by hand
+    queue = sqs.create_queue(QueueName="raw-object-created")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    pattern = {"source": ["aws.s3"], "detail-type": ["Object Created"], "detail": {"bucket": {"name": [raw]}}}
+    events.put_rule(Name="capture-raw-object-created", EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="capture-raw-object-created", Targets=[{"Id": "queue", "Arn": queue_arn}])
+
+    with request_log(moto_endpoint) as served:
+        for source, key, base in (
+            ("reads_R1.fastq.gz", "P1/RUN8/S8/reads_R1.fastq.gz", "validation-handler"),
+            ("NA12891.vcf.gz", "P1/RUN8/S8/S8.vcf.gz", "vcf-processor"),
+        ):
+            s3.upload_file(str(DATAPLANE_DATA / source), raw, key)
+            (message,) = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=10)["Messages"]
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+            event = json.loads(message["Body"])
+            assert event["detail"]["object"]["key"] == key
+            for _ in range(2):
+                response = lambda_.invoke(FunctionName=function_name(config, base), Payload=json.dumps(event))
+                assert "FunctionError" not in response, response["Payload"].read()
+
+    touched = table_accesses(run1["requests"] + served)
+    tables = [table_name(config, spec) for spec in ALL_TABLES]
+    access = audit_live(config.prefix).access()
+    granted = {}
+    for name in (function_name(config, base) for base in HANDLERS):
+        role = lambda_.get_function(FunctionName=name)["Configuration"]["Role"]
+        kinds = {table: {str(k) for k in access[table].get(role, {})} - {"denied"} for table in tables}
+        granted[name] = {table: found for table, found in kinds.items() if found}
+    # left: what IAM grants each function; right: what its requests did
+    assert granted == {name: touched.get(name, {}) for name in granted}
+
+
+@contextmanager
+def request_log(endpoint: str) -> Iterator[list[dict]]:
+    """The requests the endpoint served while the block ran, from moto's recorder (conftest.py names
+    its file); the list is filled when the block ends."""
+    requests.post(f"{endpoint}/moto-api/recorder/reset-recording", timeout=10)
+    requests.post(f"{endpoint}/moto-api/recorder/start-recording", timeout=10)
+    served: list[dict] = []
+    try:
+        yield served
+    finally:
+        requests.post(f"{endpoint}/moto-api/recorder/stop-recording", timeout=10)
+    text = requests.get(f"{endpoint}/moto-api/recorder/download-recording", timeout=60).text
+    # one JSON object per request; the server's threads append them unlocked, so two may share a line
+    decoder, position = json.JSONDecoder(), 0
+    while (position := _WHITESPACE.match(text, position).end()) < len(text):
+        entry, position = decoder.raw_decode(text, position)
+        served.append(entry)
+
+
+_WHITESPACE = re.compile(r"\s*")
+_CALLER = re.compile(r"\bapp/(\S+)")
+
+
+def table_accesses(served: list[dict]) -> dict[str, dict[str, set[str]]]:
+    """Function name → table → the kinds of access ("read", "write", "erase") of its DynamoDB
+    requests. Requests without an app id in the User-Agent are the test's own and are left out."""
+    found: dict[str, dict[str, set[str]]] = {}
+    for entry in served:
+        headers = {k.lower(): v for k, v in entry["headers"].items()}
+        api, _, operation = headers.get("x-amz-target", "").partition(".")
+        caller = _CALLER.search(headers.get("user-agent", ""))
+        if not api.startswith("DynamoDB_") or caller is None:
+            continue
+        body = json.loads(base64.b64decode(entry["body"]) if entry["body_encoded"] else entry["body"])
+        tables = [body["TableName"]] if "TableName" in body else list(body.get("RequestItems") or ["?"])
+        kinds = {str(kind) for kind in classify(f"dynamodb:{operation}")} or {f"dynamodb:{operation}"}
+        for table in tables:
+            found.setdefault(caller[1], {}).setdefault(table, set()).update(kinds)
+    return found

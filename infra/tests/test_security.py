@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from seqpipe_infra.config import ENVIRONMENTS
-from seqpipe_infra.names import HANDLERS, bucket_name
+from seqpipe_infra.names import bucket_name
 
 from seqpipe.aws.tables import ALL_TABLES
+from seqpipe.handlers.registry import HANDLERS
 from seqpipe.orchestration.state_machine import build_definition
 
 COST_TAGS = {"project", "environment", "run"}
+# The names seqpipe.aws.settings.Settings reads (besides ALERT_TOPIC_ARN)
+SETTINGS_VARIABLES = (
+    "METADATA_TABLE",
+    "JOBS_TABLE",
+    "QC_TABLE",
+    "RAW_BUCKET",
+    "PROCESSED_BUCKET",
+    "DELIVERY_BUCKET",
+)
 # Resource types that must carry the cost-allocation tags (every taggable type this app creates).
 TAGGED_TYPES = {
     "AWS::S3::Bucket",
@@ -291,6 +303,9 @@ def test_batch_has_spot_and_on_demand_and_a_head_job_with_explicit_task_timeout(
     environment = {e["Name"]: e["Value"] for e in container["Environment"]}
     assert environment["SEQPIPE_TASK_TIMEOUT_SECONDS"] == str(config.batch.task_timeout_seconds)
     assert {"SNAKEMAKE_AWS_BATCH_JOB_QUEUE", "SNAKEMAKE_AWS_BATCH_JOB_ROLE"} <= set(environment)
+    # every variable the job definition sets is one the aws-batch profile reads (none left unread)
+    profile = (Path(__file__).resolve().parents[2] / "profiles" / "aws-batch" / "config.yaml").read_text()
+    assert set(environment) <= set(re.findall(r'os\.environ\.get\("(\w+)"', profile))
     assert not [k for k in environment if "KEY" in k or "SECRET" in k]  # the job role gives credentials
     assert "JobRoleArn" in container and head["PropagateTags"] is True
     assert head["Timeout"]["AttemptDurationSeconds"] == config.batch.head_timeout_seconds
@@ -325,15 +340,12 @@ def test_lambdas_run_in_the_vpc_with_dlq_concurrency_tracing_and_log_retention(e
         assert "TargetArn" in props["DeadLetterConfig"]
         assert props["ReservedConcurrentExecutions"] == config.lambdas.reserved_concurrency
         assert props["TracingConfig"] == {"Mode": "Active"}
-        assert {
-            "METADATA_TABLE",
-            "JOBS_TABLE",
-            "QC_TABLE",
-            "RAW_BUCKET",
-            "PROCESSED_BUCKET",
-            "DELIVERY_BUCKET",
+        # only what the package (Settings) and Powertools read: an unread variable is a second truth
+        assert set(props["Environment"]["Variables"]) == {
+            *SETTINGS_VARIABLES,
             "ALERT_TOPIC_ARN",
-        } <= set(props["Environment"]["Variables"])
+            "POWERTOOLS_LOG_LEVEL",
+        }
     groups = list(resources(templates, "AWS::Logs::LogGroup"))
     assert groups and all(
         p["RetentionInDays"] == config.log_retention_days and "KmsKeyId" in p for _, p in groups
@@ -393,7 +405,6 @@ def test_cloudtrail_records_data_events_of_the_three_buckets(env):
 def test_cli_environment_script_names_what_the_lambdas_are_given(env):
     import subprocess
     import sys
-    from pathlib import Path
 
     config, templates = env
     script = Path(__file__).resolve().parents[1] / "scripts" / "seqpipe_env.py"
@@ -403,13 +414,6 @@ def test_cli_environment_script_names_what_the_lambdas_are_given(env):
     exported = dict(line.removeprefix("export ").split("=", 1) for line in printed.splitlines())
     for _, props in resources(templates, "AWS::Lambda::Function"):
         variables = props["Environment"]["Variables"]
-        for name in (
-            "METADATA_TABLE",
-            "JOBS_TABLE",
-            "QC_TABLE",
-            "RAW_BUCKET",
-            "PROCESSED_BUCKET",
-            "DELIVERY_BUCKET",
-        ):
+        for name in SETTINGS_VARIABLES:
             assert exported[name] == variables[name], name
     assert exported["ALERT_TOPIC_ARN"].endswith(f":{config.prefix}-alerts")

@@ -16,18 +16,13 @@ import pytest
 
 from seqpipe.aws.settings import Settings
 from seqpipe.aws.tables import create_tables
+from seqpipe.handlers.registry import HANDLERS
 from seqpipe.orchestration.state_machine import RetryPolicy, StateMachineRefs, build_definition
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 PACKAGE = HERE.parents[1] / "src" / "seqpipe"
 FAKE_WORKFLOW = HERE / "support" / "fake_workflow.py"
-HANDLERS = {
-    "validation-handler": "seqpipe.handlers.validation_handler.handler",
-    "vcf-processor": "seqpipe.handlers.vcf_processor.handler",
-    "quality-metrics": "seqpipe.handlers.quality_metrics.handler",
-    "metadata-updater": "seqpipe.handlers.metadata_updater.handler",
-}
 
 
 RUN_INFO = """<?xml version="1.0"?>

@@ -4,6 +4,8 @@
 2. Lambda Invoke runs the function's Python handler from its zip in a subprocess,
    with AWS_ENDPOINT_URL pointing back at this server. The handler's stdout (logs, EMF metrics)
    goes to the server log, not into the response; the context has the attributes Powertools reads.
+   Its SDK calls carry the function's name as their app id (User-Agent `app/<name>`), so that the
+   server's request log (moto's recorder) says which function made each request.
 3. Step Functions' Batch integration gets its parameter/response normalisation back
    (stock moto: KeyError 'JobName' on arn:aws:states:::batch:submitJob[.sync]).
 3b. State machines created through CloudFormation land in the executing backend.
@@ -80,6 +82,7 @@ def _invoke(self, function_name, qualifier, body, headers, response_headers):
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": self.region_name, "AWS_REGION": self.region_name,
         "AWS_LAMBDA_FUNCTION_NAME": fn.function_name, "PYTHONPATH": code_dir,
+        "AWS_SDK_UA_APP_ID": fn.function_name,
     })
     t0 = time.time()
     p = subprocess.run([sys.executable, "-c", _RUNNER, fn.handler, fn.function_name],

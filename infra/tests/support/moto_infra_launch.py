@@ -11,6 +11,9 @@ through CloudFormation need (moto 5.2.5).
 - EventBridge rules with a Lambda target raise NotImplementedError when an event matches (which
   also drops the event for the rule's other targets); here the function is invoked asynchronously,
   as EventBridge does, through the launcher's docker-free Lambda (the handler really runs).
+- A scheduled rule (no event pattern) matches every event in moto and raises NotImplementedError for
+  its Step Functions target, which drops the event for every rule after it; in AWS a schedule
+  matches no event, and here it is skipped.
 - Fn::GetAtt on Batch compute environments, job queues and job definitions (their ...Arn
   attributes, which CDK uses) raises AttributeError: 'get_cfn_attribute'; they return the ARN.
 
@@ -106,6 +109,8 @@ _send_to_targets = events_models.Rule.send_to_targets
 
 
 def _send_to_targets_and_lambdas(self, original_event, transform_input=True):
+    if self.scheduled_expression:
+        return None
     functions = [t for t in self.targets if t["Arn"].split(":")[2] == "lambda"]
     if not functions:
         return _send_to_targets(self, original_event, transform_input)

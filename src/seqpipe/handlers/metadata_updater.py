@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import parse
 
 from seqpipe.aws import runs
 from seqpipe.aws.repositories import Repositories
 from seqpipe.handlers.models import Finalize, MetadataRequest, RecordRun, Transition
-from seqpipe.handlers.observability import tools
+from seqpipe.handlers.observability import add_metric, tools
+from seqpipe.handlers.registry import DUPLICATE_STARTS, RUNS_STARTED, SAMPLES_DELIVERED, STATUS_CHANGES
 
 logger, metrics, tracer = tools("metadata-updater")
 
@@ -33,19 +33,17 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             config_uri=request.config_uri,
             execution_arn=request.execution_arn,
         )
-        metrics.add_metric(
-            name="RunsStarted" if result["created"] else "DuplicateStarts", unit=MetricUnit.Count, value=1
-        )
+        add_metric(metrics, RUNS_STARTED if result["created"] else DUPLICATE_STARTS, 1)
     elif isinstance(request, Transition):
         result = runs.transition(
             repos, request.run_id, request.status, request.expected_version, cause=request.cause
         )
-        metrics.add_metric(name="StatusChanges", unit=MetricUnit.Count, value=1)
+        add_metric(metrics, STATUS_CHANGES, 1)
     else:
         assert isinstance(request, Finalize)
         result = runs.finalize(
             repos, request.run_id, request.output_uri, request.approved, request.delivery_bucket
         )
-        metrics.add_metric(name="SamplesDelivered", unit=MetricUnit.Count, value=len(request.approved))
+        add_metric(metrics, SAMPLES_DELIVERED, len(request.approved))
     logger.info("run updated", extra={"result": result})
     return result

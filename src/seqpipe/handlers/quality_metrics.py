@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import parse
 
 from seqpipe.aws import qc
 from seqpipe.aws.repositories import Repositories
 from seqpipe.handlers.models import CollectRunQc
-from seqpipe.handlers.observability import tools
+from seqpipe.handlers.observability import add_metric, tools
+from seqpipe.handlers.registry import QC_FAILURES, SAMPLES_QC_PASSED
 
 logger, metrics, tracer = tools("quality-metrics")
 
@@ -30,8 +30,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         request.output_uri,
         qc.thresholds_from_config(request.config_uri),
     )
-    metrics.add_metric(name="SamplesQcPassed", unit=MetricUnit.Count, value=len(result["passed"]))
-    metrics.add_metric(name="QcFailures", unit=MetricUnit.Count, value=len(result["failed"]))
+    add_metric(metrics, SAMPLES_QC_PASSED, len(result["passed"]))
+    add_metric(metrics, QC_FAILURES, len(result["failed"]))
     for sample in result["failed"]:
         logger.warning("sample failed QC", extra={"sample": sample, "metrics": result["metrics"][sample]})
     return result

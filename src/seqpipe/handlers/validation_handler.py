@@ -7,14 +7,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 
 from seqpipe.aws import ingest
 from seqpipe.aws.repositories import Repositories
 from seqpipe.handlers.models import ValidateInputs
-from seqpipe.handlers.observability import tools
+from seqpipe.handlers.observability import add_metric, tools
+from seqpipe.handlers.registry import (
+    BYTES_VALIDATED,
+    DUPLICATE_EVENTS,
+    INPUTS_VALIDATED,
+    OBJECTS_QUARANTINED,
+    OBJECTS_VALIDATED,
+)
 
 logger, metrics, tracer = tools("validation-handler")
 
@@ -28,7 +34,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.append_keys(run_id=request.run_id)
         tracer.put_annotation(key="run_id", value=request.run_id)
         results = ingest.validate_inputs(request.inputs)
-        metrics.add_metric(name="InputsValidated", unit=MetricUnit.Count, value=len(results))
+        add_metric(metrics, INPUTS_VALIDATED, len(results))
         return {"inputs": results}
     s3_event = parse(event=event, model=S3EventNotificationEventBridgeModel)
     obj, bucket = s3_event.detail.object, s3_event.detail.bucket.name
@@ -37,10 +43,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     tracer.put_annotation(key="sample", value=outcome["sample"])
     logger.info("object validated", extra={"outcome": outcome})
     if outcome["created"]:
-        metrics.add_metric(name="ObjectsValidated", unit=MetricUnit.Count, value=1)
-        metrics.add_metric(name="BytesValidated", unit=MetricUnit.Bytes, value=obj.size or 0)
+        add_metric(metrics, OBJECTS_VALIDATED, 1)
+        add_metric(metrics, BYTES_VALIDATED, obj.size or 0)
         if outcome["status"] == "QUARANTINED":
-            metrics.add_metric(name="ObjectsQuarantined", unit=MetricUnit.Count, value=1)
+            add_metric(metrics, OBJECTS_QUARANTINED, 1)
     else:
-        metrics.add_metric(name="DuplicateEvents", unit=MetricUnit.Count, value=1)
+        add_metric(metrics, DUPLICATE_EVENTS, 1)
     return outcome

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 
@@ -15,7 +14,8 @@ from seqpipe.aws.s3 import S3Uri
 from seqpipe.aws.settings import Settings
 from seqpipe.aws.variants import process_vcf
 from seqpipe.handlers.models import ProcessVcf
-from seqpipe.handlers.observability import tools
+from seqpipe.handlers.observability import add_metric, tools
+from seqpipe.handlers.registry import VARIANTS_PROCESSED, VCFS_SKIPPED
 
 logger, metrics, tracer = tools("vcf-processor")
 
@@ -35,8 +35,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     summary = process_vcf(raw, Settings.from_env().processed_bucket, os.environ.get("REFERENCE_FASTA"))
     if summary.get("skipped"):
         logger.warning("vcf not processed: invalid", extra={"errors": summary["errors"]})
-        metrics.add_metric(name="VcfsSkipped", unit=MetricUnit.Count, value=1)
+        add_metric(metrics, VCFS_SKIPPED, 1)
         return summary
-    metrics.add_metric(name="VariantsProcessed", unit=MetricUnit.Count, value=sum(summary["counts"].values()))
+    add_metric(metrics, VARIANTS_PROCESSED, sum(summary["counts"].values()))
     logger.info("vcf processed", extra={"output": summary["output"], "counts": summary["counts"]})
     return summary

@@ -17,7 +17,6 @@ from seqpipe.validators.source import ByteSource
 
 FIRST_READ = 64 * 1024
 MAX_HEAD = 1024 * 1024 - 4096  # leaves room for the tail read within 1 MiB
-TAIL = 64
 
 EXTENSION_FORMATS = {
     ".fastq": "FASTQ", ".fq": "FASTQ", ".fastq.gz": "FASTQ", ".fq.gz": "FASTQ",
