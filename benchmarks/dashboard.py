@@ -78,11 +78,11 @@ def main() -> int:
         import boto3
         from fastapi.testclient import TestClient
 
+        from seqpipe.aws.demo import DemoSize, run_id, sample_id, write_demo
         from seqpipe.aws.settings import Settings
         from seqpipe.aws.tables import create_tables
         from seqpipe.web.app import create_app
         from seqpipe.web.auth import issue_token
-        from seqpipe.web.demo import DemoSize, run_id, sample_id, write_demo
 
         settings = Settings.from_env()
         boto3.setup_default_session()

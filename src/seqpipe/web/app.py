@@ -3,7 +3,7 @@
 Every page is backed by one API call and every API call by at most one DynamoDB Query (plus a
 GetItem by key), so pages stay fast whatever the size of the tables
 (benchmarks/dashboard.py measures it). Nothing Scans.
-Pages and API share the models in `models.py`; /openapi.json documents the API.
+Pages and API share the read model's views (seqpipe.aws.views); /openapi.json documents the API.
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
+from seqpipe.aws.read_model import NotFound, ReadModel
 from seqpipe.aws.transitions import JobStatus
+from seqpipe.aws.views import Delivery, RunDetail, RunSummary, SampleDetail, SampleQC
 from seqpipe.web import plots
 from seqpipe.web.auth import (
     ALB_DATA_HEADER,
@@ -35,16 +37,7 @@ from seqpipe.web.auth import (
     bearer_token,
     verify_token,
 )
-from seqpipe.web.data import DashboardData, NotFound
-from seqpipe.web.models import (
-    Delivery,
-    Problem,
-    ReportLink,
-    RunDetail,
-    RunSummary,
-    SampleDetail,
-    SampleQC,
-)
+from seqpipe.web.responses import Problem, ReportLink
 
 HERE = Path(__file__).parent
 SECRET_VARIABLE = "SEQPIPE_DASHBOARD_SECRET"
@@ -159,7 +152,7 @@ def alb_verifier_from_env() -> AlbVerifier | None:
 
 
 def create_app(
-    data: DashboardData | None = None, secret: str | None = None, alb: AlbVerifier | None = None
+    data: ReadModel | None = None, secret: str | None = None, alb: AlbVerifier | None = None
 ) -> FastAPI:
     """The app. Users are checked by `alb` (default: from the environment, see alb_verifier_from_env)
     or else by bearer tokens signed with `secret` (default: $SEQPIPE_DASHBOARD_SECRET)."""
@@ -167,12 +160,12 @@ def create_app(
     secret = secret or os.environ.get(SECRET_VARIABLE, "")
     if alb is None and not secret:
         raise RuntimeError(f"{SECRET_VARIABLE} is not set; `seqpipe dashboard serve` creates one for you")
-    sources: list[DashboardData] = [data] if data else []
+    sources: list[ReadModel] = [data] if data else []
 
-    def source() -> DashboardData:
+    def source() -> ReadModel:
         """The data plane, connected on first use: building the app (e.g. for its spec) needs no AWS."""
         if not sources:
-            sources.append(DashboardData.from_env())
+            sources.append(ReadModel.from_env())
         return sources[0]
 
     app = FastAPI(
@@ -261,8 +254,8 @@ def create_app(
         """Where the run's MultiQC report is: a presigned S3 URL, or this server's file route."""
         location = source().report_location(run_id)
         if location.startswith("s3://"):
-            url, expires = source().presign(location)
-            return ReportLink(run_id=run_id, url=url, expires_at=expires)
+            link = source().report_link(location)
+            return ReportLink(run_id=run_id, url=link.url, expires_at=link.expires_at)
         return ReportLink(run_id=run_id, url=str(request.url_for("run_report_file", run_id=run_id)))
 
     @app.get("/api/samples/{sample_id}", response_model=SampleDetail, responses=ERRORS, tags=["samples"])
