@@ -28,15 +28,20 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def sample_partition(sample: str) -> str:
+    """The sample's partition key in genomics-metadata (also its gsi1 sort key)."""
+    return f"{SAMPLE}{sample}"
+
+
 def sample_key(sample: str) -> dict[str, str]:
-    return {"pk": f"{SAMPLE}{sample}", "sk": META}
+    return {"pk": sample_partition(sample), "sk": META}
 
 
 def _of_sample(sample: str, sk: str, listed_under: str | None, fields: Item, attributes: Item) -> Item:
     """An item of the sample's partition. `listed_under`: its gsi1 partition, for the items the
     overloaded index lists (the sample under its project, the sample under a run it is in)."""
-    listing = {"gsi1pk": listed_under, "gsi1sk": f"{SAMPLE}{sample}"} if listed_under else {}
-    return {"pk": f"{SAMPLE}{sample}", "sk": sk, "sample": sample, **fields, **listing, **attributes}
+    listing = {"gsi1pk": listed_under, "gsi1sk": sample_partition(sample)} if listed_under else {}
+    return {"pk": sample_partition(sample), "sk": sk, "sample": sample, **fields, **listing, **attributes}
 
 
 def sample_item(sample: str, project: str, status: str = SAMPLE_LIFECYCLE.initial, **attributes: Any) -> Item:

@@ -27,7 +27,6 @@ from seqpipe.aws.items import (
     PROJECT,
     RUN,
     RUN_KIND,
-    SAMPLE,
     Checks,
     Item,
     Metrics,
@@ -40,6 +39,7 @@ from seqpipe.aws.items import (
     run_item,
     sample_item,
     sample_key,
+    sample_partition,
     task_item,
 )
 from seqpipe.aws.settings import Settings
@@ -215,16 +215,16 @@ class MetadataRepository(_Table):
 
     def sample_history(self, sample: str) -> SampleHistory:
         """The sample, its runs and its files in one Query."""
-        return SampleHistory.of(self._query(KeyConditionExpression=Key("pk").eq(f"{SAMPLE}{sample}")))
+        return SampleHistory.of(self._query(KeyConditionExpression=Key("pk").eq(sample_partition(sample))))
 
     def files_of_sample(self, sample: str) -> list[Item]:
         return self._query(
-            KeyConditionExpression=Key("pk").eq(f"{SAMPLE}{sample}") & Key("sk").begins_with(FILE)
+            KeyConditionExpression=Key("pk").eq(sample_partition(sample)) & Key("sk").begins_with(FILE)
         )
 
     def runs_of_sample(self, sample: str) -> list[Item]:
         return self._query(
-            KeyConditionExpression=Key("pk").eq(f"{SAMPLE}{sample}") & Key("sk").begins_with(RUN)
+            KeyConditionExpression=Key("pk").eq(sample_partition(sample)) & Key("sk").begins_with(RUN)
         )
 
     def samples_of_run(self, run_id: str) -> list[Item]:
