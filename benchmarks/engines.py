@@ -29,7 +29,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from seqpipe.execution.command import processed_prefix, snakemake_argv
+from seqpipe.aws.layout import run_output_uri, run_outputs_key
+from seqpipe.execution.command import snakemake_argv
 from seqpipe.execution.rundir import make_run_dir
 
 REPO = Path(__file__).resolve().parents[1]
@@ -183,9 +184,11 @@ def run_s3(run_dir: Path, env: dict[str, str]) -> EngineRun:
         )
         bucket = "seqpipe-bench-processed"
         s3.create_bucket(Bucket=bucket)
-        prefix = processed_prefix(bucket, "bench")
+        prefix = run_output_uri(bucket, "bench")
         for path in sorted(p for p in (run_dir / "data").rglob("*") if p.is_file()):
-            s3.upload_file(str(path), bucket, f"runs/bench/{path.relative_to(run_dir).as_posix()}")
+            s3.upload_file(
+                str(path), bucket, f"{run_outputs_key('bench')}/{path.relative_to(run_dir).as_posix()}"
+            )
         before = len(log_path.read_text().splitlines())
         argv = snakemake_argv("s3", profiles=REPO / "profiles", configfile="run.yaml", storage_prefix=prefix)
         server_cpu0, cpu0, t0 = _clock_ticks(server.pid), _children_cpu(), time.monotonic()
@@ -214,7 +217,7 @@ def run_s3(run_dir: Path, env: dict[str, str]) -> EngineRun:
 
 
 def _download_benchmarks(s3, bucket: str, dest: Path) -> None:
-    prefix = "runs/bench/results/benchmarks/"
+    prefix = f"{run_outputs_key('bench')}/results/benchmarks/"
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):
             target = dest / "results" / "benchmarks" / obj["Key"][len(prefix) :]

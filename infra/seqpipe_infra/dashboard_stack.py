@@ -20,7 +20,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from seqpipe.aws.delivery import MANIFEST_NAME
+from seqpipe.aws.layout import MANIFEST_NAME
 from seqpipe.aws.tables import JOBS, METADATA, QUALITY
 from seqpipe_infra.access import grant_bucket, grant_table
 from seqpipe_infra.batch_stack import BatchStack
@@ -35,7 +35,7 @@ from seqpipe_infra.storage_stack import DELIVERY, PROCESSED, PROCESSED_RUNS_PREF
 
 CONTAINER_PORT = 8000
 DASHBOARD_COMMAND = ["seqpipe", "dashboard", "serve", "--host", "0.0.0.0", "--port", str(CONTAINER_PORT)]
-# What the app does with the data (seqpipe.web.data): one Query or GetItem per page; a presigned
+# What the app does with the data (seqpipe.aws.read_model): one Query or GetItem per page; a presigned
 # GetObject of runs/<run>/qc/multiqc_report.html; GetObject of <run>/manifest.json in delivery (with
 # ListBucket, so that a run without a manifest is a 404 "not delivered" rather than access denied).
 TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:Query")

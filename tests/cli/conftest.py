@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from seqpipe.aws.demo import DemoSize, write_demo
 from seqpipe.aws.settings import Settings
 from seqpipe.aws.tables import create_tables
-from seqpipe.web.demo import DemoSize, write_demo
 
 SEQPIPE = Path(sys.executable).parent / "seqpipe"
 

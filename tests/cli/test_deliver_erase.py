@@ -7,7 +7,7 @@ import json
 
 import requests
 
-from seqpipe.aws.erasure import AUDIT_PARTITION
+from seqpipe.aws.items import AUDIT_PARTITION
 
 SAMPLE = "S00002"  # in RUN_0001 and RUN_0003 (both settled) and RUN_0005 (running)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from seqpipe.aws.layout import run_output_uri
 from seqpipe.aws.repositories import Repositories
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -40,6 +41,8 @@ def test_run_succeeds_with_qc_verdicts_and_delivers_approved_samples(dataplane, 
     repos = Repositories.from_settings(dataplane.settings)
     job = repos.jobs.get("RUN1")
     assert job["status"] == "SUCCEEDED" and job["attempt"] == 1
+    # Step Functions filled in the run id where the layout (and so the dashboard) expects the outputs
+    assert job["output_uri"] == run_output_uri(dataplane.settings.processed_bucket, "RUN1")
     s1, s2 = repos.quality.get("S1", "RUN1"), repos.quality.get("S2", "RUN1")
     assert s1["verdict"] == "PASS" and s1["metrics"]["mean_depth"] == 38.75
     assert s2["verdict"] == "FAIL"

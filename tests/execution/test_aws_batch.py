@@ -22,7 +22,7 @@ from engine_harness import (
 )
 from snakemake_executor_plugin_aws_batch.constant import VALID_RESOURCES_MAPPING
 
-from seqpipe.execution.command import processed_prefix
+from seqpipe.aws.layout import run_output_uri
 from seqpipe.execution.head_job import HeadJobRun, argv
 
 pytestmark = [pytest.mark.e2e, pytest.mark.aws]
@@ -43,7 +43,7 @@ def test_pipeline_on_aws_batch_submits_runs_and_uploads(
 ) -> None:
     s3, batch = aws("s3"), aws("batch")
     s3.create_bucket(Bucket=PROCESSED_BUCKET)
-    prefix = processed_prefix(PROCESSED_BUCKET, "run-batch")
+    prefix = run_output_uri(PROCESSED_BUCKET, "run-batch")
     run_key = prefix.removeprefix(f"s3://{PROCESSED_BUCKET}/")
     upload_tree(s3, run_dir / "data", PROCESSED_BUCKET, run_key)
     _as_workflow_checkout(run_dir)

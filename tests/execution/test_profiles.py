@@ -12,7 +12,7 @@ from snakemake_executor_plugin_aws_batch.constant import VALID_RESOURCES_MAPPING
 
 from seqpipe.execution import resources
 from seqpipe.execution.batch import BatchResourceError, fit_memory
-from seqpipe.execution.command import processed_prefix, snakemake_argv
+from seqpipe.execution.command import snakemake_argv
 
 REPO = Path(__file__).resolve().parents[2]
 PROFILES = ("local", "slurm", "aws-batch")
@@ -118,6 +118,3 @@ def test_engine_command_lines() -> None:
         snakemake_argv("slurm", storage_prefix="s3://b/x")
     with pytest.raises(ValueError, match="unknown engine"):
         snakemake_argv("kubernetes")
-    assert processed_prefix("proc", "r1") == "s3://proc/runs/r1"
-    with pytest.raises(ValueError):
-        processed_prefix("proc", "a/b")

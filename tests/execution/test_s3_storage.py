@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from engine_harness import PROCESSED_BUCKET, REPO, final_outputs, run_snakemake, s3_keys, upload_tree
 
-from seqpipe.execution.command import processed_prefix, snakemake_argv
+from seqpipe.aws.layout import run_output_uri
+from seqpipe.execution.command import snakemake_argv
 
 pytestmark = [pytest.mark.e2e, pytest.mark.aws]
 
@@ -19,7 +20,7 @@ def test_pipeline_on_s3_lands_in_processed_layout_and_second_run_does_nothing(
 ) -> None:
     s3 = aws("s3")
     s3.create_bucket(Bucket=PROCESSED_BUCKET)
-    prefix = processed_prefix(PROCESSED_BUCKET, "run-s3")
+    prefix = run_output_uri(PROCESSED_BUCKET, "run-s3")
     run_key = prefix.removeprefix(f"s3://{PROCESSED_BUCKET}/")
     upload_tree(s3, run_dir / "data", PROCESSED_BUCKET, run_key)
     argv = snakemake_argv("s3", profiles=REPO / "profiles", configfile="run.yaml", storage_prefix=prefix)

@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 import pytest
 
+from seqpipe.aws.demo import DemoSize, write_demo
 from seqpipe.aws.settings import Settings
 from seqpipe.aws.tables import create_tables
 from seqpipe.web.auth import issue_token
-from seqpipe.web.demo import DemoSize, write_demo
 
 SECRET = "test-secret-not-used-anywhere-else"
 

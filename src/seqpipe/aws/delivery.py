@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+from seqpipe.aws.layout import delivered_prefix, manifest_key
 from seqpipe.aws.repositories import now_iso
 from seqpipe.aws.s3 import S3Uri, client, list_keys, sha256_of
-
-MANIFEST_NAME = "manifest.json"
 
 
 def deliverable_keys(outdir: S3Uri, sample: str) -> list[dict[str, Any]]:
@@ -33,7 +34,7 @@ def deliver(run_id: str, outdir_uri: str, samples: list[str], delivery_bucket: s
         for item in deliverable_keys(outdir, sample):
             source = S3Uri(outdir.bucket, item["Key"])
             name = item["Key"].rsplit("/", 1)[-1]
-            target = S3Uri(delivery_bucket, f"{run_id}/{sample}/{name}")
+            target = S3Uri(delivery_bucket, delivered_prefix(run_id, sample) + name)
             s3.copy({"Bucket": source.bucket, "Key": source.key}, target.bucket, target.key)
             files.append(
                 {
@@ -44,12 +45,36 @@ def deliver(run_id: str, outdir_uri: str, samples: list[str], delivery_bucket: s
                     "sha256": sha256_of(source),
                 }
             )
-    manifest = {"run_id": run_id, "created_at": now_iso(), "samples": samples, "files": files}
-    manifest_uri = S3Uri(delivery_bucket, f"{run_id}/{MANIFEST_NAME}")
-    s3.put_object(
+    return write_manifest(run_id, samples, files, delivery_bucket)
+
+
+def write_manifest(
+    run_id: str,
+    samples: list[str],
+    files: list[dict[str, Any]],
+    delivery_bucket: str,
+    created_at: str | None = None,
+) -> dict[str, Any]:
+    """Write the run's manifest (s3://<delivery>/<run_id>/manifest.json); returns what the run item
+    keeps of it (manifest URI, number of files, samples)."""
+    manifest = {"run_id": run_id, "created_at": created_at or now_iso(), "samples": samples, "files": files}
+    manifest_uri = S3Uri(delivery_bucket, manifest_key(run_id))
+    client("s3").put_object(
         Bucket=manifest_uri.bucket,
         Key=manifest_uri.key,
         ContentType="application/json",
         Body=json.dumps(manifest, indent=2).encode(),
     )
     return {"manifest": str(manifest_uri), "files": len(files), "samples": samples}
+
+
+def read_manifest(delivery_bucket: str, run_id: str) -> dict[str, Any] | None:
+    """The run's manifest, whoever wrote it (the state machine's finalize step or `seqpipe deliver`);
+    None when the run has not been delivered."""
+    try:
+        body = client("s3").get_object(Bucket=delivery_bucket, Key=manifest_key(run_id))["Body"]
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in {"NoSuchKey", "404", "NoSuchBucket"}:
+            return None
+        raise
+    return json.loads(body.read())

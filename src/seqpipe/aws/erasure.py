@@ -26,12 +26,11 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from seqpipe.aws.delivery import MANIFEST_NAME
-from seqpipe.aws.repositories import Repositories, now_iso, to_dynamo
+from seqpipe.aws.layout import delivered_prefix, manifest_key, raw_sample_prefix, run_outputs_key
+from seqpipe.aws.repositories import Repositories, now_iso
 from seqpipe.aws.s3 import S3Uri, client
 from seqpipe.aws.settings import Settings
 
-AUDIT_PARTITION = "AUDIT#ERASURE"
 # Outputs that hold several samples' data: kept, and listed for re-generation.
 SHARED_OUTPUT = re.compile(r"(^|/)(vcf/joint/|qc/multiqc_|multiqc_report\.html|qc/qc_summary\.tsv)")
 
@@ -98,35 +97,32 @@ def plan_erasure(sample: str, settings: Settings, repos: Repositories | None = N
     quality = repos.quality.of_sample(sample)
     tasks = repos.jobs.of_sample(sample)
     plan.items = {
-        settings.metadata_table: [{"pk": i["pk"], "sk": i["sk"]} for i in history],
-        settings.qc_table: [{"sample": i["sample"], "run_id": i["run_id"]} for i in quality],
-        settings.jobs_table: [{"job_id": i["job_id"]} for i in tasks],
+        settings.metadata_table: [repos.metadata.key_of(i) for i in history.items],
+        settings.qc_table: [repos.quality.key_of(i) for i in quality],
+        settings.jobs_table: [repos.jobs.key_of(i) for i in tasks],
     }
-    run_places = {
-        (i.get("project"), i["sk"].removeprefix("RUN#")) for i in history if i["sk"].startswith("RUN#")
-    } | {(i.get("project"), i["run_id"]) for i in quality}
+    run_places = {(i.get("project"), i["run_id"]) for i in history.runs + quality}
     plan.runs = sorted({run for _, run in run_places})
 
-    objects = {
-        i["uri"] for i in history if i["sk"].startswith("FILE#") and i.get("uri", "").startswith("s3://")
-    }
+    objects = {i["uri"] for i in history.files if i.get("uri", "").startswith("s3://")}
     for project, run in sorted(run_places, key=str):
         if project:
             objects |= {
                 str(S3Uri(settings.raw_bucket, k))
-                for k in _keys_under(settings.raw_bucket, f"{project}/{run}/{sample}/")
+                for k in _keys_under(settings.raw_bucket, raw_sample_prefix(project, run, sample))
             }
-        for key in _keys_under(settings.processed_bucket, f"runs/{run}/"):
+        outputs = f"{run_outputs_key(run)}/"
+        for key in _keys_under(settings.processed_bucket, outputs):
             if SHARED_OUTPUT.search(key):
                 plan.shared_retained.append(str(S3Uri(settings.processed_bucket, key)))
-            elif _named_after(key.removeprefix(f"runs/{run}/"), sample):
+            elif _named_after(key.removeprefix(outputs), sample):
                 objects.add(str(S3Uri(settings.processed_bucket, key)))
         objects |= {
             str(S3Uri(settings.delivery_bucket, k))
-            for k in _keys_under(settings.delivery_bucket, f"{run}/{sample}/")
+            for k in _keys_under(settings.delivery_bucket, delivered_prefix(run, sample))
         }
-        if _keys_under(settings.delivery_bucket, f"{run}/{MANIFEST_NAME}"):
-            plan.manifests.append(str(S3Uri(settings.delivery_bucket, f"{run}/{MANIFEST_NAME}")))
+        if _keys_under(settings.delivery_bucket, manifest_key(run)):
+            plan.manifests.append(str(S3Uri(settings.delivery_bucket, manifest_key(run))))
         run_item = repos.jobs.get(run)
         if run_item and sample in (run_item.get("samples") or []):
             plan.run_items.append(run)
@@ -176,17 +172,7 @@ def erase_sample(
         for key in keys:
             dynamodb.Table(table).delete_item(Key=key)
     for run in plan.run_items:
-        item = repos.jobs.get(run)
-        if item:
-            repos.jobs.table.update_item(
-                Key={"job_id": run},
-                UpdateExpression="SET samples = :kept",
-                ConditionExpression="samples = :before",
-                ExpressionAttributeValues={
-                    ":kept": [s for s in item["samples"] if s != plan.sample],
-                    ":before": item["samples"],
-                },
-            )
+        repos.jobs.remove_sample(run, plan.sample)
     record = ErasureRecord(
         sample=plan.sample,
         requested_by=requested_by,
@@ -195,7 +181,5 @@ def erase_sample(
         plan=plan.summary(),
         object_uris=plan.objects,
     )
-    repos.metadata.table.put_item(
-        Item=to_dynamo({"pk": AUDIT_PARTITION, "sk": f"{record.erased_at}#{plan.sample}", **asdict(record)})
-    )
+    repos.metadata.record_erasure(**asdict(record))
     return record

@@ -1,5 +1,8 @@
 """One method per access pattern of docs/data-plane.md; each read is one Query (or GetItem), never a Scan.
 
+Items are built by seqpipe.aws.items (the layouts, spelled there and here only); the read side gets
+them back sorted out (`SampleHistory`) or asks for their key (`key_of`).
+
 from seqpipe.aws.repositories import Repositories
 repos = Repositories.from_env()
 repos.jobs.by_status("RUNNING", limit=50)        # newest first
@@ -12,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +22,28 @@ import boto3
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
+from seqpipe.aws.items import (
+    FILE,
+    PROJECT,
+    RUN,
+    RUN_KIND,
+    Checks,
+    Item,
+    Metrics,
+    SampleHistory,
+    erasure_item,
+    file_item,
+    membership_item,
+    now_iso,
+    quality_item,
+    run_item,
+    sample_item,
+    sample_key,
+    sample_partition,
+    task_item,
+)
 from seqpipe.aws.settings import Settings
+from seqpipe.aws.tables import JOBS, METADATA, QUALITY, TableSpec
 from seqpipe.aws.transitions import (
     JOB_LIFECYCLE,
     SAMPLE_LIFECYCLE,
@@ -28,12 +51,6 @@ from seqpipe.aws.transitions import (
     JobStatus,
     Lifecycle,
 )
-
-Item = dict[str, Any]
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def to_dynamo(value: Any) -> Any:
@@ -63,19 +80,42 @@ def _is_conditional_failure(exc: ClientError) -> bool:
 
 
 class _Table:
+    spec: TableSpec
+
     def __init__(self, table_name: str) -> None:
         self.table = boto3.resource("dynamodb").Table(table_name)
+
+    def _key_names(self) -> list[str]:
+        return [self.spec.partition.name] + ([self.spec.sort.name] if self.spec.sort else [])
+
+    def key_of(self, item: Item) -> dict[str, Any]:
+        """The item's primary key (for DeleteItem)."""
+        return {name: item[name] for name in self._key_names()}
+
+    def load(self, items: Iterable[Item]) -> int:
+        """Unconditional batch writes (25 items a request) of items built by seqpipe.aws.items: for
+        bulk content such as the dashboard's demo data, where item-by-item conditional writes would
+        take minutes. A later item with the same key wins. Returns the number written."""
+        count = 0
+        with self.table.batch_writer(overwrite_by_pkeys=self._key_names()) as batch:
+            for item in items:
+                batch.put_item(Item=to_dynamo(item))
+                count += 1
+        return count
 
     def _query(self, limit: int | None = None, newest_first: bool = False, **kwargs: Any) -> list[Item]:
         items: list[Item] = []
         kwargs["ScanIndexForward"] = not newest_first
+        # Limit counts the items read before a filter: with one, pages are read whole (one request
+        # instead of one per few matches) and the surplus dropped.
+        filtered = "FilterExpression" in kwargs
         while True:
-            if limit is not None:
+            if limit is not None and not filtered:
                 kwargs["Limit"] = limit - len(items)
             page = self.table.query(**kwargs)
             items += page.get("Items", [])
             if "LastEvaluatedKey" not in page or (limit is not None and len(items) >= limit):
-                return [from_dynamo(i) for i in items]
+                return [from_dynamo(i) for i in items[:limit]]
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def _get(self, **key: str) -> Item | None:
@@ -132,24 +172,13 @@ class _Table:
 class MetadataRepository(_Table):
     """Table genomics-metadata: samples, the runs a sample is in, and the files of a sample."""
 
+    spec = METADATA
+
     def register_sample(self, sample: str, project: str, **attributes: Any) -> None:
         """Create the sample if new (status REGISTERED); never resets an existing one."""
         try:
             self.table.put_item(
-                Item=to_dynamo(
-                    {
-                        "pk": f"SAMPLE#{sample}",
-                        "sk": "#META",
-                        "sample": sample,
-                        "project": project,
-                        "status": SAMPLE_LIFECYCLE.initial,
-                        "version": 1,
-                        "created_at": now_iso(),
-                        "gsi1pk": f"PROJECT#{project}",
-                        "gsi1sk": f"SAMPLE#{sample}",
-                        **attributes,
-                    }
-                ),
+                Item=to_dynamo(sample_item(sample, project, **attributes)),
                 ConditionExpression=Attr("pk").not_exists(),
             )
         except ClientError as exc:
@@ -157,40 +186,17 @@ class MetadataRepository(_Table):
                 raise
 
     def add_sample_to_run(self, sample: str, run_id: str, project: str) -> None:
-        self.table.put_item(
-            Item={
-                "pk": f"SAMPLE#{sample}",
-                "sk": f"RUN#{run_id}",
-                "sample": sample,
-                "run_id": run_id,
-                "project": project,
-                "created_at": now_iso(),
-                "gsi1pk": f"RUN#{run_id}",
-                "gsi1sk": f"SAMPLE#{sample}",
-            }
-        )
+        self.table.put_item(Item=to_dynamo(membership_item(sample, run_id, project)))
 
     def set_sample_status(
         self, sample: str, status: str, expected_version: int | None = None, **attributes: Any
     ) -> Item:
-        return self._transition(
-            SAMPLE_LIFECYCLE, {"pk": f"SAMPLE#{sample}", "sk": "#META"}, status, expected_version, attributes
-        )
+        return self._transition(SAMPLE_LIFECYCLE, sample_key(sample), status, expected_version, attributes)
 
     def record_file(self, sample: str, uri: str, etag: str, **attributes: Any) -> tuple[bool, Item]:
         """One record per object version: a duplicate event (same ETag) writes nothing and returns
         (False, stored record); a new upload to the same key replaces the record."""
-        item = to_dynamo(
-            {
-                "pk": f"SAMPLE#{sample}",
-                "sk": f"FILE#{uri}",
-                "sample": sample,
-                "uri": uri,
-                "etag": etag,
-                "recorded_at": now_iso(),
-                **attributes,
-            }
-        )
+        item = to_dynamo(file_item(sample, uri, etag, **attributes))
         try:
             self.table.put_item(
                 Item=item, ConditionExpression=Attr("pk").not_exists() | Attr("etag").ne(etag)
@@ -198,57 +204,49 @@ class MetadataRepository(_Table):
         except ClientError as exc:
             if not _is_conditional_failure(exc):
                 raise
-            return False, self._get(pk=f"SAMPLE#{sample}", sk=f"FILE#{uri}") or {}
+            return False, self._get(**self.key_of(item)) or {}
         return True, from_dynamo(item)
 
-    def get_sample(self, sample: str) -> Item | None:
-        return self._get(pk=f"SAMPLE#{sample}", sk="#META")
+    def record_erasure(self, sample: str, erased_at: str, **record: Any) -> None:
+        self.table.put_item(Item=to_dynamo(erasure_item(sample, erased_at, **record)))
 
-    def sample_history(self, sample: str) -> list[Item]:
+    def get_sample(self, sample: str) -> Item | None:
+        return self._get(**sample_key(sample))
+
+    def sample_history(self, sample: str) -> SampleHistory:
         """The sample, its runs and its files in one Query."""
-        return self._query(KeyConditionExpression=Key("pk").eq(f"SAMPLE#{sample}"))
+        return SampleHistory.of(self._query(KeyConditionExpression=Key("pk").eq(sample_partition(sample))))
 
     def files_of_sample(self, sample: str) -> list[Item]:
         return self._query(
-            KeyConditionExpression=Key("pk").eq(f"SAMPLE#{sample}") & Key("sk").begins_with("FILE#")
+            KeyConditionExpression=Key("pk").eq(sample_partition(sample)) & Key("sk").begins_with(FILE)
         )
 
     def runs_of_sample(self, sample: str) -> list[Item]:
         return self._query(
-            KeyConditionExpression=Key("pk").eq(f"SAMPLE#{sample}") & Key("sk").begins_with("RUN#")
+            KeyConditionExpression=Key("pk").eq(sample_partition(sample)) & Key("sk").begins_with(RUN)
         )
 
     def samples_of_run(self, run_id: str) -> list[Item]:
-        return self._query(IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(f"RUN#{run_id}"))
+        return self._query(IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(f"{RUN}{run_id}"))
 
     def samples_of_project(self, project: str, limit: int | None = None) -> list[Item]:
         return self._query(
-            limit, IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(f"PROJECT#{project}")
+            limit, IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(f"{PROJECT}{project}")
         )
 
 
 class JobRepository(_Table):
     """Table processing-jobs: runs (kind "run", job_id = run id) and per-sample tasks."""
 
+    spec = JOBS
+
     def record_run(
         self, run_id: str, project: str, samples: list[str], **attributes: Any
     ) -> tuple[bool, Item]:
         """Record a run as SUBMITTED. A run that is already submitted, running or done is left alone
         and (False, stored item) is returned; a FAILED or ABORTED one starts a new attempt."""
-        now = now_iso()
-        item = to_dynamo(
-            {
-                "job_id": run_id,
-                "kind": "run",
-                "run_id": run_id,
-                "project": project,
-                "samples": samples,
-                "status": JobStatus.SUBMITTED.value,
-                "created_at": now,
-                "updated_at": now,
-                **attributes,
-            }
-        )
+        item = to_dynamo(run_item(run_id, project, samples, JobStatus.SUBMITTED.value, **attributes))
         retry_from = sorted(JOB_LIFECYCLE.sources(JobStatus.SUBMITTED))
         # placeholder names must not collide with the :v<n> names boto3's condition builder uses
         try:
@@ -275,20 +273,7 @@ class JobRepository(_Table):
         self, job_id: str, kind: str, run_id: str | None, sample: str | None, status: str, **attributes: Any
     ) -> tuple[bool, Item]:
         """A per-sample task (validation, vcf processing); written once per job_id."""
-        now = now_iso()
-        item = to_dynamo(
-            {
-                "job_id": job_id,
-                "kind": kind,
-                "run_id": run_id,
-                "sample": sample,
-                "status": status,
-                "created_at": now,
-                "updated_at": now,
-                "version": 1,
-                **attributes,
-            }
-        )
+        item = to_dynamo(task_item(job_id, kind, run_id, sample, status, **attributes))
         try:
             self.table.put_item(Item=item, ConditionExpression=Attr("job_id").not_exists())
         except ClientError as exc:
@@ -318,34 +303,43 @@ class JobRepository(_Table):
     def of_run(self, run_id: str) -> list[Item]:
         return self._query(IndexName="by-run", KeyConditionExpression=Key("run_id").eq(run_id))
 
-    def runs(self, limit: int | None = 100) -> list[Item]:
+    def runs(self, limit: int | None = 100, status: str | None = None) -> list[Item]:
+        """Runs, newest first. With a status: by-kind filtered on it, because by-status mixes runs with
+        the (hundred times more numerous) per-sample tasks."""
+        filtered = {"FilterExpression": Attr("status").eq(status)} if status else {}
         return self._query(
-            limit, newest_first=True, IndexName="by-kind", KeyConditionExpression=Key("kind").eq("run")
+            limit,
+            newest_first=True,
+            IndexName="by-kind",
+            KeyConditionExpression=Key("kind").eq(RUN_KIND),
+            **filtered,
+        )
+
+    def remove_sample(self, run_id: str, sample: str) -> None:
+        """Take a sample out of the run's `samples` (erasure); refused if the list changed meanwhile."""
+        item = self.get(run_id)
+        if not item:
+            return
+        self.table.update_item(
+            Key={"job_id": run_id},
+            UpdateExpression="SET samples = :kept",
+            ConditionExpression="samples = :before",
+            ExpressionAttributeValues={
+                ":kept": [s for s in item["samples"] if s != sample],
+                ":before": item["samples"],
+            },
         )
 
 
 class QualityRepository(_Table):
     """Table quality-metrics: one item per (sample, run)."""
 
+    spec = QUALITY
+
     def put(
-        self,
-        sample: str,
-        run_id: str,
-        project: str,
-        metrics: dict[str, float | None],
-        checks: Iterable[dict[str, Any]],
-        verdict: str,
+        self, sample: str, run_id: str, project: str, metrics: Metrics, checks: Checks, verdict: str
     ) -> Item:
-        item = {
-            "sample": sample,
-            "run_id": run_id,
-            "project": project,
-            "metrics": metrics,
-            "checks": list(checks),
-            "verdict": verdict,
-            "verdict_key": f"{verdict}#{run_id}#{sample}",
-            "recorded_at": now_iso(),
-        }
+        item = quality_item(sample, run_id, project, metrics, checks, verdict)
         self.table.put_item(Item=to_dynamo(item))
         return item
 

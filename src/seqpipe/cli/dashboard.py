@@ -91,9 +91,9 @@ def demo_data(
     import boto3
     from botocore.exceptions import ClientError
 
+    from seqpipe.aws.demo import DemoSize, write_demo
     from seqpipe.aws.settings import Settings
     from seqpipe.aws.tables import create_tables
-    from seqpipe.web.demo import DemoSize, write_demo
 
     if not os.environ.get("AWS_ENDPOINT_URL"):
         fail("AWS_ENDPOINT_URL is not set: demo data only goes to a local endpoint", ExitCode.REFUSED)

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime, timedelta
-
 import click
 
 from seqpipe.cli.dashboard import parse_duration
 from seqpipe.cli.output import ExitCode, emit_json, fail, json_option, reports_errors, table
-
-# SigV4 presigned URLs live at most 7 days.
-MAX_EXPIRY = 7 * 86400
 
 
 @click.command()
@@ -36,19 +30,17 @@ def deliver(run_id: str, samples: tuple[str, ...], expires: str, as_json: bool) 
       seqpipe deliver RUN_42
       seqpipe deliver RUN_42 --sample NA12878 --expires 24h --json
     """
-    import boto3
-    from botocore.config import Config
-
     from seqpipe.aws.delivery import deliver as copy_to_delivery
-    from seqpipe.aws.s3 import S3Uri
-    from seqpipe.web.data import DashboardData, NotFound
+    from seqpipe.aws.delivery import read_manifest
+    from seqpipe.aws.links import MAX_SECONDS, presign
+    from seqpipe.aws.read_model import NotFound, ReadModel
 
     seconds = parse_duration(expires)
-    if seconds > MAX_EXPIRY:
+    if seconds > MAX_SECONDS:
         fail(f"--expires {expires}: presigned links live at most 7 days", ExitCode.USAGE)
-    data = DashboardData.from_env()
+    data = ReadModel.from_env()
     try:
-        output_uri = data.report_location(run_id).removesuffix("/qc/multiqc_report.html")
+        output_uri = data.output_location(run_id)
         verdicts = {q.sample: q.verdict for q in data.run_qc(run_id)}
     except NotFound as error:
         fail(str(error), ExitCode.NOT_FOUND)
@@ -67,33 +59,25 @@ def deliver(run_id: str, samples: tuple[str, ...], expires: str, as_json: bool) 
         fail(f"run {run_id} has no sample that passed QC; nothing to deliver", ExitCode.REFUSED)
 
     settings = data.settings
-    result = copy_to_delivery(run_id, output_uri, approved, settings.delivery_bucket)
-    manifest_uri = S3Uri.parse(result["manifest"])
-    s3 = boto3.client("s3", config=Config(signature_version="s3v4"))
-    manifest = json.loads(s3.get_object(Bucket=manifest_uri.bucket, Key=manifest_uri.key)["Body"].read())
-    expires_at = (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat(timespec="seconds")
-
-    def link(uri: str) -> str:
-        target = S3Uri.parse(uri)
-        return s3.generate_presigned_url(
-            "get_object", Params={"Bucket": target.bucket, "Key": target.key}, ExpiresIn=seconds
-        )
-
+    manifest_uri = copy_to_delivery(run_id, output_uri, approved, settings.delivery_bucket)["manifest"]
+    manifest = read_manifest(settings.delivery_bucket, run_id) or {}
+    manifest_link = presign(manifest_uri, seconds)
     files = [
         {
             "sample": f["sample"],
             "uri": f["uri"],
             "size": f["size"],
             "sha256": f["sha256"],
-            "url": link(f["uri"]),
+            "url": presign(f["uri"], seconds).url,
         }
-        for f in manifest["files"]
+        for f in manifest.get("files", [])
     ]
+    expires_at = manifest_link.expires_at.isoformat(timespec="seconds")
     report = {
         "run_id": run_id,
         "samples": approved,
-        "manifest": str(manifest_uri),
-        "manifest_url": link(str(manifest_uri)),
+        "manifest": manifest_uri,
+        "manifest_url": manifest_link.url,
         "expires_at": expires_at,
         "files": files,
     }

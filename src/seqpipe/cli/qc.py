@@ -29,11 +29,11 @@ def qc(run_id: str | None, sample: str | None, project: str | None, as_json: boo
       seqpipe qc --sample NA12878 --json
       seqpipe qc --project P1            # every failing sample of the project
     """
-    from seqpipe.web.data import DashboardData, NotFound, qc_from_item
+    from seqpipe.aws.read_model import NotFound, ReadModel, qc_from_item
 
     if sum(bool(x) for x in (run_id, sample, project)) != 1:
         fail("give exactly one of RUN_ID, --sample or --project", ExitCode.USAGE)
-    data = DashboardData.from_env()
+    data = ReadModel.from_env()
     try:
         if run_id:
             entries = data.run_qc(run_id)

@@ -39,9 +39,9 @@ def status(run_id: str | None, status: str | None, sample: str | None, limit: in
       seqpipe status RUN_42 --json        # one run and its jobs
       seqpipe status --sample NA12878     # a sample's jobs in every run
     """
-    from seqpipe.web.data import DashboardData, NotFound, job_from_item
+    from seqpipe.aws.read_model import NotFound, ReadModel, job_from_item
 
-    data = DashboardData.from_env()
+    data = ReadModel.from_env()
     status = status.upper() if status else None
     try:
         if run_id:

@@ -38,10 +38,3 @@ def snakemake_argv(
     elif storage_prefix is not None:
         raise ValueError(f"engine {engine!r} uses the local file system; storage_prefix is not allowed")
     return argv + list(extra)
-
-
-def processed_prefix(bucket: str, run_id: str) -> str:
-    """Where a run's outputs live in the processed bucket: ``s3://<bucket>/runs/<run_id>``."""
-    if not bucket or "/" in bucket or not run_id or "/" in run_id:
-        raise ValueError(f"bucket and run_id must be single path segments, got {bucket!r}, {run_id!r}")
-    return f"s3://{bucket}/runs/{run_id}"

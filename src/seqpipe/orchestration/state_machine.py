@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from seqpipe.aws.layout import run_output_uri
 from seqpipe.aws.transitions import JOB_LIFECYCLE, JobStatus
 
 # Errors worth another attempt: throttling and service hiccups, plus our own TransientError
@@ -100,8 +101,9 @@ def _catch_all() -> dict[str, Any]:
 
 
 def output_uri_expression(processed_bucket: str) -> str:
-    """Where the run's outputs go: s3://<processed>/runs/<run_id> (the pipeline's outdir)."""
-    return f"States.Format('s3://{processed_bucket}/runs/{{}}', $.run_id)"
+    """Where the run's outputs go (the pipeline's outdir): the layout's run output URI, with the run id
+    filled in by Step Functions."""
+    return f"States.Format('{run_output_uri(processed_bucket, '{}')}', $.run_id)"
 
 
 def build_definition(refs: StateMachineRefs) -> dict[str, Any]:

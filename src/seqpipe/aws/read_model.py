@@ -1,26 +1,23 @@
-"""What the dashboard reads from the data plane: one method per page, one Query per method.
+"""The data plane's read side: what the dashboard and the CLI show, one method per page, one Query
+per method (plus a GetItem by key). Nothing here Scans.
 
-Reads go through the data plane's repositories (seqpipe.aws.repositories); this module shapes their
-items into the dashboard's models and adds the read the repositories do not have (runs of one
-status). Nothing here Scans.
+Reads go through the repositories (seqpipe.aws.repositories); this module shapes their items into
+the views (seqpipe.aws.views) that the dashboard's API serves and `seqpipe status`/`qc`/`deliver` use.
 """
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-import boto3
-from boto3.dynamodb.conditions import Attr, Key
-from botocore.config import Config
-from botocore.exceptions import ClientError
-
-from seqpipe.aws.delivery import MANIFEST_NAME
-from seqpipe.aws.repositories import Repositories, from_dynamo
+from seqpipe.aws import layout
+from seqpipe.aws.delivery import read_manifest
+from seqpipe.aws.items import RUN_KIND
+from seqpipe.aws.links import Link, presign
+from seqpipe.aws.repositories import Repositories
 from seqpipe.aws.settings import Settings
 from seqpipe.aws.transitions import JobStatus
-from seqpipe.web.models import (
+from seqpipe.aws.views import (
     DeliveredFile,
     Delivery,
     FileRecord,
@@ -33,7 +30,6 @@ from seqpipe.web.models import (
 )
 
 PRESIGN_SECONDS = 3600
-RUN_KIND = "run"
 SETTLED = {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.ABORTED}
 
 
@@ -125,7 +121,7 @@ def file_from_item(item: dict[str, Any]) -> FileRecord:
         else None
     )
     return FileRecord(
-        uri=item.get("uri") or item["sk"].removeprefix("FILE#"),
+        uri=item["uri"],
         format=item.get("format") or (item.get("validation") or {}).get("format"),
         size=item.get("size"),
         checksum=checksum,
@@ -133,43 +129,19 @@ def file_from_item(item: dict[str, Any]) -> FileRecord:
     )
 
 
-class DashboardData:
-    def __init__(self, settings: Settings, repositories: Repositories | None = None, s3: Any = None) -> None:
+class ReadModel:
+    def __init__(self, settings: Settings, repositories: Repositories | None = None) -> None:
         self.settings = settings
         self.repos = repositories or Repositories.from_settings(settings)
-        self._s3 = s3
 
     @classmethod
-    def from_env(cls) -> DashboardData:
+    def from_env(cls) -> ReadModel:
         return cls(Settings.from_env())
-
-    @property
-    def s3(self) -> Any:
-        if self._s3 is None:
-            # SigV4 explicitly: with a custom endpoint botocore would otherwise presign with SigV2.
-            self._s3 = boto3.client("s3", config=Config(signature_version="s3v4"))
-        return self._s3
 
     # ---- runs and jobs (processing-jobs) ----------------------------------------------------
     def runs(self, status: str | None, limit: int) -> list[RunSummary]:
-        """Newest runs first. With a status: the by-kind index filtered on status, because by-status
-        mixes runs with the (hundred times more numerous) per-sample tasks."""
-        if not status:
-            return [run_from_item(i) for i in self.repos.jobs.runs(limit=limit)]
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "IndexName": "by-kind",
-            "KeyConditionExpression": Key("kind").eq(RUN_KIND),
-            "FilterExpression": Attr("status").eq(status),
-            "ScanIndexForward": False,
-        }
-        while len(items) < limit:
-            page = self.repos.jobs.table.query(**kwargs)
-            items += page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return [run_from_item(from_dynamo(i)) for i in items[:limit]]
+        """Newest runs first, optionally only those with one status."""
+        return [run_from_item(i) for i in self.repos.jobs.runs(limit=limit, status=status)]
 
     def run(self, run_id: str) -> RunDetail:
         items = self.repos.jobs.of_run(run_id)
@@ -187,19 +159,19 @@ class DashboardData:
             raise NotFound(f"unknown run {run_id!r}: no such run in the jobs table")
         return item
 
-    def report_location(self, run_id: str) -> str:
-        """The run's MultiQC report: under its output_uri (local runs record a path), else the
-        state machine's s3://<processed>/runs/<run_id>."""
+    def output_location(self, run_id: str) -> str:
+        """Where the run's outputs are: its output_uri (local runs record a path), else where the
+        state machine puts them (s3://<processed>/runs/<run_id>)."""
         item = self._run_item(run_id)
-        output = item.get("output_uri") or f"s3://{self.settings.processed_bucket}/runs/{run_id}"
-        return f"{str(output).rstrip('/')}/qc/multiqc_report.html"
+        return str(item.get("output_uri") or layout.run_output_uri(self.settings.processed_bucket, run_id))
 
-    def presign(self, uri: str) -> tuple[str, datetime]:
-        bucket, _, key = uri.removeprefix("s3://").partition("/")
-        url = self.s3.generate_presigned_url(
-            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=PRESIGN_SECONDS
-        )
-        return url, datetime.now(UTC) + timedelta(seconds=PRESIGN_SECONDS)
+    def report_location(self, run_id: str) -> str:
+        """The run's MultiQC report (an s3:// URI or a local path)."""
+        return layout.report_under(self.output_location(run_id))
+
+    def report_link(self, location: str) -> Link:
+        """A short-lived link to an s3:// report location."""
+        return presign(location, PRESIGN_SECONDS)
 
     # ---- QC (quality-metrics) ------------------------------------------------------------------
     def run_qc(self, run_id: str) -> list[SampleQC]:
@@ -225,35 +197,31 @@ class DashboardData:
 
     # ---- samples and files (genomics-metadata) -------------------------------------------------
     def sample(self, sample_id: str) -> SampleDetail:
-        items = self.repos.metadata.sample_history(sample_id)
-        if not items:
+        history = self.repos.metadata.sample_history(sample_id)
+        if not history.items:
             raise NotFound(f"unknown sample {sample_id!r}: no such sample in the metadata table")
-        head = next((i for i in items if i["sk"] == "#META"), {})
+        head = history.sample or {}
         return SampleDetail(
             sample=sample_id,
             project=head.get("project"),
             status=head.get("status"),
-            runs=[i["sk"].removeprefix("RUN#") for i in items if i["sk"].startswith("RUN#")],
-            files=[file_from_item(i) for i in items if i["sk"].startswith("FILE#")],
+            runs=[i["run_id"] for i in history.runs],
+            files=[file_from_item(i) for i in history.files],
         )
 
     # ---- delivery ----------------------------------------------------------------------------
     def delivery(self, run_id: str) -> Delivery:
-        """The run's delivery manifest (s3://<delivery>/<run_id>/manifest.json), whoever wrote it:
-        the state machine's finalize step or `seqpipe deliver`."""
+        """The run's delivery manifest, whoever wrote it: the state machine's finalize step or
+        `seqpipe deliver`."""
         self._run_item(run_id)
-        try:
-            body = self.s3.get_object(Bucket=self.settings.delivery_bucket, Key=f"{run_id}/{MANIFEST_NAME}")
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in {"NoSuchKey", "404", "NoSuchBucket"}:
-                return Delivery(run_id=run_id, status="NOT_DELIVERED")
-            raise
-        manifest = json.loads(body["Body"].read())
+        manifest = read_manifest(self.settings.delivery_bucket, run_id)
+        if manifest is None:
+            return Delivery(run_id=run_id, status="NOT_DELIVERED")
         return Delivery(
             run_id=run_id,
             status="DELIVERED",
             delivered_at=_time(manifest.get("created_at")),
-            manifest_uri=f"s3://{self.settings.delivery_bucket}/{run_id}/{MANIFEST_NAME}",
+            manifest_uri=f"s3://{self.settings.delivery_bucket}/{layout.manifest_key(run_id)}",
             files=[
                 DeliveredFile(
                     sample=f.get("sample"), key=f["uri"], size=f.get("size"), sha256=f.get("sha256")

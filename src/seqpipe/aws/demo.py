@@ -1,25 +1,34 @@
 """Deterministic demo content for the data plane's tables: for trying the dashboard against the local
 endpoint (`seqpipe dashboard demo-data`), its tests and its benchmark.
 
-Items have the shapes the data plane's repositories write (seqpipe.aws.repositories); they are written
-with batch writes (25 items per request) because the benchmark needs ten thousand of them.
+Items are built by the data plane's own item functions (seqpipe.aws.items) and written with the
+repositories' batch `load` (25 items per request, because the benchmark needs ten thousand of them);
+manifests by delivery's `write_manifest`; object keys come from seqpipe.aws.layout.
 """
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Iterator
-from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
 
-from seqpipe.aws.delivery import MANIFEST_NAME
-from seqpipe.aws.repositories import to_dynamo
+from seqpipe.aws import layout
+from seqpipe.aws.delivery import write_manifest
+from seqpipe.aws.items import (
+    Item,
+    file_item,
+    membership_item,
+    quality_item,
+    run_item,
+    sample_item,
+    task_item,
+)
+from seqpipe.aws.repositories import Repositories
 from seqpipe.aws.settings import Settings
 from seqpipe.aws.transitions import JobStatus, SampleStatus
 from seqpipe.qc_thresholds import FAIL, PASS, evaluate, sample_passes
@@ -76,9 +85,19 @@ def _run_status(index: int, runs: int) -> str:
     return JobStatus.FAILED if index % 5 == 3 else JobStatus.SUCCEEDED
 
 
-def demo_items(size: DemoSize, settings: Settings, seed: int = 7) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(role, item) pairs: role is a table ('jobs', 'metadata', 'quality') or 'manifest' (a delivery
-    manifest, as seqpipe.aws.delivery writes it)."""
+@dataclass
+class DemoRun:
+    """One run's items per table, and what was delivered (samples, manifest files) if it succeeded."""
+
+    run: Item
+    jobs: list[Item] = field(default_factory=list)
+    metadata: list[Item] = field(default_factory=list)
+    quality: list[Item] = field(default_factory=list)
+    delivered: list[str] = field(default_factory=list)
+    manifest_files: list[dict[str, Any]] = field(default_factory=list)
+
+
+def demo_runs(size: DemoSize, settings: Settings, seed: int = 7) -> Iterator[DemoRun]:
     rng = random.Random(seed)
     for r in range(size.runs):
         rid = run_id(r)
@@ -86,19 +105,20 @@ def demo_items(size: DemoSize, settings: Settings, seed: int = 7) -> Iterator[tu
         status = _run_status(r, size.runs)
         samples = [sample_id(r, s, size) for s in range(size.samples_per_run)]
         run_end = created + timedelta(minutes=5 + 10 * size.tasks_per_sample)
-        run_item: dict[str, Any] = {
-            "job_id": rid, "kind": "run", "run_id": rid, "project": size.project, "samples": samples,
-            "status": status, "created_at": _iso(created), "started_at": _iso(created + timedelta(minutes=1)),
-            "updated_at": _iso(run_end), "attempt": 1, "version": 3,
-        }  # fmt: skip
+        output_uri = layout.run_output_uri(settings.processed_bucket, rid)
+        run = run_item(
+            rid, size.project, samples, status, created_at=_iso(created),
+            started_at=_iso(created + timedelta(minutes=1)), updated_at=_iso(run_end), attempt=1, version=3,
+            output_uri=output_uri,
+        )  # fmt: skip
         if status != JobStatus.RUNNING:
-            run_item["finished_at"] = _iso(run_end)
+            run["finished_at"] = _iso(run_end)
         if status == JobStatus.FAILED:
-            run_item |= {
+            run |= {
                 "error_name": "States.TaskFailed",
                 "error_cause": "Snakemake exited with code 1 (rule align)",
             }
-        passed: list[str] = []
+        demo = DemoRun(run)
         for s, sample in enumerate(samples):
             t = created + timedelta(minutes=2 + s)
             for k in range(size.tasks_per_sample):
@@ -109,14 +129,13 @@ def demo_items(size: DemoSize, settings: Settings, seed: int = 7) -> Iterator[tu
                     if (status == JobStatus.RUNNING and k == size.tasks_per_sample - 1)
                     else (JobStatus.SUCCEEDED)
                 )
-                task = {
-                    "job_id": f"{rid}#{sample}#{k:02d}-{kind}", "kind": kind, "run_id": rid, "sample": sample,
-                    "status": task_status, "created_at": _iso(t), "started_at": _iso(t),
-                    "updated_at": _iso(t + timedelta(minutes=minutes)), "version": 2,
-                }  # fmt: skip
+                task = task_item(
+                    f"{rid}#{sample}#{k:02d}-{kind}", kind, rid, sample, task_status, created_at=_iso(t),
+                    started_at=_iso(t), updated_at=_iso(t + timedelta(minutes=minutes)), version=2,
+                )  # fmt: skip
                 if task_status != JobStatus.RUNNING:
                     task["finished_at"] = _iso(t + timedelta(minutes=minutes))
-                yield "jobs", task
+                demo.jobs.append(task)
                 t += timedelta(minutes=minutes + 0.5)
             # Deterministic failures: every fifth sample slot has too many duplicates, every seventh
             # too little depth; the first run passes entirely.
@@ -130,93 +149,79 @@ def demo_items(size: DemoSize, settings: Settings, seed: int = 7) -> Iterator[tu
             verdicts = evaluate(sample, metrics, THRESHOLDS)
             verdict = PASS if sample_passes(verdicts) else FAIL
             if verdict == PASS:
-                passed.append(sample)
+                demo.delivered.append(sample)
             checks = [
                 {"metric": v.metric, "value": v.value, "threshold": v.threshold, "verdict": v.verdict,
                  "reason": v.reason}
                 for v in verdicts
             ]  # fmt: skip
             if status != JobStatus.RUNNING:
-                yield "quality", {
-                    "sample": sample, "run_id": rid, "project": size.project, "metrics": metrics,
-                    "checks": checks, "verdict": verdict, "verdict_key": f"{verdict}#{rid}#{sample}",
-                    "recorded_at": _iso(run_end),
-                }  # fmt: skip
+                demo.quality.append(
+                    quality_item(
+                        sample, rid, size.project, metrics, checks, verdict, recorded_at=_iso(run_end)
+                    )
+                )
             sample_status = (
                 SampleStatus.PROCESSING if status == JobStatus.RUNNING
                 else SampleStatus.FAILED if status == JobStatus.FAILED
                 else SampleStatus.DELIVERED if verdict == PASS else SampleStatus.QC_FAILED
             )  # fmt: skip
-            yield "metadata", {
-                "pk": f"SAMPLE#{sample}", "sk": "#META", "sample": sample, "project": size.project,
-                "status": sample_status, "version": 3, "created_at": _iso(created),
-                "gsi1pk": f"PROJECT#{size.project}", "gsi1sk": f"SAMPLE#{sample}",
-            }  # fmt: skip
-            yield "metadata", {
-                "pk": f"SAMPLE#{sample}", "sk": f"RUN#{rid}", "sample": sample, "run_id": rid,
-                "project": size.project, "created_at": _iso(created), "gsi1pk": f"RUN#{rid}",
-                "gsi1sk": f"SAMPLE#{sample}",
-            }  # fmt: skip
+            demo.metadata += [
+                sample_item(sample, size.project, sample_status, version=3, created_at=_iso(created)),
+                membership_item(sample, rid, size.project, created_at=_iso(created)),
+            ]
+            raw = layout.raw_sample_prefix(size.project, rid, sample)
             for read in (1, 2):
-                uri = f"s3://{settings.raw_bucket}/{size.project}/{rid}/{sample}/{sample}_R{read}.fastq.gz"
-                yield "metadata", {
-                    "pk": f"SAMPLE#{sample}", "sk": f"FILE#{uri}", "sample": sample, "uri": uri,
-                    "etag": f"{rng.getrandbits(128):032x}", "size": rng.randint(50, 900) * 1024 * 1024,
-                    "status": "VALID", "project": size.project, "run_id": rid, "recorded_at": _iso(created),
-                    "validation": {"format": "FASTQ.gz", "valid": True, "errors": [], "warnings": []},
-                }  # fmt: skip
-        output_uri = f"s3://{settings.processed_bucket}/runs/{rid}"
-        run_item["output_uri"] = output_uri
+                demo.metadata.append(
+                    file_item(
+                        sample, f"s3://{settings.raw_bucket}/{raw}{sample}_R{read}.fastq.gz",
+                        f"{rng.getrandbits(128):032x}", size=rng.randint(50, 900) * 1024 * 1024,
+                        status="VALID", project=size.project, run_id=rid, recorded_at=_iso(created),
+                        validation={"format": "FASTQ.gz", "valid": True, "errors": [], "warnings": []},
+                    )
+                )  # fmt: skip
         if status == JobStatus.SUCCEEDED:
-            manifest = {
-                "run_id": rid,
-                "created_at": _iso(run_end),
-                "samples": passed,
-                "files": [
-                    {
-                        "sample": sample,
-                        "uri": f"s3://{settings.delivery_bucket}/{rid}/{sample}/{sample}.{ext}",
-                        "source": f"{output_uri}/{folder}/{sample}.{ext}",
-                        "size": rng.randint(1, 400) * 1024 * 1024,
-                        "sha256": f"{rng.getrandbits(256):064x}",
-                    }
-                    for sample in passed
-                    for folder, ext in (("cram", "cram"), ("vcf", "bcftools.vcf.gz"))
-                ],
-            }
-            run_item["delivery"] = {
-                "manifest": f"s3://{settings.delivery_bucket}/{rid}/{MANIFEST_NAME}",
-                "files": len(manifest["files"]),
-                "samples": passed,
-            }
-            yield "manifest", manifest
-        yield "jobs", run_item
+            demo.manifest_files = [
+                {
+                    "sample": sample,
+                    "uri": f"s3://{settings.delivery_bucket}/{layout.delivered_prefix(rid, sample)}{name}",
+                    "source": f"{output_uri}/{folder}/{name}",
+                    "size": rng.randint(1, 400) * 1024 * 1024,
+                    "sha256": f"{rng.getrandbits(256):064x}",
+                }
+                for sample in demo.delivered
+                for folder, name in (("cram", f"{sample}.cram"), ("vcf", f"{sample}.bcftools.vcf.gz"))
+            ]
+        yield demo
 
 
 def write_demo(size: DemoSize, settings: Settings | None = None, seed: int = 7) -> dict[str, int]:
-    """Write the demo items with batch writes; returns the number of items per table."""
+    """Write the demo content; returns the number of items per table (and of manifests)."""
     settings = settings or Settings.from_env()
-    resource = boto3.resource("dynamodb")
-    names = {"jobs": settings.jobs_table, "metadata": settings.metadata_table, "quality": settings.qc_table}
-    tables = {role: resource.Table(name) for role, name in names.items()}
-    counts = dict.fromkeys([*names, "manifest"], 0)
+    repos = Repositories.from_settings(settings)
     s3 = boto3.client("s3")
     if not _bucket_exists(s3, settings.delivery_bucket):
         s3.create_bucket(Bucket=settings.delivery_bucket)
-    with ExitStack() as stack:
-        writers = {role: stack.enter_context(table.batch_writer()) for role, table in tables.items()}
-        for role, item in demo_items(size, settings, seed):
-            counts[role] += 1
-            if role == "manifest":
-                s3.put_object(
-                    Bucket=settings.delivery_bucket,
-                    Key=f"{item['run_id']}/{MANIFEST_NAME}",
-                    Body=json.dumps(item, indent=2).encode(),
-                    ContentType="application/json",
-                )
-            else:
-                writers[role].put_item(Item=to_dynamo(item))
-    return counts
+    jobs: list[Item] = []
+    metadata: list[Item] = []
+    quality: list[Item] = []
+    manifests = 0
+    for demo in demo_runs(size, settings, seed):
+        if demo.manifest_files:
+            demo.run["delivery"] = write_manifest(
+                demo.run["run_id"], demo.delivered, demo.manifest_files, settings.delivery_bucket,
+                created_at=demo.run["finished_at"],
+            )  # fmt: skip
+            manifests += 1
+        jobs += [*demo.jobs, demo.run]
+        metadata += demo.metadata
+        quality += demo.quality
+    return {
+        "jobs": repos.jobs.load(jobs),
+        "metadata": repos.metadata.load(metadata),
+        "quality": repos.quality.load(quality),
+        "manifest": manifests,
+    }
 
 
 def _bucket_exists(s3: Any, bucket: str) -> bool:

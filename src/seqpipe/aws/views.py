@@ -1,4 +1,5 @@
-"""The dashboard's JSON shapes: what the API returns and the pages render (one model for both)."""
+"""The read model's shapes: what `seqpipe.aws.read_model` returns, the dashboard's API serves and
+its pages render, and the CLI prints (`seqpipe status`, `seqpipe qc`)."""
 
 from __future__ import annotations
 
@@ -86,15 +87,3 @@ class Delivery(BaseModel):
     delivered_at: datetime | None = None
     manifest_uri: str | None = None
     files: list[DeliveredFile] = Field(default_factory=list)
-
-
-class ReportLink(BaseModel):
-    run_id: str
-    url: str
-    expires_at: datetime | None = Field(None, description="presigned URLs only")
-
-
-class Problem(BaseModel):
-    """Every error response: 401 (token), 404 (unknown run or sample), 422 (bad parameter)."""
-
-    detail: str

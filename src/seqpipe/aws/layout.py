@@ -1,0 +1,50 @@
+"""Where the data plane keeps things in its buckets: every S3 key layout, spelled once.
+
+    processed   runs/<run_id>/…                        a run's outputs (the workflow's outdir)
+                runs/<run_id>/qc/multiqc_report.html   its MultiQC report
+    delivery    <run_id>/<sample>/<file>               the delivered copies
+                <run_id>/manifest.json                 what was delivered, with checksums
+    raw         <project>/<run_id>/<sample>/<file>     uploads (seqpipe.aws.ingest.place_of reads it)
+
+The state machine, the head job, the read model, delivery, erasure, the demo content and the CDK
+stacks (the prefixes their policies and lifecycle rules name) take these from here.
+"""
+
+from __future__ import annotations
+
+RUNS_PREFIX = "runs/"
+REPORT_PATH = "qc/multiqc_report.html"
+MANIFEST_NAME = "manifest.json"
+
+
+def run_outputs_key(run_id: str) -> str:
+    """The key prefix of a run's outputs in the processed bucket: ``runs/<run_id>`` (no slash)."""
+    return f"{RUNS_PREFIX}{run_id}"
+
+
+def run_output_uri(bucket: str, run_id: str) -> str:
+    """Where a run's outputs live: ``s3://<processed bucket>/runs/<run_id>``."""
+    # Both are one path segment: a slash would put the run's outputs inside another run's.
+    if not bucket or "/" in bucket or not run_id or "/" in run_id:
+        raise ValueError(f"bucket and run_id must be single path segments, got {bucket!r}, {run_id!r}")
+    return f"s3://{bucket}/{run_outputs_key(run_id)}"
+
+
+def report_under(output: str) -> str:
+    """The MultiQC report of a run whose outputs are at ``output`` (an s3:// URI or a local path)."""
+    return f"{output.rstrip('/')}/{REPORT_PATH}"
+
+
+def delivered_prefix(run_id: str, sample: str) -> str:
+    """The key prefix of a sample's delivered copies in the delivery bucket."""
+    return f"{run_id}/{sample}/"
+
+
+def manifest_key(run_id: str) -> str:
+    """The key of a run's delivery manifest in the delivery bucket."""
+    return f"{run_id}/{MANIFEST_NAME}"
+
+
+def raw_sample_prefix(project: str, run_id: str, sample: str) -> str:
+    """The key prefix of a sample's uploads for a run in the raw bucket."""
+    return f"{project}/{run_id}/{sample}/"

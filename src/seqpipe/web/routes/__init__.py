@@ -1,0 +1,1 @@
+"""The dashboard's routes: the JSON API (`api`) and the pages rendered from it (`pages`)."""
