@@ -87,7 +87,7 @@ def main() -> int:
         settings = Settings.from_env()
         boto3.setup_default_session()
         # Counted from the start: a client only gets the hooks registered before it is made, and the
-        # fill already makes the cached S3 client (seqpipe.aws.s3.client) the pages use.
+        # fill already makes the cached S3 client (seqpipe.storage.s3.client) the pages use.
         calls: Counter[str] = Counter()
         aws_seconds = [0.0]
         call_started: list[float] = []

@@ -10,7 +10,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from seqpipe.aws.layout import RUNS_PREFIX
-from seqpipe.aws.s3 import QUARANTINE_TAG
+from seqpipe.aws.quarantine import QUARANTINE_TAG
 from seqpipe_infra.common import log_group, removal_policy, workflow_role_arn_pattern
 from seqpipe_infra.compliance import acknowledge
 from seqpipe_infra.config import EnvConfig

@@ -11,10 +11,11 @@ import pysam
 import pytest
 
 from seqpipe.aws import ingest
+from seqpipe.aws.quarantine import quarantine_reason
 from seqpipe.aws.repositories import Repositories
-from seqpipe.aws.s3 import S3Uri, quarantine_reason
 from seqpipe.aws.transitions import IllegalTransition
 from seqpipe.handlers import metadata_updater, quality_metrics, validation_handler, vcf_processor
+from seqpipe.storage.s3 import S3Uri
 
 pytestmark = pytest.mark.aws
 DATA = Path(__file__).resolve().parent / "data"

@@ -14,7 +14,8 @@ from botocore.exceptions import ClientError
 
 from seqpipe.aws.layout import delivered_prefix, manifest_key
 from seqpipe.aws.repositories import now_iso
-from seqpipe.aws.s3 import S3Uri, client, list_keys, sha256_of
+from seqpipe.storage.checksums import sha256_of
+from seqpipe.storage.s3 import S3Uri, client, list_keys
 
 
 def deliverable_keys(outdir: S3Uri, sample: str) -> list[dict[str, Any]]:

@@ -28,8 +28,8 @@ from botocore.exceptions import ClientError
 
 from seqpipe.aws.layout import delivered_prefix, manifest_key, raw_sample_prefix, run_outputs_key
 from seqpipe.aws.repositories import Repositories, now_iso
-from seqpipe.aws.s3 import S3Uri, client
 from seqpipe.aws.settings import Settings
+from seqpipe.storage.s3 import S3Uri, client
 
 # Outputs that hold several samples' data: kept, and listed for re-generation.
 SHARED_OUTPUT = re.compile(r"(^|/)(vcf/joint/|qc/multiqc_|multiqc_report\.html|qc/qc_summary\.tsv)")

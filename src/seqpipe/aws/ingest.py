@@ -9,8 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from seqpipe.aws.quarantine import quarantine
 from seqpipe.aws.repositories import Repositories
-from seqpipe.aws.s3 import S3Uri, quarantine, stored_sha256
+from seqpipe.storage.checksums import stored_sha256
+from seqpipe.storage.s3 import S3Uri
 from seqpipe.validators import ValidationResult, validate
 
 UNASSIGNED = "unassigned"

@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from seqpipe.aws.s3 import S3Uri
+from seqpipe.storage.s3 import S3Uri
 
 # SigV4 presigned URLs live at most 7 days.
 MAX_SECONDS = 7 * 86400
@@ -37,7 +37,7 @@ def presign(uri: str, seconds: int) -> Link:
 
 @cache
 def _signer(endpoint: str | None, region: str | None) -> Any:
-    """One client per endpoint and region (keyed like seqpipe.aws.s3.client, so tests that move the
+    """One client per endpoint and region (keyed like seqpipe.storage.s3.client, so tests that move the
     endpoint get a fresh one)."""
     # SigV4 explicitly: with a custom endpoint botocore would otherwise presign with SigV2.
     return boto3.client("s3", config=Config(signature_version="s3v4"))

@@ -15,8 +15,8 @@ from typing import Any
 import yaml
 
 from seqpipe.aws.repositories import QualityRepository
-from seqpipe.aws.s3 import S3Uri, client, list_keys
 from seqpipe.qc_thresholds import FAIL, PASS, evaluate, sample_passes
+from seqpipe.storage.s3 import S3Uri, client, list_keys
 
 GENERAL_STATS = "qc/multiqc_data/multiqc_general_stats.txt"
 BCFTOOLS_STATS = re.compile(r"qc/bcftools/(?P<sample>[^/]+?)\.(?P<caller>[^./]+)\.stats$")

@@ -13,7 +13,7 @@ import tempfile
 from collections import Counter
 from typing import Any
 
-from seqpipe.aws.s3 import S3Uri, client
+from seqpipe.storage.s3 import S3Uri, client
 
 TRANSITIONS = {frozenset("AG"), frozenset("CT")}
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from seqpipe.aws.s3 import S3Uri
 from seqpipe.aws.settings import Settings
 from seqpipe.cli.output import ExitCode, emit_json, fail, json_option, reports_errors
+from seqpipe.storage.s3 import S3Uri
 from seqpipe.transfer import (
     DEFAULT_PART_SIZE,
     MiB,

@@ -10,12 +10,12 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 
 from seqpipe.aws.ingest import place_of
-from seqpipe.aws.s3 import S3Uri
 from seqpipe.aws.settings import Settings
 from seqpipe.aws.variants import process_vcf
 from seqpipe.handlers.models import ProcessVcf
 from seqpipe.handlers.observability import add_metric, tools
 from seqpipe.handlers.registry import VARIANTS_PROCESSED, VCFS_SKIPPED
+from seqpipe.storage.s3 import S3Uri
 
 logger, metrics, tracer = tools("vcf-processor")
 

@@ -20,10 +20,10 @@ __all__ = ["HeaderSummary", "Issue", "ValidationResult", "validate"]
 
 def validate(location: str | Path, deep: bool = False, reference: str | None = None) -> ValidationResult:
     """Validate a file or run folder; `reference` (FASTA) lets deep mode decode reference-based CRAM."""
+    from seqpipe.storage.location import locate
     from seqpipe.validators.bcl import check_run_folder, is_run_folder
     from seqpipe.validators.deep import deep_check
     from seqpipe.validators.quick import quick_check
-    from seqpipe.validators.source import local_copy, open_source
 
     location = str(location)
     result = ValidationResult(location=location, format="unknown", mode="deep" if deep else "quick")
@@ -31,11 +31,11 @@ def validate(location: str | Path, deep: bool = False, reference: str | None = N
         if location.endswith("/") or os.path.isdir(location) or is_run_folder(location):
             check_run_folder(location, result, deep)
             return result
-        source = open_source(location)
+        source = locate(location)
         result.size = source.size
         fmt = quick_check(source, result)
         if deep and fmt is not None:
-            with local_copy(source) as path:
+            with source.local_path() as path:
                 deep_check(path, fmt, result, reference)
         result.bytes_read = source.bytes_read
     except FileNotFoundError:

@@ -10,10 +10,10 @@ import re
 import struct
 from dataclasses import dataclass
 
+from seqpipe.storage.location import Location, locate
 from seqpipe.validators import binary
 from seqpipe.validators.headers import sam_header, vcf_header
 from seqpipe.validators.result import ValidationResult
-from seqpipe.validators.source import ByteSource
 
 FIRST_READ = 64 * 1024
 MAX_HEAD = 1024 * 1024 - 4096  # leaves room for the tail read within 1 MiB
@@ -47,7 +47,7 @@ class Head:
     at_end: bool  # the whole file is in `raw`
 
 
-def read_head(source: ByteSource, result: ValidationResult, wanted: int = FIRST_READ) -> Head:
+def read_head(source: Location, result: ValidationResult, wanted: int = FIRST_READ) -> Head:
     raw = source.read(0, min(wanted, MAX_HEAD))
     at_end = len(raw) >= source.size
     if raw[:2] != binary.GZIP_MAGIC:
@@ -60,7 +60,7 @@ def read_head(source: ByteSource, result: ValidationResult, wanted: int = FIRST_
     return Head(raw, data, True, binary.is_bgzf(raw), at_end)
 
 
-def grow(source: ByteSource, head: Head, result: ValidationResult) -> Head | None:
+def grow(source: Location, head: Head, result: ValidationResult) -> Head | None:
     """Read a larger head (×4, up to MAX_HEAD); None when the limit is already reached."""
     if head.at_end or len(head.raw) >= MAX_HEAD:
         return None
@@ -84,7 +84,7 @@ def detect(head: Head, name: str) -> str | None:
     return by_name
 
 
-def check_eof(source: ByteSource, result: ValidationResult, fmt: str, head: Head) -> None:
+def check_eof(source: Location, result: ValidationResult, fmt: str, head: Head) -> None:
     if fmt == "CRAM":
         major = head.raw[4] if len(head.raw) > 4 else 0
         marker = {3: binary.CRAM3_EOF, 2: binary.CRAM21_EOF}.get(major)
@@ -108,19 +108,19 @@ def check_eof(source: ByteSource, result: ValidationResult, fmt: str, head: Head
             result.warn("the file does not end with a newline: truncated?", offset=source.size)
 
 
-def find_index(source: ByteSource, result: ValidationResult, fmt: str) -> None:
+def find_index(source: Location, result: ValidationResult, fmt: str) -> None:
     location = source.location
     candidates = [location + suffix for suffix in INDEX_SUFFIXES.get(fmt, ())]
     if fmt == "BAM" and location.endswith(".bam"):
         candidates.append(location[: -len(".bam")] + ".bai")
-    result.index = next((c for c in candidates if source.exists(c)), None)
+    result.index = next((c for c in candidates if locate(c).exists()), None)
     if candidates and result.index is None:
         result.warn(
             f"no index found ({', '.join(s for s in INDEX_SUFFIXES[fmt])}): random access unavailable"
         )
 
 
-def check_bam_header(source: ByteSource, result: ValidationResult, head: Head) -> None:
+def check_bam_header(source: Location, result: ValidationResult, head: Head) -> None:
     while True:
         data = head.data
         try:
@@ -155,7 +155,7 @@ def check_bam_header(source: ByteSource, result: ValidationResult, head: Head) -
         result.header.contigs = names
 
 
-def check_cram_header(source: ByteSource, result: ValidationResult, head: Head) -> None:
+def check_cram_header(source: Location, result: ValidationResult, head: Head) -> None:
     raw = head.raw
     if len(raw) < binary.CRAM_FILE_DEFINITION:
         result.error("shorter than the 26-byte CRAM file definition", offset=0)
@@ -188,7 +188,7 @@ def check_cram_header(source: ByteSource, result: ValidationResult, head: Head) 
     sam_header(data[4 : 4 + l_text].decode("utf-8", "replace"), result, result.header)
 
 
-def check_vcf_header(source: ByteSource, result: ValidationResult, head: Head, fmt: str) -> None:
+def check_vcf_header(source: Location, result: ValidationResult, head: Head, fmt: str) -> None:
     while True:
         data = head.data
         if fmt == "BCF":
@@ -236,13 +236,13 @@ def check_fastq_head(result: ValidationResult, head: Head) -> None:
     check_records(iter(lines), result, stop_after=None)
 
 
-def quick_check(source: ByteSource, result: ValidationResult) -> str | None:
+def quick_check(source: Location, result: ValidationResult) -> str | None:
     """Run the quick checks; returns the detected format (None when not recognised)."""
     if source.size == 0:
         result.error("empty file", offset=0)
         return None
     head = read_head(source, result)
-    fmt = detect(head, source.name())
+    fmt = detect(head, source.name)
     if fmt is None:
         result.error("not a recognised sequencing format (FASTQ, SAM/BAM/CRAM, VCF/BCF)", offset=0)
         return None

@@ -1,0 +1,65 @@
+"""S3 addresses and the boto3 client shared by every part of the package that talks to AWS."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+# HEAD responses have no body, so a missing object is reported by its HTTP status as well as by name.
+MISSING = frozenset({"404", "NoSuchKey", "NotFound"})
+
+
+def client(service: str) -> Any:
+    """A client reused across warm Lambda invocations; the endpoint comes from AWS_ENDPOINT_URL when set.
+
+    The cache is keyed on the endpoint and region too, so a process that points the environment
+    elsewhere (tests, the CLI) never talks to a stale endpoint.
+    """
+    return _client(service, os.environ.get("AWS_ENDPOINT_URL"), os.environ.get("AWS_DEFAULT_REGION"))
+
+
+@cache
+def _client(service: str, endpoint: str | None, region: str | None) -> Any:
+    return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 5}))
+
+
+def is_missing(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") in MISSING
+
+
+def is_s3_uri(location: str) -> bool:
+    return location.startswith("s3://")
+
+
+@dataclass(frozen=True)
+class S3Uri:
+    bucket: str
+    key: str
+
+    @classmethod
+    def parse(cls, uri: str) -> S3Uri:
+        if not is_s3_uri(uri):
+            raise ValueError(f"{uri!r} is not an s3:// URI")
+        bucket, _, key = uri[len("s3://") :].partition("/")
+        if not bucket:
+            raise ValueError(f"{uri!r} has no bucket name")
+        return cls(bucket, key)
+
+    def __str__(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+    def join(self, *parts: str) -> S3Uri:
+        key = "/".join(p.strip("/") for p in (self.key, *parts) if p.strip("/"))
+        return S3Uri(self.bucket, key)
+
+
+def list_keys(uri: S3Uri) -> list[dict[str, Any]]:
+    """Every object under a prefix (key, size, etag), following pagination."""
+    pages = client("s3").get_paginator("list_objects_v2").paginate(Bucket=uri.bucket, Prefix=uri.key)
+    return [item for page in pages for item in page.get("Contents", [])]
