@@ -6,7 +6,6 @@ user fixes a sheet in one pass instead of one error per run.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +13,8 @@ from typing import Any
 
 import jsonschema
 import yaml
+
+from seqpipe.tsv import read_tsv
 
 
 class SheetError(ValueError):
@@ -66,20 +67,6 @@ class Sheets:
         for s in self.samples.values():
             by_group.setdefault(s.group, []).append(s.sample)
         return by_group
-
-
-def read_tsv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    """Header and (line number, row) pairs; blank lines and '#' comments are skipped."""
-    with path.open(newline="") as fh:
-        lines = [(n, line) for n, line in enumerate(fh, start=1) if line.strip() and not line.startswith("#")]
-    if not lines:
-        return [], []
-    reader = csv.reader((line for _, line in lines), delimiter="\t")
-    header = [h.strip() for h in next(reader)]
-    rows = []
-    for (number, _), values in zip(lines[1:], reader, strict=True):
-        rows.append((number, {h: v.strip() for h, v in zip(header, values, strict=False) if v.strip()}))
-    return header, rows
 
 
 def _schema_problems(

@@ -22,7 +22,7 @@ from seqpipe.aws.transitions import JobStatus, SampleStatus
 from seqpipe.cli.output import ExitCode, emit_json, fail, json_option, reports_errors
 from seqpipe.qc_thresholds import FAIL, PASS, Verdict, sample_passes
 from seqpipe.qc_thresholds import read_tsv as read_verdicts
-from seqpipe.sheets import read_tsv
+from seqpipe.tsv import read_tsv
 
 
 def snakemake_command(

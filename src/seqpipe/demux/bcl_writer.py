@@ -255,11 +255,11 @@ def run_folder_from_units(
     Each sample gets its own index pair; its n-th unit goes to lane n, so two units make a two-lane run.
     Optional clusters with barcodes of no sample land in Undetermined.
     """
-    import csv
     import random
 
-    with units_tsv.open() as fh:
-        units = list(csv.DictReader(fh, delimiter="\t"))
+    from seqpipe.tsv import read_rows
+
+    units = read_rows(units_tsv, ("sample", "fq1", "fq2"))
     samples_in_order = list(dict.fromkeys(u["sample"] for u in units))
     indexes = dict(zip(samples_in_order, index_pairs(len(samples_in_order)), strict=True))
     clusters: dict[int, list[Cluster]] = {}

@@ -10,6 +10,7 @@ import pandas as pd
 from seqpipe.demux.errors import DemuxError
 from seqpipe.demux.plan import DemuxPlan, load_plan
 from seqpipe.demux.qc import QC_FILES
+from seqpipe.tsv import read_rows
 
 
 def workflow_plan(config: dict[str, Any]) -> DemuxPlan:
@@ -22,12 +23,12 @@ def workflow_plan(config: dict[str, Any]) -> DemuxPlan:
         raise WorkflowError(f"demultiplexing cannot start:\n{error}") from None
 
 
-def _annotations(config: dict[str, Any]) -> pd.DataFrame | None:
-    """group/sex from a samples.tsv the user gave beside run_folder (the sample sheet has neither)."""
+def _annotations(config: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """group/sex by sample from a samples.tsv given beside run_folder (the sample sheet has neither)."""
     path = config.get("samples")
     if not path or not Path(path).is_file():
-        return None
-    return pd.read_csv(path, sep="\t", dtype=str).set_index("sample")
+        return {}
+    return {row["sample"]: row for row in read_rows(path, ("sample",)) if "sample" in row}
 
 
 def samples_and_units(config: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -36,10 +37,7 @@ def samples_and_units(config: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFram
     annotations = _annotations(config)
 
     def annotation(sample: str, column: str, default: str) -> str:
-        if annotations is None or sample not in annotations.index or column not in annotations.columns:
-            return default
-        value = annotations.at[sample, column]
-        return default if pd.isna(value) else value
+        return annotations.get(sample, {}).get(column, default)
 
     samples = pd.DataFrame(
         [

@@ -6,7 +6,6 @@ thresholds go to `demux_qc.tsv` with the columns of the pipeline's QC summary.
 
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 from collections import defaultdict
@@ -15,6 +14,7 @@ from pathlib import Path
 
 from seqpipe.demux.plan import UNDETERMINED, DemuxPlan
 from seqpipe.qc_thresholds import Verdict, as_warnings, evaluate, write_tsv
+from seqpipe.tsv import read_rows
 
 QC_FILES = (
     "demux_reads_mqc.tsv",
@@ -66,11 +66,6 @@ def interop_lanes(run_folder: Path) -> tuple[list[LaneInterOp], str]:
     return lanes, ""
 
 
-def _read_tsv(path: Path) -> list[dict[str, str]]:
-    with path.open() as fh:
-        return list(csv.DictReader(fh, delimiter="\t"))
-
-
 def _mqc(path: Path, meta: dict[str, object], header: list[str], rows: list[list[object]]) -> None:
     lines = [f"# {key}: {json.dumps(value)}" for key, value in meta.items()]  # JSON is valid YAML
     lines.append("\t".join(header))
@@ -82,7 +77,7 @@ def write_demux_qc(plan: DemuxPlan, lane_dirs: list[Path], qc_dir: Path) -> None
     qc_dir.mkdir(parents=True, exist_ok=True)
     counts: dict[str, dict[int, int]] = defaultdict(dict)
     for lane_dir in lane_dirs:
-        for row in _read_tsv(lane_dir / "counts.tsv"):
+        for row in read_rows(lane_dir / "counts.tsv", ("sample", "lane", "reads")):
             counts[row["sample"]][int(row["lane"])] = int(row["reads"])
         metrics = lane_dir / "barcode_metrics.txt"
         if metrics.is_file():  # Picard's own metrics: MultiQC's Picard module reads them
@@ -124,9 +119,10 @@ def write_demux_qc(plan: DemuxPlan, lane_dirs: list[Path], qc_dir: Path) -> None
     )
     unknown_rows = []
     for lane_dir in lane_dirs:
-        for rank, row in enumerate(_read_tsv(lane_dir / "unknown_barcodes.tsv"), start=1):
+        unknown = read_rows(lane_dir / "unknown_barcodes.tsv", ("lane", "reads"))
+        for rank, row in enumerate(unknown, start=1):
             unknown_rows.append(
-                [f"L{int(row['lane']):03d} #{rank}", row["barcode"] or "(none)", row["reads"]]
+                [f"L{int(row['lane']):03d} #{rank}", row.get("barcode", "(none)"), row["reads"]]
             )
     _mqc(
         qc_dir / "demux_unknown_barcodes_mqc.tsv",

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import yaml
 
+from seqpipe.tsv import read_tsv
+
 WORKFLOW_PARTS = ("Snakefile", "rules", "scripts", "config", "envs")
 
 
@@ -31,13 +33,13 @@ def make_run_dir(run_dir: Path, data: Path, workflow: Path, config: dict) -> Pat
     shutil.copy2(data / "reference" / "genome.fa", run_dir / "data" / "reference" / "genome.fa")
     shutil.copytree(data / "reads", run_dir / "data" / "reads")
     shutil.copy2(data / "samples.tsv", run_dir / "samples.tsv")
-    with (data / "units.tsv").open() as fh:
-        units = list(csv.DictReader(fh, delimiter="\t"))
+    header, rows = read_tsv(data / "units.tsv", ("fq1", "fq2"))
+    units = [row for _, row in rows]
     for unit in units:
         for key in ("fq1", "fq2"):
             unit[key] = f"data/reads/{Path(unit[key]).name}"
     with (run_dir / "units.tsv").open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(units[0]), delimiter="\t", lineterminator="\n")
+        writer = csv.DictWriter(fh, fieldnames=header, delimiter="\t", lineterminator="\n")
         writer.writeheader()
         writer.writerows(units)
     run_config = {
