@@ -99,6 +99,7 @@ def final_outputs():
         *vcf_outputs(),
         out("qc/multiqc_report.html"),
         out("qc/qc_summary.tsv"),
+        out("qc/qc_summary.json"),
         out("manifest/run_manifest.json"),
         out("reference/genome.dict"),
     ]

@@ -37,6 +37,7 @@ rule write_run_manifest:
             *cram_outputs(),
             *vcf_outputs(),
             out("qc/qc_summary.tsv"),
+            out("qc/qc_summary.json"),
             out("qc/multiqc_report.html"),
         ],
     output:

@@ -74,6 +74,7 @@ rule summarize_qc:
     output:
         tsv=out("qc/qc_summary.tsv"),
         multiqc=out("qc/qc_summary_mqc.tsv"),
+        json=out("qc/qc_summary.json"),
     log:
         log_of("summarize_qc"),
     benchmark:

@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))  # noqa: F821 
 
 from seqpipe.chunks import write_chunk_beds
 from seqpipe.provenance import write_run_manifest, write_versions_for_multiqc
-from seqpipe.qc_report import summarize_qc
+from seqpipe.qc.summary import summarize_qc
 
 smk = snakemake  # noqa: F821
 sys.stderr = open(smk.log[0], "w")  # noqa: SIM115 (lives as long as the script)
@@ -32,6 +32,7 @@ elif smk.rule == "summarize_qc":
         smk.params.thresholds,
         smk.output.tsv,
         smk.output.multiqc,
+        smk.output.json,
         demux_verdicts=smk.input.demux,
     )
 elif smk.rule == "write_run_manifest":

@@ -104,19 +104,23 @@ def test_cloud_inputs_must_be_s3_uris(seqpipe, aws):
 
 
 RECORDED_WORKFLOW = """
-import csv
-SAMPLES = [r["sample"] for r in csv.DictReader(open(config["samples"]), delimiter="\\t")]
+from seqpipe.qc.summary import QcSummary, write_summary
+from seqpipe.qc.verdicts import evaluate
+from seqpipe.tsv import read_rows
+
+SAMPLES = [r["sample"] for r in read_rows(config["samples"])]
 
 rule all:
-    input: "results/qc/qc_summary.tsv", "results/qc/multiqc_report.html"
+    input: "results/qc/qc_summary.json", "results/qc/multiqc_report.html"
 
 rule qc:
-    output: summary="results/qc/qc_summary.tsv", report="results/qc/multiqc_report.html"
+    output:
+        tsv="results/qc/qc_summary.tsv", mqc="results/qc/qc_summary_mqc.tsv",
+        json="results/qc/qc_summary.json", report="results/qc/multiqc_report.html"
     run:
-        rows = ["sample\\tmetric\\tvalue\\tthreshold\\tverdict\\treason"]
-        rows += [f"{s}\\tmean_depth\\t{30 if s == 'A' else 9}\\t>= 15\\t{'PASS' if s == 'A' else 'FAIL'}\\t"
-                 + ("" if s == "A" else "mean_depth 9 is below the minimum 15") for s in SAMPLES]
-        open(output.summary, "w").write("\\n".join(rows) + "\\n")
+        metrics = {s: {"mean_depth": 30.0 if s == "A" else 9.0} for s in SAMPLES}
+        checks = [c for s in SAMPLES for c in evaluate(s, metrics[s], {"mean_depth": {"min": 15}})]
+        write_summary(QcSummary.of(metrics, checks), output.tsv, output.mqc, output.json)
         open(output.report, "w").write("<html><h1>local MultiQC</h1></html>")
 """
 
@@ -160,3 +164,27 @@ def test_a_config_that_is_not_yaml_is_a_clear_error(seqpipe, settings, tmp_path)
     config.write_text("samples: [unclosed\n")
     result = seqpipe("run", "--configfile", str(config), "--directory", str(tmp_path), "--record", "R1")
     assert result.returncode == 2 and "not valid YAML" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_recorded_run_without_a_qc_summary_names_the_missing_file(seqpipe, settings, tmp_path):
+    (tmp_path / "Snakefile").write_text(
+        'rule report:\n    output: "results/qc/multiqc_report.html"\n    shell: "echo report > {output}"\n'
+    )
+    (tmp_path / "samples.tsv").write_text("sample\nA\n")
+    config = tmp_path / "config.yaml"
+    config.write_text("samples: samples.tsv\noutdir: results\n")
+    result = seqpipe(
+        "run",
+        "--configfile",
+        str(config),
+        "--cores",
+        "1",
+        "--directory",
+        str(tmp_path),
+        "--record",
+        "LOCAL_8",
+    )
+    assert result.returncode == 0, result.stderr
+    summary = tmp_path / "results" / "qc" / "qc_summary.json"
+    assert f"QC not recorded: {summary} not found" in result.stderr
+    assert "recorded run LOCAL_8: SUCCEEDED, QC not found" in result.stderr

@@ -11,11 +11,15 @@ import pysam
 import pytest
 
 from seqpipe.aws import ingest
+from seqpipe.aws.qc import QcInputError
 from seqpipe.aws.quarantine import quarantine_reason
 from seqpipe.aws.repositories import Repositories
 from seqpipe.aws.transitions import IllegalTransition
 from seqpipe.handlers import metadata_updater, quality_metrics, validation_handler, vcf_processor
+from seqpipe.qc.verdicts import read_verdicts
 from seqpipe.storage.s3 import S3Uri
+
+from .support.pipeline_qc import write_qc
 
 pytestmark = pytest.mark.aws
 DATA = Path(__file__).resolve().parent / "data"
@@ -272,21 +276,11 @@ def test_access_patterns_are_single_queries(dataplane):
     assert [(q["sample"], q["run_id"]) for q in repos.quality.failing_in_project("P1")] == [("S1", "RUN2")]
 
 
-def test_quality_metrics_parses_multiqc_and_bcftools_stats_into_verdicts(dataplane, lambda_context):
+def test_quality_metrics_records_the_pipelines_qc_summary(dataplane, lambda_context, tmp_path):
     processed = dataplane.settings.processed_bucket
-    template = (DATA / "multiqc_general_stats.txt").read_text().splitlines()
-    stats = "\n".join([template[0], template[1], template[1].replace("NA12878", "NA12879", 1)]) + "\n"
-    s3 = dataplane.client("s3")
-    s3.put_object(
-        Bucket=processed, Key="runs/R1/qc/multiqc_data/multiqc_general_stats.txt", Body=stats.encode()
-    )
-    s3.upload_file(
-        str(DATA / "NA12878.bcftools.stats"), processed, "runs/R1/qc/bcftools/NA12878.bcftools.stats"
-    )
-    s3.put_object(
-        Bucket=dataplane.settings.raw_bucket,
-        Key="c.yaml",
-        Body=b"qc:\n  thresholds:\n    tstv: {min: 2.0}\n    mean_depth: {min: 30}\n",
+    write_qc(tmp_path, ["NA12878", "NA12879"], {"NA12879"}, {"tstv": {"min": 2.0}, "mean_depth": {"min": 30}})
+    dataplane.client("s3").upload_file(
+        str(tmp_path / "qc" / "qc_summary.json"), processed, "runs/R1/qc/qc_summary.json"
     )
 
     result = quality_metrics.handler(
@@ -295,18 +289,45 @@ def test_quality_metrics_parses_multiqc_and_bcftools_stats_into_verdicts(datapla
             "project": "P1",
             "samples": ["NA12878", "NA12879"],
             "output_uri": f"s3://{processed}/runs/R1",
-            "config_uri": f"s3://{dataplane.settings.raw_bucket}/c.yaml",
         },
         lambda_context,
     )
 
     assert result["passed"] == ["NA12878"] and result["failed"] == ["NA12879"]
     item = Repositories.from_settings(dataplane.settings).quality.get("NA12878", "R1")
-    assert item["metrics"]["mean_depth"] == 38.75
+    assert item["metrics"]["mean_depth"] == 38.77
     assert item["metrics"]["mapped_pct"] == pytest.approx(99.79)
     assert item["metrics"]["tstv"] == 6.0 and item["metrics"]["snps"] == 14
     failing = Repositories.from_settings(dataplane.settings).quality.get("NA12879", "R1")
-    assert [c["reason"] for c in failing["checks"] if c["verdict"] == "FAIL"] == ["tstv was not measured"]
+    assert [c["reason"] for c in failing["checks"] if c["verdict"] == "FAIL"] == [
+        "mean_depth 5 is below the minimum 30"
+    ]
+    assert [c["metric"] for c in failing["checks"]] == [
+        v.metric for v in read_verdicts(tmp_path / "qc" / "qc_summary.tsv") if v.sample == "NA12879"
+    ]
+
+
+def test_quality_metrics_names_a_missing_summary_and_a_missing_sample(dataplane, lambda_context, tmp_path):
+    processed = dataplane.settings.processed_bucket
+    event = {
+        "run_id": "R2",
+        "project": "P1",
+        "samples": ["NA12878", "S9"],
+        "output_uri": f"s3://{processed}/runs/R2",
+    }
+    summary = f"s3://{processed}/runs/R2/qc/qc_summary.json"
+    with pytest.raises(
+        QcInputError, match=f"^{summary} not found: the workflow did not write its QC summary$"
+    ):
+        quality_metrics.handler(event, lambda_context)
+
+    write_qc(tmp_path, ["NA12878"], set(), {})
+    dataplane.client("s3").upload_file(
+        str(tmp_path / "qc" / "qc_summary.json"), processed, "runs/R2/qc/qc_summary.json"
+    )
+    with pytest.raises(QcInputError, match=f"^{summary} has no QC for sample\\(s\\) S9$"):
+        quality_metrics.handler(event, lambda_context)
+    assert Repositories.from_settings(dataplane.settings).quality.of_run("R2") == []
 
 
 def test_vcf_processor_normalizes_indexes_and_summarizes(dataplane, lambda_context, tmp_path):

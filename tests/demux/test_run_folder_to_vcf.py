@@ -14,6 +14,7 @@ import yaml
 
 from seqpipe.accuracy import evaluate
 from seqpipe.demux.bcl_writer import WrittenCluster, run_folder_from_units
+from seqpipe.qc.summary import QcSummary
 from seqpipe.simulate import SimulationParams, simulate
 
 REPO = Path(__file__).resolve().parents[2]
@@ -108,3 +109,7 @@ def test_one_multiqc_report_holds_the_run_qc(from_run_folder: RunFolderPipeline)
     assert "S1\tdemux_read_pairs\t" in qc and "\tPASS\t" in qc
     summary = (from_run_folder.outdir / "qc" / "qc_summary.tsv").read_text()
     assert "S1\tdemux_read_pairs\t" in summary and "S1\tmean_depth\t" in summary
+    recorded = QcSummary.from_json((from_run_folder.outdir / "qc" / "qc_summary.json").read_text())
+    assert {"demux_read_pairs", "mean_depth"} <= {c.metric for c in recorded.samples["S1"].checks}
+    assert recorded.samples["S1"].metrics["demux_read_pairs"] > 100
+    assert {c.sample for c in recorded.run_checks} == {"L001", "L002"}

@@ -5,9 +5,13 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
+import pytest
+
 from seqpipe.chunks import split_genome
-from seqpipe.qc_metrics import duplicate_pct
-from seqpipe.qc_thresholds import FAIL, PASS, evaluate, read_tsv, write_tsv
+from seqpipe.qc.metrics import duplicate_pct
+from seqpipe.qc.summary import QcSummary
+from seqpipe.qc.verdicts import FAIL, PASS, WARN, Verdict, evaluate, read_verdicts, write_verdicts
+from seqpipe.tsv import TsvError
 
 
 def test_chunks_cover_the_genome_in_order_without_overlap() -> None:
@@ -46,8 +50,42 @@ def test_verdicts_pass_fail_and_unmeasured_with_reasons() -> None:
 
 def test_verdict_table_round_trips(tmp_path: Path) -> None:
     verdicts = evaluate("S1", {"mapped_pct": 90.0}, {"mapped_pct": {"min": 95}, "tstv": {"min": 1}})
-    write_tsv(verdicts, tmp_path / "qc.tsv")
-    assert read_tsv(tmp_path / "qc.tsv") == verdicts
+    write_verdicts(verdicts, tmp_path / "qc.tsv")
+    assert read_verdicts(tmp_path / "qc.tsv") == verdicts
+
+
+def test_a_verdict_table_with_a_bad_value_is_named_with_file_and_line(tmp_path: Path) -> None:
+    table = tmp_path / "qc.tsv"
+    table.write_text(
+        "sample\tmetric\tvalue\tthreshold\tverdict\treason\nS1\tmean_depth\tdeep\t>= 10\tPASS\t\n"
+    )
+    with pytest.raises(TsvError, match=r"qc.tsv line 2, field 'value': a number or NA, got 'deep'"):
+        read_verdicts(table)
+    table.write_text("sample\tmetric\tvalue\n")
+    with pytest.raises(
+        TsvError, match=r"qc.tsv: the header lacks the column\(s\) threshold, verdict, reason"
+    ):
+        read_verdicts(table)
+
+
+def test_summary_keeps_demux_checks_with_their_sample_and_lanes_apart() -> None:
+    thresholds = {"mean_depth": {"min": 10}}
+    checks = [
+        *evaluate("S1", {"mean_depth": 31.5}, thresholds),
+        *evaluate("S2", {"mean_depth": 4.0}, thresholds),
+        Verdict("S1", "demux_read_pairs", 1200, ">= 100", PASS, ""),
+        Verdict("L001", "percent_undetermined", 12.5, "<= 10", WARN, "percent_undetermined 12.5 is above"),
+    ]
+    summary = QcSummary.of({"S1": {"mean_depth": 31.5, "snps": 14}, "S2": {"mean_depth": 4.0}}, checks)
+
+    assert QcSummary.from_json(summary.to_json()) == summary
+    assert [(name, s.verdict) for name, s in summary.samples.items()] == [("S1", PASS), ("S2", FAIL)]
+    assert summary.samples["S1"].metrics == {"mean_depth": 31.5, "snps": 14, "demux_read_pairs": 1200}
+    assert [c.metric for c in summary.samples["S1"].checks] == ["mean_depth", "demux_read_pairs"]
+    assert [c.sample for c in summary.run_checks] == ["L001"]
+    assert sorted(summary.checks(), key=str) == sorted(checks, key=str)
+    with pytest.raises(ValueError, match="not a QC summary"):
+        QcSummary.from_json('{"samples": {"S1": {"metrics": {}}}}')
 
 
 def test_duplicate_pct_reads_picard_metrics(tmp_path: Path) -> None:

@@ -12,8 +12,12 @@ import pysam
 import pytest
 
 from seqpipe.accuracy import evaluate
+from seqpipe.aws import qc
+from seqpipe.aws.repositories import Repositories
+from seqpipe.aws.settings import Settings
+from seqpipe.aws.tables import create_tables
 from seqpipe.provenance import file_digest
-from seqpipe.qc_thresholds import read_tsv
+from seqpipe.qc.verdicts import Verdict, read_verdicts, sample_verdict
 
 from .conftest import PipelineRun, snakemake, write_config
 
@@ -25,7 +29,12 @@ def test_contract_outputs_exist(pipeline_run: PipelineRun) -> None:
     expected = [f"cram/{s}.cram{ext}" for s in SAMPLES for ext in ("", ".crai", ".md5")]
     expected += [f"vcf/{s}.{c}.vcf.gz{ext}" for s in SAMPLES for c in CALLERS for ext in ("", ".tbi")]
     expected += [f"vcf/joint/demo.{c}.vcf.gz" for c in CALLERS]
-    expected += ["qc/multiqc_report.html", "qc/qc_summary.tsv", "manifest/run_manifest.json"]
+    expected += [
+        "qc/multiqc_report.html",
+        "qc/qc_summary.tsv",
+        "qc/qc_summary.json",
+        "manifest/run_manifest.json",
+    ]
     missing = [p for p in expected if not pipeline_run.path(p).is_file()]
     assert not missing
 
@@ -115,7 +124,7 @@ def test_multiqc_report_has_every_tool_section(pipeline_run: PipelineRun) -> Non
 
 
 def test_qc_verdicts_pass_on_good_data(pipeline_run: PipelineRun) -> None:
-    verdicts = read_tsv(pipeline_run.path("qc/qc_summary.tsv"))
+    verdicts = read_verdicts(pipeline_run.path("qc/qc_summary.tsv"))
     assert {v.sample for v in verdicts} == set(SAMPLES)
     assert {v.metric for v in verdicts} == {"mapped_pct", "mean_depth", "duplicate_pct", "tstv"}
     assert all(v.verdict == "PASS" for v in verdicts), verdicts
@@ -175,7 +184,7 @@ def test_stricter_thresholds_fail_with_the_reason_without_realigning(
     assert result.returncode == 0, result.stdout[-3000:]
     log = result.stdout + result.stderr
     assert "rule summarize_qc" in log and "rule map_reads" not in log and "rule call_" not in log
-    failing = [v for v in read_tsv(pipeline_run.path("qc/qc_summary.tsv")) if v.verdict == "FAIL"]
+    failing = [v for v in read_verdicts(pipeline_run.path("qc/qc_summary.tsv")) if v.verdict == "FAIL"]
     assert [(v.sample, v.metric) for v in failing] == [("S2", "mean_depth")]
     assert re.fullmatch(r"mean_depth (19|20)(\.\d+)? is below the minimum 25", failing[0].reason)
     # put the default verdicts back for the other tests
@@ -185,6 +194,51 @@ def test_stricter_thresholds_fail_with_the_reason_without_realigning(
         ).returncode
         == 0
     )
+
+
+@pytest.mark.aws
+def test_qc_recorded_in_dynamodb_is_the_pipelines_qc_summary(
+    pipeline_run: PipelineRun, aws, tmp_path: Path
+) -> None:
+    """The quality-metrics Lambda (summary on S3) and `seqpipe run --record` (summary on disk) store
+    the verdicts of qc_summary.tsv, per sample and per check; stricter thresholds make S2 fail."""
+    strict = write_config(tmp_path / "strict.yaml", qc={"thresholds": {"mean_depth": {"min": 25}}})
+    rerun = snakemake(
+        "--configfile", str(pipeline_run.config), str(strict), "--cores", "2", "--until", "summarize_qc",
+        workdir=pipeline_run.outdir.parent,
+    )  # fmt: skip
+    assert rerun.returncode == 0, rerun.stdout[-3000:]
+    settings = Settings.from_env()
+    create_tables(aws("dynamodb"), settings.table_names())
+    aws("s3").create_bucket(Bucket=settings.processed_bucket)
+    summary = pipeline_run.path("qc/qc_summary.json")
+    aws("s3").upload_file(str(summary), settings.processed_bucket, "runs/R_S3/qc/qc_summary.json")
+    repos = Repositories.from_settings(settings)
+    samples = list(SAMPLES)
+    from_s3 = qc.collect_run(
+        repos.quality, "R_S3", "P1", samples, f"s3://{settings.processed_bucket}/runs/R_S3"
+    )
+    from_disk = qc.collect_run(repos.quality, "R_DISK", "P1", samples, str(pipeline_run.outdir))
+
+    pipeline = read_verdicts(pipeline_run.path("qc/qc_summary.tsv"))
+    verdicts = {s: sample_verdict(v for v in pipeline if v.sample == s) for s in SAMPLES}
+    assert verdicts == {"S1": "PASS", "S2": "FAIL"}
+    outcomes = [(result["passed"], result["failed"]) for result in (from_s3, from_disk)]
+    assert outcomes == [(["S1"], ["S2"])] * 2
+    for run_id in ("R_S3", "R_DISK"):
+        items = repos.quality.of_run(run_id)
+        assert {i["sample"]: i["verdict"] for i in items} == verdicts
+        stored = [
+            Verdict(**{**c, "value": None if c["value"] is None else float(c["value"])})
+            for i in items
+            for c in i["checks"]
+        ]
+        assert sorted(stored, key=repr) == sorted(pipeline, key=repr)
+    # put the default verdicts back for the other tests
+    restored = snakemake(
+        "--configfile", str(pipeline_run.config), "--cores", "2", workdir=pipeline_run.outdir.parent
+    )
+    assert restored.returncode == 0, restored.stdout[-3000:]
 
 
 def test_picard_marks_the_same_duplicates_as_samtools(pipeline_run: PipelineRun, tmp_path: Path) -> None:
@@ -202,7 +256,7 @@ def test_picard_marks_the_same_duplicates_as_samtools(pipeline_run: PipelineRun,
         workdir=pipeline_run.outdir.parent,
     )
     assert result.returncode == 0, result.stdout[-3000:]
-    from seqpipe.qc_metrics import duplicate_pct
+    from seqpipe.qc.metrics import duplicate_pct
 
     picard = duplicate_pct(target)
     samtools = duplicate_pct(pipeline_run.path("qc/markdup/S2.markdup.txt"))

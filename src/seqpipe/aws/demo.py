@@ -31,7 +31,7 @@ from seqpipe.aws.items import (
 from seqpipe.aws.repositories import Repositories
 from seqpipe.aws.settings import Settings
 from seqpipe.aws.transitions import JobStatus, SampleStatus
-from seqpipe.qc_thresholds import FAIL, PASS, evaluate, sample_passes
+from seqpipe.qc.verdicts import FAIL, PASS, evaluate, sample_passes
 
 # Same limits as config/config.yaml's qc.thresholds, so the demo verdicts look like real ones.
 THRESHOLDS = {

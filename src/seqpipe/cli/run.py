@@ -8,20 +8,19 @@ import shlex
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 import yaml
 
-from seqpipe.aws import runs
+from seqpipe.aws import qc, runs
 from seqpipe.aws.repositories import Repositories, now_iso
 from seqpipe.aws.runs import RunInputError, check_run_id
 from seqpipe.aws.transitions import JobStatus, SampleStatus
 from seqpipe.cli.output import ExitCode, emit_json, fail, json_option, reports_errors
-from seqpipe.qc_thresholds import FAIL, PASS, Verdict, sample_passes
-from seqpipe.qc_thresholds import read_tsv as read_verdicts
+from seqpipe.qc.verdicts import FAIL, PASS
 from seqpipe.tsv import read_tsv
 
 
@@ -68,22 +67,18 @@ class LocalRecord:
 
 
 def record_local_qc(repos: Repositories, record: LocalRecord) -> dict[str, str]:
-    """The workflow's qc/qc_summary.tsv into the QC table, one item per sample (as the Lambda writes)."""
-    summary = record.outdir / "qc" / "qc_summary.tsv"
-    if not summary.is_file():
+    """The workflow's QC summary into the QC table, one item per sample, as the Lambda records it."""
+    try:
+        result = qc.collect_run(
+            repos.quality, record.run_id, record.project, record.samples, str(record.outdir)
+        )
+    except qc.QcInputError as error:
+        click.echo(f"QC not recorded: {error}", err=True)
         return {}
-    by_sample: dict[str, list[Verdict]] = {}
-    for verdict in read_verdicts(summary):
-        by_sample.setdefault(verdict.sample, []).append(verdict)
-    outcome = {}
-    for sample, verdicts in by_sample.items():
-        verdict = PASS if sample_passes(verdicts) else FAIL
-        metrics = {v.metric: v.value for v in verdicts}
-        checks = [asdict(v) for v in verdicts]
-        repos.quality.put(sample, record.run_id, record.project, metrics, checks, verdict)
+    outcome = {sample: PASS for sample in result["passed"]} | {sample: FAIL for sample in result["failed"]}
+    for sample, verdict in outcome.items():
         status = SampleStatus.QC_PASSED if verdict == PASS else SampleStatus.QC_FAILED
         repos.metadata.set_sample_status(sample, status, run_id=record.run_id)
-        outcome[sample] = verdict
     return outcome
 
 

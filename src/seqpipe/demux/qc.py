@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from seqpipe.demux.plan import UNDETERMINED, DemuxPlan
-from seqpipe.qc_thresholds import Verdict, as_warnings, evaluate, write_tsv
+from seqpipe.qc.verdicts import Verdict, as_warnings, evaluate, write_verdicts
 from seqpipe.tsv import read_rows
 
 QC_FILES = (
@@ -160,7 +160,7 @@ def write_demux_qc(plan: DemuxPlan, lane_dirs: list[Path], qc_dir: Path) -> None
     for sample in plan.sample_ids():
         reads = sum(counts.get(sample, {}).values())
         verdicts += evaluate(sample, {"demux_read_pairs": reads}, minimum)
-    write_tsv(verdicts, qc_dir / "demux_qc.tsv")
+    write_verdicts(verdicts, qc_dir / "demux_qc.tsv")
 
 
 def main(argv: list[str] | None = None) -> None:

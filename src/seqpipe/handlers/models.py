@@ -47,12 +47,14 @@ class MetadataRequest(BaseModel):
 
 
 class CollectRunQc(BaseModel):
+    """The run's config_uri may come along (the state machine passes it); the thresholds were applied
+    by the pipeline, so it is ignored like any other extra field."""
+
     action: Literal["collect_run"] = "collect_run"
     run_id: str
     project: str
     samples: list[str] = Field(min_length=1)
     output_uri: str
-    config_uri: str | None = None
 
 
 class ProcessVcf(BaseModel):

@@ -1,4 +1,4 @@
-"""quality-metrics: a run's MultiQC general stats and bcftools stats → per-sample QC with verdicts."""
+"""quality-metrics: the run's QC summary (qc/qc_summary.json, from the pipeline) → one QC item per sample."""
 
 from __future__ import annotations
 
@@ -28,7 +28,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         request.project,
         request.samples,
         request.output_uri,
-        qc.thresholds_from_config(request.config_uri),
     )
     add_metric(metrics, SAMPLES_QC_PASSED, len(result["passed"]))
     add_metric(metrics, QC_FAILURES, len(result["failed"]))

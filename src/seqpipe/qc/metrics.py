@@ -46,13 +46,31 @@ def duplicate_pct(markdup_stats: str | Path) -> float | None:
     return 100 * duplicates / examined
 
 
-def tstv(bcftools_stats: str | Path) -> float | None:
-    """Ts/Tv of the first sample set in `bcftools stats` (the TSTV section)."""
+# `bcftools stats` SN lines → metric names; like Ts/Tv, reported per caller
+VARIANT_COUNTS = {
+    "number of records:": "variants",
+    "number of SNPs:": "snps",
+    "number of MNPs:": "mnps",
+    "number of indels:": "indels",
+    "number of multiallelic sites:": "multiallelic",
+}
+
+
+def variant_stats(bcftools_stats: str | Path) -> dict[str, float | None]:
+    """Ts/Tv and variant counts of the first sample set in `bcftools stats` (TSTV and SN sections)."""
+    values: dict[str, float | None] = {"tstv": None}
     for line in Path(bcftools_stats).read_text().splitlines():
-        if line.startswith("TSTV\t"):
-            fields = line.split("\t")
-            return float(fields[4])
-    return None
+        fields = line.split("\t")
+        if fields[0] == "SN" and len(fields) >= 4 and fields[2] in VARIANT_COUNTS:
+            values.setdefault(VARIANT_COUNTS[fields[2]], int(fields[3]))
+        elif fields[0] == "TSTV" and len(fields) >= 5 and values["tstv"] is None:
+            values["tstv"] = float(fields[4])
+    return values
+
+
+def is_variant_count(metric: str) -> bool:
+    """snps, snps_<caller>, …: counts, which MultiQC's own bcftools section already shows."""
+    return metric.split("_", 1)[0] in VARIANT_COUNTS.values()
 
 
 def sample_metrics(
@@ -61,14 +79,19 @@ def sample_metrics(
     markdup_stats: str | Path,
     bcftools_stats: dict[str, str | Path],
 ) -> dict[str, float | None]:
-    """All metrics of one sample; Ts/Tv is reported per caller as tstv_<caller> and as tstv (first caller)."""
+    """All metrics of one sample, to four decimals as every output shows them.
+
+    Ts/Tv and the variant counts are reported per caller as <name>_<caller>, and as <name> for the
+    first caller in the configuration's order.
+    """
     metrics: dict[str, float | None] = {
         "mapped_pct": mapped_pct(flagstat),
         "mean_depth": mean_depth(mosdepth_summary),
         "duplicate_pct": duplicate_pct(markdup_stats),
     }
-    for caller, path in bcftools_stats.items():
-        metrics[f"tstv_{caller}"] = tstv(path)
-    if bcftools_stats:
-        metrics["tstv"] = metrics[f"tstv_{next(iter(bcftools_stats))}"]
-    return metrics
+    for rank, (caller, path) in enumerate(bcftools_stats.items()):
+        for name, value in variant_stats(path).items():
+            metrics[f"{name}_{caller}"] = value
+            if rank == 0:
+                metrics[name] = value
+    return {name: None if value is None else round(value, 4) for name, value in metrics.items()}

@@ -1,7 +1,7 @@
 """Per-sample QC verdicts: metrics checked against min/max limits from the configuration.
 
-Used by the pipeline's qc_summary.tsv, the quality-metrics Lambda and the CLI, so a
-verdict means the same thing wherever it is shown.
+The pipeline's QC summary and the demultiplexing's checks are made of these; the data plane stores
+them as they are, so a verdict means the same thing wherever it is shown.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ import csv
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+
+from seqpipe.tsv import TsvError, read_tsv
 
 PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
 COLUMNS = ("sample", "metric", "value", "threshold", "verdict", "reason")
@@ -60,12 +62,18 @@ def sample_passes(verdicts: Iterable[Verdict]) -> bool:
     return all(v.verdict != FAIL for v in verdicts)
 
 
+def sample_verdict(verdicts: Iterable[Verdict]) -> str:
+    """The sample's own verdict, PASS or FAIL: what the data plane records and delivery goes by."""
+    return PASS if sample_passes(verdicts) else FAIL
+
+
 def as_warnings(verdicts: Iterable[Verdict]) -> list[Verdict]:
     """The same checks, for limits that deserve attention but must not fail anything (e.g. per lane)."""
     return [replace(v, verdict=WARN) if v.verdict == FAIL else v for v in verdicts]
 
 
-def write_tsv(verdicts: Iterable[Verdict], path: str | Path) -> None:
+def write_verdicts(verdicts: Iterable[Verdict], path: str | Path) -> None:
+    """A verdict table: qc_summary.tsv, or demux_qc.tsv with the same columns."""
     with Path(path).open("w", newline="") as fh:
         writer = csv.DictWriter(fh, COLUMNS, delimiter="\t", lineterminator="\n")
         writer.writeheader()
@@ -84,16 +92,24 @@ def _number(value: float | None) -> str:
     return f"{value:.4f}".rstrip("0")
 
 
-def read_tsv(path: str | Path) -> list[Verdict]:
-    with Path(path).open(newline="") as fh:
-        return [
+def read_verdicts(path: str | Path) -> list[Verdict]:
+    """The rows of a verdict table written by write_verdicts."""
+    rows = []
+    for line, row in read_tsv(path, COLUMNS)[1]:
+        try:
+            value = None if row["value"] == "NA" else float(row["value"])
+        except (KeyError, ValueError):
+            raise TsvError(
+                f"{path} line {line}, field 'value': a number or NA, got {row.get('value')!r}"
+            ) from None
+        rows.append(
             Verdict(
-                r["sample"],
-                r["metric"],
-                None if r["value"] == "NA" else float(r["value"]),
-                r["threshold"],
-                r["verdict"],
-                r["reason"],
+                row["sample"],
+                row["metric"],
+                value,
+                row.get("threshold", ""),
+                row["verdict"],
+                row.get("reason", ""),
             )
-            for r in csv.DictReader(fh, delimiter="\t")
-        ]
+        )
+    return rows
