@@ -130,6 +130,7 @@ def run1(deployed, moto_endpoint: str):
         env={
             **os.environ,
             "SEQPIPE_OUTPUT_URI": f"s3://{processed}/runs/RUN1",
+            "SEQPIPE_CONFIG_URI": f"s3://{raw}/configs/RUN1.yaml",
             "SAMPLES": "S1,S2",
             "LOW_DEPTH_SAMPLES": "S2",
         },
