@@ -44,11 +44,7 @@ HANDLER_ACCESS: dict[str, list[tuple[str | TableSpec, Access]]] = {
         (METADATA, Access.WRITE),
     ],
     "vcf-processor": [(RAW, Access.READ), (PROCESSED, Access.READ), (PROCESSED, Access.WRITE)],
-    "quality-metrics": [
-        (PROCESSED, Access.READ),
-        (RAW, Access.READ),  # the run config (QC thresholds) under configs/
-        (QUALITY, Access.WRITE),
-    ],
+    "quality-metrics": [(PROCESSED, Access.READ), (QUALITY, Access.WRITE)],  # reads the run's qc_summary.json
     "metadata-updater": [
         (PROCESSED, Access.READ),
         (DELIVERY, Access.READ),
