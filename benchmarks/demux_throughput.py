@@ -25,9 +25,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from seqpipe.demux.bcl_writer import Cluster, SheetSample, index_pairs, write_run_folder  # noqa: E402
 from seqpipe.demux.commands import FIND_PICARD, barcode_table, multiplex_table, picard_commands  # noqa: E402
 from seqpipe.demux.plan import load_plan  # noqa: E402
+from seqpipe.simulate.bcl_run_folder import Cluster, SheetSample, index_pairs, write_run_folder  # noqa: E402
 
 SNAKEFILE = f"""
 include: "{REPO}/rules/demux.smk"

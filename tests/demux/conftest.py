@@ -1,4 +1,4 @@
-"""Fixtures of the demux tests: run folders written by the BCL writer, Snakemake on the demux rules."""
+"""Fixtures of the demux tests: simulated run folders, Snakemake on the demux rules."""
 
 from __future__ import annotations
 
@@ -12,7 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from seqpipe.demux.bcl_writer import Cluster, SheetSample, WrittenCluster, index_pairs, write_run_folder
+from seqpipe.simulate.bcl_run_folder import (
+    Cluster,
+    SheetSample,
+    WrittenCluster,
+    index_pairs,
+    write_run_folder,
+)
 
 DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""The demux rules on a run folder written by the BCL writer: every read in its sample, stats, md5, QC."""
+"""The demux rules on a simulated run folder: every read in its sample, stats, md5, QC."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""End to end: simulated reads → BCL run folder (the writer) → demux → CRAM → VCF → QC, in one command."""
+"""End to end: simulated reads → BCL run folder (the simulator) → demux → CRAM → VCF → QC, in one command."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import pytest
 import yaml
 
 from seqpipe.accuracy import evaluate
-from seqpipe.demux.bcl_writer import WrittenCluster, run_folder_from_units
 from seqpipe.qc.summary import QcSummary
 from seqpipe.simulate import SimulationParams, simulate
+from seqpipe.simulate.bcl_run_folder import WrittenCluster, run_folder_from_units
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = ("S1", "S2")

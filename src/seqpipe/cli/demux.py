@@ -68,7 +68,7 @@ def validate(
 )
 def simulate_run(units_tsv: Path, outdir: Path, undetermined: int) -> None:
     """Write an Illumina run folder (BCL, filter, locs, RunInfo.xml, SampleSheet.csv) from FASTQ units."""
-    from seqpipe.demux.bcl_writer import run_folder_from_units
+    from seqpipe.simulate.bcl_run_folder import run_folder_from_units
 
     written = run_folder_from_units(units_tsv, outdir, undetermined_per_lane=undetermined)
     lanes = sorted({c.lane for c in written})

@@ -231,7 +231,7 @@ def write_run_folder(
     (interop / "TileMetricsOut.bin").write_bytes(_tile_metrics(tile_counts))
     (folder / "RunInfo.xml").write_text(_run_info_xml(layout, lanes, cycles))
     (folder / "RunParameters.xml").write_text(
-        '<?xml version="1.0"?>\n<RunParameters>\n  <Setup>\n    <ApplicationName>seqpipe bcl_writer'
+        '<?xml version="1.0"?>\n<RunParameters>\n  <Setup>\n    <ApplicationName>seqpipe bcl_run_folder'
         "</ApplicationName>\n    <ApplicationVersion>1</ApplicationVersion>\n  </Setup>\n"
         "  <RTAVersion>seqpipe</RTAVersion>\n</RunParameters>\n"
     )
