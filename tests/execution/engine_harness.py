@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from seqpipe.execution import rundir
+import run_directory  # tests/support, on sys.path through tests/conftest.py
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -81,7 +80,7 @@ RUN_CONFIG = {"calling": {"callers": ["bcftools", "freebayes"], "scatter": 1}}
 
 
 def make_run_dir(run_dir: Path, demo_data: Path) -> Path:
-    return rundir.make_run_dir(run_dir, demo_data, REPO, RUN_CONFIG)
+    return run_directory.make_run_dir(run_dir, demo_data, REPO, RUN_CONFIG)
 
 
 def final_outputs(outdir: Path | str = "results") -> list[str]:

@@ -1,4 +1,5 @@
-"""A self-contained run directory: what a login node or the Batch head job works in.
+"""A self-contained run directory for the engine tests and the engine benchmark: what a login node
+or the Batch head job works in.
 
 It holds a copy of the workflow, the run's config and sheets with paths relative to it, and the
 data under ``data/``. Remote engines ship only files below the working directory, and S3 storage
