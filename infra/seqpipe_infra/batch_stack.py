@@ -25,9 +25,10 @@ from seqpipe_infra.storage_stack import (
     StorageStack,
 )
 
-# The head job's command in the image: it turns the run's environment (SEQPIPE_RUN_ID,
-# SEQPIPE_CONFIG_URI, SEQPIPE_OUTPUT_URI, set by the state machine) into the one Snakemake command line
-# of seqpipe.execution.command; profiles/aws-batch reads the executor settings of the job definition.
+# The head job's command in the image (seqpipe.execution.head_job): it turns the run's environment
+# (SEQPIPE_RUN_ID, SEQPIPE_CONFIG_URI, SEQPIPE_OUTPUT_URI, set by the state machine) into the one
+# Snakemake command line of seqpipe.execution.command, with --aws-batch-task-timeout set;
+# profiles/aws-batch reads the executor settings of the job definition.
 HEAD_JOB_COMMAND = ["seqpipe-head-job"]
 
 
@@ -132,7 +133,8 @@ class BatchStack(cdk.Stack):
                     # read by the aws-batch executor plugin itself
                     "SNAKEMAKE_AWS_BATCH_JOB_QUEUE": self.task_queue.job_queue_arn,
                     "SNAKEMAKE_AWS_BATCH_JOB_ROLE": self.task_role.role_arn,
-                    # read by profiles/aws-batch (the plugin's region, task timeout and image)
+                    # read by profiles/aws-batch (the plugin's region, task timeout and image); the
+                    # timeout is also required by seqpipe-head-job, which passes it explicitly
                     "SEQPIPE_AWS_REGION": config.region,
                     "SEQPIPE_TASK_TIMEOUT_SECONDS": str(config.batch.task_timeout_seconds),
                     "SEQPIPE_CONTAINER_IMAGE": image,

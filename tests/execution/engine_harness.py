@@ -31,11 +31,18 @@ class Run:
 def run_snakemake(
     argv: Sequence[str], *, cwd: Path, timeout: int, env: dict[str, str] | None = None, check: bool = True
 ) -> Run:
-    """Run ``snakemake`` (``argv[0]``) under ``timeout --kill-after``: a misconfigured executor hangs
-    instead of failing (the SLURM plugin without accounting, a lost Batch job), and SIGTERM alone
-    does not stop Snakemake while it waits for jobs."""
+    """Run ``snakemake`` (``argv[0]``, this venv's) under ``timeout --kill-after``: a misconfigured
+    executor hangs instead of failing (the SLURM plugin without accounting, a lost Batch job), and
+    SIGTERM alone does not stop Snakemake while it waits for jobs."""
     assert argv[0] == "snakemake", argv
-    cmd = ["timeout", "--kill-after=20", str(timeout), SNAKEMAKE, *argv[1:]]
+    return run_venv_command([SNAKEMAKE, *argv[1:]], cwd=cwd, timeout=timeout, env=env, check=check)
+
+
+def run_venv_command(
+    argv: Sequence[str], *, cwd: Path, timeout: int, env: dict[str, str] | None = None, check: bool = True
+) -> Run:
+    """``argv`` (Snakemake, or a program that becomes Snakemake) as in ``run_snakemake``."""
+    cmd = ["timeout", "--kill-after=20", str(timeout), *argv]
     env = dict(os.environ if env is None else env)
     # the venv's tools (multiqc, snakemake for SLURM job steps) as an activated venv would have them
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"

@@ -1,7 +1,7 @@
-"""The unchanged workflow on AWS Batch with S3 storage, against the local AWS endpoint: the head
-job's command submits every rule as a Batch job (run as a local process by the endpoint), the
-results land in S3, and the job definitions carry the profile's timeout, exact (vCPU, memory)
-pairs and no storage credentials."""
+"""The unchanged workflow on AWS Batch with S3 storage, against the local AWS endpoint: the head job
+(`seqpipe-head-job`, the image's command) fetches the run config and submits every rule as a Batch job
+(run as a local process by the endpoint), the results land in S3, and the job definitions carry the
+profile's timeout, exact (vCPU, memory) pairs and no storage credentials."""
 
 from __future__ import annotations
 
@@ -13,17 +13,16 @@ from pathlib import Path
 import pytest
 from engine_harness import (
     PROCESSED_BUCKET,
-    REPO,
+    VENV_BIN,
     BatchQueue,
     final_outputs,
-    run_snakemake,
+    run_venv_command,
     s3_keys,
     upload_tree,
 )
 from snakemake_executor_plugin_aws_batch.constant import VALID_RESOURCES_MAPPING
 
 from seqpipe.aws.layout import run_output_uri
-from seqpipe.execution.head_job import HeadJobRun, argv
 
 pytestmark = [pytest.mark.e2e, pytest.mark.aws]
 
@@ -46,8 +45,10 @@ def test_pipeline_on_aws_batch_submits_runs_and_uploads(
     prefix = run_output_uri(PROCESSED_BUCKET, "run-batch")
     run_key = prefix.removeprefix(f"s3://{PROCESSED_BUCKET}/")
     upload_tree(s3, run_dir / "data", PROCESSED_BUCKET, run_key)
+    s3.upload_file(str(run_dir / "run.yaml"), PROCESSED_BUCKET, "configs/run-batch.yaml")
     _as_workflow_checkout(run_dir)
-    # what the head job definition and the state machine set (infra/seqpipe_infra/batch_stack.py)
+    # what the head job definition, the state machine and the image set (infra/seqpipe_infra/
+    # batch_stack.py, docker/Dockerfile); the run directory stands in for the image's /opt/seqpipe
     env = dict(
         os.environ,
         SNAKEMAKE_AWS_BATCH_JOB_QUEUE=batch_queue.queue_arn,
@@ -56,12 +57,12 @@ def test_pipeline_on_aws_batch_submits_runs_and_uploads(
         SEQPIPE_TASK_TIMEOUT_SECONDS=str(TASK_TIMEOUT),
         SEQPIPE_CONTAINER_IMAGE="seqpipe-pipeline:test",
         SEQPIPE_RUN_ID="run-batch",
-        SEQPIPE_CONFIG_URI="run.yaml",
+        SEQPIPE_CONFIG_URI=f"s3://{PROCESSED_BUCKET}/configs/run-batch.yaml",
         SEQPIPE_OUTPUT_URI=prefix,
+        SEQPIPE_WORKFLOW_DIR=str(run_dir),
     )
-    command = argv(HeadJobRun.from_environment(env), profiles=REPO / "profiles")
 
-    run = run_snakemake(command, cwd=run_dir, timeout=900, env=env)
+    run = run_venv_command([str(VENV_BIN / "seqpipe-head-job")], cwd=run_dir.parent, timeout=900, env=env)
 
     keys = s3_keys(s3, PROCESSED_BUCKET, run_key + "/")
     missing = [f for f in final_outputs() if f"{run_key}/{f}" not in keys]

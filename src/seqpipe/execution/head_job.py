@@ -1,24 +1,32 @@
-"""The AWS Batch head job (``seqpipe-head-job``): what the Step Functions run starts.
+"""The AWS Batch head job (``seqpipe-head-job``, the pipeline image's command): what the Step Functions
+run starts.
 
-It reads the run from the environment the state machine and the head job definition set, fetches
-the run config next to the workflow, and replaces itself with the one Snakemake command line of
-``seqpipe.execution.command`` for the aws-batch engine (the command the tests run against the
-local endpoint). Queue, job role, image, region and task timeout reach Snakemake through the
-aws-batch profile, which reads them from the same environment.
+The state machine's RunWorkflow step sets SEQPIPE_RUN_ID, SEQPIPE_CONFIG_URI (``s3://bucket/key`` of the
+run config) and SEQPIPE_OUTPUT_URI (``s3://<processed bucket>/runs/<run id>``). The head job definition
+(infra/seqpipe_infra/batch_stack.py) sets SEQPIPE_TASK_TIMEOUT_SECONDS and the executor settings that
+profiles/aws-batch reads; the image sets SEQPIPE_WORKFLOW_DIR. The head job fetches the run config into
+the workflow directory and replaces itself there with the one Snakemake command line of
+``seqpipe.execution.command`` for the aws-batch engine. Credentials come from the job role; no key is
+ever put on the command line.
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from seqpipe.execution.command import snakemake_argv
+from seqpipe.storage.s3 import S3Uri, client
 
-REQUIRED = ("SEQPIPE_RUN_ID", "SEQPIPE_CONFIG_URI", "SEQPIPE_OUTPUT_URI")
+REQUIRED = ("SEQPIPE_RUN_ID", "SEQPIPE_CONFIG_URI", "SEQPIPE_OUTPUT_URI", "SEQPIPE_TASK_TIMEOUT_SECONDS")
+# Inside the workflow directory: Snakemake ships only sources (config files included) below its working
+# directory to the Batch jobs, so it runs there, with the config beside the Snakefile.
 RUN_CONFIG = "run.yaml"
+EXIT_NO_RUN = 2
 
 
 class HeadJobError(RuntimeError):
@@ -28,46 +36,62 @@ class HeadJobError(RuntimeError):
 @dataclass(frozen=True)
 class HeadJobRun:
     run_id: str
-    config_uri: str  # s3://bucket/key or a local path
-    output_uri: str  # s3://<processed bucket>/runs/<run id>
+    config_uri: S3Uri
+    output_uri: str
+    task_timeout_seconds: int
+    workflow_dir: Path
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> HeadJobRun:
         missing = [name for name in REQUIRED if not environ.get(name)]
         if missing:
-            raise HeadJobError(f"head job environment lacks {', '.join(missing)}")
+            raise HeadJobError(f"missing environment variables: {', '.join(missing)}")
+        config = _object_uri(environ["SEQPIPE_CONFIG_URI"])
         output = environ["SEQPIPE_OUTPUT_URI"]
         if not output.startswith("s3://"):
             raise HeadJobError(f"SEQPIPE_OUTPUT_URI must be an s3:// URI, got {output!r}")
-        return cls(environ["SEQPIPE_RUN_ID"], environ["SEQPIPE_CONFIG_URI"], output)
+        timeout = environ["SEQPIPE_TASK_TIMEOUT_SECONDS"]
+        if not timeout.isdigit() or int(timeout) == 0:
+            raise HeadJobError(f"SEQPIPE_TASK_TIMEOUT_SECONDS must be a number of seconds, got {timeout!r}")
+        workflow_dir = Path(environ.get("SEQPIPE_WORKFLOW_DIR", "."))
+        return cls(environ["SEQPIPE_RUN_ID"], config, output, int(timeout), workflow_dir)
 
 
-def argv(run: HeadJobRun, profiles: Path | str = "profiles") -> list[str]:
-    """The Snakemake command line of the run (relative to the workflow directory)."""
-    return snakemake_argv(
-        "aws-batch", profiles=profiles, configfile=RUN_CONFIG, storage_prefix=run.output_uri
-    )
+def _object_uri(value: str) -> S3Uri:
+    try:
+        uri = S3Uri.parse(value)
+    except ValueError:
+        uri = None
+    if uri is None or not uri.key or uri.key.endswith("/"):
+        raise HeadJobError(f"SEQPIPE_CONFIG_URI must be s3://bucket/key, got {value!r}")
+    return uri
 
 
-def fetch_config(uri: str, dest: Path) -> None:
-    """Copy the run config to ``dest`` (Snakemake ships files below the workflow directory only)."""
-    if uri.startswith("s3://"):
-        import boto3
+def argv(run: HeadJobRun) -> list[str]:
+    """The Snakemake command line of the run (relative to the workflow directory).
 
-        bucket, _, key = uri[len("s3://") :].partition("/")
-        boto3.client("s3").download_file(bucket, key, str(dest))
-    else:
-        dest.write_bytes(Path(uri).read_bytes())
+    The task timeout is given although profiles/aws-batch reads the same variable: should the profile
+    ever lose it, the plugin's default (300 s) would kill every real job.
+    """
+    timeout = ["--aws-batch-task-timeout", str(run.task_timeout_seconds)]
+    return snakemake_argv("aws-batch", configfile=RUN_CONFIG, storage_prefix=run.output_uri, extra=timeout)
 
 
-def main() -> None:
+def fetch_config(run: HeadJobRun) -> Path:
+    """Copy the run config from S3 into the workflow directory."""
+    dest = run.workflow_dir / RUN_CONFIG
+    client("s3").download_file(run.config_uri.bucket, run.config_uri.key, str(dest))
+    return dest
+
+
+def main() -> int:
     try:
         run = HeadJobRun.from_environment(os.environ)
     except HeadJobError as err:
-        sys.exit(f"seqpipe-head-job: {err}")
-    workdir = Path(os.environ.get("SEQPIPE_WORKFLOW_DIR", "."))
-    fetch_config(run.config_uri, workdir / RUN_CONFIG)
+        print(f"seqpipe-head-job: {err}", file=sys.stderr)
+        return EXIT_NO_RUN
+    fetch_config(run)
     command = argv(run)
-    print(" ".join(command), flush=True)
-    os.chdir(workdir)
+    print(f"seqpipe-head-job: run {run.run_id} in {run.workflow_dir}: {shlex.join(command)}", flush=True)
+    os.chdir(run.workflow_dir)
     os.execvp(command[0], command)
