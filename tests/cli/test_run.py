@@ -4,8 +4,10 @@ the cloud (a minimal state machine in the local endpoint)."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+REPO = Path(__file__).resolve().parents[2]
 WORKFLOW = """
 rule all:
     input: expand("out/{name}.txt", name=config["names"])
@@ -22,7 +24,9 @@ rule all:
 
 
 def _workflow(tmp_path: Path, text: str) -> tuple[Path, Path]:
+    """A workflow directory as the checkout has it: the Snakefile beside the pipeline's profiles."""
     (tmp_path / "Snakefile").write_text(text)
+    shutil.copytree(REPO / "profiles", tmp_path / "profiles")
     config = tmp_path / "config.yaml"
     config.write_text("names: [a, b]\n")
     return tmp_path, config
@@ -46,7 +50,9 @@ def test_a_local_run_wraps_snakemake_and_reports_json(seqpipe, tmp_path):
     assert result.returncode == 0, result.stderr
     report = result.json()
     assert report["mode"] == "local" and report["returncode"] == 0
-    assert report["command"][-4:] == ["--directory", str(workdir), "--snakefile", str(workdir / "Snakefile")]
+    command = report["command"]
+    assert command[command.index("--cores") + 1] == "1"
+    assert command[-4:] == ["--directory", str(workdir), "--snakefile", str(workdir / "Snakefile")]
     assert (workdir / "out" / "a.txt").read_text() == "a\n"
 
 
@@ -54,6 +60,43 @@ def test_a_failing_local_run_exits_1(seqpipe, tmp_path):
     workdir, config = _workflow(tmp_path, FAILING_WORKFLOW)
     result = seqpipe("run", "--configfile", str(config), "--cores", "1", "--directory", str(workdir))
     assert result.returncode == 1
+
+
+def test_a_local_run_is_the_local_engine_command_with_its_profile(seqpipe, tmp_path):
+    workdir, config = _workflow(tmp_path, FAILING_WORKFLOW)
+    result = seqpipe("run", "--configfile", str(config), "--directory", str(workdir), "--json")
+    assert result.returncode == 1
+    command = result.json()["command"]
+    assert command[2:7] == [
+        "snakemake",
+        "--profile",
+        str(workdir / "profiles" / "local"),
+        "--configfile",
+        str(config),
+    ]
+    assert "--cores" not in command, "the profile's cores (all of this machine) unless --cores is given"
+    # profiles/local retries a failed job once
+    assert "Trying to restart job" in result.stderr
+
+
+def test_extra_arguments_go_to_snakemake_after_the_engines_command(seqpipe, tmp_path):
+    workdir, config = _workflow(tmp_path, WORKFLOW)
+    result = seqpipe(
+        "run", "--configfile", str(config), "--directory", str(workdir), "--json", "--",
+        "--forcerun", "write", "--until", "write",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.json()["command"][-4:] == ["--forcerun", "write", "--until", "write"]
+    assert (workdir / "out" / "b.txt").read_text() == "b\n"
+
+
+def test_a_slurm_dry_run_plans_with_the_slurm_profile(seqpipe, tmp_path):
+    workdir, config = _workflow(tmp_path, WORKFLOW)
+    result = seqpipe("run", "--configfile", str(config), "--engine", "slurm", "--dry-run", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert "--profile profiles/slurm --configfile" in result.stderr
+    assert "Using profile profiles/slurm" in result.stdout + result.stderr
+    assert not (workdir / "out").exists()
 
 
 def test_a_local_run_needs_a_configfile(seqpipe):
@@ -127,7 +170,7 @@ rule qc:
 
 def test_a_recorded_local_run_shows_in_status_qc_and_the_dashboard(seqpipe, settings, tmp_path):
     secret = "recorded"
-    (tmp_path / "Snakefile").write_text(RECORDED_WORKFLOW)
+    _workflow(tmp_path, RECORDED_WORKFLOW)
     (tmp_path / "samples.tsv").write_text("sample\nA\nB\n")
     config = tmp_path / "config.yaml"
     config.write_text("samples: samples.tsv\noutdir: results\n")

@@ -20,20 +20,32 @@ from seqpipe.aws.repositories import Repositories, now_iso
 from seqpipe.aws.runs import RunInputError, check_run_id
 from seqpipe.aws.transitions import JobStatus, SampleStatus
 from seqpipe.cli.output import ExitCode, emit_json, fail, json_option, reports_errors
+from seqpipe.execution.command import PROFILES, STORAGE_ENGINES, snakemake_argv
 from seqpipe.qc.verdicts import FAIL, PASS
 from seqpipe.tsv import read_tsv
 
+# A local run keeps its files on this machine's (or the cluster's shared) file system.
+LOCAL_ENGINES = tuple(engine for engine in PROFILES if engine not in STORAGE_ENGINES)
+
 
 def snakemake_command(
-    configfile: Path, cores: int, dry_run: bool, directory: Path | None, extra: tuple[str, ...]
+    configfile: Path,
+    engine: str,
+    cores: int | None,
+    dry_run: bool,
+    directory: Path | None,
+    extra: tuple[str, ...],
 ) -> list[str]:
-    """The Snakemake invocation of the pipeline's contract (`--configfile FILE --cores N`)."""
-    command = [sys.executable, "-m", "snakemake", "--configfile", str(configfile), "--cores", str(cores)]
+    """The engine's Snakemake command line (seqpipe.execution.command, with the workflow's profile),
+    run by this Python."""
+    options = [] if cores is None else ["--cores", str(cores)]
     if directory is not None:
-        command += ["--directory", str(directory), "--snakefile", str(directory / "Snakefile")]
+        options += ["--directory", str(directory), "--snakefile", str(directory / "Snakefile")]
     if dry_run:
-        command.append("--dry-run")
-    return command + list(extra)
+        options.append("--dry-run")
+    profiles = (directory or Path()) / "profiles"
+    argv = snakemake_argv(engine, profiles=profiles, configfile=configfile, extra=[*options, *extra])
+    return [sys.executable, "-m", *argv]
 
 
 @dataclass(frozen=True)
@@ -111,16 +123,7 @@ def _finish_record(repos: Repositories, record: LocalRecord, returncode: int) ->
     click.echo(f"recorded run {record.run_id}: FAILED", err=True)
 
 
-def _run_local(
-    configfile: Path,
-    cores: int,
-    dry_run: bool,
-    directory: Path | None,
-    extra: tuple[str, ...],
-    as_json: bool,
-    record: LocalRecord | None,
-) -> None:
-    command = snakemake_command(configfile, cores, dry_run, directory, extra)
+def _run_local(command: list[str], dry_run: bool, as_json: bool, record: LocalRecord | None) -> None:
     repos = _start_record(record) if record else None
     if as_json:
         # Snakemake's own output goes to stderr so stdout stays one JSON document.
@@ -218,7 +221,19 @@ def _jsonable(response: dict[str, Any]) -> dict[str, Any]:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Pipeline config (samples, units, reference, calling, outdir). Required locally.",
 )
-@click.option("--cores", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default=True)
+@click.option(
+    "--engine",
+    type=click.Choice(LOCAL_ENGINES),
+    default="local",
+    show_default=True,
+    help="[local] Where the jobs run: this machine, or SLURM from a login node (profiles/<engine>).",
+)
+@click.option(
+    "--cores",
+    type=click.IntRange(min=1),
+    help="[local] Cores for the run (default: the profile's, all of this machine locally, the largest "
+    "node per job on SLURM).",
+)
 @click.option("--dry-run", "-n", is_flag=True, help="Show what would run; start nothing.")
 @click.option(
     "--directory",
@@ -245,7 +260,8 @@ def _jsonable(response: dict[str, Any]) -> dict[str, Any]:
 @reports_errors
 def run(
     configfile: Path | None,
-    cores: int,
+    engine: str,
+    cores: int | None,
     dry_run: bool,
     directory: Path | None,
     record_id: str | None,
@@ -259,15 +275,16 @@ def run(
     as_json: bool,
     snakemake_args: tuple[str, ...],
 ) -> None:
-    """Start a run: locally `snakemake --configfile FILE --cores N [ARGS]`, or with --cloud in AWS.
+    """Start a run: locally `snakemake --profile profiles/ENGINE --configfile FILE [ARGS]`, or with
+    --cloud in AWS.
 
     Extra arguments after `--` go to Snakemake unchanged (local runs). Exit code 0 when the run
     succeeded (or, in the cloud without --wait, started), 1 when it failed.
 
     \b
     Examples:
-      seqpipe run --configfile config/demo.yaml --cores 2 --dry-run
-      seqpipe run --configfile config/demo.yaml -- --executor slurm --jobs 8
+      seqpipe run --configfile config/config.yaml --cores 2 --dry-run
+      seqpipe run --configfile config/config.yaml --engine slurm -- --jobs 8
       seqpipe run --cloud --run-id RUN_42 --project P1 --sample S1 \\
           --input s3://raw/P1/S1_R1.fastq.gz --input s3://raw/P1/S1_R2.fastq.gz \\
           --config-uri s3://raw/P1/config.yaml --wait
@@ -291,4 +308,5 @@ def run(
         except RunInputError as error:
             fail(f"--record: {error}", ExitCode.USAGE)
         record = LocalRecord.from_config(record_id, project, configfile, directory or Path.cwd())
-    _run_local(configfile, cores, dry_run, directory, snakemake_args, as_json, record)
+    command = snakemake_command(configfile, engine, cores, dry_run, directory, snakemake_args)
+    _run_local(command, dry_run, as_json, record)
