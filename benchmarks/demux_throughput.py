@@ -27,6 +27,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 from seqpipe.demux.commands import FIND_PICARD, barcode_table, multiplex_table, picard_commands  # noqa: E402
 from seqpipe.demux.plan import load_plan  # noqa: E402
+from seqpipe.execution.command import snakemake_argv  # noqa: E402
 from seqpipe.simulate.bcl_run_folder import Cluster, SheetSample, index_pairs, write_run_folder  # noqa: E402
 
 SNAKEFILE = f"""
@@ -73,10 +74,10 @@ def time_pipeline(run: Path, work: Path, threads: int) -> float:
     (work / "config.yaml").write_text(json.dumps(config))  # JSON is YAML
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
     start = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "config.yaml", "-q"],
-        cwd=work, env=env, check=True, capture_output=True,
-    )  # fmt: skip
+    argv = snakemake_argv(
+        "local", profiles=REPO / "profiles", configfile="config.yaml", extra=["--cores", "2", "-q"]
+    )
+    subprocess.run([sys.executable, "-m", *argv], cwd=work, env=env, check=True, capture_output=True)
     return time.perf_counter() - start
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -21,6 +22,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import yaml
+
+from seqpipe.execution.command import snakemake_argv
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -102,7 +105,13 @@ def pipeline_command(data: Path, work: Path) -> list[str]:
             }
         )
     )
-    return [f"{BIN}/python -m snakemake --snakefile {REPO}/Snakefile --configfile {config} --cores 2"]
+    argv = snakemake_argv(
+        "local",
+        profiles=REPO / "profiles",
+        configfile=config,
+        extra=["--snakefile", f"{REPO}/Snakefile", "--cores", "2"],
+    )
+    return [shlex.join([f"{BIN}/python", "-m", *argv])]
 
 
 def main() -> None:

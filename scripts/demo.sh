@@ -9,7 +9,8 @@ source .venv/bin/activate
 if [[ ! -f demo/data/manifest.json ]]; then
     seqpipe simulate --outdir demo/data
 fi
-snakemake --cores "${CORES:-$(nproc)}" "$@"
+# the local engine's command (profiles/local: all cores unless CORES is set, memory capped)
+seqpipe run --configfile config/config.yaml ${CORES:+--cores "$CORES"} -- "$@"
 
 cat <<MSG
 

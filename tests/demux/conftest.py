@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from seqpipe.execution.command import snakemake_argv
 from seqpipe.simulate.bcl_run_folder import (
     Cluster,
     SheetSample,
@@ -90,8 +91,11 @@ def run_demux_workflow(workdir: Path, config: dict, *args: str) -> subprocess.Co
     (workdir / "Snakefile").write_text(DEMUX_SNAKEFILE)
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    argv = snakemake_argv(
+        "local", profiles=REPO / "profiles", configfile="config.yaml", extra=["--cores", "2", *args]
+    )
     return subprocess.run(
-        [sys.executable, "-m", "snakemake", "--configfile", "config.yaml", "--cores", "2", *args],
+        [sys.executable, "-m", *argv],
         cwd=workdir,
         env=env,
         capture_output=True,

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from seqpipe.accuracy import evaluate
+from seqpipe.execution.command import snakemake_argv
 from seqpipe.qc.summary import QcSummary
 from seqpipe.simulate import SimulationParams, simulate
 from seqpipe.simulate.bcl_run_folder import WrittenCluster, run_folder_from_units
@@ -52,11 +53,11 @@ def from_run_folder(tmp_path_factory: pytest.TempPathFactory) -> RunFolderPipeli
         )
     )
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    workflow = ["--snakefile", str(REPO / "Snakefile"), "--directory", str(base), "--cores", "2"]
+    argv = snakemake_argv("local", profiles=REPO / "profiles", configfile=config, extra=workflow)
     result = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(base),
-         "--configfile", str(config), "--cores", "2"],
-        capture_output=True, text=True, env=env, timeout=1800, cwd=base,
-    )  # fmt: skip
+        [sys.executable, "-m", *argv], capture_output=True, text=True, env=env, timeout=1800, cwd=base
+    )
     assert result.returncode == 0, result.stderr[-5000:]
     return RunFolderPipeline(data, outdir, written)
 

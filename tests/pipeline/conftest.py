@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from seqpipe.execution.command import snakemake_argv
 from seqpipe.simulate import SimulationParams, simulate
 from seqpipe.simulate.variants import TruthRates
 
@@ -20,18 +21,15 @@ VENV_BIN = str(Path(sys.executable).parent)
 
 
 def snakemake(*args: str, workdir: Path = REPO, timeout: int = 1200) -> subprocess.CompletedProcess:
-    """Run the repo's workflow the way a user does, with the venv's tools first on PATH."""
+    """Run the repo's workflow the way a user does (the local engine's command, with its profile), with
+    the venv's tools first on PATH."""
     env = dict(os.environ, PATH=f"{VENV_BIN}:{os.environ['PATH']}")
+    workflow = ["--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir)]
     return subprocess.run(
         [
             sys.executable,
             "-m",
-            "snakemake",
-            "--snakefile",
-            str(REPO / "Snakefile"),
-            "--directory",
-            str(workdir),
-            *args,
+            *snakemake_argv("local", profiles=REPO / "profiles", extra=[*workflow, *args]),
         ],
         capture_output=True,
         text=True,

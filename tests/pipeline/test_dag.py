@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from seqpipe.execution import resources
+
 from .conftest import snakemake, write_config
 
 
@@ -79,6 +81,9 @@ def test_gatk_gvcf_per_sample_and_joint_genotyping(tmp_path: Path, fake_inputs: 
         },
     )
     out = tmp_path / "out"
+    # the heap is the job's memory: profiles/local's, from the resource table, capped at this machine
+    table_mb = eval(resources.RULES["call_gatk_gvcf"].mem_mb, {"attempt": 1})
+    heap_mb = min(table_mb, resources.machine_memory_mb())
     assert (
         jobs["recalibrate_base_qualities"] == 3 and jobs["call_gatk_gvcf"] == 6 and jobs["gather_gvcf"] == 3
     )
@@ -87,7 +92,7 @@ def test_gatk_gvcf_per_sample_and_joint_genotyping(tmp_path: Path, fake_inputs: 
         in commands
     )
     assert (
-        f"gatk --java-options -Xmx4096m HaplotypeCaller -R {out}/reference/genome.fa "
+        f"gatk --java-options -Xmx{heap_mb}m HaplotypeCaller -R {out}/reference/genome.fa "
         f"-I {out}/align/A.recal.bam "
         f"-L {out}/reference/chunks/000.bed -ERC GVCF -O {out}/calls/gatk/gvcf/A.000.g.vcf.gz"
     ) in commands
