@@ -88,8 +88,8 @@ def time_picard_by_hand(run: Path, work: Path) -> float:
         lane_dir = work / f"L{lane.lane}"
         (lane_dir / "barcodes").mkdir(parents=True)
         (lane_dir / "fastq").mkdir()
-        (lane_dir / "barcodes.tsv").write_text(barcode_table(lane))
-        (lane_dir / "multiplex.tsv").write_text(multiplex_table(lane, str(lane_dir / "fastq")))
+        (lane_dir / "barcodes.tsv").write_text(barcode_table(lane.barcodes))
+        (lane_dir / "multiplex.tsv").write_text(multiplex_table(lane.barcodes, str(lane_dir / "fastq")))
         steps = picard_commands(
             basecalls=str(run / "Data/Intensities/BaseCalls"), lane=lane.lane,
             read_structure=lane.read_structure,

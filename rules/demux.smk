@@ -3,25 +3,23 @@
 # Everything is checked when the workflow is parsed (sample sheet against RunInfo.xml, run folder
 # complete and consistent), so a bad run stops before any job. One job per lane converts into a work
 # folder and then moves the FASTQs (+ .md5) to <outdir>/fastq/{sample}_L{lane}_R{1,2}.fastq.gz, which
-# seqpipe.demux.handoff turns into the germline pipeline's units.
+# seqpipe.demux.handoff turns into the germline pipeline's units. The steps in Python go through
+# scripts/workflow_step.py. seqpipe.demux is imported only for a run folder, so that a FASTQ run's
+# parse does not pay for its imports.
 
-
-from functools import partial
-
-from seqpipe.demux.handoff import qc_outputs
-
-# Run-QC files that MultiQC reads (none without a run folder); rules/qc.smk takes them as inputs.
-demux_qc_files = partial(qc_outputs, config)
+# Run-QC files that MultiQC reads, a function of no argument; rules/qc.smk takes them as inputs.
+demux_qc_files = list  # none without a run folder
 
 
 if config.get("run_folder"):
-    from pathlib import Path
+    from functools import partial
 
     from seqpipe.demux import commands as demux_commands
-    from seqpipe.demux.handoff import workflow_plan
+    from seqpipe.demux.collect import fastq_layout
+    from seqpipe.demux.handoff import qc_outputs, workflow_plan
     from seqpipe.demux.qc import QC_FILES
-    from seqpipe.demux.runfolder import stage_run_folder
 
+    demux_qc_files = partial(qc_outputs, config)
     DEMUX = workflow_plan(config)
     DEMUX_OUT = DEMUX.outdir
     DEMUX_LANES = {f"{lane.lane:03d}": lane for lane in DEMUX.lanes}
@@ -38,16 +36,16 @@ if config.get("run_folder"):
                 f"{DEMUX_OUT}/logs/demux/stage_run_folder.log",
             benchmark:
                 f"{DEMUX_OUT}/benchmarks/demux/stage_run_folder.tsv"
-            run:
-                stage_run_folder(
-                    DEMUX.run_folder, Path(output[0]), DEMUX.check.locs_fixes
-                )
-                Path(log[0]).write_text(
-                    "".join(
-                        f"{fix.relative_path}: header cluster count set to {fix.clusters}\n"
-                        for fix in DEMUX.check.locs_fixes
-                    )
-                )
+            conda:
+                "../envs/python.yaml"
+            params:
+                run_folder=str(DEMUX.run_folder),
+                locs_fixes=[
+                    (str(fix.relative_path), fix.clusters)
+                    for fix in DEMUX.check.locs_fixes
+                ],
+            script:
+                "../scripts/workflow_step.py"
 
     # Illumina does not publish bcl-convert or bcl2fastq on conda channels: they run in nf-core's
     # containers (--sdm apptainer); envs/bcl2fastq.yaml is a community repackaging of Illumina's binary.
@@ -55,10 +53,38 @@ if config.get("run_folder"):
         "bcl-convert": "docker://nfcore/bclconvert:4.3.6",
         "bcl2fastq": "docker://nfcore/bcl2fastq:2.20.0.422",
     }
+    if DEMUX.settings.demultiplexer == "picard":
+
+        # The lane's barcode and multiplex tables: beside the work folder, which the conversion's
+        # output replaces.
+        rule demux_write_picard_tables:
+            output:
+                barcodes=temp(f"{DEMUX_OUT}/demux/L{{lane}}/picard_barcodes.tsv"),
+                multiplex=temp(f"{DEMUX_OUT}/demux/L{{lane}}/picard_multiplex.tsv"),
+            log:
+                f"{DEMUX_OUT}/logs/demux/L{{lane}}.picard_tables.log",
+            benchmark:
+                f"{DEMUX_OUT}/benchmarks/demux/L{{lane}}.picard_tables.tsv"
+            wildcard_constraints:
+                lane=r"\d{3}",
+            conda:
+                "../envs/python.yaml"
+            params:
+                barcodes=lambda wildcards: list(DEMUX_LANES[wildcards.lane].barcodes),
+                fastq_dir=lambda wildcards: demux_commands.picard_fastq_dir(
+                    DEMUX, DEMUX_LANES[wildcards.lane].lane
+                ),
+            script:
+                "../scripts/workflow_step.py"
 
     rule demux_convert_lane:
         input:
-            DEMUX_STAGED,
+            staged=DEMUX_STAGED,
+            picard_tables=(
+                rules.demux_write_picard_tables.output
+                if DEMUX.settings.demultiplexer == "picard"
+                else []
+            ),
         output:
             temp(directory(f"{DEMUX_OUT}/demux/L{{lane}}/work")),
         log:
@@ -73,8 +99,8 @@ if config.get("run_folder"):
             DEMUX_CONTAINERS.get(DEMUX.settings.demultiplexer)
         threads: DEMUX.settings.threads
         params:
-            command=lambda wildcards, threads: demux_commands.convert_command(
-                DEMUX, DEMUX_LANES[wildcards.lane], threads
+            command=lambda wildcards, input, threads: demux_commands.convert_command(
+                DEMUX, DEMUX_LANES[wildcards.lane], threads, input.picard_tables
             ),
         shell:
             "({params.command}) > {log} 2>&1"
@@ -85,7 +111,7 @@ if config.get("run_folder"):
             name:
                 f"demux_collect_lane_{_lane.lane}"
             input:
-                f"{DEMUX_OUT}/demux/L{_lane.lane:03d}/work",
+                work=f"{DEMUX_OUT}/demux/L{_lane.lane:03d}/work",
             output:
                 fastq=DEMUX.lane_fastqs(_lane),
                 md5=[f"{fq}.md5" for fq in DEMUX.lane_fastqs(_lane)],
@@ -95,10 +121,15 @@ if config.get("run_folder"):
                 f"{DEMUX_OUT}/logs/demux/L{_lane.lane:03d}.collect.log",
             benchmark:
                 f"{DEMUX_OUT}/benchmarks/demux/L{_lane.lane:03d}.collect.tsv"
+            conda:
+                "../envs/python.yaml"
             params:
-                command=demux_commands.collect_command(DEMUX, _lane),
-            shell:
-                "({params.command}) > {log} 2>&1"
+                layout=fastq_layout(DEMUX.settings.demultiplexer),
+                lane=_lane.lane,
+                samples=_lane.sample_ids,
+                reads=len(DEMUX.reads),
+            script:
+                "../scripts/workflow_step.py"
 
     rule demux_qc:
         input:
@@ -113,7 +144,10 @@ if config.get("run_folder"):
             f"{DEMUX_OUT}/logs/demux/qc.log",
         benchmark:
             f"{DEMUX_OUT}/benchmarks/demux/qc.tsv"
+        # No conda env: reading InterOp needs Illumina's `interop` package, which the pipeline's own
+        # Python has (the `pipeline` extra) and envs/python.yaml does not pin.
         params:
-            command=demux_commands.qc_command(DEMUX, config),
-        shell:
-            "({params.command}) > {log} 2>&1"
+            # the plan is made again in the job, from the same settings
+            settings={key: config.get(key) for key in ("run_folder", "demux", "outdir")},
+        script:
+            "../scripts/workflow_step.py"

@@ -45,5 +45,37 @@ elif smk.rule == "write_run_manifest":
         smk.params.snakemake_version,
         smk.output[0],
     )
+# The demultiplexing steps import seqpipe.demux only when they run (its settings schema costs ~0.1 s).
+elif smk.rule == "demux_stage_run_folder":
+    from seqpipe.demux.runfolder import LocsFix, stage_run_folder
+
+    fixes = [LocsFix(Path(path), clusters) for path, clusters in smk.params.locs_fixes]
+    stage_run_folder(Path(smk.params.run_folder), Path(smk.output[0]), fixes)
+    for fix in fixes:
+        print(f"{fix.relative_path}: header cluster count set to {fix.clusters}", file=sys.stderr)
+elif smk.rule == "demux_write_picard_tables":
+    from seqpipe.demux.commands import write_picard_tables
+
+    write_picard_tables(
+        smk.params.barcodes, smk.params.fastq_dir, Path(smk.output.barcodes), Path(smk.output.multiplex)
+    )
+elif smk.rule.startswith("demux_collect_lane_"):  # one rule per lane: each lane has its own samples
+    from seqpipe.demux.collect import collect_lane
+
+    collect_lane(
+        Path(smk.input.work),
+        smk.params.layout,
+        smk.params.lane,
+        smk.params.samples,
+        Path(smk.output.fastq[0]).parent,
+        Path(smk.output.counts).parent,
+        smk.params.reads,
+    )
+elif smk.rule == "demux_qc":
+    from seqpipe.demux.plan import load_plan
+    from seqpipe.demux.qc import write_demux_qc
+
+    lane_dirs = sorted({Path(path).parent for path in smk.input})
+    write_demux_qc(load_plan(smk.params.settings), lane_dirs, Path(smk.output[0]).parent)
 else:
     raise ValueError(f"workflow_step.py has no step for rule {smk.rule}")

@@ -1,10 +1,14 @@
-"""bcl-convert and bcl2fastq cannot be installed here: their rules are checked by exact command lines."""
+"""bcl-convert and bcl2fastq cannot be installed here: their rules are checked by exact command lines,
+and the collection of their output on a work folder laid out as they write it."""
 
 from __future__ import annotations
 
-import sys
+import gzip
+from pathlib import Path
 
 import pytest
+
+from seqpipe.demux.collect import collect_lane, fastq_layout
 
 
 def _line(*parts: str) -> str:
@@ -29,14 +33,39 @@ def test_bcl_convert_command_line(simulated_run, demux_workflow, tmp_path, lane:
         "--bcl-num-compression-threads 2 --bcl-num-decompression-threads 2 --force)",
         f"> out/logs/demux/L00{lane}.convert.log 2>&1",
     )
-    collect = _line(
-        f"({sys.executable} -m seqpipe.demux.collect --layout illumina --work {work} --lane {lane}",
-        f"--fastq-dir out/fastq --stats-dir out/demux/L00{lane} --reads 2",
-        "--sample SAMPLE-1 --sample SAMPLE-2 --sample SAMPLE-3)",
-        f"> out/logs/demux/L00{lane}.collect.log 2>&1",
-    )
+    fastqs = [
+        f"out/fastq/{s}_L00{lane}_R{r}.fastq.gz" for s in ("SAMPLE-1", "SAMPLE-2", "SAMPLE-3") for r in (1, 2)
+    ]
+    # the collection is a script step (scripts/workflow_step.py): no shell command, the lane's files
+    collect = f"rule demux_collect_lane_{lane}:\n    input: {work}\n    output: {', '.join(fastqs)}, "
     assert convert in result.stdout
     assert collect in result.stdout
+
+
+def test_collection_moves_the_fastqs_bcl_convert_and_bcl2fastq_write(tmp_path: Path) -> None:
+    project = tmp_path / "work" / "out" / "P1"  # both tools may write into project folders
+    project.mkdir(parents=True)
+    reads = {"A_S1": "@r1 1:N:0:ACGTACGT+TTTTGGGG", "Undetermined_S0": "@u1 1:N:0:GGGGGGGG+TTTTTTTT"}
+    for prefix, name in reads.items():
+        for read in (1, 2):
+            (project / f"{prefix}_L001_R{read}_001.fastq.gz").write_bytes(
+                gzip.compress(f"{name}\nACGT\n+\nIIII\n".encode())
+            )
+    for tool in ("bcl-convert", "bcl2fastq"):
+        assert fastq_layout(tool) == "illumina"
+    collect_lane(
+        tmp_path / "work", fastq_layout("bcl-convert"), 1, ["A"], tmp_path / "fastq", tmp_path / "stats", 2
+    )
+    names = sorted(p.name for p in (tmp_path / "fastq").iterdir())
+    assert names == [
+        f"{s}_L001_R{r}.fastq.gz{m}" for s in ("A", "Undetermined") for r in (1, 2) for m in ("", ".md5")
+    ]
+    assert (
+        tmp_path / "stats" / "counts.tsv"
+    ).read_text() == "sample\tlane\treads\nA\t1\t1\nUndetermined\t1\t1\n"
+    assert (
+        tmp_path / "stats" / "unknown_barcodes.tsv"
+    ).read_text() == "lane\tbarcode\treads\n1\tGGGGGGGG+TTTTTTTT\t1\n"
 
 
 def test_bcl2fastq_command_line_with_extra_options(simulated_run, demux_workflow, tmp_path) -> None:
@@ -81,22 +110,38 @@ def test_picard_command_line(simulated_run, demux_workflow, tmp_path) -> None:
     result = demux_workflow(tmp_path, {"run_folder": str(run), "outdir": "out"}, "-n", "-p")
     work = "out/demux/L001/work"
     common = f"BASECALLS_DIR={run}/Data/Intensities/BaseCalls LANE=1 READ_STRUCTURE=36T8B8B36T"
-    tables = _line(
-        f"{sys.executable} -m seqpipe.demux.commands --lane 1 --prefix-dir {work}/fastq",
-        f"--barcodes-out {work}/barcodes.tsv --multiplex-out {work}/multiplex.tsv",
-        "--barcode SAMPLE-1 TAAGGCGA TAGATCGC --barcode SAMPLE-2 CGTACTAG TAGATCGC",
-        "--barcode SAMPLE-3 AGGCAGAA TAGATCGC",
-    )
     expected = _line(
-        f"(mkdir -p {work}/barcodes {work}/fastq && {tables} &&",
+        f"(mkdir -p {work}/barcodes {work}/fastq &&",
         "PICARD=$(command -v PicardCommandLine || command -v picard) &&",
-        f'"$PICARD" ExtractIlluminaBarcodes {common} BARCODE_FILE={work}/barcodes.tsv',
+        '"$PICARD" ExtractIlluminaBarcodes',
+        f"{common} BARCODE_FILE=out/demux/L001/picard_barcodes.tsv",
         f"OUTPUT_DIR={work}/barcodes METRICS_FILE={work}/barcode_metrics.txt MAX_MISMATCHES=1",
         "NUM_PROCESSORS=1 COMPRESS_OUTPUTS=true &&",
         f'"$PICARD" IlluminaBasecallsToFastq {common} BARCODES_DIR={work}/barcodes',
-        f"MULTIPLEX_PARAMS={work}/multiplex.tsv RUN_BARCODE=1 MACHINE_NAME=SIM001",
+        "MULTIPLEX_PARAMS=out/demux/L001/picard_multiplex.tsv RUN_BARCODE=1 MACHINE_NAME=SIM001",
         "FLOWCELL_BARCODE=FLOWCELLX READ_NAME_FORMAT=CASAVA_1_8 COMPRESS_OUTPUTS=true",
         "INCLUDE_NON_PF_READS=false NUM_PROCESSORS=1 APPLY_EAMSS_FILTER=false",
         f"TMP_DIR={work}/barcodes) > out/logs/demux/L001.convert.log 2>&1",
     )
     assert expected in result.stdout
+    # the tables come from a script step of their own, before the conversion
+    tables = (
+        "rule demux_write_picard_tables:\n"
+        "    output: out/demux/L001/picard_barcodes.tsv, out/demux/L001/picard_multiplex.tsv"
+    )
+    assert tables in result.stdout
+
+
+def test_picard_tables_name_every_sample_and_the_undetermined_reads(tmp_path: Path) -> None:
+    from seqpipe.demux.commands import write_picard_tables
+
+    barcodes = [("SAMPLE-1", "TAAGGCGA", "TAGATCGC"), ("SAMPLE-2", "CGTACTAG", "TAGATCGC")]
+    write_picard_tables(barcodes, "work/fastq", tmp_path / "barcodes.tsv", tmp_path / "multiplex.tsv")
+    assert (tmp_path / "barcodes.tsv").read_text() == (
+        "barcode_sequence_1\tbarcode_sequence_2\tbarcode_name\tlibrary_name\n"
+        "TAAGGCGA\tTAGATCGC\tSAMPLE-1\tSAMPLE-1\nCGTACTAG\tTAGATCGC\tSAMPLE-2\tSAMPLE-2\n"
+    )
+    assert (tmp_path / "multiplex.tsv").read_text() == (
+        "OUTPUT_PREFIX\tBARCODE_1\tBARCODE_2\nwork/fastq/SAMPLE-1\tTAAGGCGA\tTAGATCGC\n"
+        "work/fastq/SAMPLE-2\tCGTACTAG\tTAGATCGC\nwork/fastq/Undetermined\tN\tN\n"
+    )

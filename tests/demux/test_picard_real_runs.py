@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from seqpipe.demux.commands import FIND_PICARD, barcode_table, multiplex_table, picard_commands
-from seqpipe.demux.plan import UNDETERMINED, LanePlan
+from seqpipe.demux.plan import UNDETERMINED
 
 
 def _barcodes(params: Path) -> list[tuple[str, str, str]]:
@@ -23,11 +23,10 @@ def _barcodes(params: Path) -> list[tuple[str, str, str]]:
 
 
 def _run_picard(basecalls: Path, read_structure: str, barcodes: list, work: Path) -> Path:
-    lane = LanePlan(1, (), read_structure, tuple(barcodes))
     (work / "barcodes").mkdir(parents=True)
     (work / "fastq").mkdir()
-    (work / "barcodes.tsv").write_text(barcode_table(lane))
-    (work / "multiplex.tsv").write_text(multiplex_table(lane, str(work / "fastq")))
+    (work / "barcodes.tsv").write_text(barcode_table(barcodes))
+    (work / "multiplex.tsv").write_text(multiplex_table(barcodes, str(work / "fastq")))
     steps = picard_commands(
         basecalls=str(basecalls),
         lane=1,

@@ -6,7 +6,6 @@ interrupted or failed conversion never leaves a FASTQ that looks finished.
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import hashlib
 import os
@@ -17,6 +16,11 @@ from seqpipe.demux.errors import DemuxError
 from seqpipe.demux.plan import UNDETERMINED
 
 TOP_UNKNOWN = 20
+
+
+def fastq_layout(demultiplexer: str) -> str:
+    """How the converter names its FASTQs: Picard's own way, or Illumina's (bcl-convert, bcl2fastq)."""
+    return "picard" if demultiplexer == "picard" else "illumina"
 
 
 def converter_fastq(work: Path, layout: str, sample: str, lane: int, read: int, reads: int) -> Path | None:
@@ -116,25 +120,3 @@ def _stage_lane(
             if read == 1:
                 counts[sample] = records
     return counts
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--layout", choices=["picard", "illumina"], required=True)
-    parser.add_argument("--work", type=Path, required=True)
-    parser.add_argument("--lane", type=int, required=True)
-    parser.add_argument("--fastq-dir", type=Path, required=True)
-    parser.add_argument("--stats-dir", type=Path, required=True)
-    parser.add_argument("--reads", type=int, choices=[1, 2], required=True)
-    parser.add_argument("--sample", action="append", default=[])
-    args = parser.parse_args(argv)
-    try:
-        collect_lane(
-            args.work, args.layout, args.lane, args.sample, args.fastq_dir, args.stats_dir, args.reads
-        )
-    except DemuxError as exc:
-        parser.exit(1, f"error: {exc}\n")
-
-
-if __name__ == "__main__":
-    main()

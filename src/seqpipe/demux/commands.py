@@ -6,14 +6,14 @@ their final names, so a failed or interrupted conversion never leaves a complete
 
 from __future__ import annotations
 
-import argparse
-import json
 import shlex
-import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from seqpipe.demux.plan import UNDETERMINED, DemuxPlan, LanePlan
+
+# (sample ID, Index1 as read, Index2 as read or ""), as in LanePlan.barcodes
+Barcodes = Sequence[tuple[str, str, str]]
 
 # Debian's launcher is PicardCommandLine; the bioconda package (envs/picard.yaml) names it `picard`.
 FIND_PICARD = "PICARD=$(command -v PicardCommandLine || command -v picard)"
@@ -36,46 +36,41 @@ def input_run_folder(plan: DemuxPlan) -> str:
     return staged_run_folder(plan) if plan.check.locs_fixes else str(plan.run_folder)
 
 
-def _dual(lane: LanePlan) -> bool:
-    return any(bc2 for _, _, bc2 in lane.barcodes)
+def _dual(barcodes: Barcodes) -> bool:
+    return any(bc2 for _, _, bc2 in barcodes)
 
 
-def barcode_table(lane: LanePlan) -> str:
+def barcode_table(barcodes: Barcodes) -> str:
     """ExtractIlluminaBarcodes' BARCODE_FILE."""
-    dual = _dual(lane)
+    dual = _dual(barcodes)
     header = ["barcode_sequence_1", *(["barcode_sequence_2"] if dual else []), "barcode_name", "library_name"]
-    rows = [[bc1, *([bc2] if dual else []), sample, sample] for sample, bc1, bc2 in lane.barcodes]
+    rows = [[bc1, *([bc2] if dual else []), sample, sample] for sample, bc1, bc2 in barcodes]
     return "\n".join("\t".join(r) for r in [header, *rows]) + "\n"
 
 
-def multiplex_table(lane: LanePlan, prefix_dir: str) -> str:
+def multiplex_table(barcodes: Barcodes, prefix_dir: str) -> str:
     """IlluminaBasecallsToFastq's MULTIPLEX_PARAMS; the all-N row collects the reads that match no sample."""
-    dual = _dual(lane)
+    dual = _dual(barcodes)
     header = ["OUTPUT_PREFIX", "BARCODE_1", *(["BARCODE_2"] if dual else [])]
-    rows = [[f"{prefix_dir}/{sample}", bc1, *([bc2] if dual else [])] for sample, bc1, bc2 in lane.barcodes]
+    rows = [[f"{prefix_dir}/{sample}", bc1, *([bc2] if dual else [])] for sample, bc1, bc2 in barcodes]
     rows.append([f"{prefix_dir}/{UNDETERMINED}", "N", *(["N"] if dual else [])])
     return "\n".join("\t".join(r) for r in [header, *rows]) + "\n"
+
+
+def picard_fastq_dir(plan: DemuxPlan, lane: int) -> str:
+    """Where Picard writes a lane's FASTQs (the multiplex table's output prefixes)."""
+    return f"{work_dir(plan, lane)}/fastq"
+
+
+def write_picard_tables(barcodes: Barcodes, fastq_dir: str, barcodes_out: Path, multiplex_out: Path) -> None:
+    """A lane's Picard tables, written before its conversion (the demux_write_picard_tables step)."""
+    barcodes_out.write_text(barcode_table(barcodes))
+    multiplex_out.write_text(multiplex_table(barcodes, fastq_dir))
 
 
 def _join(argv: list[str]) -> str:
     # "$PICARD" is the launcher found at run time (FIND_PICARD), so it must stay expandable.
     return " ".join(f'"{a}"' if a == "$PICARD" else shlex.quote(a) for a in argv)
-
-
-def write_tables(argv: list[str] | None = None) -> None:
-    """`python -m seqpipe.demux.commands`: write a lane's Picard tables (part of the convert job)."""
-    parser = argparse.ArgumentParser(description=write_tables.__doc__)
-    parser.add_argument("--lane", type=int, required=True)
-    parser.add_argument("--prefix-dir", required=True)
-    parser.add_argument("--barcodes-out", type=Path, required=True)
-    parser.add_argument("--multiplex-out", type=Path, required=True)
-    parser.add_argument(
-        "--barcode", nargs=3, action="append", metavar=("SAMPLE", "INDEX1", "INDEX2"), default=[]
-    )
-    args = parser.parse_args(argv)
-    lane = LanePlan(args.lane, (), "", tuple(tuple(b) for b in args.barcode))
-    args.barcodes_out.write_text(barcode_table(lane))
-    args.multiplex_out.write_text(multiplex_table(lane, args.prefix_dir))
 
 
 def picard_commands(
@@ -113,18 +108,22 @@ def picard_commands(
     ]  # fmt: skip
 
 
-def convert_command(plan: DemuxPlan, lane: LanePlan, threads: int) -> str:
-    """The conversion of one lane into its work folder (in the tool's conda env or container)."""
+def convert_command(plan: DemuxPlan, lane: LanePlan, threads: int, picard_tables: Sequence[str] = ()) -> str:
+    """The conversion of one lane into its work folder (in the tool's conda env or container).
+
+    Picard reads the lane's barcode and multiplex tables (``picard_tables``, from write_picard_tables).
+    """
     work = work_dir(plan, lane.lane)
     run_folder = input_run_folder(plan)
     tool = plan.settings.demultiplexer
     if tool == "picard":
+        barcode_file, multiplex_file = picard_tables
         steps = picard_commands(
             basecalls=f"{run_folder}/Data/Intensities/BaseCalls",
             lane=lane.lane,
             read_structure=lane.read_structure,
-            barcode_file=f"{work}/barcodes.tsv",
-            multiplex_file=f"{work}/multiplex.tsv",
+            barcode_file=barcode_file,
+            multiplex_file=multiplex_file,
             barcodes_dir=f"{work}/barcodes",
             metrics_file=f"{work}/barcode_metrics.txt",
             run_barcode=str(plan.run_info.run_number),
@@ -133,15 +132,8 @@ def convert_command(plan: DemuxPlan, lane: LanePlan, threads: int) -> str:
             mismatches=plan.settings.barcode_mismatches,
             threads=threads,
         )
-        tables = [
-            sys.executable, "-m", "seqpipe.demux.commands", "--lane", str(lane.lane),
-            "--prefix-dir", f"{work}/fastq", "--barcodes-out", f"{work}/barcodes.tsv",
-            "--multiplex-out", f"{work}/multiplex.tsv",
-            *[a for barcode in lane.barcodes for a in ("--barcode", *barcode)],
-        ]  # fmt: skip
         prepare = [
-            f"mkdir -p {shlex.quote(work)}/barcodes {shlex.quote(work)}/fastq",
-            _join(tables),
+            f"mkdir -p {shlex.quote(work)}/barcodes {shlex.quote(picard_fastq_dir(plan, lane.lane))}",
             FIND_PICARD,
         ]
         steps = [["$PICARD", *step] for step in steps]
@@ -167,29 +159,3 @@ def convert_command(plan: DemuxPlan, lane: LanePlan, threads: int) -> str:
     if plan.settings.extra:
         commands[-1] += f" {plan.settings.extra}"
     return " && ".join([*prepare, *commands])
-
-
-def qc_command(plan: DemuxPlan, config: dict[str, Any]) -> str:
-    """Run-QC files for MultiQC from every lane's counts."""
-    settings = json.dumps({key: config.get(key) for key in ("run_folder", "demux", "outdir")}, sort_keys=True)
-    argv = [
-        sys.executable, "-m", "seqpipe.demux.qc", "--config", settings, "--qc-dir", f"{plan.outdir}/qc/demux",
-        *[lane_dir(plan, lane.lane) for lane in plan.lanes],
-    ]  # fmt: skip
-    return _join(argv)
-
-
-def collect_command(plan: DemuxPlan, lane: LanePlan) -> str:
-    """Final FASTQ names, md5 files and read counts from a lane's work folder (seqpipe's own Python)."""
-    argv = [
-        sys.executable, "-m", "seqpipe.demux.collect",
-        "--layout", "picard" if plan.settings.demultiplexer == "picard" else "illumina",
-        "--work", work_dir(plan, lane.lane), "--lane", str(lane.lane),
-        "--fastq-dir", f"{plan.outdir}/fastq", "--stats-dir", lane_dir(plan, lane.lane),
-        "--reads", str(len(plan.reads)), *[a for s in lane.sample_ids for a in ("--sample", s)],
-    ]  # fmt: skip
-    return _join(argv)
-
-
-if __name__ == "__main__":
-    write_tables()

@@ -161,21 +161,3 @@ def write_demux_qc(plan: DemuxPlan, lane_dirs: list[Path], qc_dir: Path) -> None
         reads = sum(counts.get(sample, {}).values())
         verdicts += evaluate(sample, {"demux_read_pairs": reads}, minimum)
     write_verdicts(verdicts, qc_dir / "demux_qc.tsv")
-
-
-def main(argv: list[str] | None = None) -> None:
-    """`python -m seqpipe.demux.qc`: the run-QC files from the lanes' counts (the demux_qc job)."""
-    import argparse
-
-    from seqpipe.demux.plan import load_plan
-
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--config", required=True, help="JSON of the run_folder, demux and outdir settings")
-    parser.add_argument("--qc-dir", type=Path, required=True)
-    parser.add_argument("lane_dirs", type=Path, nargs="+")
-    args = parser.parse_args(argv)
-    write_demux_qc(load_plan(json.loads(args.config)), args.lane_dirs, args.qc_dir)
-
-
-if __name__ == "__main__":
-    main()
