@@ -1,18 +1,22 @@
-"""The three profiles load, name only rules the workflow has, and ask AWS Batch only for resources it
-grants as asked (the aws-batch executor silently lowers memory outside its table)."""
+"""The three profiles load, size every rule the workflow has and only those, and ask AWS Batch only for
+resources it grants as asked (the aws-batch executor silently lowers memory outside its table)."""
 
 from __future__ import annotations
 
-import re
+import gzip
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import yaml
 import yte
 from snakemake_executor_plugin_aws_batch.constant import VALID_RESOURCES_MAPPING
 
 from seqpipe.execution import resources
 from seqpipe.execution.batch import BatchResourceError, fit_memory
 from seqpipe.execution.command import snakemake_argv
+from seqpipe.simulate.bcl_run_folder import Cluster, SheetSample, index_pairs, write_run_folder
 
 REPO = Path(__file__).resolve().parents[2]
 PROFILES = ("local", "slurm", "aws-batch")
@@ -24,10 +28,78 @@ def load_profile(name: str) -> dict:
         return yte.process_yaml(fh, require_use_yte=True)
 
 
-def workflow_rules() -> set[str]:
-    sources = [REPO / "Snakefile", *sorted((REPO / "rules").glob("*.smk"))]
-    pattern = re.compile(r"^\s*(?:rule|checkpoint)\s+(\w+)\s*:", re.MULTILINE)
-    return {name for path in sources for name in pattern.findall(path.read_text())}
+def _sequencer_run(folder: Path) -> Path:
+    """Two lanes of one sample, with one locs header stale as in trimmed test runs (the run is staged)."""
+    ((i7, i5),) = index_pairs(1)
+    read, qual = "ACGT" * 9, "I" * 36
+    clusters = {
+        lane: [Cluster(f"c{lane}.{n}", "S1", read, qual, read, qual, i7, i5) for n in range(4)]
+        for lane in (1, 2)
+    }
+    write_run_folder(folder, clusters, [SheetSample("S1", i7, i5)])
+    locs = sorted((folder / "Data" / "Intensities" / "L001").glob("*.locs"))[0]
+    header = bytearray(locs.read_bytes())
+    header[8:12] = (10_000).to_bytes(4, "little")  # the declared cluster count
+    locs.write_bytes(bytes(header))
+    return folder
+
+
+def _listed_rules(workdir: Path, **config: object) -> set[str]:
+    configfile = workdir / "run.yaml"
+    configfile.write_text(yaml.safe_dump(config))
+    workflow = ["--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir), "--list-rules"]
+    argv = snakemake_argv("local", profiles=REPO / "profiles", configfile=configfile, extra=workflow)
+    done = subprocess.run(
+        [sys.executable, "-m", *argv], capture_output=True, text=True, cwd=workdir, timeout=300
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return set(done.stdout.split())
+
+
+@pytest.fixture(scope="module")
+def workflow_rules(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    """The rules Snakemake itself lists for two runs that together take every branch of the workflow:
+    from a run folder (every demux rule, Picard), with a bare reference (the workflow indexes it) and samtools
+    marking duplicates; and from FASTQ sheets, with an indexed reference and Picard marking duplicates."""
+    base = tmp_path_factory.mktemp("rules")
+    bare, indexed = base / "bare.fa", base / "indexed.fa"
+    for fasta in (bare, indexed):
+        fasta.write_text(">chr1\n" + "ACGT" * 100 + "\n")
+    Path(f"{indexed}.fai").write_text("chr1\t400\t6\t400\t401\n")
+    (base / "samples.tsv").write_text("sample\tgroup\nA\tfam1\n")
+    (base / "units.tsv").write_text(f"sample\tunit\tfq1\tfq2\nA\tL1\t{base}/A_R1.fq.gz\t{base}/A_R2.fq.gz\n")
+    for read in ("R1", "R2"):
+        with gzip.open(base / f"A_{read}.fq.gz", "wb"):
+            pass
+    run = _sequencer_run(base / "260101_SIM001_0001_AFLOWCELLX")
+    from_sequencer = _listed_rules(
+        base,
+        run_folder=str(run),
+        demux={"demultiplexer": "picard", "trust_filter_cluster_count": True},
+        reference={"fasta": str(bare)},
+        duplicates={"tool": "samtools"},
+        outdir="out",
+    )
+    from_fastq = _listed_rules(
+        base,
+        samples=str(base / "samples.tsv"),
+        units=str(base / "units.tsv"),
+        reference={"fasta": str(indexed)},
+        duplicates={"tool": "picard"},
+        outdir="out",
+    )
+    return from_sequencer | from_fastq
+
+
+def _entry(rule: str) -> str:
+    """The table entry that sizes a workflow rule (rules generated per lane share one)."""
+    family, _, lane = rule.rpartition("_")
+    return family if family in resources.PER_LANE and lane.isdigit() else rule
+
+
+def _profile_name(entry: str) -> str:
+    """A name the profiles give the entry's sizes (lane 1's for a per-lane entry)."""
+    return f"{entry}_1" if entry in resources.PER_LANE else entry
 
 
 @pytest.mark.parametrize("name", PROFILES)
@@ -50,29 +122,42 @@ def test_profiles_select_their_engine_and_site_settings() -> None:
     assert not any("key" in k.lower() and "storage" in k for k in batch), "no storage keys in the profile"
 
 
-def test_profiles_name_only_rules_the_workflow_has() -> None:
-    known = workflow_rules()
+def test_the_rule_list_covers_every_kind_of_rule(workflow_rules: set[str]) -> None:
+    demux = {"demux_stage_run_folder", "demux_write_picard_tables", "demux_convert_lane", "demux_qc"}
+    assert {*demux, "demux_collect_lane_1", "demux_collect_lane_2"} <= workflow_rules
+    assert {
+        "index_aligner",
+        "link_reference_indices",
+        "mark_duplicates",
+        "mark_duplicates_picard",
+    } <= workflow_rules
+
+
+def test_profiles_name_only_rules_the_workflow_has(workflow_rules: set[str]) -> None:
+    known = {_entry(rule) for rule in workflow_rules}
     named = set(resources.RULES)
     assert named - known == set(), f"resource table names rules the workflow lacks: {sorted(named - known)}"
 
 
-def test_every_rule_has_resources_in_the_table() -> None:
+@pytest.mark.parametrize("name", PROFILES)
+def test_every_rule_has_resources_in_the_table(name: str, workflow_rules: set[str]) -> None:
     """A new rule must get cluster/Batch sizes consciously, not fall back to the defaults."""
-    assert workflow_rules() - set(resources.RULES) - {"all"} == set()
+    assert workflow_rules - set(load_profile(name)["set-resources"]) - {"all"} == set()
 
 
 def _threads_on_batch(rule: str) -> int:
     return load_profile("aws-batch")["set-threads"].get(rule, 1)
 
 
-@pytest.mark.parametrize("rule", sorted(resources.RULES))
-def test_batch_requests_are_exact_table_pairs_on_every_attempt(rule: str) -> None:
+@pytest.mark.parametrize("entry", sorted(resources.RULES))
+def test_batch_requests_are_exact_table_pairs_on_every_attempt(entry: str) -> None:
+    rule = _profile_name(entry)
     expr = load_profile("aws-batch")["set-resources"][rule]["mem_mb"]
     threads = _threads_on_batch(rule)
     for attempt in range(1, RETRIES_MAX + 1):
         mem = eval(expr, {"threads": threads, "attempt": attempt})
         assert threads in VALID_RESOURCES_MAPPING.get(mem, []), (rule, attempt, threads, mem)
-        raw = eval(resources.RULES[rule].mem_mb, {"threads": threads, "attempt": attempt})
+        raw = eval(resources.RULES[entry].mem_mb, {"threads": threads, "attempt": attempt})
         assert mem >= raw, f"{rule}: Batch would get {mem} MiB for {raw} MiB asked"
 
 

@@ -47,6 +47,7 @@ RULES: dict[str, RuleResources] = {
     "call_bcftools": RuleResources("2048 * attempt", "240 * attempt"),
     "call_freebayes": RuleResources("4096 + 2048 * (attempt - 1)", "480 * attempt"),
     "gather_calls": RuleResources("2048", "60 * attempt", group="gather"),
+    "gather_joint_calls": RuleResources("2048", "60 * attempt", group="gather"),  # `use rule gather_calls`
     "compute_variant_stats": RuleResources("1024", "30", group="gather"),
     # GATK and DeepVariant (users' conda env / container), per chunk where scattered
     "recalibrate_base_qualities": RuleResources("8192 + 2048 * (attempt - 1)", "480 * attempt", threads=2),
@@ -59,7 +60,10 @@ RULES: dict[str, RuleResources] = {
     "genotype_deepvariant_joint": RuleResources("16384 + 4096 * (attempt - 1)", "240 * attempt", threads=8),
     # BCL conversion: bcl-convert wants many threads and about 2 GiB per thread
     "demux_stage_run_folder": RuleResources("1024", "60 * attempt"),
+    "demux_write_picard_tables": RuleResources("512", "5"),
     "demux_convert_lane": RuleResources("16384 + 8192 * (attempt - 1)", "480 * attempt", threads=8),
+    # one rule per lane (PER_LANE); md5 and read count of every FASTQ of the lane, single-threaded
+    "demux_collect_lane": RuleResources("1024", "240 * attempt"),
     "demux_qc": RuleResources("2048", "60 * attempt"),
     # QC and reporting: minutes each, batched
     "compute_alignment_stats": RuleResources("2048", "120 * attempt", group="bam_qc"),
@@ -71,15 +75,29 @@ RULES: dict[str, RuleResources] = {
     "collect_software_versions": RuleResources("512", "5", group="versions"),
 }
 
+# Entries for rules the workflow generates once per lane, named <entry>_<lane>: each lane's rule has
+# its own output files (its samples' FASTQs), so one rule with a lane wildcard cannot make them.
+PER_LANE = frozenset({"demux_collect_lane"})
+LANES = range(1, 9)  # Illumina flow cells have 1 to 8 lanes
+
 # Unconnected jobs of one group are batched this many at a time (BAM QC of 20 samples per job).
 GROUP_COMPONENTS = {"bam_qc": 20, "versions": 100}
+
+
+def _by_rule_name() -> dict[str, RuleResources]:
+    """The table under the names the workflow's rules have (a per-lane entry once per lane)."""
+    return {
+        name: r
+        for entry, r in RULES.items()
+        for name in ([f"{entry}_{lane}" for lane in LANES] if entry in PER_LANE else [entry])
+    }
 
 
 def set_threads(max_threads: int) -> dict[str, int]:
     """``set-threads`` for the rules that fix their thread count, capped at the largest node."""
     if max_threads < 1:
         raise ValueError(f"max_threads must be at least 1, got {max_threads}")
-    return {rule: min(r.threads, max_threads) for rule, r in RULES.items() if r.threads is not None}
+    return {rule: min(r.threads, max_threads) for rule, r in _by_rule_name().items() if r.threads is not None}
 
 
 def _value(expr: str) -> int | str:
@@ -99,12 +117,15 @@ def set_resources(engine: str, *, mem_cap_mb: int | None = None) -> dict[str, di
 
     if engine not in ("local", "slurm", "aws-batch"):
         raise ValueError(f"unknown engine {engine!r}; choose local, slurm or aws-batch")
-    return {rule: {"mem_mb": memory(r.mem_mb), "runtime": _value(r.runtime)} for rule, r in RULES.items()}
+    return {
+        rule: {"mem_mb": memory(r.mem_mb), "runtime": _value(r.runtime)}
+        for rule, r in _by_rule_name().items()
+    }
 
 
 def groups() -> dict[str, str]:
     """``groups``: rule -> group name for the short rules."""
-    return {rule: r.group for rule, r in RULES.items() if r.group is not None}
+    return {rule: r.group for rule, r in _by_rule_name().items() if r.group is not None}
 
 
 def machine_memory_mb(share: float = 0.8) -> int:
