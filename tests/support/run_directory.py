@@ -16,7 +16,8 @@ import yaml
 
 from seqpipe.tsv import read_tsv
 
-WORKFLOW_PARTS = ("Snakefile", "rules", "scripts", "config", "envs")
+# the workflow as the pipeline image holds it (docker/Dockerfile): the head job finds its profile here
+WORKFLOW_PARTS = ("Snakefile", "rules", "scripts", "config", "envs", "profiles")
 
 
 def make_run_dir(run_dir: Path, data: Path, workflow: Path, config: dict) -> Path:
