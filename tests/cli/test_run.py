@@ -210,8 +210,9 @@ def test_a_config_that_is_not_yaml_is_a_clear_error(seqpipe, settings, tmp_path)
 
 
 def test_a_recorded_run_without_a_qc_summary_names_the_missing_file(seqpipe, settings, tmp_path):
-    (tmp_path / "Snakefile").write_text(
-        'rule report:\n    output: "results/qc/multiqc_report.html"\n    shell: "echo report > {output}"\n'
+    _workflow(
+        tmp_path,
+        'rule report:\n    output: "results/qc/multiqc_report.html"\n    shell: "echo report > {output}"\n',
     )
     (tmp_path / "samples.tsv").write_text("sample\nA\n")
     config = tmp_path / "config.yaml"
