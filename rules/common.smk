@@ -28,7 +28,7 @@ def _load_inputs():
         from seqpipe.demux.handoff import samples_and_units
 
         samples, units = samples_and_units(config)
-        return sheets_from_records(samples.to_dict("records"), units.to_dict("records"))
+        return sheets_from_records(samples, units)
     # Under a default storage provider (S3, and in every AWS Batch job) the FASTQs are not local.
     local_files = workflow.storage_settings.default_storage_provider is None
     return load_sheets(

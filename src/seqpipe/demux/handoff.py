@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from seqpipe.demux.errors import DemuxError
 from seqpipe.demux.plan import DemuxPlan, load_plan
 from seqpipe.demux.qc import QC_FILES
@@ -31,40 +29,34 @@ def _annotations(config: dict[str, Any]) -> dict[str, dict[str, str]]:
     return {row["sample"]: row for row in read_rows(path, ("sample",)) if "sample" in row}
 
 
-def samples_and_units(config: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(samples, units) with the columns of samples.tsv and units.tsv; fq1/fq2 are demux outputs."""
+def samples_and_units(config: dict[str, Any]) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """(samples, units) as rows of samples.tsv and units.tsv; fq1/fq2 are demux outputs."""
     plan = workflow_plan(config)
     annotations = _annotations(config)
 
     def annotation(sample: str, column: str, default: str) -> str:
         return annotations.get(sample, {}).get(column, default)
 
-    samples = pd.DataFrame(
-        [
-            {
-                "sample": sample,
-                "group": annotation(sample, "group", plan.run_info.run_id),
-                "sex": annotation(sample, "sex", ""),
-            }
-            for sample in plan.sample_ids()
-        ],
-        columns=["sample", "group", "sex"],
-    )
-    units = pd.DataFrame(
-        [
-            {
-                "sample": sample,
-                "unit": f"L{lane.lane:03d}",
-                "fq1": plan.fastq(sample, lane.lane, 1),
-                "fq2": plan.fastq(sample, lane.lane, 2) if plan.paired else "",
-                "platform": "ILLUMINA",
-                "library": sample,
-            }
-            for lane in plan.lanes
-            for sample in lane.sample_ids
-        ],
-        columns=["sample", "unit", "fq1", "fq2", "platform", "library"],
-    )
+    samples = [
+        {
+            "sample": sample,
+            "group": annotation(sample, "group", plan.run_info.run_id),
+            "sex": annotation(sample, "sex", ""),
+        }
+        for sample in plan.sample_ids()
+    ]
+    units = [
+        {
+            "sample": sample,
+            "unit": f"L{lane.lane:03d}",
+            "fq1": plan.fastq(sample, lane.lane, 1),
+            "fq2": plan.fastq(sample, lane.lane, 2) if plan.paired else "",
+            "platform": "ILLUMINA",
+            "library": sample,
+        }
+        for lane in plan.lanes
+        for sample in lane.sample_ids
+    ]
     return samples, units
 
 
