@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from seqpipe.aws.settings import Settings
-from seqpipe.aws.tables import JOBS, METADATA, QUALITY, TableSpec
+from seqpipe.aws.tables import ERASURE_AUDIT, JOBS, METADATA, QUALITY, TableSpec
 from seqpipe_infra.config import EnvConfig
 
 # Bucket purposes (names: bucket_name)
@@ -43,4 +43,5 @@ def deployed_settings(config: EnvConfig, alert_topic_arn: str | None) -> Setting
         processed_bucket=bucket_name(config, PROCESSED),
         delivery_bucket=bucket_name(config, DELIVERY),
         alert_topic_arn=alert_topic_arn,
+        audit_table=table_name(config, ERASURE_AUDIT),
     )

@@ -108,6 +108,8 @@ def _plain(error: jsonschema.ValidationError) -> str:
         return f"'{error.instance}' is not one of {', '.join(map(str, error.validator_value))}"
     if error.validator == "required":
         return "is empty or missing"
+    if error.validator == "not":
+        return f"'{error.instance}' is reserved: it is a folder name of the pipeline's outputs"
     return str(error.message)
 
 

@@ -7,9 +7,8 @@ import json
 
 import requests
 
-from seqpipe.aws.items import AUDIT_PARTITION
-
-SAMPLE = "S00002"  # in RUN_0001 and RUN_0003 (both settled) and RUN_0005 (running)
+SAMPLE = "S00008"  # in RUN_0002 (succeeded) and RUN_0004 (failed), passed QC in both
+ACTIVE_SAMPLE = "S00002"  # in RUN_0001 and RUN_0003 (both settled) and RUN_0005 (running)
 
 
 def put_outputs(s3, settings, run: str, samples: list[str]) -> None:
@@ -66,16 +65,16 @@ def test_deliver_links_live_at_most_seven_days(seqpipe, demo):
 def _prepare_sample_everywhere(seqpipe, settings, aws) -> None:
     s3 = aws("s3")
     s3.put_bucket_versioning(Bucket=settings.raw_bucket, VersioningConfiguration={"Status": "Enabled"})
-    for run in ("RUN_0001", "RUN_0003"):
+    for run in ("RUN_0002", "RUN_0004"):
         for read in (1, 2):
             key = f"DEMO/{run}/{SAMPLE}/{SAMPLE}_R{read}.fastq.gz"
             s3.put_object(Bucket=settings.raw_bucket, Key=key, Body=b"old version")
             s3.put_object(Bucket=settings.raw_bucket, Key=key, Body=b"reads")
-    s3.put_object(Bucket=settings.raw_bucket, Key="DEMO/RUN_0001/S00001/S00001_R1.fastq.gz", Body=b"other")
-    put_outputs(s3, settings, "RUN_0001", ["S00001", "S00002", "S00003", "S00004"])
+    s3.put_object(Bucket=settings.raw_bucket, Key="DEMO/RUN_0002/S00007/S00007_R1.fastq.gz", Body=b"other")
+    put_outputs(s3, settings, "RUN_0002", ["S00005", "S00006", "S00007", "S00008"])
     # another sample whose id starts with this one's: never taken along
-    s3.put_object(Bucket=settings.processed_bucket, Key=f"runs/RUN_0001/cram/{SAMPLE}_B.cram", Body=b"B")
-    assert seqpipe("deliver", "RUN_0001").returncode == 0
+    s3.put_object(Bucket=settings.processed_bucket, Key=f"runs/RUN_0002/cram/{SAMPLE}_B.cram", Body=b"B")
+    assert seqpipe("deliver", "RUN_0002").returncode == 0
 
 
 def test_erase_dry_run_lists_everything_and_changes_nothing(seqpipe, demo, settings, aws):
@@ -83,15 +82,15 @@ def test_erase_dry_run_lists_everything_and_changes_nothing(seqpipe, demo, setti
     result = seqpipe("erase", SAMPLE, "--reason", "consent withdrawn", "--dry-run", "--json")
     assert result.returncode == 0, result.stderr
     plan = result.json()
-    assert plan["runs"] == ["RUN_0001", "RUN_0003", "RUN_0005"]
-    assert f"s3://{settings.raw_bucket}/DEMO/RUN_0003/{SAMPLE}/{SAMPLE}_R2.fastq.gz" in plan["objects"]
-    assert f"s3://{settings.delivery_bucket}/RUN_0001/{SAMPLE}/{SAMPLE}.cram" in plan["objects"]
-    assert (
-        f"s3://{settings.processed_bucket}/runs/RUN_0001/vcf/joint/all.bcftools.vcf.gz"
-        in plan["shared_retained"]
-    )
-    assert not any("S00001" in uri for uri in plan["objects"])
+    assert plan["runs"] == ["RUN_0002", "RUN_0004"] and plan["blocked_by"] == {}
+    assert f"s3://{settings.raw_bucket}/DEMO/RUN_0004/{SAMPLE}/{SAMPLE}_R2.fastq.gz" in plan["objects"]
+    assert f"s3://{settings.delivery_bucket}/RUN_0002/{SAMPLE}/{SAMPLE}.cram" in plan["objects"]
+    assert plan["regenerate"] == [f"s3://{settings.processed_bucket}/runs/RUN_0002/qc/multiqc_report.html"]
+    # a joint VCF whose header cannot be read, of a group not named after the sample, is not its own
+    assert not any("joint" in uri or "S00007" in uri for uri in plan["objects"])
+    assert plan["rewritten"] == [f"s3://{settings.delivery_bucket}/RUN_0002/manifest.json"]
     assert seqpipe("status", "--sample", SAMPLE, "--json").json()["jobs"]  # still there
+    assert not aws("dynamodb").scan(TableName=settings.audit_table)["Items"]
 
 
 def test_erase_asks_for_the_sample_id_and_refuses_a_mismatch(seqpipe, demo, settings, aws):
@@ -100,43 +99,45 @@ def test_erase_asks_for_the_sample_id_and_refuses_a_mismatch(seqpipe, demo, sett
     assert seqpipe("qc", "--sample", SAMPLE, "--json").json()
 
 
+def test_erasing_a_sample_of_a_running_run_is_refused_naming_the_run(seqpipe, demo, settings, aws):
+    result = seqpipe("erase", ACTIVE_SAMPLE, "--reason", "consent withdrawn", "--yes")
+    assert result.returncode == 4
+    assert f"sample {ACTIVE_SAMPLE} is in a run that is still active: RUN_0005 (RUNNING)" in result.stderr
+    assert seqpipe("qc", "--sample", ACTIVE_SAMPLE, "--json").json()
+    assert not aws("dynamodb").scan(TableName=settings.audit_table)["Items"]
+
+
 def test_erase_removes_the_sample_everywhere_and_writes_an_audit_record(seqpipe, demo, settings, aws):
     _prepare_sample_everywhere(seqpipe, settings, aws)
-    result = seqpipe("erase", SAMPLE, "--reason", "consent withdrawn (ticket 812)", "--requested-by", "dpo",
-                     input=f"{SAMPLE}\n")  # fmt: skip
+    result = seqpipe("erase", SAMPLE, "--reason", "consent withdrawn (ticket 812)", input=f"{SAMPLE}\n")
     assert result.returncode == 0, result.stderr
+    assert "SUCCEEDED" in result.stdout
 
     s3 = aws("s3")
     versions = s3.list_object_versions(Bucket=settings.raw_bucket).get("Versions", [])
     assert [v["Key"] for v in versions] == [
-        "DEMO/RUN_0001/S00001/S00001_R1.fastq.gz"
+        "DEMO/RUN_0002/S00007/S00007_R1.fastq.gz"
     ]  # old versions gone too
     for bucket in (settings.processed_bucket, settings.delivery_bucket):
         keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
         assert keys and not any(f"{SAMPLE}." in k or f"/{SAMPLE}/" in k for k in keys), keys
-    s3.head_object(Bucket=settings.processed_bucket, Key=f"runs/RUN_0001/cram/{SAMPLE}_B.cram")  # kept
+    s3.head_object(Bucket=settings.processed_bucket, Key=f"runs/RUN_0002/cram/{SAMPLE}_B.cram")  # kept
     manifest = json.loads(
-        s3.get_object(Bucket=settings.delivery_bucket, Key="RUN_0001/manifest.json")["Body"].read()
+        s3.get_object(Bucket=settings.delivery_bucket, Key="RUN_0002/manifest.json")["Body"].read()
     )
-    assert SAMPLE not in json.dumps(manifest) and len(manifest["files"]) == 9
+    assert SAMPLE not in json.dumps(manifest) and {f["sample"] for f in manifest["files"]} == {"S00007"}
 
     assert seqpipe("status", "--sample", SAMPLE).returncode == 3
     assert seqpipe("qc", "--sample", SAMPLE).returncode == 3
-    assert SAMPLE not in seqpipe("status", "RUN_0001", "--json").stdout
-    assert seqpipe("qc", "--sample", "S00001", "--json").json()  # other samples untouched
+    assert SAMPLE not in seqpipe("status", "RUN_0002", "--json").stdout
+    assert seqpipe("qc", "--sample", "S00007", "--json").json()  # other samples untouched
 
-    table = aws("dynamodb")
-    audit = table.query(
-        TableName=settings.metadata_table,
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": AUDIT_PARTITION}},
-    )["Items"]
-    assert len(audit) == 1
-    record = audit[0]
-    assert record["sample"]["S"] == SAMPLE and record["requested_by"]["S"] == "dpo"
+    (record,) = aws("dynamodb").scan(TableName=settings.audit_table)["Items"]
+    assert record["sample"]["S"] == SAMPLE and record["status"]["S"] == "SUCCEEDED"
+    assert record["requested_by"]["S"] == aws("sts").get_caller_identity()["Arn"]
     assert record["reason"]["S"] == "consent withdrawn (ticket 812)"
-    # raw: 2 runs × 2 reads, plus the 2 recorded for the running RUN_0005; processed: 4; delivered: 3
-    assert int(record["plan"]["M"]["objects"]["N"]) == 4 + 2 + 4 + 3
+    # raw: 2 runs × 2 reads; processed: 4 outputs; delivered: 3; and the MultiQC report (mixes samples)
+    assert int(record["plan"]["M"]["objects"]["N"]) == 4 + 4 + 3 + 1
 
 
 def test_erasing_an_unknown_sample_is_exit_3(seqpipe, demo):

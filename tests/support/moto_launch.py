@@ -18,6 +18,7 @@
 
 Usage: python moto_launch.py PORT
 """
+
 import base64
 import hashlib
 import io
@@ -77,17 +78,28 @@ def _invoke(self, function_name, qualifier, body, headers, response_headers):
         zipfile.ZipFile(io.BytesIO(fn.code_bytes)).extractall(code_dir)
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOTO")}
     env.update(fn.environment_vars or {})
-    env.update({
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{PORT}",
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": self.region_name, "AWS_REGION": self.region_name,
-        "AWS_LAMBDA_FUNCTION_NAME": fn.function_name, "PYTHONPATH": code_dir,
-        "AWS_SDK_UA_APP_ID": fn.function_name,
-    })
+    env.update(
+        {
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{PORT}",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": self.region_name,
+            "AWS_REGION": self.region_name,
+            "AWS_LAMBDA_FUNCTION_NAME": fn.function_name,
+            "PYTHONPATH": code_dir,
+            "AWS_SDK_UA_APP_ID": fn.function_name,
+        }
+    )
     t0 = time.time()
-    p = subprocess.run([sys.executable, "-c", _RUNNER, fn.handler, fn.function_name],
-                       input=body or "null", capture_output=True, text=True, cwd=code_dir,
-                       env=env, timeout=int(fn.timeout or 30))
+    p = subprocess.run(
+        [sys.executable, "-c", _RUNNER, fn.handler, fn.function_name],
+        input=body or "null",
+        capture_output=True,
+        text=True,
+        cwd=code_dir,
+        env=env,
+        timeout=int(fn.timeout or 30),
+    )
     if p.returncode != 0:
         response_headers["x-amz-function-error"] = "Unhandled"
     log = f"START {fn.function_name}\n{p.stderr}END duration={time.time() - t0:.3f}s\n"
@@ -179,8 +191,14 @@ _orig_eval_sync = _CallbackTask._eval_sync
 
 
 def _eval_sync(self, env, sync_resolver, timeout_seconds, callback_endpoint, heartbeat_endpoint):
-    return _orig_eval_sync(self, env=env, sync_resolver=sync_resolver, timeout_seconds=timeout_seconds,
-                           callback_endpoint=None, heartbeat_endpoint=heartbeat_endpoint)
+    return _orig_eval_sync(
+        self,
+        env=env,
+        sync_resolver=sync_resolver,
+        timeout_seconds=timeout_seconds,
+        callback_endpoint=None,
+        heartbeat_endpoint=heartbeat_endpoint,
+    )
 
 
 _CallbackTask._eval_sync = _eval_sync
@@ -206,6 +224,7 @@ if os.environ.get("MOTO_BATCH_LOCAL_EXEC") == "1":
         if not include_start_attempt or job.job_definition.container_properties is None:
             return _orig_finish(self, include_start_attempt, job)
         from datetime import datetime
+
         self.backend._jobs[job.job_id] = job
         job.job_started_at = datetime.now()
         job.log_stream_name = job._stream_name
@@ -214,16 +233,28 @@ if os.environ.get("MOTO_BATCH_LOCAL_EXEC") == "1":
         cmd = job._get_container_property("command", [])
         env = dict(os.environ)
         # what the job role + region would give a real container: credentials and this endpoint
-        env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                    "AWS_DEFAULT_REGION": self.region_name, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{PORT}"})
+        env.update(
+            {
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_DEFAULT_REGION": self.region_name,
+                "AWS_ENDPOINT_URL": f"http://127.0.0.1:{PORT}",
+            }
+        )
         env.update({e["name"]: e["value"] for e in job._get_container_property("environment", [])})
         env["PATH"] = f"{_SHIM}:{os.path.dirname(sys.executable)}:{env.get('PATH', '')}"
         workdir = tempfile.mkdtemp(prefix=f"moto-batch-{job.job_id[:8]}-")
 
         def _run():
             try:
-                p = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True,
-                                   timeout=(job.timeout or {}).get("attemptDurationSeconds", 3600))
+                p = subprocess.run(
+                    cmd,
+                    cwd=workdir,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=(job.timeout or {}).get("attemptDurationSeconds", 3600),
+                )
                 job.exit_code = p.returncode
                 with open(os.path.join(workdir, "job.log"), "w") as f:
                     f.write(p.stdout + p.stderr)
@@ -277,8 +308,13 @@ if os.environ.get("MOTO_S3_LARGE_OBJECTS") == "1":
             key._value_buffer.seek(begin)
             content = key._value_buffer.read(end - begin + 1)
         response_headers = dict(key.response_dict)
-        response_headers.update({"content-range": f"bytes {begin}-{end}/{key.size}",
-                                 "content-length": str(len(content)), "Accept-Ranges": "bytes"})
+        response_headers.update(
+            {
+                "content-range": f"bytes {begin}-{end}/{key.size}",
+                "content-length": str(len(content)),
+                "Accept-Ranges": "bytes",
+            }
+        )
         return 206, response_headers, content
 
     _S3Response.key_response = _key_response
@@ -298,8 +334,14 @@ if os.environ.get("MOTO_S3_LARGE_OBJECTS") == "1":
             md5s += bytes.fromhex(part.etag.replace('"', ""))
             count += 1
         del bucket.multiparts[multipart_id]
-        key = self.put_object(bucket_name, multipart.key_name, b"", storage=multipart.storage,
-                              etag=f"{_md5(md5s).hexdigest()}-{count}", multipart=multipart)
+        key = self.put_object(
+            bucket_name,
+            multipart.key_name,
+            b"",
+            storage=multipart.storage,
+            etag=f"{_md5(md5s).hexdigest()}-{count}",
+            multipart=multipart,
+        )
         key._value_buffer.close()
         key._value_buffer = spool
         key.contentsize = spool.tell()

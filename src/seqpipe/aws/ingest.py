@@ -1,6 +1,7 @@
 """Validation of objects arriving in the raw bucket, and of a run's inputs before it starts.
 
-Key convention in the raw bucket: `<project>/<run_id>/<sample>/<file>`. Objects elsewhere are still
+Key convention in the raw bucket: `<project>/<run_id>/<sample>/<file>`. Objects elsewhere, or under a
+name that is no sample id (a folder name of the pipeline's outputs, seqpipe.output_tree), are still
 validated and recorded, under sample "unassigned", so nothing that arrives goes unseen.
 """
 
@@ -11,6 +12,7 @@ from typing import Any
 
 from seqpipe.aws.quarantine import quarantine
 from seqpipe.aws.repositories import Repositories
+from seqpipe.output_tree import is_sample_id
 from seqpipe.storage.checksums import stored_sha256
 from seqpipe.storage.s3 import S3Uri
 from seqpipe.validators import ValidationResult, validate
@@ -33,9 +35,14 @@ class ObjectPlace:
     sample: str
 
 
+def run_level_sample(run_id: str) -> str:
+    """The sample name a run folder's objects are recorded under (they belong to no single sample)."""
+    return f"run:{run_id}"
+
+
 def place_of(key: str) -> ObjectPlace:
     parts = key.split("/")
-    if len(parts) >= 4 and all(parts[:3]):
+    if len(parts) >= 4 and all(parts[:2]) and is_sample_id(parts[2]):
         return ObjectPlace(parts[0], parts[1], parts[2])
     return ObjectPlace(None, None, UNASSIGNED)
 
@@ -84,7 +91,7 @@ def ingest_object(repos: Repositories, bucket: str, key: str, etag: str, size: i
     place = place_of(key)
     if kind.startswith("run-") and place.run_id:
         # a run folder belongs to no single sample; its objects are kept under the run
-        place = ObjectPlace(place.project, place.run_id, f"run:{place.run_id}")
+        place = ObjectPlace(place.project, place.run_id, run_level_sample(place.run_id))
     where = {
         "kind": kind,
         "project": place.project,

@@ -19,7 +19,6 @@ Checks = Iterable[dict[str, Any]]  # one per threshold: metric, value, threshold
 # genomics-metadata: a sample's partition holds the sample (sk #META), the runs it is in (sk RUN#<run>)
 # and its files (sk FILE#<uri>); gsi1 is overloaded with RUN#<run> and PROJECT#<project>.
 SAMPLE, RUN, FILE, PROJECT, META = "SAMPLE#", "RUN#", "FILE#", "PROJECT#", "#META"
-AUDIT_PARTITION = "AUDIT#ERASURE"
 # processing-jobs: a run's own item has this kind (and job_id = run id); tasks have their step's kind.
 RUN_KIND = "run"
 
@@ -114,13 +113,3 @@ class SampleHistory:
             files=[i for i in items if i["sk"].startswith(FILE)],
             items=items,
         )
-
-
-def erasure_item(sample: str, erased_at: str, **record: Any) -> Item:
-    """The audit record of a sample's erasure, in a partition of its own (one Query lists them all)."""
-    return {
-        "pk": AUDIT_PARTITION,
-        "sk": f"{erased_at}#{sample}",
-        "sample": sample,
-        "erased_at": erased_at,
-    } | record

@@ -2,6 +2,8 @@
 
     processed   runs/<run_id>/…                        a run's outputs (the workflow's outdir)
                 runs/<run_id>/qc/multiqc_report.html   its MultiQC report
+                work/<run_id>/…                        a run's intermediates (expire)
+                vcf/<raw key>.norm.vcf.gz              the VCF processor's copy of a raw VCF
     delivery    <run_id>/<sample>/<file>               the delivered copies
                 <run_id>/manifest.json                 what was delivered, with checksums
     raw         <project>/<run_id>/<sample>/<file>     uploads (seqpipe.aws.ingest.place_of reads it)
@@ -13,6 +15,8 @@ stacks (the prefixes their policies and lifecycle rules name) take these from he
 from __future__ import annotations
 
 RUNS_PREFIX = "runs/"
+WORK_PREFIX = "work/"
+PROCESSED_VCF_PREFIX = "vcf/"
 REPORT_PATH = "qc/multiqc_report.html"
 MANIFEST_NAME = "manifest.json"
 
@@ -20,6 +24,23 @@ MANIFEST_NAME = "manifest.json"
 def run_outputs_key(run_id: str) -> str:
     """The key prefix of a run's outputs in the processed bucket: ``runs/<run_id>`` (no slash)."""
     return f"{RUNS_PREFIX}{run_id}"
+
+
+def run_work_key(run_id: str) -> str:
+    """The key prefix of a run's intermediates in the processed bucket: ``work/<run_id>`` (no slash)."""
+    return f"{WORK_PREFIX}{run_id}"
+
+
+def processed_vcf_outputs(raw_key: str) -> list[str]:
+    """The keys the VCF processor writes for the raw VCF ``raw_key``: its normalized copy, the copy's
+    index and its summary."""
+    stem = raw_key
+    for suffix in (".vcf.gz", ".vcf.bgz", ".vcf", ".bcf"):
+        if stem.endswith(suffix):
+            stem = stem[: -len(suffix)]
+            break
+    vcf = f"{PROCESSED_VCF_PREFIX}{stem}.norm.vcf.gz"
+    return [vcf, f"{vcf}.tbi", f"{vcf}.summary.json"]
 
 
 def run_output_uri(bucket: str, run_id: str) -> str:

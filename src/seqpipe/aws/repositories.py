@@ -31,7 +31,6 @@ from seqpipe.aws.items import (
     Item,
     Metrics,
     SampleHistory,
-    erasure_item,
     file_item,
     membership_item,
     now_iso,
@@ -207,9 +206,6 @@ class MetadataRepository(_Table):
             return False, self._get(**self.key_of(item)) or {}
         return True, from_dynamo(item)
 
-    def record_erasure(self, sample: str, erased_at: str, **record: Any) -> None:
-        self.table.put_item(Item=to_dynamo(erasure_item(sample, erased_at, **record)))
-
     def get_sample(self, sample: str) -> Item | None:
         return self._get(**sample_key(sample))
 
@@ -315,19 +311,18 @@ class JobRepository(_Table):
             **filtered,
         )
 
-    def remove_sample(self, run_id: str, sample: str) -> None:
-        """Take a sample out of the run's `samples` (erasure); refused if the list changed meanwhile."""
-        item = self.get(run_id)
-        if not item:
-            return
+    def replace_attributes(self, run_id: str, before: dict[str, Any], after: dict[str, Any]) -> None:
+        """Set attributes of a job (erasure takes a sample out of a run item's `samples`, `inputs` and
+        `delivery`); refused if any of them changed since `before` was read."""
+        names = {f"#a{i}": name for i, name in enumerate(after)}
+        values = {f":after{i}": value for i, value in enumerate(after.values())}
+        values |= {f":before{i}": before[name] for i, name in enumerate(after)}
         self.table.update_item(
             Key={"job_id": run_id},
-            UpdateExpression="SET samples = :kept",
-            ConditionExpression="samples = :before",
-            ExpressionAttributeValues={
-                ":kept": [s for s in item["samples"] if s != sample],
-                ":before": item["samples"],
-            },
+            UpdateExpression="SET " + ", ".join(f"#a{i} = :after{i}" for i in range(len(after))),
+            ConditionExpression=" AND ".join(f"#a{i} = :before{i}" for i in range(len(after))),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=to_dynamo(values),
         )
 
 

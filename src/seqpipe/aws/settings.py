@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from seqpipe.aws.tables import JOBS, METADATA, QUALITY
+from seqpipe.aws.tables import ERASURE_AUDIT, JOBS, METADATA, QUALITY
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class Settings:
     processed_bucket: str
     delivery_bucket: str
     alert_topic_arn: str | None
+    audit_table: str
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -36,6 +37,7 @@ class Settings:
             processed_bucket=env.get("PROCESSED_BUCKET") or f"{prefix}-processed",
             delivery_bucket=env.get("DELIVERY_BUCKET") or f"{prefix}-delivery",
             alert_topic_arn=env.get("ALERT_TOPIC_ARN") or None,
+            audit_table=env.get("AUDIT_TABLE") or f"{prefix}-{ERASURE_AUDIT.base_name}",
         )
 
     def table_names(self) -> dict[str, str]:
@@ -44,10 +46,12 @@ class Settings:
             METADATA.base_name: self.metadata_table,
             JOBS.base_name: self.jobs_table,
             QUALITY.base_name: self.qc_table,
+            ERASURE_AUDIT.base_name: self.audit_table,
         }
 
     def environment(self) -> dict[str, str]:
-        """The variables that reproduce these settings (for Lambda and Batch environments)."""
+        """The variables that reproduce these settings (for Lambda and Batch environments), less the
+        erasure audit table, which no workload may reach."""
         env = {
             "METADATA_TABLE": self.metadata_table,
             "JOBS_TABLE": self.jobs_table,

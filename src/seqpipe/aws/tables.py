@@ -86,6 +86,10 @@ QUALITY = TableSpec(
 
 ALL_TABLES: tuple[TableSpec, ...] = (METADATA, JOBS, QUALITY)
 
+# The audit trail of erasures (seqpipe.aws.audit), one item per erasure. Not a data-plane table: no
+# workload role reaches it, and nothing may delete from it (infra/seqpipe_infra/data_stack.py).
+ERASURE_AUDIT = TableSpec(base_name="erasure-audit", partition=Key("erasure_id"))
+
 
 def create_table_kwargs(spec: TableSpec, table_name: str | None = None) -> dict[str, Any]:
     """boto3 `create_table` arguments for a spec (on-demand billing, like the deployed tables)."""
@@ -123,7 +127,8 @@ def create_table_kwargs(spec: TableSpec, table_name: str | None = None) -> dict[
 
 
 def create_tables(dynamodb_client: Any, names: dict[str, str] | None = None) -> None:
-    """Create all tables (local endpoint, tests, benchmarks); `names` maps base name → deployed name."""
+    """Create all tables, the audit table too (local endpoint, tests, benchmarks); `names` maps base
+    name → deployed name."""
     names = names or {}
-    for spec in ALL_TABLES:
+    for spec in (*ALL_TABLES, ERASURE_AUDIT):
         dynamodb_client.create_table(**create_table_kwargs(spec, names.get(spec.base_name)))

@@ -13,6 +13,7 @@ import tempfile
 from collections import Counter
 from typing import Any
 
+from seqpipe.aws.layout import processed_vcf_outputs
 from seqpipe.storage.s3 import S3Uri, client
 
 TRANSITIONS = {frozenset("AG"), frozenset("CT")}
@@ -71,15 +72,6 @@ def normalize(source: str, target: str, reference: str | None = None) -> None:
     pysam.tabix_index(target, preset="vcf", force=True)
 
 
-def processed_key(raw_key: str) -> str:
-    stem = raw_key
-    for suffix in (".vcf.gz", ".vcf.bgz", ".vcf", ".bcf"):
-        if stem.endswith(suffix):
-            stem = stem[: -len(suffix)]
-            break
-    return f"vcf/{stem}.norm.vcf.gz"
-
-
 def process_vcf(raw: S3Uri, processed_bucket: str, reference: str | None = None) -> dict[str, Any]:
     """Normalize a raw VCF into the processed bucket with its index and a JSON summary beside it."""
     from seqpipe.validators import validate
@@ -89,7 +81,8 @@ def process_vcf(raw: S3Uri, processed_bucket: str, reference: str | None = None)
         # the validation handler quarantines it; normalizing a broken file would only fail later
         return {"source": str(raw), "skipped": True, "errors": [str(e) for e in check.errors]}
     s3 = client("s3")
-    target = S3Uri(processed_bucket, processed_key(raw.key))
+    vcf_key, index_key, summary_key = processed_vcf_outputs(raw.key)
+    target = S3Uri(processed_bucket, vcf_key)
     with tempfile.TemporaryDirectory(prefix="seqpipe-vcf-") as tmp:
         local_in = os.path.join(tmp, "input" + (".bcf" if raw.key.endswith(".bcf") else ".vcf.gz"))
         local_out = os.path.join(tmp, "normalized.vcf.gz")
@@ -98,10 +91,10 @@ def process_vcf(raw: S3Uri, processed_bucket: str, reference: str | None = None)
         summary = summarize(local_out)
         summary.update(source=str(raw), output=str(target))
         s3.upload_file(local_out, target.bucket, target.key)
-        s3.upload_file(local_out + ".tbi", target.bucket, target.key + ".tbi")
+        s3.upload_file(local_out + ".tbi", target.bucket, index_key)
     s3.put_object(
         Bucket=target.bucket,
-        Key=target.key + ".summary.json",
+        Key=summary_key,
         Body=json.dumps(summary).encode(),
         ContentType="application/json",
     )

@@ -56,7 +56,7 @@ def _schema_problems(sheet: SampleSheet) -> tuple[list[Problem], set[int]]:
             column = row.columns.get(canonical, canonical)
             why = (
                 error.schema.get("description", error.message)
-                if error.validator == "pattern"
+                if error.validator in ("pattern", "not")
                 else error.message
             )
             value = row.raw.get(canonical, "")

@@ -40,7 +40,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     obj, bucket = s3_event.detail.object, s3_event.detail.bucket.name
     outcome = ingest.ingest_object(Repositories.from_env(), bucket, obj.key, obj.etag or "", obj.size or 0)
     logger.append_keys(sample=outcome["sample"])
-    tracer.put_annotation(key="sample", value=outcome["sample"])
+    # X-Ray annotations are indexed and kept outside erasure's reach: run ids only, never a sample id
+    run_id = ingest.place_of(obj.key).run_id
+    if run_id:
+        tracer.put_annotation(key="run_id", value=run_id)
     logger.info("object validated", extra={"outcome": outcome})
     if outcome["created"]:
         add_metric(metrics, OBJECTS_VALIDATED, 1)
