@@ -1,10 +1,12 @@
 """Who can read, write or erase each bucket and table: from synthesized templates or live IAM.
 
 Template mode resolves the intrinsic functions CDK emits (Ref, Fn::GetAtt, Fn::Join, Fn::Sub,
-Fn::ImportValue across the environment's stacks) and matches every Allow statement of every role
-policy and bucket policy against the bucket and table ARNs. Live mode reads the same from IAM, S3 and
-DynamoDB with boto3 (roles under any path, their inline and customer-managed policies). AWS-managed
-policies are listed by name but not expanded; none of the app's grant data access.
+Fn::ImportValue across the environment's stacks) and matches every statement of every role policy,
+bucket policy and table resource policy against the bucket and table ARNs. `Audit.allows` evaluates
+one request the way IAM does for these statements: an Allow of the principal, and no Deny that
+applies to it (see `_applies`). Live mode reads the same from IAM, S3 and DynamoDB with boto3 (roles
+under any path, their inline and customer-managed policies). AWS-managed policies are listed by name
+but not expanded; none of the app's grant data access.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ class Statement:
     effect: str
     actions: tuple[str, ...]
     resources: tuple[str, ...]
+    # a resource policy's statement for every principal: its Condition block, resolved
+    conditions: dict[str, dict[str, str]] = field(default_factory=dict, compare=False)
 
 
 @dataclass
@@ -67,6 +71,18 @@ class Audit:
             report[resource.name] = {p: e for p, e in sorted(report[resource.name].items()) if e}
         return report
 
+    def allows(self, principal: str, action: str, resource_arn: str) -> bool:
+        """Whether `principal` (a role, as the audit names it) may do `action` on the resource."""
+        matching = [
+            s
+            for s in self.statements
+            if any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in s.actions)
+            and any(fnmatch.fnmatchcase(resource_arn, r) for r in s.resources)
+        ]
+        denied = any(s.effect == "Deny" and _applies(s, principal) for s in matching)
+        allowed = any(s.effect == "Allow" and s.principal == principal for s in matching)
+        return allowed and not denied
+
     def to_text(self) -> str:
         lines = []
         for resource in self.resources:
@@ -84,6 +100,32 @@ class Audit:
                 f"note: {principal} also has AWS-managed policies (not expanded): {', '.join(policies)}"
             )
         return "\n".join(lines)
+
+
+_PRINCIPAL_ARN = "aws:PrincipalArn"
+_ARN_TESTS = {
+    "ArnEquals": lambda arn, pattern: arn == pattern,
+    "ArnNotEquals": lambda arn, pattern: arn != pattern,
+    "ArnLike": fnmatch.fnmatchcase,
+    "ArnNotLike": lambda arn, pattern: not fnmatch.fnmatchcase(arn, pattern),
+}
+
+
+def _applies(statement: Statement, principal: str) -> bool:
+    """Whether a statement applies to a request of `principal`: its own statements, and a resource
+    policy's statements for anyone whose conditions hold. Conditions on aws:PrincipalArn are
+    evaluated; the request is taken to be a well-formed one (over TLS, with MFA where a trust policy
+    asks for it), so a statement with a condition on any other key does not apply to it."""
+    if statement.principal != principal and not statement.principal.startswith(("anyone", "any principal")):
+        return False
+    for operator, tests in statement.conditions.items():
+        for key, pattern in tests.items():
+            holds = (
+                key == _PRINCIPAL_ARN and operator in _ARN_TESTS and _ARN_TESTS[operator](principal, pattern)
+            )
+            if not holds:
+                return False
+    return True
 
 
 def _as_list(value: Any) -> list:
@@ -182,6 +224,10 @@ def audit_templates(outdir: Path, prefix: str, account: str, region: str) -> Aud
                 resources.append(bucket_resource(resolver.render(props["BucketName"], stack)))
             elif resource["Type"] == "AWS::DynamoDB::Table" and "TableName" in props:
                 resources.append(table_resource(resolver._attribute(stack, logical_id, "Arn")))
+                policy = props.get("ResourcePolicy", {}).get("PolicyDocument", {})
+                for statement in policy.get("Statement", []):
+                    principal = _resource_policy_principal(statement)
+                    statements += _statements([principal], {"Statement": [statement]}, resolver, stack)
             elif resource["Type"] == "AWS::IAM::Policy":
                 principals = [resolver.render(role, stack) for role in props.get("Roles", [])]
                 statements += _statements(principals, props["PolicyDocument"], resolver, stack)
@@ -219,8 +265,12 @@ def _statements(
             continue  # NotAction statements are not produced by this app
         actions = tuple(_as_list(statement["Action"]))
         resources = tuple(resolver.render(r, stack) for r in _as_list(statement.get("Resource", "*")))
+        conditions = {
+            operator: {key: resolver.render(value, stack) for key, value in tests.items()}
+            for operator, tests in statement.get("Condition", {}).items()
+        }
         for principal in principals:
-            yield Statement(principal, statement["Effect"], actions, resources)
+            yield Statement(principal, statement["Effect"], actions, resources, conditions)
 
 
 # ---------------------------------------------------------------- live mode

@@ -9,7 +9,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from seqpipe.aws.layout import RUNS_PREFIX
+from seqpipe.aws.layout import RUNS_PREFIX, WORK_PREFIX
 from seqpipe.aws.quarantine import QUARANTINE_TAG
 from seqpipe_infra.common import log_group, removal_policy, workflow_role_arn_pattern
 from seqpipe_infra.compliance import acknowledge
@@ -18,7 +18,7 @@ from seqpipe_infra.names import DELIVERY, PROCESSED, RAW, bucket_name
 
 # Key layout the lifecycle rules rely on (docs/infrastructure.md, "Buckets").
 PROCESSED_RUNS_PREFIX = RUNS_PREFIX  # a run's outputs, where the state machine puts them
-PROCESSED_WORK_PREFIX = "work/"  # per-run intermediates (source tarballs, scatter chunks)
+PROCESSED_WORK_PREFIX = WORK_PREFIX  # per-run intermediates (source tarballs, scatter chunks)
 QUARANTINE_PREFIX = "quarantine/"
 
 

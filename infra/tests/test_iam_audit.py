@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from seqpipe_infra.iam_audit import audit_templates
+from seqpipe_infra.iam_audit import Audit, Statement, audit_templates
 from seqpipe_infra.names import bucket_name
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "iam_audit.py"
@@ -69,3 +69,57 @@ def test_audit_script_prints_json_and_fails_clearly_without_templates(synthesis,
     )
     assert missing.returncode == 2
     assert "no templates named seqpipe-dev-*.template.json" in missing.stderr
+
+
+@pytest.fixture(scope="module", params=["dev", "prod"])
+def environment_audit(request, synthesis):
+    config = synthesis.configs[request.param]
+    return config, audit_templates(synthesis.outdir, config.prefix, config.account, config.region)
+
+
+def test_only_the_erasure_role_writes_the_audit_table_and_nobody_deletes_from_it(environment_audit):
+    """Policy evaluation over every role of the environment (identity policies and the table's own
+    policy): the workload roles, which write the data-plane tables, cannot touch the audit trail."""
+    config, audit = environment_audit
+    table = f"arn:aws:dynamodb:{config.region}:{config.account}:table/{config.prefix}-erasure-audit"
+    roles = sorted({s.principal for s in audit.statements if s.principal.startswith(f"{config.prefix}-")})
+    assert len(roles) >= 7 and sum("/ErasureRole" in r for r in roles) == 1
+    for role in roles:
+        erasure = "/ErasureRole" in role
+        for action in ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem"):
+            assert audit.allows(role, action, table) == erasure, (role, action)
+        for action in ("dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:PartiQLUpdate"):
+            assert not audit.allows(role, action, table), (role, action)
+    # the table's policy holds even against a grant added later: an admin role with dynamodb:*
+    admin = Statement("someone-with-dynamodb-star", "Allow", ("dynamodb:*",), ("*",))
+    widened = Audit(audit.resources, [*audit.statements, admin])
+    assert widened.allows(admin.principal, "dynamodb:GetItem", table)
+    assert not widened.allows(admin.principal, "dynamodb:PutItem", table)
+    assert not widened.allows(admin.principal, "dynamodb:DeleteItem", table)
+    # while the erasure role may write the data-plane tables it erases from, and no workload may
+    # reach the audit table at all
+    access = audit.access()[f"{config.prefix}-erasure-audit"]
+    reaching = {p for p, entry in access.items() if set(entry) - {"denied"}}
+    assert len(reaching) == 1 and "/ErasureRole" in reaching.pop()
+
+
+def test_the_audit_table_is_encrypted_recoverable_and_guarded_by_its_own_policy(synthesis):
+    config = synthesis.configs["prod"]
+    resources = synthesis.template(f"{config.prefix}-data")["Resources"]
+    (table,) = [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::DynamoDB::Table"
+        and r["Properties"]["TableName"] == f"{config.prefix}-erasure-audit"
+    ]
+    assert table["SSESpecification"]["SSEEnabled"] and table["SSESpecification"]["KMSMasterKeyId"]
+    assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"]
+    assert table["DeletionProtectionEnabled"] is True
+    statements = {s["Sid"]: s for s in table["ResourcePolicy"]["PolicyDocument"]["Statement"]}
+    never = statements["AuditRecordsAreNeverDeleted"]
+    assert never["Effect"] == "Deny" and never["Principal"] == {"AWS": "*"} and "Condition" not in never
+    assert {"dynamodb:DeleteItem", "dynamodb:BatchWriteItem"} <= set(never["Action"])
+    writes = statements["OnlyTheErasureRoleWritesAuditRecords"]
+    assert writes["Effect"] == "Deny" and {"dynamodb:PutItem", "dynamodb:UpdateItem"} <= set(writes["Action"])
+    (role,) = writes["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]["Fn::GetAtt"][:1]
+    assert resources[role]["Properties"]["RoleName"] == f"{config.prefix}-erasure"

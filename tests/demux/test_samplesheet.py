@@ -208,6 +208,14 @@ def test_reserved_and_schema_problems(tmp_path: Path, miseq) -> None:
     assert f"{path}, line 4, field Lane: 'one': a lane number (1, 2, ...)" in messages
 
 
+def test_a_sample_named_like_an_output_folder_is_refused(tmp_path: Path, miseq) -> None:
+    path = _write(tmp_path, "[Data]\nSample_ID,index,Lane\nqc,ACGTACGT,1\nS1,TTTTCCCC,1\n")
+    messages = _messages(parse_sample_sheet(path), miseq)
+    assert [m for m in messages if "'qc'" in m] == [
+        f"{path}, line 3, field Sample_ID: 'qc': reserved: a folder name of the pipeline's outputs"
+    ]
+
+
 def test_sheet_without_data_section_or_sample_column(tmp_path: Path) -> None:
     with pytest.raises(DemuxError, match=r"no \[Data\] or \[BCLConvert_Data\] section"):
         parse_sample_sheet(_write(tmp_path, "[Header]\nIEMFileVersion,4\n"))

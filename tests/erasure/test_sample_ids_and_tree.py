@@ -80,11 +80,18 @@ def test_a_folder_named_sample_is_refused_naming_file_line_and_field(tmp_path: P
     ]
 
 
-def test_handlers_annotate_traces_with_run_ids_only():
-    """X-Ray annotations are indexed and outlive an erasure: no sample id goes there."""
-    keys = set()
+def test_handlers_annotate_traces_with_run_ids_only_and_keep_responses_out_of_them():
+    """X-Ray keeps traces 30 days, out of erasure's reach: annotations carry run ids only, and the
+    handlers' responses (which name samples and their files) are not captured as trace metadata."""
+    keys, handlers = set(), {}
     for path in (REPO / "src" / "seqpipe" / "handlers").glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "put_annotation":
                 keys |= {k.value.value for k in node.keywords if k.arg == "key"}
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "capture_lambda_handler":
+                handlers[path.stem] = {k.arg: k.value.value for k in node.keywords}
     assert keys == {"run_id"}
+    assert handlers == {
+        name: {"capture_response": False}
+        for name in ("validation_handler", "vcf_processor", "quality_metrics", "metadata_updater")
+    }

@@ -54,11 +54,12 @@ def _schema_problems(sheet: SampleSheet) -> tuple[list[Problem], set[int]]:
         for error in validator.iter_errors(row.raw):
             canonical = error.path[0] if error.path else (error.validator_value or ["Sample_ID"])[0]
             column = row.columns.get(canonical, canonical)
-            why = (
-                error.schema.get("description", error.message)
-                if error.validator in ("pattern", "not")
-                else error.message
-            )
+            if error.validator == "pattern":
+                why = error.schema.get("description", error.message)
+            elif error.validator == "not":
+                why = error.validator_value.get("description", error.message)
+            else:
+                why = error.message
             value = row.raw.get(canonical, "")
             problems.append(Problem(sheet.path, f"{value!r}: {why}", row.line, column))
             bad_lines.add(row.line)

@@ -26,7 +26,7 @@ logger, metrics, tracer = tools("validation-handler")
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)  # responses name samples; traces outlive erasure
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if event.get("action") == "validate_inputs":

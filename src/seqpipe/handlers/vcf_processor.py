@@ -21,7 +21,7 @@ logger, metrics, tracer = tools("vcf-processor")
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)  # responses name samples; traces outlive erasure
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if "detail" in event:
