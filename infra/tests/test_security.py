@@ -11,7 +11,7 @@ import pytest
 from seqpipe_infra.config import ENVIRONMENTS
 from seqpipe_infra.names import bucket_name
 
-from seqpipe.aws.tables import ALL_TABLES
+from seqpipe.aws.tables import ALL_TABLES, ERASURE_AUDIT
 from seqpipe.handlers.registry import HANDLERS
 from seqpipe.orchestration.state_machine import build_definition
 
@@ -190,8 +190,9 @@ def test_lifecycle_rules_follow_the_environment_config(env):
 def test_tables_are_on_demand_with_pitr_kms_and_prod_deletion_protection(env):
     config, templates = env
     tables = {p["TableName"]: p for _, p in resources(templates, "AWS::DynamoDB::Table")}
-    assert sorted(tables) == sorted(f"{config.prefix}-{spec.base_name}" for spec in ALL_TABLES)
-    for spec in ALL_TABLES:
+    specs = (*ALL_TABLES, ERASURE_AUDIT)
+    assert sorted(tables) == sorted(f"{config.prefix}-{spec.base_name}" for spec in specs)
+    for spec in specs:
         props = tables[f"{config.prefix}-{spec.base_name}"]
         assert props["BillingMode"] == "PAY_PER_REQUEST"
         assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import os
 import subprocess
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from workflow_layout import fake_inputs as write_fake_inputs
 
 from seqpipe.execution.command import snakemake_argv
 from seqpipe.simulate import SimulationParams, simulate
@@ -47,25 +47,7 @@ def write_config(path: Path, **settings: object) -> Path:
 @pytest.fixture
 def fake_inputs(tmp_path: Path) -> dict[str, Path]:
     """Sheets, a two-contig reference and empty FASTQs: enough for dry runs, which read no data."""
-    reference = tmp_path / "ref.fa"
-    reference.write_text(">chr1\n" + "ACGT" * 500 + "\n>chr2\n" + "GGCA" * 300 + "\n")
-    units = ["sample\tunit\tfq1\tfq2"]
-    for sample in ("A", "B", "C"):
-        for lane in ("L1", "L2"):
-            for read in ("R1", "R2"):
-                with gzip.open(tmp_path / f"{sample}_{lane}_{read}.fq.gz", "wt"):
-                    pass
-            units.append(
-                f"{sample}\t{lane}\t{tmp_path}/{sample}_{lane}_R1.fq.gz\t{tmp_path}/{sample}_{lane}_R2.fq.gz"
-            )
-    (tmp_path / "samples.tsv").write_text("sample\tgroup\nA\tfam1\nB\tfam1\nC\tfam2\n")
-    (tmp_path / "units.tsv").write_text("\n".join(units) + "\n")
-    return {
-        "samples": tmp_path / "samples.tsv",
-        "units": tmp_path / "units.tsv",
-        "reference": reference,
-        "dir": tmp_path,
-    }
+    return write_fake_inputs(tmp_path)
 
 
 @dataclass

@@ -28,12 +28,16 @@ class WorkflowFile:
     temp: bool  # an intermediate (calls/, align/): what a run's work area holds
 
 
-def workflow_files(tmp: Path) -> list[WorkflowFile]:
+def fake_inputs(tmp: Path) -> dict[str, Path]:
+    """Sheets (A and B in group fam1, C in fam2), a two-contig reference and empty FASTQs: enough for
+    dry runs, which read no data."""
     reference = tmp / "ref.fa"
     reference.write_text(">chr1\n" + "ACGT" * 500 + "\n>chr2\n" + "GGCA" * 300 + "\n")
     units = ["sample\tunit\tfq1\tfq2"]
-    for samples in GROUPS.values():
+    sheet = ["sample\tgroup"]
+    for group, samples in GROUPS.items():
         for sample in samples:
+            sheet.append(f"{sample}\t{group}")
             for lane in ("L1", "L2"):
                 for read in ("R1", "R2"):
                     with gzip.open(tmp / f"{sample}_{lane}_{read}.fq.gz", "wt"):
@@ -41,14 +45,18 @@ def workflow_files(tmp: Path) -> list[WorkflowFile]:
                 units.append(
                     f"{sample}\t{lane}\t{tmp}/{sample}_{lane}_R1.fq.gz\t{tmp}/{sample}_{lane}_R2.fq.gz"
                 )
-    sheet = "".join(f"{s}\t{g}\n" for g, samples in GROUPS.items() for s in samples)
-    (tmp / "samples.tsv").write_text("sample\tgroup\n" + sheet)
+    (tmp / "samples.tsv").write_text("\n".join(sheet) + "\n")
     (tmp / "units.tsv").write_text("\n".join(units) + "\n")
+    return {"samples": tmp / "samples.tsv", "units": tmp / "units.tsv", "reference": reference, "dir": tmp}
+
+
+def workflow_files(tmp: Path) -> list[WorkflowFile]:
+    inputs = fake_inputs(tmp)
     (tmp / "known.vcf.gz").write_bytes(b"")
     config = {
-        "samples": str(tmp / "samples.tsv"),
-        "units": str(tmp / "units.tsv"),
-        "reference": {"fasta": str(reference)},
+        "samples": str(inputs["samples"]),
+        "units": str(inputs["units"]),
+        "reference": {"fasta": str(inputs["reference"])},
         "outdir": OUTDIR,
         "calling": {
             "callers": ["bcftools", "freebayes", "gatk", "deepvariant"],
