@@ -164,3 +164,23 @@ def test_a_sample_named_like_a_folder_erases_only_its_own_files(seqpipe, setting
     assert not set(own) & left
     assert others - mixed <= left  # every other sample's file is still there
     assert set(SAMPLES) <= set(repos.jobs.get(RUN)["samples"])
+
+
+def test_the_audit_record_is_written_before_anything_is_erased_and_a_crash_leaves_it(
+    seqpipe, settings, aws, run, aws_via_proxy
+):
+    """The endpoint stops answering DeleteObjects (the connection drops): the command dies, and the
+    STARTED record written before the first delete is the trace of the attempt."""
+    from aws_proxy import FaultRule
+
+    aws_via_proxy.inject(FaultRule(service="s3", operation="DeleteObjects", drop=True))
+
+    result = seqpipe("erase", "A", "--reason", "consent withdrawn", "--yes")
+
+    assert result.returncode == 5, result.stdout + result.stderr
+    served = [(r.service, r.operation) for r in aws_via_proxy.requests()]
+    first_delete = served.index(("s3", "DeleteObjects"))
+    assert ("dynamodb", "PutItem") in served[:first_delete]
+    (record,) = _audit(aws, settings)
+    assert record["status"]["S"] == "STARTED" and record["sample"]["S"] == "A"
+    assert set(run.raw_keys["A"]) <= stored_keys(aws("s3"), settings.raw_bucket)
