@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import run_directory  # tests/support, on sys.path through tests/conftest.py
+import yte
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -56,6 +57,12 @@ def run_venv_command(
     return run
 
 
+def load_profile(name: str) -> dict:
+    """A profile as Snakemake reads it (its yte definitions run: the slurm one asks ``sinfo``)."""
+    with (REPO / "profiles" / name / "config.yaml").open() as fh:
+        return yte.process_yaml(fh, require_use_yte=True)
+
+
 def slurm_answers() -> bool:
     try:
         return (
@@ -67,10 +74,16 @@ def slurm_answers() -> bool:
 
 
 def sacct_jobs(run_name_filter: str | None = None) -> list[dict[str, str]]:
-    """Allocations (not steps) SLURM accounted for since the cluster started."""
-    fields = ("id", "name", "state", "comment", "account")
+    """Allocations (not steps) SLURM accounted for since the cluster started, with what they asked
+    for (ReqMem like ``1000M``)."""
+    fields = ("id", "name", "state", "comment", "account", "req_cpus", "req_mem", "reason")
     out = subprocess.run(
-        ["sacct", "-XnP", "--starttime=now-1days", "--format=JobIDRaw,JobName,State,Comment,Account"],
+        [
+            "sacct",
+            "-XnP",
+            "--starttime=now-1days",
+            "--format=JobIDRaw,JobName,State,Comment,Account,ReqCPUS,ReqMem,Reason",
+        ],
         capture_output=True,
         text=True,
         check=True,

@@ -1,5 +1,7 @@
-"""The three profiles load, size every rule the workflow has and only those, and ask AWS Batch only for
-resources it grants as asked (the aws-batch executor silently lowers memory outside its table)."""
+"""The three profiles load, size every rule the workflow has and only those, ask AWS Batch only for
+resources it grants as asked (the aws-batch executor silently lowers memory outside its table), and
+keep every SLURM job and group job within one node. The slurm profile reads the partition's nodes
+with ``sinfo`` when it loads, so the tests that load it use the local cluster."""
 
 from __future__ import annotations
 
@@ -7,10 +9,12 @@ import gzip
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
-import yte
+from engine_harness import load_profile
+from snakemake.resources import GroupResources, Resource, Resources
 from snakemake_executor_plugin_aws_batch.constant import VALID_RESOURCES_MAPPING
 
 from seqpipe.execution import resources
@@ -19,13 +23,20 @@ from seqpipe.execution.command import snakemake_argv
 from seqpipe.simulate.bcl_run_folder import Cluster, SheetSample, index_pairs, write_run_folder
 
 REPO = Path(__file__).resolve().parents[2]
-PROFILES = ("local", "slurm", "aws-batch")
+PROFILES = ("local", pytest.param("slurm", marks=pytest.mark.slurm), "aws-batch")
 RETRIES_MAX = 3  # attempts checked for every rule: the profiles allow at most 2 retries
 
 
-def load_profile(name: str) -> dict:
-    with (REPO / "profiles" / name / "config.yaml").open() as fh:
-        return yte.process_yaml(fh, require_use_yte=True)
+@pytest.fixture
+def profile(request: pytest.FixtureRequest):
+    """Loads a profile; the slurm one on the local cluster, whose nodes it reads."""
+
+    def load(name: str) -> dict:
+        if name == "slurm":
+            request.getfixturevalue("slurm_cluster")
+        return load_profile(name)
+
+    return load
 
 
 def _sequencer_run(folder: Path) -> Path:
@@ -103,17 +114,22 @@ def _profile_name(entry: str) -> str:
 
 
 @pytest.mark.parametrize("name", PROFILES)
-def test_profile_loads_with_retries_and_without_mtime_trigger(name: str) -> None:
-    profile = load_profile(name)
-    assert profile["retries"] >= 1
-    assert "mtime" not in profile["rerun-triggers"]
-    assert set(profile["rerun-triggers"]) == {"code", "input", "params", "software-env"}
+def test_profile_loads_with_retries_and_without_mtime_trigger(name: str, profile) -> None:
+    loaded = profile(name)
+    assert loaded["retries"] >= 1
+    assert "mtime" not in loaded["rerun-triggers"]
+    assert set(loaded["rerun-triggers"]) == {"code", "input", "params", "software-env"}
 
 
-def test_profiles_select_their_engine_and_site_settings() -> None:
-    slurm, batch = load_profile("slurm"), load_profile("aws-batch")
+@pytest.mark.slurm
+def test_slurm_profile_selects_its_engine_and_site_settings(profile) -> None:
+    slurm = profile("slurm")
     assert slurm["executor"] == "slurm"
     assert {"slurm_partition", "slurm_account"} <= set(slurm["default-resources"])
+
+
+def test_batch_profile_selects_its_engine_and_site_settings() -> None:
+    batch = load_profile("aws-batch")
     assert batch["executor"] == "aws-batch"
     assert batch["default-storage-provider"] == "s3"
     assert batch["aws-batch-task-timeout"] > 300, "the plugin's 300 s default kills real jobs"
@@ -140,9 +156,9 @@ def test_profiles_name_only_rules_the_workflow_has(workflow_rules: set[str]) -> 
 
 
 @pytest.mark.parametrize("name", PROFILES)
-def test_every_rule_has_resources_in_the_table(name: str, workflow_rules: set[str]) -> None:
+def test_every_rule_has_resources_in_the_table(name: str, workflow_rules: set[str], profile) -> None:
     """A new rule must get cluster/Batch sizes consciously, not fall back to the defaults."""
-    assert workflow_rules - set(load_profile(name)["set-resources"]) - {"all"} == set()
+    assert workflow_rules - set(profile(name)["set-resources"]) - {"all"} == set()
 
 
 def _threads_on_batch(rule: str) -> int:
@@ -184,6 +200,46 @@ def test_local_profile_caps_memory_at_this_machine() -> None:
     for rule, values in profile["set-resources"].items():
         mem = eval(str(values["mem_mb"]), {"threads": 64, "attempt": RETRIES_MAX})
         assert mem <= cap, rule
+
+
+SMALL_NODE = (2, 6000)  # CPUs, MB: smaller than the 16 threads and 8-16 GB the table asks for
+
+
+def _slurm_sizes(rule: str, attempt: int) -> dict[str, int]:
+    """What the slurm profile's sizes give ``rule`` on SMALL_NODE (threads the rule's own when the
+    table leaves them: 1 here, the most jobs side by side)."""
+    cpus, mem = SMALL_NODE
+    threads = resources.set_threads(cpus).get(rule, 1)
+    values = resources.set_resources("slurm", mem_cap_mb=mem, cores=cpus)[rule]
+    scope = {"threads": threads, "attempt": attempt}
+    return {
+        "_cores": threads,
+        "mem_mb": eval(str(values["mem_mb"]), scope),
+        "runtime": eval(str(values["runtime"]), scope),
+    }
+
+
+@pytest.mark.parametrize("attempt", range(1, RETRIES_MAX + 1))
+def test_slurm_jobs_and_group_jobs_fit_a_node_smaller_than_the_table(attempt: int) -> None:
+    """Every job fits one node, and so does every group job as Snakemake sizes it: it sums the
+    members it runs side by side (layered to fit the profile's cores) and takes the widest layer.
+    The worst case puts all members of a group (each BAM-QC component) in one layer of the DAG."""
+    cpus, mem = SMALL_NODE
+    rules = {_profile_name(entry): r for entry, r in resources.RULES.items()}
+    for rule in rules:
+        sizes = _slurm_sizes(rule, attempt)
+        assert sizes["_cores"] <= cpus and sizes["mem_mb"] <= mem, (rule, sizes)
+    constraints = Resources({"_cores": Resource("_cores", cpus)})
+    for group in set(resources.groups().values()):
+        copies = resources.GROUP_COMPONENTS.get(group, 1)
+        members = [
+            SimpleNamespace(resources=_slurm_sizes(rule, attempt), pipe_group=None)
+            for rule, r in rules.items()
+            if r.group == group
+            for _ in range(copies)
+        ]
+        job = GroupResources.basic_layered([members], constraints, run_local=False)
+        assert job["_cores"] <= cpus and job["mem_mb"] <= mem, (group, attempt, job)
 
 
 def test_engine_command_lines() -> None:

@@ -6,7 +6,8 @@ resource expressions of ``threads`` and ``attempt``, so a job killed for memory 
 on its retry. Each profile turns the table into ``set-threads``/``set-resources``/``groups``:
 
 * local: memory capped at what this machine can give one job;
-* slurm: threads capped at the largest node (``SEQPIPE_MAX_THREADS``);
+* slurm: threads and memory capped at the partition's largest node (seqpipe.execution.slurm_sizing),
+  a grouped rule's memory at its threads' share of the node, so that a group job fits too;
 * aws-batch: memory rounded *up* to a (vCPU, memory) pair AWS Batch accepts (seqpipe.execution.batch).
 """
 
@@ -105,20 +106,33 @@ def _value(expr: str) -> int | str:
     return int(expr) if expr.isdigit() else expr
 
 
-def set_resources(engine: str, *, mem_cap_mb: int | None = None) -> dict[str, dict[str, int | str]]:
-    """``set-resources`` for ``engine`` (local, slurm or aws-batch)."""
+def set_resources(
+    engine: str, *, mem_cap_mb: int | None = None, cores: int | None = None
+) -> dict[str, dict[str, int | str]]:
+    """``set-resources`` for ``engine`` (local, slurm or aws-batch).
 
-    def memory(expr: str) -> int | str:
+    ``mem_cap_mb`` caps every rule's memory (local: this machine's share; slurm: the largest node).
+    On SLURM a group job asks for the summed memory of the members Snakemake runs side by side, and
+    it runs side by side at most ``cores`` threads (the profile's ``cores``, its layering limit). A
+    grouped rule therefore gets at most ``mem_cap_mb * threads // cores``: any members that fit in
+    ``cores`` threads fit in the node's memory together.
+    """
+
+    def memory(expr: str, group: str | None) -> int | str:
         if engine == "aws-batch":
             return f"__import__('seqpipe.execution.batch').execution.batch.fit_memory(threads, {expr})"
-        if engine == "local" and mem_cap_mb is not None:
+        if engine == "slurm" and group is not None and mem_cap_mb is not None:
+            if cores is None:
+                raise ValueError("slurm memory caps of grouped rules need the profile's cores")
+            return f"min({expr}, {mem_cap_mb} * threads // {cores})"
+        if mem_cap_mb is not None:
             return f"min({expr}, {mem_cap_mb})"
         return _value(expr)
 
     if engine not in ("local", "slurm", "aws-batch"):
         raise ValueError(f"unknown engine {engine!r}; choose local, slurm or aws-batch")
     return {
-        rule: {"mem_mb": memory(r.mem_mb), "runtime": _value(r.runtime)}
+        rule: {"mem_mb": memory(r.mem_mb, r.group), "runtime": _value(r.runtime)}
         for rule, r in _by_rule_name().items()
     }
 
