@@ -124,7 +124,7 @@ def run_slurm(run_dir: Path, env: dict[str, str]) -> EngineRun:
         "slurm",
         profiles=REPO / "profiles",
         configfile="run.yaml",
-        extra=["--slurm-init-seconds-before-status-checks", "1"],
+        extra=["--seqpipe-slurm-init-seconds-before-status-checks", "1"],
     )
     cpu0, t0 = _children_cpu(), time.monotonic()
     log = _snakemake(argv, run_dir, env)

@@ -122,10 +122,12 @@ def test_profile_loads_with_retries_and_without_mtime_trigger(name: str, profile
 
 
 @pytest.mark.slurm
-def test_slurm_profile_selects_its_engine_and_site_settings(profile) -> None:
+def test_slurm_profile_selects_seqpipe_executor_and_site_settings(profile) -> None:
     slurm = profile("slurm")
-    assert slurm["executor"] == "slurm"
+    assert slurm["executor"] == "seqpipe-slurm"
     assert {"slurm_partition", "slurm_account"} <= set(slurm["default-resources"])
+    # the plugin's settings are the executor's: a `slurm-` key would be silently ignored
+    assert not [key for key in slurm if key.startswith("slurm-")]
 
 
 def test_batch_profile_selects_its_engine_and_site_settings() -> None:
