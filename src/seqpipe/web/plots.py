@@ -23,6 +23,7 @@ STATUS_COLOURS = {
     "PASS": "#2e7d32",
     "RUNNING": "#1565c0",
     "SUBMITTED": "#78909c",
+    "QUEUED": "#78909c",
     "FAILED": "#c62828",
     "FAIL": "#c62828",
     "ABORTED": "#6d4c41",
