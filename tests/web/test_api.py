@@ -23,12 +23,15 @@ def test_runs_can_be_filtered_by_status(client):
     assert "TaskFailed" in failed[0]["error"]
 
 
-def test_a_run_has_its_own_job_and_its_sample_jobs(client):
+def test_a_run_has_its_own_job_and_its_workflow_steps(client):
     detail = client.get("/api/runs/RUN_0001").json()
     assert detail["run"]["run_id"] == "RUN_0001"
-    kinds = {j["kind"] for j in detail["jobs"]}
-    assert "run" in kinds and "align" in kinds
-    assert len(detail["jobs"]) == 1 + 4 * 4
+    assert {j["kind"] for j in detail["jobs"]} == {"run", "step"}
+    steps = [j for j in detail["jobs"] if j["kind"] == "step"]
+    assert len(steps) == 4 * 4 and {s["rule"] for s in steps} >= {"map_reads", "mark_duplicates"}
+    for step in steps:
+        assert step["wildcards"] == {"sample": step["sample"]} and step["engine"] == "aws-batch"
+        assert [h["status"] for h in step["history"]] == ["QUEUED", "RUNNING", "SUCCEEDED"]
 
 
 def test_a_runs_samples_carry_qc_verdicts_metrics_and_reasons(client):
