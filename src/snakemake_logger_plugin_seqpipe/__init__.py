@@ -80,23 +80,7 @@ class LogHandler(LogHandlerBase):
         super().close()
 
     # Snakemake's own stream and file handlers stay; this one only records, and sees every record
-    # (its own filter: `--quiet rules` must not hide jobs from the table).
-    @property
-    def writes_to_stream(self) -> bool:
-        return False
-
-    @property
-    def writes_to_file(self) -> bool:
-        return False
-
-    @property
-    def has_filter(self) -> bool:
-        return True
-
-    @property
-    def has_formatter(self) -> bool:
-        return True
-
-    @property
-    def needs_rulegraph(self) -> bool:
-        return False
+    # (its own filter: `--quiet rules` must not hide jobs from the table). Plain attributes stand for
+    # the interface's abstract properties.
+    writes_to_stream = writes_to_file = needs_rulegraph = False
+    has_filter = has_formatter = True

@@ -187,7 +187,11 @@ class ReadModel:
         item = self.repos.jobs.get(job_id)
         if not item or item.get("kind") != STEP_KIND or item.get("run_id") != run_id:
             raise NotFound(f"unknown step {job_id!r}: no such step of run {run_id!r} in the jobs table")
-        step = job_from_item(item)
+        return self.logs_of(job_from_item(item), max_bytes)
+
+    @staticmethod
+    def logs_of(step: Job, max_bytes: int = LOG_TAIL_BYTES) -> StepLog:
+        """The tails of a step's logs (no table read: the step is at hand)."""
         files = [*step.logs, *([step.engine_log] if step.engine_log else [])]
         return StepLog(step=step, logs=[log_tail(location, max_bytes) for location in files])
 

@@ -13,7 +13,7 @@ SLURM job while it is queued.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from logging import LogRecord
 from typing import Any
 
@@ -40,18 +40,6 @@ class JobQueued:
 
 
 @dataclass(frozen=True)
-class JobSucceeded:
-    jobid: int
-    at: float
-
-
-@dataclass(frozen=True)
-class JobFailed:
-    jobid: int
-    at: float
-
-
-@dataclass(frozen=True)
 class ExitStatus:
     """The exit status in an ERROR record (negative: killed by that signal), by emitting thread."""
 
@@ -64,7 +52,7 @@ class GroupQueued:
     """A group job's members; the group's own id is the uuid of one of them (Snakemake's GroupJob.jobid)."""
 
     member_uuids: list[str]
-    jobids: list[int] = field(default_factory=list)
+    jobids: list[int]
 
 
 @dataclass(frozen=True)
@@ -74,7 +62,16 @@ class SlurmSubmitted:
     log: str
 
 
-Event = JobQueued | JobSucceeded | JobFailed | ExitStatus | GroupQueued | SlurmSubmitted
+@dataclass(frozen=True)
+class JobEnded:
+    """JOB_FINISHED, or JOB_ERROR: one attempt of the job ended."""
+
+    jobid: int
+    at: float
+    succeeded: bool
+
+
+Event = JobQueued | JobEnded | ExitStatus | GroupQueued | SlurmSubmitted
 
 
 def read_event(record: LogRecord) -> Event | None:
@@ -93,9 +90,9 @@ def read_event(record: LogRecord) -> Event | None:
             at=record.created,
         )
     if kind == JOB_FINISHED:
-        return JobSucceeded(int(record.job_id), record.created)
+        return JobEnded(int(record.job_id), record.created, succeeded=True)
     if kind == JOB_ERROR:
-        return JobFailed(int(record.jobid), record.created)
+        return JobEnded(int(record.jobid), record.created, succeeded=False)
     if kind == GROUP_INFO:
         jobs = list(getattr(record, "jobs", None) or [])
         return GroupQueued([str(job.uuid()) for job in jobs], [int(job.jobid) for job in jobs])

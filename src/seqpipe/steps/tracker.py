@@ -24,9 +24,8 @@ from seqpipe.aws.transitions import StepStatus
 from seqpipe.steps.snakemake_events import (
     ExitStatus,
     GroupQueued,
-    JobFailed,
+    JobEnded,
     JobQueued,
-    JobSucceeded,
     SlurmSubmitted,
     read_event,
     target_spec,
@@ -91,14 +90,14 @@ class StepTracker:
     def handle(self, record: LogRecord) -> None:
         event = read_event(record)
         with self._lock:
-            if not isinstance(event, ExitStatus | JobFailed):
+            if not isinstance(event, ExitStatus | JobEnded):
                 # an ERROR's status belongs to the JOB_ERROR that follows it in the same thread only
                 self._exit_status.pop(record.thread, None)
             if isinstance(event, JobQueued):
                 self._queued(event)
-            elif isinstance(event, JobSucceeded):
+            elif isinstance(event, JobEnded) and event.succeeded:
                 self._settle(event.jobid, StepStatus.SUCCEEDED, event.at, {})
-            elif isinstance(event, JobFailed):
+            elif isinstance(event, JobEnded):
                 status = self._exit_status.pop(record.thread, None)
                 extra = {} if status is None else {"exit_status": status}
                 self._settle(event.jobid, StepStatus.FAILED, event.at, extra)

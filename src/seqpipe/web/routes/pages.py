@@ -64,7 +64,7 @@ def run_page(request: Request, who: Auth, data: Data, run_id: str):
     ]
     timeline = plots.timeline(f"Jobs of run {run_id}", spans, now)
     failed = [job for job in detail.jobs if job.kind == STEP_KIND and job.status == StepStatus.FAILED]
-    failed_logs = [api.api_step_log(data, run_id, job.job_id) for job in failed[:FAILED_STEPS_SHOWN]]
+    failed_logs = [data.logs_of(job) for job in failed[:FAILED_STEPS_SHOWN]]
     return page(
         request, "run.html.j2", who, detail=detail, timeline=timeline, failed=failed, failed_logs=failed_logs
     )
