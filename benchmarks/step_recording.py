@@ -121,8 +121,10 @@ def main() -> None:
         plain = statistics.median(getattr(r, measure) for r in runs if r.mode == "plain")
         recorded = statistics.median(getattr(r, measure) for r in runs if r.mode == "recorded")
         figures[measure] = (recorded - plain) / plain
-        print(f"median {measure[:-2]}: plain {plain:.1f} s, recorded {recorded:.1f} s, "
-              f"recording overhead {figures[measure]:+.1%} (target < 3 %)")
+        print(
+            f"median {measure[:-2]}: plain {plain:.1f} s, recorded {recorded:.1f} s, "
+            f"recording overhead {figures[measure]:+.1%} (target < 3 %)"
+        )
     if args.json:
         args.json.write_text(json.dumps({"runs": [asdict(r) for r in runs], "overhead": figures}, indent=2))
     if not args.workdir:
