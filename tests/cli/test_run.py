@@ -181,8 +181,11 @@ def test_a_recorded_local_run_shows_in_status_qc_and_the_dashboard(seqpipe, sett
     assert result.returncode == 0, result.stderr
     assert "recorded run LOCAL_7: SUCCEEDED" in result.stderr
 
-    run = seqpipe("status", "LOCAL_7", "--json").json()["run"]
+    status = seqpipe("status", "--run", "LOCAL_7", "--json").json()
+    run = status["run"]
     assert run["status"] == "SUCCEEDED" and run["project"] == "LAB" and run["samples"] == 2
+    steps = {(j["rule"], j["status"], j["engine"]) for j in status["jobs"] if j["kind"] == "step"}
+    assert steps == {("qc", "SUCCEEDED", "local"), ("all", "SUCCEEDED", "local")}
     qc = seqpipe("qc", "LOCAL_7", "--json")
     assert qc.returncode == 1  # B fails
     assert {e["sample"]: e["verdict"] for e in qc.json()} == {"A": "PASS", "B": "FAIL"}

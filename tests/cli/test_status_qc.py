@@ -41,6 +41,30 @@ def test_status_of_a_run_shows_its_jobs(seqpipe, demo):
     assert data["run"]["status"] == "SUCCEEDED" and len(data["jobs"]) == 1 + 4 * 3
 
 
+def test_status_of_a_run_lists_its_steps_by_rule_with_their_engine_jobs(seqpipe, demo):
+    text = seqpipe("status", "--run", "RUN_0004")
+    assert text.returncode == 0, text.stderr
+    lines = text.stdout.splitlines()
+    assert lines[0].startswith("run RUN_0004  FAILED") and lines[1].startswith("error: States.TaskFailed")
+    assert lines[2].split() == ["JOB", "STATUS", "ATTEMPT", "ENGINE", "EXIT", "STARTED", "DURATION"]
+    rows = lines[3:]
+    assert len(rows) == 1 + 4 * 3  # the run's own job and three steps per sample
+    failed = [row for row in rows if " FAILED " in row and not row.startswith("run ")]
+    assert len(failed) == 1 and failed[0].startswith("convert_to_cram sample=") and " aws-batch " in failed[0]
+    steps = seqpipe("status", "RUN_0004", "--status", "FAILED", "--json").json()["jobs"]
+    assert [(s["kind"], s["engine"], s["engine_exit_status"]) for s in steps] == [
+        ("run", None, None),
+        ("step", "aws-batch", 1),
+    ]
+    by_option = seqpipe("status", "--run", "RUN_0004", "--json").json()
+    assert by_option == seqpipe("status", "RUN_0004", "--json").json()
+
+
+def test_status_refuses_two_different_runs(seqpipe, demo):
+    result = seqpipe("status", "RUN_0001", "--run", "RUN_0002")
+    assert result.returncode == 2 and "two runs given" in result.stderr
+
+
 def test_status_of_a_sample_shows_its_jobs_across_runs(seqpipe, demo):
     report = seqpipe("status", "--sample", "S00002", "--json").json()
     assert report["sample"]["status"] and report["sample"]["project"] == "DEMO"

@@ -4,6 +4,7 @@ never hang, and small SLURM/S3 queries. Fixtures are in conftest.py."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -61,6 +62,12 @@ def load_profile(name: str) -> dict:
     """A profile as Snakemake reads it (its yte definitions run: the slurm one asks ``sinfo``)."""
     with (REPO / "profiles" / name / "config.yaml").open() as fh:
         return yte.process_yaml(fh, require_use_yte=True)
+
+
+def job_stats(log: str) -> dict[str, int]:
+    """Snakemake's own count of the jobs it planned, per rule (its "Job stats:" table)."""
+    table = log.split("Job stats:", 1)[1].split("\ntotal", 1)[0]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.MULTILINE)}
 
 
 def slurm_answers() -> bool:

@@ -22,7 +22,11 @@ from engine_harness import (
 )
 from snakemake_executor_plugin_aws_batch.constant import VALID_RESOURCES_MAPPING
 
+from seqpipe.aws.items import STEP_KIND
 from seqpipe.aws.layout import run_output_uri
+from seqpipe.aws.repositories import Repositories
+from seqpipe.aws.settings import Settings
+from seqpipe.aws.tables import create_tables
 
 pytestmark = [pytest.mark.e2e, pytest.mark.aws]
 
@@ -41,6 +45,7 @@ def test_pipeline_on_aws_batch_submits_runs_and_uploads(
     aws: Callable, run_dir: Path, batch_queue: BatchQueue
 ) -> None:
     s3, batch = aws("s3"), aws("batch")
+    create_tables(aws("dynamodb"), Settings.from_env().table_names())  # the head job records the steps
     s3.create_bucket(Bucket=PROCESSED_BUCKET)
     prefix = run_output_uri(PROCESSED_BUCKET, "run-batch")
     run_key = prefix.removeprefix(f"s3://{PROCESSED_BUCKET}/")
@@ -88,3 +93,13 @@ def test_pipeline_on_aws_batch_submits_runs_and_uploads(
         for j in batch.list_jobs(jobQueue=batch_queue.queue_arn, jobStatus=status)["jobSummaryList"]
     ]
     assert jobs and all(j["status"] == "SUCCEEDED" for j in jobs)
+
+    # every step of the run is recorded with the Batch job that ran it, read off the executor's calls
+    steps = [i for i in Repositories.from_env().jobs.of_run("run-batch") if i["kind"] == STEP_KIND]
+    on_batch = [s for s in steps if s["engine"] == "aws-batch"]
+    assert len(steps) == submitted + local_jobs and len(on_batch) == submitted
+    assert sorted(s["engine_job_id"] for s in on_batch) == sorted(j["jobId"] for j in jobs)
+    for step in on_batch:
+        assert [h["status"] for h in step["history"]] == ["QUEUED", "RUNNING", "SUCCEEDED"], step
+        assert step["engine_state"] == "SUCCEEDED" and step["engine_exit_status"] == 0
+        assert all(log.startswith(f"{prefix}/") for log in step["logs"]), step["logs"]

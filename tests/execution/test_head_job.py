@@ -23,6 +23,9 @@ def test_head_job_runs_the_aws_batch_command_of_the_run() -> None:
     assert command[command.index("--default-storage-prefix") + 1] == "s3://proc/runs/r1"
     # explicit: the plugin's own default (300 s) would kill every real job
     assert command[command.index("--aws-batch-task-timeout") + 1] == "21600"
+    # every step of the run recorded under its run id (seqpipe.steps)
+    assert command[command.index("--logger") + 1] == "seqpipe"
+    assert command[command.index("--logger-seqpipe-run-id") + 1] == "r1"
 
 
 def test_head_job_works_in_the_workflow_directory_of_the_image() -> None:

@@ -1,7 +1,8 @@
 """The unchanged workflow on a real single-node SLURM cluster (munge, slurmctld, slurmd, slurmdbd
 with MariaDB, started by scripts/slurm-up.sh): every job is an sbatch job that sacct accounts for,
-sized to fit the node (2 CPUs here, fewer than the table's 16 threads), and a job that can never
-start fails the run with SLURM's reason instead of pending for ever."""
+sized to fit the node (2 CPUs here, fewer than the table's 16 threads), recorded as a step with its
+SLURM job id by `seqpipe run --engine slurm --record`; and a job that can never start fails the run
+with SLURM's reason instead of pending for ever."""
 
 from __future__ import annotations
 
@@ -9,12 +10,27 @@ import os
 import re
 import subprocess
 import time
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from engine_harness import REPO, final_outputs, load_profile, run_snakemake, sacct_jobs
+from engine_harness import (
+    REPO,
+    VENV_BIN,
+    final_outputs,
+    job_stats,
+    load_profile,
+    run_snakemake,
+    run_venv_command,
+    sacct_jobs,
+)
 from yte.exceptions import YteError
 
+from seqpipe.aws.items import STEP_KIND
+from seqpipe.aws.repositories import Repositories
+from seqpipe.aws.settings import Settings
+from seqpipe.aws.tables import create_tables
 from seqpipe.execution.command import snakemake_argv
 from seqpipe.execution.slurm_pending import parse_tres
 
@@ -22,11 +38,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slurm]
 # a short first status check; the plugin's default (40 s) suits a busy production cluster
 FAST_STATUS = ["--seqpipe-slurm-init-seconds-before-status-checks", "1"]
 RETRIES_MAX = 3
-
-
-def _planned_rules(log: str) -> set[str]:
-    table = log.split("Job stats:", 1)[1].split("total", 1)[0]
-    return {m.group(1) for m in re.finditer(r"^(\w+)\s+\d+$", table, re.MULTILINE)}
 
 
 def _node() -> tuple[int, int]:
@@ -43,12 +54,20 @@ def _env_without_cap() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "SEQPIPE_MAX_THREADS"}
 
 
-def test_pipeline_runs_every_job_through_slurm_within_one_node(slurm_cluster: None, run_dir: Path) -> None:
+@pytest.mark.aws
+def test_pipeline_runs_every_job_through_slurm_within_one_node_and_records_each_step(
+    slurm_cluster: None, run_dir: Path, aws: Callable
+) -> None:
     """With no SEQPIPE_MAX_THREADS, the profile sizes jobs by the node it reads: the demo runs to the
-    end, and no job or group job asked for more CPUs or memory than the node has."""
-    argv = snakemake_argv("slurm", profiles=REPO / "profiles", configfile="run.yaml", extra=FAST_STATUS)
+    end, and no job or group job asked for more CPUs or memory than the node has. Run as
+    `seqpipe run --engine slurm --record`, every job is a step item with the SLURM job that ran it."""
+    create_tables(aws("dynamodb"), Settings.from_env().table_names())
+    argv = [
+        str(VENV_BIN / "seqpipe"), "run", "--engine", "slurm", "--configfile", "run.yaml",
+        "--record", "SLURM_RUN", "--", *FAST_STATUS, "--logger-seqpipe-engine-poll-seconds", "2",
+    ]  # fmt: skip
 
-    run = run_snakemake(argv, cwd=run_dir, timeout=900, env=_env_without_cap())
+    run = run_venv_command(argv, cwd=run_dir, timeout=900, env=_env_without_cap())
 
     missing = [f for f in final_outputs() if not (run_dir / f).is_file()]
     assert not missing, missing
@@ -63,11 +82,26 @@ def test_pipeline_runs_every_job_through_slurm_within_one_node(slurm_cluster: No
     # only the target rule runs in the submitting process; every other planned rule is in the
     # sbatch comment of an accounted job (group jobs list all their rules)
     assert re.findall(r"^localrule (\w+):", run.log, re.MULTILINE) == ["all"]
+    planned = job_stats(run.log)
     comments = " ".join(j["comment"] for j in jobs)
-    not_in_slurm = {r for r in _planned_rules(run.log) - {"all"} if r not in comments}
+    not_in_slurm = {r for r in set(planned) - {"all"} if r not in comments}
     assert not not_in_slurm, f"rules without a SLURM job: {not_in_slurm}"
     submitted = len(re.findall(r"has been submitted with SLURM jobid", run.log))
     assert submitted == len(jobs), (submitted, len(jobs))
+
+    # one step per planned job, each with the SLURM job that ran it (a group job's members share one)
+    steps = [i for i in Repositories.from_env().jobs.of_run("SLURM_RUN") if i["kind"] == STEP_KIND]
+    assert Counter(s["rule"] for s in steps) == planned
+    on_slurm = [s for s in steps if s["rule"] != "all"]
+    assert {s["engine_job_id"] for s in on_slurm} == {j["id"] for j in jobs}
+    for step in on_slurm:
+        assert [h["status"] for h in step["history"]] == ["QUEUED", "RUNNING", "SUCCEEDED"], step
+        assert step["engine"] == "slurm" and step["engine_state"] == "COMPLETED"
+        # the SLURM log's path (the plugin deletes the logs of jobs that succeeded, keeps the others)
+        assert step["engine_exit_status"] == 0
+        assert step["engine_log"].endswith(f"/{step['engine_job_id']}.log")
+        assert step["started_at"] <= step["finished_at"]  # sacct's start: whole seconds
+    assert Repositories.from_env().jobs.get("SLURM_RUN")["status"] == "SUCCEEDED"
 
 
 def test_profile_caps_threads_and_memory_at_the_largest_node(

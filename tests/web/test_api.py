@@ -23,12 +23,47 @@ def test_runs_can_be_filtered_by_status(client):
     assert "TaskFailed" in failed[0]["error"]
 
 
-def test_a_run_has_its_own_job_and_its_sample_jobs(client):
+def test_a_run_has_its_own_job_and_its_workflow_steps(client):
     detail = client.get("/api/runs/RUN_0001").json()
     assert detail["run"]["run_id"] == "RUN_0001"
-    kinds = {j["kind"] for j in detail["jobs"]}
-    assert "run" in kinds and "align" in kinds
-    assert len(detail["jobs"]) == 1 + 4 * 4
+    assert {j["kind"] for j in detail["jobs"]} == {"run", "step"}
+    steps = [j for j in detail["jobs"] if j["kind"] == "step"]
+    assert len(steps) == 4 * 4 and {s["rule"] for s in steps} >= {"map_reads", "mark_duplicates"}
+    for step in steps:
+        assert step["wildcards"] == {"sample": step["sample"]} and step["engine"] == "aws-batch"
+        assert [h["status"] for h in step["history"]] == ["QUEUED", "RUNNING", "SUCCEEDED"]
+
+
+def test_a_step_log_is_a_bounded_read_of_the_end_of_its_s3_object(client, settings, aws):
+    """A step whose rule log is in S3 (a Batch run's): the tail is the object's last 16 KiB, from a
+    line start, read with a HEAD and one ranged GET."""
+    from seqpipe.aws.items import step_item
+    from seqpipe.aws.repositories import Repositories
+
+    s3 = aws("s3")
+    s3.create_bucket(Bucket=settings.processed_bucket)
+    lines = [f"line {i:06d} of the aligner's log" for i in range(5000)]  # about 160 KiB
+    s3.put_object(Bucket=settings.processed_bucket, Key="runs/RUN_0001/logs/map_reads/S1.log",
+                  Body="\n".join(lines).encode())  # fmt: skip
+    log_uri = f"s3://{settings.processed_bucket}/runs/RUN_0001/logs/map_reads/S1.log"
+    step = step_item("RUN_0001", "RUN_0001.cafe0000.7.2", "map_reads", 2, "2026-01-05T08:30:00.000Z",
+                     sample="S1", wildcards={"sample": "S1"},
+                     logs=[log_uri, "/no/such/file.log"])  # fmt: skip
+    Repositories.from_settings(settings).jobs.record_step(step)
+
+    response = client.get("/api/runs/RUN_0001/steps/RUN_0001.cafe0000.7.2/log")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["step"]["rule"] == "map_reads" and body["step"]["attempt"] == 2
+    s3_tail, missing = body["logs"]
+    assert s3_tail["location"] == log_uri and s3_tail["truncated"] and s3_tail["size"] > 100_000
+    assert len(s3_tail["text"].encode()) <= 16 * 1024 and s3_tail["text"].endswith(lines[-1])
+    assert s3_tail["text"].splitlines()[0] in lines  # no cut line at the start
+    assert missing == {"location": "/no/such/file.log", "size": None, "text": "", "truncated": False,
+                       "error": "no such file"}  # fmt: skip
+    # the step belongs to RUN_0001 only
+    other = client.get("/api/runs/RUN_0002/steps/RUN_0001.cafe0000.7.2/log")
+    assert other.status_code == 404 and "no such step of run 'RUN_0002'" in other.json()["detail"]
 
 
 def test_a_runs_samples_carry_qc_verdicts_metrics_and_reasons(client):

@@ -19,6 +19,7 @@ PAGES = (
     "/runs/RUN_0005",
     "/runs/RUN_0005/qc",
     "/runs/RUN_0005/delivery",
+    "/runs/RUN_0004/steps/RUN_0004.0d3e0000.3.1",  # a failed step of the demo's failed run
     "/samples/S00002",
     "/samples/S00002/qc",
 )

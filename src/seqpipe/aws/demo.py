@@ -1,7 +1,8 @@
 """Deterministic demo content for the data plane's tables: for trying the dashboard against the local
 endpoint (`seqpipe dashboard demo-data`), its tests and its benchmark.
 
-Items are built by the data plane's own item functions (seqpipe.aws.items) and written with the
+Items are built by the data plane's own item functions (seqpipe.aws.items). The workflow steps are
+written as the step recorder (seqpipe.steps) writes them, one `record_step` each; the rest with the
 repositories' batch `load` (25 items per request, because the benchmark needs ten thousand of them);
 manifests by delivery's `write_manifest`; object keys come from seqpipe.aws.layout.
 """
@@ -26,11 +27,12 @@ from seqpipe.aws.items import (
     quality_item,
     run_item,
     sample_item,
-    task_item,
+    step_id,
+    step_item,
 )
 from seqpipe.aws.repositories import Repositories
 from seqpipe.aws.settings import Settings
-from seqpipe.aws.transitions import JobStatus, SampleStatus
+from seqpipe.aws.transitions import JobStatus, SampleStatus, StepStatus
 from seqpipe.qc.verdicts import FAIL, PASS, evaluate, sample_passes
 
 # Same limits as config/config.yaml's qc.thresholds, so the demo verdicts look like real ones.
@@ -40,8 +42,11 @@ THRESHOLDS = {
     "duplicate_pct": {"max": 10},
     "tstv": {"min": 1.7, "max": 2.4},
 }
-TASK_KINDS = ("validation", "fastp", "align", "markdup", "call-bcftools", "call-freebayes", "vcf-processing",
-              "mosdepth", "bcftools-stats", "quality-metrics")  # fmt: skip
+# per-sample rules of the workflow, in the order a sample goes through them
+STEP_RULES = ("map_reads", "mark_duplicates", "convert_to_cram", "call_bcftools", "call_freebayes",
+              "gather_calls", "compute_alignment_stats", "compute_coverage", "compute_variant_stats",
+              "run_fastqc")  # fmt: skip
+DEMO_SESSION = "0d3e0000"  # the steps' Snakemake invocation
 EPOCH = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 
 
@@ -90,7 +95,7 @@ class DemoRun:
     """One run's items per table, and what was delivered (samples, manifest files) if it succeeded."""
 
     run: Item
-    jobs: list[Item] = field(default_factory=list)
+    steps: list[Item] = field(default_factory=list)
     metadata: list[Item] = field(default_factory=list)
     quality: list[Item] = field(default_factory=list)
     delivered: list[str] = field(default_factory=list)
@@ -122,21 +127,15 @@ def demo_runs(size: DemoSize, settings: Settings, seed: int = 7) -> Iterator[Dem
         for s, sample in enumerate(samples):
             t = created + timedelta(minutes=2 + s)
             for k in range(size.tasks_per_sample):
-                kind = TASK_KINDS[k % len(TASK_KINDS)]
-                minutes = rng.uniform(3, 9)
-                task_status = (
-                    status
-                    if (status == JobStatus.RUNNING and k == size.tasks_per_sample - 1)
-                    else (JobStatus.SUCCEEDED)
-                )
-                task = task_item(
-                    f"{rid}#{sample}#{k:02d}-{kind}", kind, rid, sample, task_status, created_at=_iso(t),
-                    started_at=_iso(t), updated_at=_iso(t + timedelta(minutes=minutes)), version=2,
+                last = k == size.tasks_per_sample - 1
+                # the running run is in its samples' last step; the failed one failed there in its first
+                step_status = (
+                    StepStatus.RUNNING if status == JobStatus.RUNNING and last
+                    else StepStatus.FAILED if status == JobStatus.FAILED and last and s == 0
+                    else StepStatus.SUCCEEDED
                 )  # fmt: skip
-                if task_status != JobStatus.RUNNING:
-                    task["finished_at"] = _iso(t + timedelta(minutes=minutes))
-                demo.jobs.append(task)
-                t += timedelta(minutes=minutes + 0.5)
+                demo.steps.append(_step(rid, sample, s * size.tasks_per_sample + k, k, step_status, t, rng))
+                t += timedelta(minutes=rng.uniform(3, 9) + 0.5)
             # Deterministic failures: every fifth sample slot has too many duplicates, every seventh
             # too little depth; the first run passes entirely.
             slot = r * size.samples_per_run + s
@@ -195,6 +194,28 @@ def demo_runs(size: DemoSize, settings: Settings, seed: int = 7) -> Iterator[Dem
         yield demo
 
 
+def _step(
+    rid: str, sample: str, jobid: int, k: int, status: StepStatus, queued: datetime, rng: random.Random
+) -> Item:
+    """One step as the recorder leaves it: queued, running 20 s later, settled minutes after that."""
+    started = queued + timedelta(seconds=20)
+    finished = started + timedelta(minutes=rng.uniform(3, 9))
+    item = step_item(
+        rid, step_id(rid, DEMO_SESSION, jobid, 1), STEP_RULES[k % len(STEP_RULES)], 1, _iso(queued),
+        sample=sample, wildcards={"sample": sample}, snakemake_jobid=jobid, session=DEMO_SESSION,
+        threads=4, mem_mb=8192, engine="aws-batch", engine_job_id=f"{rng.getrandbits(128):032x}",
+        started_at=_iso(started),
+    )  # fmt: skip
+    item["history"].append({"status": StepStatus.RUNNING, "at": _iso(started)})
+    item |= {"status": status, "updated_at": _iso(started), "version": 2}
+    if status != StepStatus.RUNNING:
+        item["history"].append({"status": status, "at": _iso(finished)})
+        item |= {"finished_at": _iso(finished), "updated_at": _iso(finished), "version": 3}
+    if status == StepStatus.FAILED:
+        item |= {"engine_state": "FAILED", "engine_exit_status": 1}
+    return item
+
+
 def write_demo(size: DemoSize, settings: Settings | None = None, seed: int = 7) -> dict[str, int]:
     """Write the demo content; returns the number of items per table (and of manifests)."""
     settings = settings or Settings.from_env()
@@ -202,7 +223,8 @@ def write_demo(size: DemoSize, settings: Settings | None = None, seed: int = 7) 
     s3 = boto3.client("s3")
     if not _bucket_exists(s3, settings.delivery_bucket):
         s3.create_bucket(Bucket=settings.delivery_bucket)
-    jobs: list[Item] = []
+    runs: list[Item] = []
+    steps: list[Item] = []
     metadata: list[Item] = []
     quality: list[Item] = []
     manifests = 0
@@ -213,11 +235,14 @@ def write_demo(size: DemoSize, settings: Settings | None = None, seed: int = 7) 
                 created_at=demo.run["finished_at"],
             )  # fmt: skip
             manifests += 1
-        jobs += [*demo.jobs, demo.run]
+        steps += demo.steps
+        runs.append(demo.run)
         metadata += demo.metadata
         quality += demo.quality
+    for step in steps:
+        repos.jobs.record_step(step)
     return {
-        "jobs": repos.jobs.load(jobs),
+        "jobs": repos.jobs.load(runs) + len(steps),
         "metadata": repos.metadata.load(metadata),
         "quality": repos.quality.load(quality),
         "manifest": manifests,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from seqpipe.aws.transitions import SAMPLE_LIFECYCLE, JobStatus
+from seqpipe.aws.transitions import SAMPLE_LIFECYCLE, JobStatus, StepStatus
 
 Item = dict[str, Any]
 Metrics = dict[str, float | None]  # metric name → value (None: not measured)
@@ -19,8 +19,10 @@ Checks = Iterable[dict[str, Any]]  # one per threshold: metric, value, threshold
 # genomics-metadata: a sample's partition holds the sample (sk #META), the runs it is in (sk RUN#<run>)
 # and its files (sk FILE#<uri>); gsi1 is overloaded with RUN#<run> and PROJECT#<project>.
 SAMPLE, RUN, FILE, PROJECT, META = "SAMPLE#", "RUN#", "FILE#", "PROJECT#", "#META"
-# processing-jobs: a run's own item has this kind (and job_id = run id); tasks have their step's kind.
+# processing-jobs: a run's own item has this kind (and job_id = run id); a workflow step (one attempt of one
+# Snakemake job) has STEP_KIND; the Lambdas' per-sample tasks have their own kind (validation, …).
 RUN_KIND = "run"
+STEP_KIND = "step"
 
 
 def now_iso() -> str:
@@ -77,6 +79,34 @@ def task_item(
 ) -> Item:
     """A per-sample task of a run (validation, VCF processing, a workflow step)."""
     return _job(job_id, kind, run_id, status, {"sample": sample, "version": 1}, attributes)
+
+
+def step_id(run_id: str, session: str, jobid: int | str, attempt: int) -> str:
+    """A step's job_id: unique across runs (the run id), Snakemake invocations of one run (the session:
+    a failed run may be started again) and attempts. Dots, because run ids never hold one and step ids
+    go into URLs."""
+    return f"{run_id}.{session}.{jobid}.{attempt}"
+
+
+def step_item(
+    run_id: str,
+    job_id: str,
+    rule: str,
+    attempt: int,
+    at: str,
+    status: str = StepStatus.QUEUED,
+    **attributes: Any,
+) -> Item:
+    """One attempt of one Snakemake job of a run (job_id from `step_id`), as the workflow's logger
+    plugin (seqpipe.steps) writes it; `history` lists every status with the moment it was reached."""
+    fields = {
+        "rule": rule,
+        "attempt": attempt,
+        "version": 1,
+        "created_at": at,
+        "history": [{"status": status, "at": at}],
+    }
+    return _job(job_id, STEP_KIND, run_id, status, fields, attributes)
 
 
 def quality_item(

@@ -10,9 +10,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from seqpipe.aws import layout
 from seqpipe.aws.delivery import read_manifest
-from seqpipe.aws.items import RUN_KIND
+from seqpipe.aws.items import RUN_KIND, STEP_KIND
 from seqpipe.aws.links import Link, presign
 from seqpipe.aws.repositories import Repositories
 from seqpipe.aws.settings import Settings
@@ -22,15 +24,20 @@ from seqpipe.aws.views import (
     Delivery,
     FileRecord,
     Job,
+    LogTail,
     QCCheck,
     RunDetail,
     RunSummary,
     SampleDetail,
     SampleQC,
+    StatusChange,
+    StepLog,
 )
+from seqpipe.storage.location import locate
 
 PRESIGN_SECONDS = 3600
 SETTLED = {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.ABORTED}
+LOG_TAIL_BYTES = 16 * 1024  # a log tail: one ranged read, whatever the log's size
 
 
 class NotFound(LookupError):
@@ -58,6 +65,10 @@ def _error(item: dict[str, Any]) -> str | None:
     return ": ".join(str(item[k]) for k in ("error_name", "error_cause") if item.get(k)) or None
 
 
+STEP_FIELDS = ("rule", "wildcards", "attempt", "threads", "mem_mb", "engine", "engine_job_id", "engine_state",
+               "exit_status", "engine_exit_status", "logs", "engine_log")  # fmt: skip
+
+
 def job_from_item(item: dict[str, Any]) -> Job:
     start, end, seconds = _span(item)
     return Job(
@@ -71,7 +82,25 @@ def job_from_item(item: dict[str, Any]) -> Job:
         finished_at=end,
         duration_seconds=seconds,
         error=_error(item),
+        history=[StatusChange(status=h["status"], at=_time(h["at"])) for h in item.get("history") or []],
+        **{name: item[name] for name in STEP_FIELDS if item.get(name) is not None},
     )
+
+
+def log_tail(location: str, max_bytes: int = LOG_TAIL_BYTES) -> LogTail:
+    """The end of a log, local or in S3, in one bounded read (a cut first line is dropped)."""
+    try:
+        log = locate(location)
+        size = log.size
+        data = log.read(max(size - max_bytes, 0))
+    except (OSError, ClientError) as error:
+        reason = "no such file" if isinstance(error, FileNotFoundError) else str(error)
+        return LogTail(location=location, error=reason)
+    text = data.decode("utf-8", errors="replace")
+    truncated = size > max_bytes
+    if truncated:
+        text = text.split("\n", 1)[-1]
+    return LogTail(location=location, size=size, text=text, truncated=truncated)
 
 
 def run_from_item(item: dict[str, Any]) -> RunSummary:
@@ -152,6 +181,19 @@ class ReadModel:
             (job_from_item(i) for i in items), key=lambda j: (j.started_at or j.created_at, j.job_id)
         )
         return RunDetail(run=run_from_item(run), jobs=jobs)
+
+    def step_log(self, run_id: str, job_id: str, max_bytes: int = LOG_TAIL_BYTES) -> StepLog:
+        """A step of the run (one GetItem) with the tails of its logs: the rule's, then the engine's."""
+        item = self.repos.jobs.get(job_id)
+        if not item or item.get("kind") != STEP_KIND or item.get("run_id") != run_id:
+            raise NotFound(f"unknown step {job_id!r}: no such step of run {run_id!r} in the jobs table")
+        return self.logs_of(job_from_item(item), max_bytes)
+
+    @staticmethod
+    def logs_of(step: Job, max_bytes: int = LOG_TAIL_BYTES) -> StepLog:
+        """The tails of a step's logs (no table read: the step is at hand)."""
+        files = [*step.logs, *([step.engine_log] if step.engine_log else [])]
+        return StepLog(step=step, logs=[log_tail(location, max_bytes) for location in files])
 
     def _run_item(self, run_id: str) -> dict[str, Any]:
         item = self.repos.jobs.get(run_id)

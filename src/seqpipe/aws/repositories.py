@@ -46,6 +46,7 @@ from seqpipe.aws.tables import JOBS, METADATA, QUALITY, TableSpec
 from seqpipe.aws.transitions import (
     JOB_LIFECYCLE,
     SAMPLE_LIFECYCLE,
+    STEP_LIFECYCLE,
     IllegalTransition,
     JobStatus,
     Lifecycle,
@@ -81,8 +82,9 @@ def _is_conditional_failure(exc: ClientError) -> bool:
 class _Table:
     spec: TableSpec
 
-    def __init__(self, table_name: str) -> None:
-        self.table = boto3.resource("dynamodb").Table(table_name)
+    def __init__(self, table_name: str, dynamodb: Any = None) -> None:
+        """`dynamodb`: a boto3 DynamoDB resource of one's own (a session, timeouts) instead of the default."""
+        self.table = (dynamodb or boto3.resource("dynamodb")).Table(table_name)
 
     def _key_names(self) -> list[str]:
         return [self.spec.partition.name] + ([self.spec.sort.name] if self.spec.sort else [])
@@ -121,6 +123,18 @@ class _Table:
         item = self.table.get_item(Key=key, ConsistentRead=True).get("Item")
         return from_dynamo(item) if item else None
 
+    def _put_new(self, item: Item) -> bool:
+        """Write an item built by seqpipe.aws.items unless its key is taken: False when it was."""
+        try:
+            self.table.put_item(
+                Item=to_dynamo(item), ConditionExpression=Attr(self.spec.partition.name).not_exists()
+            )
+        except ClientError as exc:
+            if not _is_conditional_failure(exc):
+                raise
+            return False
+        return True
+
     def _transition(
         self,
         lifecycle: Lifecycle,
@@ -128,16 +142,17 @@ class _Table:
         target: str,
         expected_version: int | None,
         attributes: dict[str, Any],
+        history: dict[str, str] | None = None,
     ) -> Item:
-        """Set status=target if the stored status may go there (and the version is unchanged, if given)."""
+        """Set status=target if the stored status may go there (and the version is unchanged, if given);
+        `history`, if given, is appended to the item's `history` list."""
         sources = sorted(lifecycle.sources(target))
-        names = {"#status": "status"}
-        values: dict[str, Any] = {":target": target, ":now": now_iso(), ":one": 1}
-        sets = ["#status = :target", "updated_at = :now"]
-        for i, (name, value) in enumerate(to_dynamo(attributes).items()):
-            names[f"#a{i}"] = name
-            values[f":a{i}"] = value
-            sets.append(f"#a{i} = :a{i}")
+        names, values, sets = _assignments({"status": target, "updated_at": now_iso(), **attributes})
+        values[":one"] = 1
+        if history is not None:
+            names["#history"] = "history"
+            values |= {":entry": [to_dynamo(history)], ":empty": []}
+            sets.append("#history = list_append(if_not_exists(#history, :empty), :entry)")
         label = "/".join(key.values())
         if not sources:
             current = (self._get(**key) or {}).get("status")
@@ -168,6 +183,19 @@ class _Table:
         return from_dynamo(response["Attributes"])
 
 
+def _assignments(attributes: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any], list[str]]:
+    """Names, values and `#aN = :aN` clauses of an UpdateExpression's SET for these attributes.
+    (Placeholders must not collide with the :v<n> names boto3's condition builder uses.)"""
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    sets: list[str] = []
+    for i, (name, value) in enumerate(to_dynamo(attributes).items()):
+        names[f"#a{i}"] = name
+        values[f":a{i}"] = value
+        sets.append(f"#a{i} = :a{i}")
+    return names, values, sets
+
+
 class MetadataRepository(_Table):
     """Table genomics-metadata: samples, the runs a sample is in, and the files of a sample."""
 
@@ -175,14 +203,7 @@ class MetadataRepository(_Table):
 
     def register_sample(self, sample: str, project: str, **attributes: Any) -> None:
         """Create the sample if new (status REGISTERED); never resets an existing one."""
-        try:
-            self.table.put_item(
-                Item=to_dynamo(sample_item(sample, project, **attributes)),
-                ConditionExpression=Attr("pk").not_exists(),
-            )
-        except ClientError as exc:
-            if not _is_conditional_failure(exc):
-                raise
+        self._put_new(sample_item(sample, project, **attributes))
 
     def add_sample_to_run(self, sample: str, run_id: str, project: str) -> None:
         self.table.put_item(Item=to_dynamo(membership_item(sample, run_id, project)))
@@ -269,14 +290,45 @@ class JobRepository(_Table):
         self, job_id: str, kind: str, run_id: str | None, sample: str | None, status: str, **attributes: Any
     ) -> tuple[bool, Item]:
         """A per-sample task (validation, vcf processing); written once per job_id."""
-        item = to_dynamo(task_item(job_id, kind, run_id, sample, status, **attributes))
+        item = task_item(job_id, kind, run_id, sample, status, **attributes)
+        if not self._put_new(item):
+            return False, self.get(job_id) or {}
+        return True, from_dynamo(to_dynamo(item))
+
+    # ---- workflow steps (written by seqpipe.steps, the workflow's logger plugin) -------------------
+    # Every step write is conditional, so a repeated or late event changes nothing and returns False.
+    def record_step(self, item: Item) -> bool:
+        """Create a step (seqpipe.aws.items.step_item) unless it exists."""
+        return self._put_new(item)
+
+    def advance_step(self, job_id: str, status: str, at: str, **attributes: Any) -> bool:
+        """Move a step along STEP_LIFECYCLE, appending {status, at} to its history; False when the
+        stored status does not lead there (the event was applied already, or the step is settled)."""
         try:
-            self.table.put_item(Item=item, ConditionExpression=Attr("job_id").not_exists())
+            self._transition(
+                STEP_LIFECYCLE, {"job_id": job_id}, status, None, attributes, {"status": status, "at": at}
+            )
+        except IllegalTransition:
+            return False
+        return True
+
+    def annotate_step(self, job_id: str, **attributes: Any) -> bool:
+        """Set what is learnt of a step apart from its status (the engine's job id, its exit status);
+        False when there is no such step."""
+        names, values, sets = _assignments({**attributes, "updated_at": now_iso()})
+        try:
+            self.table.update_item(
+                Key={"job_id": job_id},
+                UpdateExpression=f"SET {', '.join(sets)}",
+                ConditionExpression=Attr("job_id").exists(),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
         except ClientError as exc:
             if not _is_conditional_failure(exc):
                 raise
-            return False, self.get(job_id) or {}
-        return True, from_dynamo(item)
+            return False
+        return True
 
     def transition(
         self, job_id: str, status: str, expected_version: int | None = None, **attributes: Any

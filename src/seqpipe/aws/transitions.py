@@ -19,6 +19,16 @@ class JobStatus(StrEnum):
     ABORTED = "ABORTED"
 
 
+class StepStatus(StrEnum):
+    """A workflow step (one attempt of one Snakemake job): queued at the engine, running, settled."""
+
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    ABORTED = "ABORTED"
+
+
 class SampleStatus(StrEnum):
     REGISTERED = "REGISTERED"
     PROCESSING = "PROCESSING"
@@ -53,6 +63,21 @@ JOB_LIFECYCLE = Lifecycle(
         JobStatus.SUCCEEDED: frozenset({JobStatus.RUNNING}),
         JobStatus.FAILED: frozenset({JobStatus.SUBMITTED, JobStatus.RUNNING}),
         JobStatus.ABORTED: frozenset({JobStatus.SUBMITTED, JobStatus.RUNNING}),
+    },
+)
+
+# A step is written QUEUED when Snakemake hands it to the engine; a retry is a new step (attempt n+1),
+# so nothing leaves a settled state. It may fail before it ran (submission refused, lost on the engine);
+# ABORTED: still queued or running when the workflow stopped.
+STEP_LIFECYCLE = Lifecycle(
+    name="step",
+    initial=StepStatus.QUEUED,
+    allowed={
+        StepStatus.QUEUED: frozenset(),
+        StepStatus.RUNNING: frozenset({StepStatus.QUEUED}),
+        StepStatus.SUCCEEDED: frozenset({StepStatus.RUNNING}),
+        StepStatus.FAILED: frozenset({StepStatus.QUEUED, StepStatus.RUNNING}),
+        StepStatus.ABORTED: frozenset({StepStatus.QUEUED, StepStatus.RUNNING}),
     },
 )
 

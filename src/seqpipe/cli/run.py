@@ -22,6 +22,7 @@ from seqpipe.aws.transitions import JobStatus, SampleStatus
 from seqpipe.cli.output import ExitCode, emit_json, fail, json_option, reports_errors
 from seqpipe.execution.command import PROFILES, STORAGE_ENGINES, snakemake_argv
 from seqpipe.qc.verdicts import FAIL, PASS
+from seqpipe.steps import recording_args
 from seqpipe.tsv import read_tsv
 
 # A local run keeps its files on this machine's (or the cluster's shared) file system.
@@ -243,8 +244,9 @@ def _jsonable(response: dict[str, Any]) -> dict[str, Any]:
 @click.option(
     "--record",
     "record_id",
-    help="[local] Record the run under this id in the data plane's tables (status, samples, QC from "
-    "qc/qc_summary.tsv, outdir for the MultiQC link), so `status`, `qc` and the dashboard show it.",
+    help="[local] Record the run under this id in the data plane's tables (status, samples, every "
+    "step of the workflow as it runs, QC from qc/qc_summary.tsv, outdir for the MultiQC link), so "
+    "`status`, `qc` and the dashboard show it.",
 )
 @click.option("--cloud", is_flag=True, help="Start the run in AWS through the run state machine.")
 @click.option("--run-id", help="[cloud] Run identifier; also the execution name, so a run starts once.")
@@ -308,5 +310,7 @@ def run(
         except RunInputError as error:
             fail(f"--record: {error}", ExitCode.USAGE)
         record = LocalRecord.from_config(record_id, project, configfile, directory or Path.cwd())
+        # the steps, from Snakemake's own events (seqpipe.steps, through its logger plugin)
+        snakemake_args = (*recording_args(record_id), *snakemake_args)
     command = snakemake_command(configfile, engine, cores, dry_run, directory, snakemake_args)
     _run_local(command, dry_run, as_json, record)

@@ -6,8 +6,9 @@ run config) and SEQPIPE_OUTPUT_URI (``s3://<processed bucket>/runs/<run id>``). 
 (infra/seqpipe_infra/batch_stack.py) sets SEQPIPE_TASK_TIMEOUT_SECONDS and the executor settings that
 profiles/aws-batch reads; the image sets SEQPIPE_WORKFLOW_DIR. The head job fetches the run config into
 the workflow directory and replaces itself there with the one Snakemake command line of
-``seqpipe.execution.command`` for the aws-batch engine. Credentials come from the job role; no key is
-ever put on the command line.
+``seqpipe.execution.command`` for the aws-batch engine, with the step recorder on (seqpipe.steps: it
+writes to the jobs table named by JOBS_TABLE or SEQPIPE_PREFIX, as everywhere in seqpipe). Credentials
+come from the job role; no key is ever put on the command line.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from seqpipe.execution.command import snakemake_argv
+from seqpipe.steps import recording_args
 from seqpipe.storage.s3 import S3Uri, client
 
 REQUIRED = ("SEQPIPE_RUN_ID", "SEQPIPE_CONFIG_URI", "SEQPIPE_OUTPUT_URI", "SEQPIPE_TASK_TIMEOUT_SECONDS")
@@ -68,13 +70,14 @@ def _object_uri(value: str) -> S3Uri:
 
 
 def argv(run: HeadJobRun) -> list[str]:
-    """The Snakemake command line of the run (relative to the workflow directory).
+    """The Snakemake command line of the run (relative to the workflow directory), recording every step
+    of the run in the jobs table (seqpipe.steps: Batch job ids, times, exit codes, logs in S3).
 
     The task timeout is given although profiles/aws-batch reads the same variable: should the profile
     ever lose it, the plugin's default (300 s) would kill every real job.
     """
-    timeout = ["--aws-batch-task-timeout", str(run.task_timeout_seconds)]
-    return snakemake_argv("aws-batch", configfile=RUN_CONFIG, storage_prefix=run.output_uri, extra=timeout)
+    extra = ["--aws-batch-task-timeout", str(run.task_timeout_seconds), *recording_args(run.run_id)]
+    return snakemake_argv("aws-batch", configfile=RUN_CONFIG, storage_prefix=run.output_uri, extra=extra)
 
 
 def fetch_config(run: HeadJobRun) -> Path:

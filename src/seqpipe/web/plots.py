@@ -16,6 +16,8 @@ from markupsafe import Markup
 
 WIDTH = 720
 LABEL_WIDTH = 150
+TIMELINE_LABEL_WIDTH = 300  # at most: step labels (rule and wildcards) are long
+CHAR_WIDTH = 7  # of a 12 px label, roughly
 ROW = 22
 
 STATUS_COLOURS = {
@@ -23,6 +25,7 @@ STATUS_COLOURS = {
     "PASS": "#2e7d32",
     "RUNNING": "#1565c0",
     "SUBMITTED": "#78909c",
+    "QUEUED": "#78909c",
     "FAILED": "#c62828",
     "FAIL": "#c62828",
     "ABORTED": "#6d4c41",
@@ -151,35 +154,47 @@ def series_chart(
     return _svg(top + plot_height + 26, title, body)
 
 
+def _fit(label: str, width: int) -> str:
+    """The label, cut with an ellipsis where it would not fit in `width` pixels."""
+    room = (width - 6) // CHAR_WIDTH
+    return label if len(label) <= room else label[: room - 1] + "…"
+
+
 def timeline(title: str, spans: Sequence[Span], now: datetime) -> Markup:
-    """Jobs as a Gantt chart: one row per job from its start to its end (or now, if still running)."""
+    """Jobs as a Gantt chart: one row per job from its start to its end (or now, if still running).
+    The label column is as wide as the longest label needs, up to TIMELINE_LABEL_WIDTH."""
     top = 28
-    plot_width = WIDTH - LABEL_WIDTH - 20
+    label_width = min(
+        max([LABEL_WIDTH, *(CHAR_WIDTH * len(s.label) + 6 for s in spans)]), TIMELINE_LABEL_WIDTH
+    )
+    plot_width = WIDTH - label_width - 20
     height = top + ROW * max(len(spans), 1) + 24
     body = [f'<text x="0" y="16" class="chart-title">{escape(title)}</text>']
     if not spans:
-        body.append(f'<text x="{LABEL_WIDTH}" y="{top + 15}" class="muted">no jobs</text>')
+        body.append(f'<text x="{label_width}" y="{top + 15}" class="muted">no jobs</text>')
         return _svg(height, title, body)
     start = min(s.start for s in spans)
     end = max((s.end or now) for s in spans)
     total = max((end - start).total_seconds(), 1.0)
-    x = lambda t: LABEL_WIDTH + plot_width * (t - start).total_seconds() / total  # noqa: E731
+    x = lambda t: label_width + plot_width * (t - start).total_seconds() / total  # noqa: E731
     for i, span in enumerate(spans):
         y = top + i * ROW
         finish = span.end or now
         seconds = (finish - span.start).total_seconds()
         label = f"{span.label}: {span.status}, {seconds:,.0f} s" + ("" if span.end else " so far")
+        shown = escape(_fit(span.label, label_width))
         body.append(
-            f'<text x="{LABEL_WIDTH - 6}" y="{y + 15}" text-anchor="end">{escape(span.label)}</text>'
+            f'<text x="{label_width - 6}" y="{y + 15}" text-anchor="end">{shown}'
+            f"<title>{escape(span.label)}</title></text>"
             f'<rect x="{x(span.start):.1f}" y="{y + 3}" width="{max(x(finish) - x(span.start), 2):.1f}" '
             f'height="{ROW - 6}" fill="{STATUS_COLOURS.get(span.status, NEUTRAL)}">'
             f"<title>{escape(label)}</title></rect>"
         )
     axis_y = top + ROW * len(spans)
-    body.append(_line(LABEL_WIDTH, axis_y, LABEL_WIDTH + plot_width, axis_y, "axis"))
+    body.append(_line(label_width, axis_y, label_width + plot_width, axis_y, "axis"))
     body.append(
-        f'<text x="{LABEL_WIDTH}" y="{axis_y + 16}" class="muted">{start:%Y-%m-%d %H:%M}</text>'
-        f'<text x="{LABEL_WIDTH + plot_width}" y="{axis_y + 16}" text-anchor="end" class="muted">'
+        f'<text x="{label_width}" y="{axis_y + 16}" class="muted">{start:%Y-%m-%d %H:%M}</text>'
+        f'<text x="{label_width + plot_width}" y="{axis_y + 16}" text-anchor="end" class="muted">'
         f"+{_duration(total)}</text>"
     )
     return _svg(height + 6, title, body)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
-from seqpipe.aws.views import Delivery, RunDetail, RunSummary, SampleDetail, SampleQC
+from seqpipe.aws.views import Delivery, RunDetail, RunSummary, SampleDetail, SampleQC, StepLog
 from seqpipe.web.dependencies import RUN_LIMIT_DEFAULT, Data, Limit, StatusFilter, identity
 from seqpipe.web.responses import ERRORS, ReportLink
 
@@ -22,6 +22,13 @@ def api_runs(data: Data, status: StatusFilter = None, limit: Limit = RUN_LIMIT_D
 def api_run(data: Data, run_id: str) -> RunDetail:
     """A run with its jobs (the timeline's data)."""
     return data.run(run_id)
+
+
+@router.get("/runs/{run_id}/steps/{job_id}/log", response_model=StepLog, tags=["runs"])
+def api_step_log(data: Data, run_id: str, job_id: str) -> StepLog:
+    """A step of the run (one attempt of one workflow job) and the tails of its logs: the rule's log
+    files, then the engine's (SLURM's) log; at most 16 KiB of each, read locally or from S3."""
+    return data.step_log(run_id, job_id)
 
 
 @router.get("/runs/{run_id}/samples", response_model=list[SampleQC], tags=["runs"])

@@ -10,8 +10,9 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
+from seqpipe.aws.items import STEP_KIND
 from seqpipe.aws.read_model import NotFound
-from seqpipe.aws.transitions import JobStatus
+from seqpipe.aws.transitions import JobStatus, StepStatus
 from seqpipe.web import plots
 from seqpipe.web.auth import COOKIE_NAME, InvalidToken, verify_token
 from seqpipe.web.dependencies import RUN_LIMIT_DEFAULT, Auth, Data, Limit, StatusFilter
@@ -43,21 +44,35 @@ def runs_page(
     )
 
 
+# The run page shows the log tails of this many failed steps (each one or two bounded reads).
+FAILED_STEPS_SHOWN = 10
+OPEN = {JobStatus.SUBMITTED, JobStatus.RUNNING, StepStatus.QUEUED}
+
+
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
 def run_page(request: Request, who: Auth, data: Data, run_id: str):
     detail = api.api_run(data, run_id)
     now = datetime.now(UTC)
     spans = [
         plots.Span(
-            label=f"{job.sample} {job.kind}" if job.sample else job.kind,
+            label=job.label,
             start=job.started_at or job.created_at,
-            end=job.finished_at or (None if job.status in {"RUNNING", "SUBMITTED"} else job.created_at),
+            end=job.finished_at or (None if job.status in OPEN else job.created_at),
             status=job.status,
         )
         for job in detail.jobs
     ]
     timeline = plots.timeline(f"Jobs of run {run_id}", spans, now)
-    return page(request, "run.html.j2", who, detail=detail, timeline=timeline)
+    failed = [job for job in detail.jobs if job.kind == STEP_KIND and job.status == StepStatus.FAILED]
+    failed_logs = [data.logs_of(job) for job in failed[:FAILED_STEPS_SHOWN]]
+    return page(
+        request, "run.html.j2", who, detail=detail, timeline=timeline, failed=failed, failed_logs=failed_logs
+    )
+
+
+@router.get("/runs/{run_id}/steps/{job_id}", response_class=HTMLResponse)
+def step_page(request: Request, who: Auth, data: Data, run_id: str, job_id: str):
+    return page(request, "step.html.j2", who, run_id=run_id, log=api.api_step_log(data, run_id, job_id))
 
 
 @router.get("/runs/{run_id}/qc", response_class=HTMLResponse)
