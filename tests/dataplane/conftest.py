@@ -9,7 +9,7 @@ import json
 import sys
 import time
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -214,9 +214,7 @@ def deploy(plane: DataPlane, lambda_zip: bytes, job_environment: dict[str, str],
         # as in the CDK app: the names of Settings, and the job queues for the run cleanup only
         function_settings = settings
         if name == "run-cleanup":
-            function_settings = Settings.from_env(
-                {**settings.environment(), "JOB_QUEUES": f"{queues['head']},{queues['tasks']}"}
-            )
+            function_settings = replace(settings, job_queues=(queues["head"], queues["tasks"]))
         functions[name] = aws("lambda").create_function(
             FunctionName=f"test-{name}",
             Runtime="python3.11",
