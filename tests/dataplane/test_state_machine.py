@@ -19,7 +19,7 @@ from batch_jobs import submit_job_of_run
 
 from seqpipe.aws.layout import run_output_uri
 from seqpipe.aws.repositories import Repositories
-from seqpipe.handlers.registry import METRICS_NAMESPACE, RUN_TIMEOUTS, CustomMetric
+from seqpipe.handlers.registry import JOBS_TERMINATED, METRICS_NAMESPACE, RUN_TIMEOUTS, CustomMetric
 
 DATA = Path(__file__).resolve().parent / "data"
 SEQPIPE = Path(sys.executable).parent / "seqpipe"
@@ -37,7 +37,7 @@ def raw_input(dataplane) -> str:
     return f"s3://{dataplane.settings.raw_bucket}/{key}"
 
 
-def wait_until(check: Callable[[], Any], timeout: float = 60, what: str = "condition") -> Any:
+def wait_until(check: Callable[[], Any], timeout: float = 180, what: str = "condition") -> Any:
     """check()'s first true value, polled (the run cleanup runs asynchronously after an execution)."""
     deadline = time.monotonic() + timeout
     while not (value := check()):
@@ -46,10 +46,11 @@ def wait_until(check: Callable[[], Any], timeout: float = 60, what: str = "condi
     return value
 
 
-def metric_sum(dataplane, metric: CustomMetric) -> float:
-    """The metric as its alarm reads it: namespace, name and the publishing function's `service`."""
+def metric_points(dataplane, metric: CustomMetric) -> list[dict]:
+    """The metric's sums as its alarm reads them: namespace, name and the publishing function's
+    `service` (the run cleanup publishes them, and the endpoint turns its EMF lines into metrics)."""
     now = datetime.now(UTC)
-    stats = dataplane.client("cloudwatch").get_metric_statistics(
+    return dataplane.client("cloudwatch").get_metric_statistics(
         Namespace=METRICS_NAMESPACE,
         MetricName=metric.name,
         Dimensions=[{"Name": "service", "Value": metric.function}],
@@ -57,8 +58,11 @@ def metric_sum(dataplane, metric: CustomMetric) -> float:
         EndTime=now + timedelta(hours=1),
         Period=300,
         Statistics=["Sum"],
-    )
-    return sum(point["Sum"] for point in stats["Datapoints"])
+    )["Datapoints"]
+
+
+def metric_sum(dataplane, metric: CustomMetric) -> float:
+    return sum(point["Sum"] for point in metric_points(dataplane, metric))
 
 
 def task_processes(pid_dir: Path) -> dict[str, int]:
@@ -189,14 +193,16 @@ def test_when_the_head_job_fails_the_runs_task_jobs_are_terminated(
     batch = dataplane.client("batch")
     assert batch.describe_jobs(jobs=[other])["jobs"][0]["status"] == "RUNNING"
     batch.terminate_job(jobId=other, reason="test over")
-    assert metric_sum(dataplane, RUN_TIMEOUTS) == 0
+    wait_until(lambda: metric_points(dataplane, JOBS_TERMINATED), what="the cleanup's metrics")
+    assert metric_sum(dataplane, JOBS_TERMINATED) == 2 and metric_sum(dataplane, RUN_TIMEOUTS) == 0
 
 
 def test_a_head_job_past_its_time_limit_fails_the_run_with_the_cause_and_counts_a_timeout(
     dataplane, deploy_with, raw_input, tmp_path
 ):
+    # long enough for the head job to submit its task on a loaded machine, far shorter than its run
     deployment = deploy_with(
-        limits={"workflow_timeout_seconds": 3},
+        limits={"workflow_timeout_seconds": 15},
         SAMPLES="S1",
         TASK_JOBS="1",
         TASK_PID_DIR=str(tmp_path),
@@ -208,22 +214,16 @@ def test_a_head_job_past_its_time_limit_fails_the_run_with_the_cause_and_counts_
     assert deployment.entered(arn)[-4:] == ["RunWorkflow", "MarkFailed", "NotifyFailure", "RunFailed"]
     job = Repositories.from_settings(dataplane.settings).jobs.get("RUN1")
     assert job["status"] == "FAILED" and job["error_name"] == "States.Timeout"
+
     # the head job that ran too long and the task it submitted are stopped, and the alarm's metric counts
-    jobs = wait_until(
-        lambda: (
-            [
-                j
-                for q in (deployment.head_queue, deployment.task_queue)
-                for j in deployment.jobs(q)
-                if j["status"] == "FAILED"
-            ]
-            if metric_sum(dataplane, RUN_TIMEOUTS)
-            else None
-        ),
-        what="jobs terminated and the timeout counted",
-    )
+    def ended_jobs() -> list[dict]:
+        every = [j for q in (deployment.head_queue, deployment.task_queue) for j in deployment.jobs(q)]
+        return every if all(j["status"] == "FAILED" for j in every) else []
+
+    wait_until(lambda: metric_points(dataplane, JOBS_TERMINATED), what="the cleanup's metrics")
+    jobs = wait_until(ended_jobs, what="head and task job terminated")
     assert len(jobs) == 2 and all(j["statusReason"].endswith(" FAILED") for j in jobs)
-    assert metric_sum(dataplane, RUN_TIMEOUTS) == 1
+    assert metric_sum(dataplane, RUN_TIMEOUTS) == 1 and metric_sum(dataplane, JOBS_TERMINATED) == 2
     (pid,) = task_processes(tmp_path).values()
     wait_until(lambda: not alive(pid), what="task process gone")
 
@@ -231,7 +231,8 @@ def test_a_head_job_past_its_time_limit_fails_the_run_with_the_cause_and_counts_
 def test_an_execution_past_its_time_limit_times_out_and_its_run_fails_with_the_cause(
     dataplane, deploy_with, raw_input
 ):
-    deployment = deploy_with(limits={"timeout_seconds": 12}, SAMPLES="S1")
+    # the time limit leaves the states before RunWorkflow (three Lambdas) room on a loaded machine
+    deployment = deploy_with(limits={"timeout_seconds": 40}, SAMPLES="S1")
     # no capacity for head jobs: the head job waits RUNNABLE, as with an exhausted vCPU quota
     dataplane.client("batch").update_compute_environment(
         computeEnvironment=deployment.head_compute_environment, state="DISABLED"
@@ -281,7 +282,8 @@ def test_an_aborted_run_is_marked_aborted_and_its_jobs_terminated(
     }
     for pid in pids.values():
         wait_until(lambda p=pid: not alive(p), what=f"task process {pid} gone")
-    assert metric_sum(dataplane, RUN_TIMEOUTS) == 0
+    wait_until(lambda: metric_points(dataplane, JOBS_TERMINATED), what="the cleanup's metrics")
+    assert metric_sum(dataplane, JOBS_TERMINATED) == 3 and metric_sum(dataplane, RUN_TIMEOUTS) == 0
 
 
 def test_starting_the_same_run_twice_runs_it_once(dataplane, deploy_with, raw_input):
@@ -297,11 +299,12 @@ def test_starting_the_same_run_twice_runs_it_once(dataplane, deploy_with, raw_in
     assert Repositories.from_settings(dataplane.settings).jobs.get("RUN1")["attempt"] == 1
 
 
-def test_a_duplicate_start_cannot_fail_the_run_it_does_not_own(dataplane, deploy_with, raw_input):
-    deployment = deploy_with(SAMPLES="S1", SLEEP_SECONDS="6")
+def test_a_duplicate_start_cannot_fail_the_run_it_does_not_own(dataplane, deploy_with, raw_input, tmp_path):
+    go_on = tmp_path / "go-on"
+    deployment = deploy_with(SAMPLES="S1", WAIT_FOR=str(go_on))
     owner = deployment.start("RUN1", ["S1"], [raw_input])
     jobs = Repositories.from_settings(dataplane.settings).jobs
-    wait_until(lambda: (j := jobs.get("RUN1")) and j["status"] == "RUNNING", what="the run RUNNING")
+    wait_until(lambda: deployment.jobs(deployment.head_queue), what="the owner's head job running")
 
     # the same run started again with an input RecordRun refuses: the duplicate fails ...
     duplicate = deployment.start("RUN1", [], [raw_input])
@@ -314,7 +317,12 @@ def test_a_duplicate_start_cannot_fail_the_run_it_does_not_own(dataplane, deploy
         if "taskFailedEventDetails" in e
     ]
     assert "DynamoDB.ConditionalCheckFailedException" in refused
-    # ... and neither its failure path nor its cleanup touches the run or its head job
+    # ... and neither its failure path nor its cleanup touches the running run or its head job
+    wait_until(lambda: metric_points(dataplane, JOBS_TERMINATED), what="the duplicate's cleanup done")
+    assert metric_sum(dataplane, JOBS_TERMINATED) == 0
+    assert jobs.get("RUN1")["status"] == "RUNNING"
+    assert [j["status"] for j in deployment.jobs(deployment.head_queue)] == ["RUNNING"]
+    go_on.touch()
     assert deployment.wait(owner)["status"] == "SUCCEEDED"
     job = jobs.get("RUN1")
     assert job["status"] == "SUCCEEDED" and job["attempt"] == 1 and job["execution_arn"] == owner
@@ -322,13 +330,13 @@ def test_a_duplicate_start_cannot_fail_the_run_it_does_not_own(dataplane, deploy
     assert [j["status"] for j in deployment.jobs(deployment.head_queue)] == ["SUCCEEDED"]
 
 
-def seqpipe_run_cloud(deployment, run_input: dict[str, Any]) -> subprocess.Popen:
-    """`seqpipe run --cloud --wait --json` of the run, started (not waited for)."""
+def seqpipe_run_cloud(deployment, run_input: dict[str, Any], *options: str) -> subprocess.Popen:
+    """`seqpipe run --cloud --json [options]` of the run, started (not waited for)."""
     args = ["--run-id", run_input["run_id"], "--project", run_input["project"], "--config-uri"]
     args += [run_input["config_uri"], *[a for s in run_input["samples"] for a in ("--sample", s)]]
     args += [a for uri in run_input["inputs"] for a in ("--input", uri)]
     return subprocess.Popen(
-        [str(SEQPIPE), "run", "--cloud", *args, "--wait", "--json"],
+        [str(SEQPIPE), "run", "--cloud", *args, "--json", *options],
         env={**os.environ, "STATE_MACHINE_ARN": deployment.state_machine_arn},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -342,15 +350,16 @@ def finished(process: subprocess.Popen) -> tuple[int, dict | None, str]:
 
 
 def test_a_failed_run_starts_again_as_its_next_attempt_once_for_concurrent_starts(
-    dataplane, deploy_with, raw_input
+    dataplane, deploy_with, raw_input, tmp_path
 ):
-    deployment = deploy_with(SAMPLES="S1", SLEEP_SECONDS="3")
+    go_on = tmp_path / "go-on"
+    deployment = deploy_with(SAMPLES="S1", WAIT_FOR=str(go_on))
     key = raw_input.removeprefix(f"s3://{dataplane.settings.raw_bucket}/")
     s3 = dataplane.client("s3")
     s3.upload_file(str(DATA / "badeof.bam"), dataplane.settings.raw_bucket, key)  # a truncated upload
     run_input = deployment.run_input("RUN1", ["S1"], [raw_input])
 
-    code, first, _ = finished(seqpipe_run_cloud(deployment, run_input))
+    code, first, _ = finished(seqpipe_run_cloud(deployment, run_input, "--wait"))
     assert code == 1 and first["status"] == "FAILED" and first["attempt"] == 1
     assert first["executionArn"].endswith(":RUN1-1")
 
@@ -358,16 +367,16 @@ def test_a_failed_run_starts_again_as_its_next_attempt_once_for_concurrent_start
     s3.upload_file(str(DATA / DATA_FILE), dataplane.settings.raw_bucket, key)
     retries = [finished(p) for p in [seqpipe_run_cloud(deployment, run_input) for _ in range(2)]]
 
-    assert [(code, report["attempt"], report["status"]) for code, report, _ in retries] == [
-        (0, 2, "SUCCEEDED")
-    ] * 2
+    assert [(code, report["attempt"]) for code, report, _ in retries] == [(0, 2)] * 2
     second = first["executionArn"].removesuffix("-1") + "-2"
     assert {report["executionArn"] for _, report, _ in retries} == {second}
+    go_on.touch()
+    assert deployment.wait(second)["status"] == "SUCCEEDED"
     job = Repositories.from_settings(dataplane.settings).jobs.get("RUN1")
     assert job["status"] == "SUCCEEDED" and job["attempt"] == 2
     assert job["execution_arn"].endswith(":RUN1-2") and "error_name" not in job
     assert len(deployment.jobs(deployment.head_queue)) == 1
 
     # a run that is done is not started again
-    code, _, stderr = finished(seqpipe_run_cloud(deployment, run_input))
+    code, _, stderr = finished(seqpipe_run_cloud(deployment, run_input, "--wait"))
     assert code == 4 and "run RUN1 is SUCCEEDED (attempt 2" in stderr

@@ -8,7 +8,7 @@ TASK_JOBS (submit that many task jobs to SNAKEMAKE_AWS_BATCH_JOB_QUEUE the way t
 does: a job definition per job whose environment carries the run id; each runs until terminated,
 writing its pid into TASK_PID_DIR), FAIL_ONCE_FLAG (a path: the first attempt creates it and dies by
 SIGKILL, as on a lost host), EXIT_CODE (exit with it: the pipeline failed), SLEEP_SECONDS (run that
-long first).
+long first), WAIT_FOR (a path: run until it exists).
 """
 
 import os
@@ -33,7 +33,8 @@ pathlib.Path(sys.argv[1], os.environ["AWS_BATCH_JOB_ID"]).write_text(str(os.getp
 time.sleep(600)
 """
 
-for _ in range(int(os.environ.get("TASK_JOBS", "0"))):
+tasks = int(os.environ.get("TASK_JOBS", "0"))
+for _ in range(tasks):
     submit_job_of_run(
         boto3.client("batch"),
         os.environ["SNAKEMAKE_AWS_BATCH_JOB_QUEUE"],
@@ -41,6 +42,8 @@ for _ in range(int(os.environ.get("TASK_JOBS", "0"))):
         f"map_reads-{uuid.uuid4()}",
         [sys.executable, "-c", TASK, os.environ["TASK_PID_DIR"]],
     )
+while tasks and len(list(Path(os.environ["TASK_PID_DIR"]).iterdir())) < tasks:  # until they all run
+    time.sleep(0.2)
 flag = os.environ.get("FAIL_ONCE_FLAG")
 if flag and not os.path.exists(flag):
     Path(flag).touch()
@@ -49,6 +52,8 @@ if flag and not os.path.exists(flag):
 if os.environ.get("EXIT_CODE"):
     sys.exit(int(os.environ["EXIT_CODE"]))
 time.sleep(float(os.environ.get("SLEEP_SECONDS", "0")))
+while os.environ.get("WAIT_FOR") and not os.path.exists(os.environ["WAIT_FOR"]):
+    time.sleep(0.2)
 
 bucket, _, prefix = os.environ["SEQPIPE_OUTPUT_URI"][len("s3://") :].partition("/")
 config_bucket, _, config_key = os.environ["SEQPIPE_CONFIG_URI"][len("s3://") :].partition("/")
