@@ -10,6 +10,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from seqpipe.orchestration.state_machine import head_job_retry_strategy
 from seqpipe_infra.access import grant_bucket
 from seqpipe_infra.common import log_group, removal_policy, workflow_role
 from seqpipe_infra.compliance import acknowledge
@@ -112,12 +113,25 @@ class BatchStack(cdk.Stack):
 
         logs = log_group(self, "JobLogs", config, f"/seqpipe/{config.environment}/batch", key)
         image = f"{self.repository.repository_uri}:{config.batch.image_tag}"
+        retry = head_job_retry_strategy(config.batch.head_attempts)
         self.head_job = batch.EcsJobDefinition(
             self,
             "HeadJob",
             job_definition_name=f"{config.prefix}-head",
             propagate_tags=True,
-            retry_attempts=1,
+            # a lost host is retried, the pipeline's own failure is not (the package's strategy)
+            retry_attempts=retry["attempts"],
+            retry_strategies=[
+                batch.RetryStrategy.of(
+                    batch.Action[rule["action"]],
+                    batch.Reason.custom(
+                        on_status_reason=rule.get("onStatusReason"),
+                        on_reason=rule.get("onReason"),
+                        on_exit_code=rule.get("onExitCode"),
+                    ),
+                )
+                for rule in retry["evaluateOnExit"]
+            ],
             timeout=cdk.Duration.seconds(config.batch.head_timeout_seconds),
             container=batch.EcsEc2ContainerDefinition(
                 self,
@@ -206,10 +220,16 @@ class BatchStack(cdk.Stack):
                 resources=[self.task_queue.job_queue_arn, job_definitions],
             )
         )
+        # ListJobs: the head job terminates the task jobs an earlier attempt of it left running
         self.head_role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="SnakemakeJobStatus",
-                actions=["batch:DescribeJobs", "batch:TerminateJob", "batch:DescribeJobDefinitions"],
+                actions=[
+                    "batch:DescribeJobs",
+                    "batch:TerminateJob",
+                    "batch:DescribeJobDefinitions",
+                    "batch:ListJobs",
+                ],
                 resources=["*"],
             )
         )
@@ -229,7 +249,8 @@ class BatchStack(cdk.Stack):
         acknowledge(
             self.head_role,
             "The executor registers one job definition per Snakemake job (snakejob-def-<rule>-<uuid>); "
-            "DescribeJobs, TerminateJob and DescribeJobDefinitions support no resource-level scoping.",
+            "DescribeJobs, DescribeJobDefinitions and ListJobs support no resource-level scoping, and "
+            "TerminateJob shares their statement until it is scoped to job ARNs.",
             f"AwsSolutions-IAM5[Resource::{job_definitions}]",
             "AwsSolutions-IAM5[Resource::*]",
         )

@@ -31,9 +31,29 @@ class BatchConfig:
     instance_types: tuple[str, ...]
     head_vcpus: int
     head_memory_mb: int
-    head_timeout_seconds: int
+    head_timeout_seconds: int  # one attempt, from its start
+    head_attempts: int  # Batch attempts; only a lost host is retried
     task_timeout_seconds: int
     image_tag: str
+
+
+@dataclass(frozen=True)
+class RetryConfig:
+    """Step Functions Retry of throttling and service errors (full jitter is always on)."""
+
+    interval_seconds: int
+    max_attempts: int
+    backoff_rate: float
+    max_delay_seconds: int
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """The run state machine's time limits and retries."""
+
+    workflow_timeout_seconds: int  # RunWorkflow: the head job from submission to its end
+    timeout_seconds: int  # the whole execution
+    service_retry: RetryConfig
 
 
 @dataclass(frozen=True)
@@ -105,6 +125,7 @@ class EnvConfig:
     region: str
     vpc: VpcConfig
     batch: BatchConfig
+    run: RunConfig
     lambdas: LambdaConfig
     log_retention_days: int
     lifecycle: LifecycleConfig
@@ -155,14 +176,17 @@ def parse_config(data: object, source: str) -> EnvConfig:
             f"{source}: dashboard.allowed_cidrs: 0.0.0.0/0 would let anyone reach the sign-in page; "
             "name the networks of the people who use the dashboard"
         )
-    batch = dict(data["batch"], instance_types=tuple(data["batch"]["instance_types"]))
+    batch = BatchConfig(**dict(data["batch"], instance_types=tuple(data["batch"]["instance_types"])))
+    run = RunConfig(**dict(data["run"], service_retry=RetryConfig(**data["run"]["service_retry"])))
+    _check_time_limits(batch, run, source)
     budget = data["budget"]
     return EnvConfig(
         environment=data["environment"],
         account=data["account"],
         region=data["region"],
         vpc=VpcConfig(data["vpc"]["cidr"], tuple(data["vpc"]["availability_zones"])),
-        batch=BatchConfig(**batch),
+        batch=batch,
+        run=run,
         lambdas=LambdaConfig(**data["lambdas"]),
         log_retention_days=data["logs"]["retention_days"],
         lifecycle=lifecycle,
@@ -176,6 +200,18 @@ def parse_config(data: object, source: str) -> EnvConfig:
         retain_data=data["protection"]["retain_data"],
         deletion_protection=data["protection"]["deletion_protection"],
     )
+
+
+def _check_time_limits(batch: BatchConfig, run: RunConfig, source: str) -> None:
+    """Each limit must leave room for the one inside it, or the inner one could never apply."""
+    for outer, outer_value, inner, inner_value in (
+        ("run.workflow_timeout_seconds", run.workflow_timeout_seconds, "batch.head_timeout_seconds",
+         batch.head_timeout_seconds),
+        ("run.timeout_seconds", run.timeout_seconds, "run.workflow_timeout_seconds",
+         run.workflow_timeout_seconds),
+    ):  # fmt: skip
+        if outer_value <= inner_value:
+            raise ConfigError(f"{source}: {outer} ({outer_value}) must be more than {inner} ({inner_value})")
 
 
 def load_config(environment: str, config_dir: Path = CONFIG_DIR) -> EnvConfig:

@@ -17,9 +17,11 @@ from constructs import Construct
 from seqpipe.handlers.registry import (
     BYTES_VALIDATED,
     HANDLERS,
+    JOBS_TERMINATED,
     METRICS_NAMESPACE,
     OBJECTS_QUARANTINED,
     QC_FAILURES,
+    RUN_TIMEOUTS,
     SAMPLES_DELIVERED,
     SAMPLES_QC_PASSED,
     CustomMetric,
@@ -27,6 +29,11 @@ from seqpipe.handlers.registry import (
 from seqpipe_infra.common import cost_tags
 from seqpipe_infra.config import AlarmTrigger, EnvConfig
 from seqpipe_infra.names import alerts_topic_name, function_name, state_machine_name
+
+# Runs are watched per 5 minutes, like Step Functions' execution metrics.
+_RUN_PERIOD = cdk.Duration.minutes(5)
+# The runbook of a Lambda's errors alarm (others: "quarantined file").
+_ERROR_RUNBOOKS = {"run-cleanup": "failed run"}
 
 
 @dataclass(frozen=True)
@@ -83,7 +90,9 @@ class MonitoringStack(cdk.Stack):
         triggers = config.alarms
         specs = [
             _run_alarm(config, "run-failures", executions["ExecutionsFailed"], triggers.run_failures),
-            _run_alarm(config, "run-timeouts", executions["ExecutionsTimedOut"], triggers.run_timeouts),
+            # A timed-out head job is caught (the run ends FAILED with its cause), so Step Functions'
+            # ExecutionsTimedOut would miss it: the run cleanup counts both kinds of timeout.
+            _run_alarm(config, "run-timeouts", _custom(RUN_TIMEOUTS, _RUN_PERIOD), triggers.run_timeouts),
             # QC failures are about samples, not about a deployment: they never roll one back.
             _run_alarm(config, "qc-failures", _custom(QC_FAILURES), triggers.qc_failures, rolls_back=False),
         ] + [
@@ -92,7 +101,7 @@ class MonitoringStack(cdk.Stack):
                 alarm_name=f"{function_name(config, base)}-errors",
                 metric=metric,
                 trigger=triggers.lambda_errors,
-                runbook="quarantined file",
+                runbook=_ERROR_RUNBOOKS.get(base, "quarantined file"),
                 rolls_back=True,
             )
             for base, metric in zip(HANDLERS, lambda_errors, strict=True)
@@ -128,7 +137,12 @@ class MonitoringStack(cdk.Stack):
 
         dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=f"{config.prefix}-pipeline")
         dashboard.add_widgets(
-            cw.GraphWidget(title="Runs", left=list(executions.values()), width=12),
+            cw.GraphWidget(
+                title="Runs (right: timed out, Batch jobs terminated at a run's end)",
+                left=list(executions.values()),
+                right=[_custom(m, _RUN_PERIOD) for m in (RUN_TIMEOUTS, JOBS_TERMINATED)],
+                width=12,
+            ),
             cw.GraphWidget(title="Lambda errors", left=lambda_errors, width=12),
         )
         dashboard.add_widgets(
@@ -227,14 +241,14 @@ def _run_alarm(
     )
 
 
-def _custom(metric: CustomMetric) -> cw.Metric:
-    """A handler's metric as its Powertools EMF lines publish it, summed per hour."""
+def _custom(metric: CustomMetric, period: cdk.Duration | None = None) -> cw.Metric:
+    """A handler's metric as its Powertools EMF lines publish it, summed per `period` (an hour)."""
     return cw.Metric(
         namespace=METRICS_NAMESPACE,
         metric_name=metric.name,
         dimensions_map={"service": metric.function},
         statistic="Sum",
-        period=cdk.Duration.hours(1),
+        period=period or cdk.Duration.hours(1),
     )
 
 

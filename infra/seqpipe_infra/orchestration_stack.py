@@ -1,8 +1,9 @@
-"""The four Lambdas, the run state machine and the EventBridge rules that start things."""
+"""The Lambdas, the run state machine and the EventBridge rules that start things (and end runs)."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import aws_cdk as cdk
 from aws_cdk import aws_events as events
@@ -18,7 +19,12 @@ from constructs import Construct
 from seqpipe.aws.settings import Settings
 from seqpipe.aws.tables import JOBS, METADATA, QUALITY, TableSpec
 from seqpipe.handlers.registry import HANDLERS
-from seqpipe.orchestration.state_machine import StateMachineRefs, build_definition
+from seqpipe.orchestration.state_machine import (
+    RetryPolicy,
+    StateMachineRefs,
+    build_definition,
+    run_ended_pattern,
+)
 from seqpipe_infra.access import acknowledge_unscoped, grant_bucket, grant_publish, grant_table
 from seqpipe_infra.batch_stack import BatchStack
 from seqpipe_infra.common import log_group, workflow_role
@@ -53,7 +59,13 @@ HANDLER_ACCESS: dict[str, list[tuple[str | TableSpec, Access]]] = {
         (JOBS, Access.WRITE),
         (METADATA, Access.WRITE),  # conditional writes only: a sample's status is never read back
     ],
+    # reads the run's owner, marks the run it owns; its Batch access is in _allow_run_cleanup
+    "run-cleanup": [(JOBS, Access.READ), (JOBS, Access.WRITE)],
 }
+# The X-Ray APIs of active tracing support no resource-level permissions (every function's role).
+_TRACING_REASON = (
+    "X-Ray PutTraceSegments and PutTelemetryRecords (active tracing) support no resource-level permissions"
+)
 
 
 class OrchestrationStack(cdk.Stack):
@@ -80,6 +92,11 @@ class OrchestrationStack(cdk.Stack):
         self.dead_letters = self._queue("DeadLetters", f"{config.prefix}-dead-letters", key)
         layer = dependency_layer(self, "Dependencies")
         code = package_code()
+        # the run cleanup alone needs the queues of the runs' jobs, head queue first
+        job_queues = (compute.head_queue.job_queue_arn, compute.task_queue.job_queue_arn)
+        environments = {base: settings for base in HANDLERS} | {
+            "run-cleanup": replace(settings, job_queues=job_queues)
+        }
         self.functions: dict[str, lambda_.Function] = {}
         for base, handler in HANDLERS.items():
             role = workflow_role(
@@ -110,7 +127,7 @@ class OrchestrationStack(cdk.Stack):
                 memory_size=config.lambdas.memory_mb,
                 timeout=cdk.Duration.seconds(config.lambdas.timeout_seconds),
                 reserved_concurrent_executions=config.lambdas.reserved_concurrency,
-                environment={**settings.environment(), "POWERTOOLS_LOG_LEVEL": "INFO"},
+                environment={**environments[base].environment(), "POWERTOOLS_LOG_LEVEL": "INFO"},
                 vpc=network.vpc,
                 vpc_subnets=network.subnets,
                 security_groups=[network.workload_sg],
@@ -126,16 +143,34 @@ class OrchestrationStack(cdk.Stack):
                 "and its own log streams); it grants no data access.",
                 f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/{_VPC_ACCESS_POLICY}]",
             )
-            acknowledge_unscoped(
-                role,
-                "X-Ray PutTraceSegments and PutTelemetryRecords (active tracing) support no resource-level "
-                "permissions; no other statement of this role uses '*'.",
-            )
+            if base == "run-cleanup":
+                self._allow_run_cleanup(role)
+            else:
+                acknowledge_unscoped(role, f"{_TRACING_REASON}; no other statement of this role uses '*'.")
             self.functions[base] = function
 
         self.state_machine = self._state_machine(settings, compute, alerts, key)
         self._rules(settings)
         cdk.CfnOutput(self, "StateMachineArn", value=self.state_machine.state_machine_arn)
+
+    def _allow_run_cleanup(self, role: iam.Role) -> None:
+        """Find a run's jobs (list the queues' active jobs, describe them) and terminate them."""
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["batch:ListJobs", "batch:DescribeJobs"], resources=["*"])
+        )
+        jobs = self.format_arn(service="batch", resource="job", resource_name="*")
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["batch:TerminateJob"], resources=[jobs]))
+        acknowledge_unscoped(
+            role,
+            f"{_TRACING_REASON}; Batch ListJobs and DescribeJobs support none either, and this role's "
+            "only other '*' is that of job ARNs below.",
+        )
+        acknowledge(
+            role,
+            "A run's Batch jobs are known only when the run ends (their ids are read then); TerminateJob "
+            "is limited to the jobs of this account and region.",
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:batch:{self.region}:{self.account}:job/*]",
+        )
 
     def _queue(self, id: str, name: str, key: kms.IKey) -> sqs.Queue:
         queue = sqs.Queue(
@@ -156,6 +191,7 @@ class OrchestrationStack(cdk.Stack):
         return queue
 
     def _state_machine(self, settings: Settings, compute: BatchStack, alerts: sns.ITopic, key: kms.IKey):
+        run = self.config.run
         refs = StateMachineRefs(
             validation_function_arn=self.functions["validation-handler"].function_arn,
             quality_metrics_function_arn=self.functions["quality-metrics"].function_arn,
@@ -166,6 +202,15 @@ class OrchestrationStack(cdk.Stack):
             alert_topic_arn=alerts.topic_arn,
             processed_bucket=settings.processed_bucket,
             delivery_bucket=settings.delivery_bucket,
+            service_retry=RetryPolicy(
+                interval_seconds=run.service_retry.interval_seconds,
+                max_attempts=run.service_retry.max_attempts,
+                backoff_rate=run.service_retry.backoff_rate,
+                max_delay_seconds=run.service_retry.max_delay_seconds,
+                jitter=True,
+            ),
+            workflow_timeout_seconds=run.workflow_timeout_seconds,
+            timeout_seconds=run.timeout_seconds,
         )
         role = iam.Role(self, "StateMachineRole", assumed_by=iam.ServicePrincipal("states.amazonaws.com"))
         role.add_to_policy(
@@ -241,6 +286,17 @@ class OrchestrationStack(cdk.Stack):
         )
 
     def _rules(self, settings: Settings) -> None:
+        ended = run_ended_pattern(self.state_machine.state_machine_arn)
+        events.Rule(
+            self,
+            "RunEnded",
+            rule_name=f"{self.config.prefix}-run-ended",
+            description="A run's execution failed, timed out or was stopped: end the run, terminate its jobs",
+            event_pattern=events.EventPattern(
+                source=ended["source"], detail_type=ended["detail-type"], detail=ended["detail"]
+            ),
+            targets=[self._target(self.functions["run-cleanup"])],
+        )
         validation = self.functions["validation-handler"]
         events.Rule(
             self,

@@ -65,6 +65,27 @@ def _write(tmp_path, environment: str, change) -> None:
             lambda d: d["dashboard"].update(certificate_arn="my-cert"),
             "dashboard.certificate_arn: 'my-cert' does not match",
         ),
+        (lambda d: d.pop("run"), "(top level): 'run' is a required property"),
+        (
+            lambda d: d["run"]["service_retry"].update(max_attempts=2),
+            "run.service_retry.max_attempts: 2 is less than the minimum of 6",
+        ),
+        (
+            lambda d: d["run"]["service_retry"].update(backoff_rate=1),
+            "run.service_retry.backoff_rate: 1 is less than or equal to the minimum of 1",
+        ),
+        (
+            lambda d: d["batch"].update(head_attempts=11),
+            "batch.head_attempts: 11 is greater than the maximum of 10",
+        ),
+        (
+            lambda d: d["run"].update(workflow_timeout_seconds=43200),
+            "run.workflow_timeout_seconds (43200) must be more than batch.head_timeout_seconds (43200)",
+        ),
+        (
+            lambda d: d["run"].update(timeout_seconds=3600),
+            "run.timeout_seconds (3600) must be more than run.workflow_timeout_seconds (64800)",
+        ),
     ],
 )
 def test_a_bad_config_names_the_file_and_the_field(tmp_path, change, message):

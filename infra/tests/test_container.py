@@ -59,8 +59,18 @@ def test_head_job_refuses_to_start_without_its_run_environment():
 
 
 def test_head_job_fetches_the_run_config_and_execs_the_aws_batch_command(aws, tmp_path):
-    s3 = aws("s3")
+    s3, batch = aws("s3"), aws("batch")
     s3.create_bucket(Bucket="raw")
+    role = aws("iam").create_role(RoleName="batch", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    environment = batch.create_compute_environment(
+        computeEnvironmentName="tasks", type="UNMANAGED", state="ENABLED", serviceRole=role
+    )["computeEnvironmentArn"]
+    queue = batch.create_job_queue(
+        jobQueueName="tasks",
+        state="ENABLED",
+        priority=1,
+        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment}],
+    )["jobQueueArn"]
     s3.put_object(Bucket="raw", Key="configs/RUN1.yaml", Body=b"samples: samples.tsv\n")
     fake_bin = tmp_path / "bin"
     fake_bin.mkdir()
@@ -76,6 +86,7 @@ def test_head_job_fetches_the_run_config_and_execs_the_aws_batch_command(aws, tm
         "SEQPIPE_CONFIG_URI": "s3://raw/configs/RUN1.yaml",
         "SEQPIPE_OUTPUT_URI": "s3://processed/runs/RUN1",
         "SEQPIPE_TASK_TIMEOUT_SECONDS": "21600",
+        "SNAKEMAKE_AWS_BATCH_JOB_QUEUE": queue,
     }
     result = subprocess.run([str(HEAD_JOB)], capture_output=True, text=True, env=env, cwd=tmp_path)
 
@@ -86,5 +97,6 @@ def test_head_job_fetches_the_run_config_and_execs_the_aws_batch_command(aws, tm
     assert argv[argv.index("--configfile") + 1] == "run.yaml"
     assert argv[argv.index("--default-storage-prefix") + 1] == "s3://processed/runs/RUN1"
     assert argv[argv.index("--aws-batch-task-timeout") + 1] == "21600"
+    assert argv[argv.index("--envvars") + 1] == "SEQPIPE_RUN_ID"  # every task job carries the run id
     assert (workflow / "run.yaml").read_text() == "samples: samples.tsv\n"
     assert not [a for a in argv if "secret" in a.lower() or "access-key" in a.lower()]

@@ -11,6 +11,8 @@ import pytest
 from seqpipe_infra.iam_audit import Audit, Statement, audit_templates
 from seqpipe_infra.names import bucket_name
 
+from seqpipe.handlers.registry import HANDLERS
+
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "iam_audit.py"
 
 
@@ -50,7 +52,8 @@ def test_only_the_erasure_role_can_erase_and_no_workflow_role_can_delete_a_bucke
     for purpose in ("raw", "processed", "delivery"):
         entries = access[bucket_name(config, purpose)]
         roles = [p for p in entries if p.startswith(config.prefix)]
-        assert len(roles) == 7 + config.dashboard.enabled  # Batch ×2, Lambdas ×4, erasure, dashboard
+        # Batch ×2, one per Lambda, erasure, dashboard
+        assert len(roles) == 3 + len(HANDLERS) + config.dashboard.enabled
         assert all(entries[p]["denied"] == ["s3:DeleteBucket"] for p in roles)
 
 

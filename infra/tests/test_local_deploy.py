@@ -1,5 +1,6 @@
 """The synthesized dev environment deployed through CloudFormation into the local endpoint (moto),
-then a run started on the state machine CDK built, with the Lambdas from the CDK asset.
+then a run started on the state machine CDK built, with the Lambdas from the CDK asset, and a run
+stopped and ended by the deployed rule and run cleanup.
 
 moto does not emulate some resource types in CloudFormation (bucket/queue/topic policies, alarms,
 CloudTrail, Budgets, SNS subscriptions): it skips them with a warning. Their content is checked on
@@ -96,10 +97,7 @@ def test_lambdas_get_resource_names_and_no_secrets_in_their_environment(deployed
         for f in _client("lambda").list_functions()["Functions"]
         if f["FunctionName"].startswith(prefix)
     }
-    assert sorted(functions) == sorted(
-        f"{prefix}-{n}"
-        for n in ("validation-handler", "vcf-processor", "quality-metrics", "metadata-updater")
-    )
+    assert sorted(functions) == sorted(f"{prefix}-{base}" for base in HANDLERS)
     for function in functions.values():
         variables = function["Environment"]["Variables"]
         assert variables["METADATA_TABLE"] == f"{prefix}-genomics-metadata"
@@ -110,27 +108,40 @@ def test_lambdas_get_resource_names_and_no_secrets_in_their_environment(deployed
         ]
 
 
+def _run_input(deployed, run_id: str, samples: list[str], config: bytes) -> dict:
+    """A run's execution input, with its reads and its config uploaded to the deployed raw bucket."""
+    raw = _output(deployed, "storage", "RawBucketName")
+    s3 = _client("s3")
+    key = f"P1/{run_id}/S1/reads_R1.fastq.gz"
+    s3.upload_file(str(DATAPLANE_DATA / "reads_R1.fastq.gz"), raw, key)
+    s3.put_object(Bucket=raw, Key=f"configs/{run_id}.yaml", Body=config)
+    inputs = [f"s3://{raw}/{key}"]
+    config_uri = f"s3://{raw}/configs/{run_id}.yaml"
+    return {"run_id": run_id, "project": "P1", "samples": samples, "inputs": inputs, "config_uri": config_uri}
+
+
+def _start(deployed, name: str, run_input: dict) -> str:
+    return _client("stepfunctions").start_execution(
+        stateMachineArn=_output(deployed, "orchestration", "StateMachineArn"),
+        name=name,
+        input=json.dumps(run_input),
+    )["executionArn"]
+
+
 @pytest.fixture(scope="module")
 def run1(deployed, moto_endpoint: str):
     """RUN1 (samples S1, S2; S2 below the depth threshold) through the deployed state machine, with
     the endpoint's request log on."""
-    raw = _output(deployed, "storage", "RawBucketName")
-    processed = _output(deployed, "storage", "ProcessedBucketName")
-    s3 = _client("s3")
-    key = "P1/RUN1/S1/reads_R1.fastq.gz"
-    s3.upload_file(str(DATAPLANE_DATA / "reads_R1.fastq.gz"), raw, key)
-    s3.put_object(
-        Bucket=raw,
-        Key="configs/RUN1.yaml",
-        Body=b"qc:\n  thresholds:\n    mean_depth: {min: 10}\n    mapped_pct: {min: 90}\n",
-    )
+    thresholds = b"qc:\n  thresholds:\n    mean_depth: {min: 10}\n    mapped_pct: {min: 90}\n"
+    run_input = _run_input(deployed, "RUN1", ["S1", "S2"], thresholds)
     # what the Snakemake head job would have written to s3://<processed>/runs/RUN1
+    processed = _output(deployed, "storage", "ProcessedBucketName")
     subprocess.run(
         [sys.executable, str(PIPELINE_OUTPUTS)],
         env={
             **os.environ,
             "SEQPIPE_OUTPUT_URI": f"s3://{processed}/runs/RUN1",
-            "SEQPIPE_CONFIG_URI": f"s3://{raw}/configs/RUN1.yaml",
+            "SEQPIPE_CONFIG_URI": run_input["config_uri"],
             "SAMPLES": "S1,S2",
             "LOW_DEPTH_SAMPLES": "S2",
         },
@@ -139,19 +150,7 @@ def run1(deployed, moto_endpoint: str):
 
     sfn = _client("stepfunctions")
     with request_log(moto_endpoint) as served:
-        arn = sfn.start_execution(
-            stateMachineArn=_output(deployed, "orchestration", "StateMachineArn"),
-            name="RUN1",
-            input=json.dumps(
-                {
-                    "run_id": "RUN1",
-                    "project": "P1",
-                    "samples": ["S1", "S2"],
-                    "inputs": [f"s3://{raw}/{key}"],
-                    "config_uri": f"s3://{raw}/configs/RUN1.yaml",
-                }
-            ),
-        )["executionArn"]
+        arn = _start(deployed, "RUN1", run_input)
         deadline = time.monotonic() + 120
         while (execution := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
             assert time.monotonic() < deadline, "execution still running after 120 s"
@@ -189,6 +188,45 @@ def test_a_run_goes_through_the_deployed_state_machine_and_delivers(deployed, ru
     batch = _client("batch")
     head_jobs = batch.list_jobs(jobQueue=_output(deployed, "batch", "HeadQueueArn"), jobStatus="SUCCEEDED")
     assert [j["jobName"] for j in head_jobs["jobSummaryList"]] == ["RUN1"]
+
+
+@pytest.fixture(scope="module")
+def stopped_run(deployed, moto_endpoint: str):
+    """RUN3 started on the deployed state machine and stopped once recorded, with the endpoint's
+    request log on until the deployed rule's run cleanup has ended it."""
+    run_input = _run_input(deployed, "RUN3", ["S1"], b"qc: {}\n")
+    sfn = _client("stepfunctions")
+    jobs = f"{deployed['config'].prefix}-processing-jobs"
+    dynamodb = _client("dynamodb")
+    with request_log(moto_endpoint) as served:
+        arn = _start(deployed, "RUN3-1", run_input)
+        _wait_for(lambda: dynamodb.get_item(TableName=jobs, Key={"job_id": {"S": "RUN3"}}).get("Item"))
+        sfn.stop_execution(executionArn=arn)
+        item = _wait_for(
+            lambda: (
+                (i := dynamodb.get_item(TableName=jobs, Key={"job_id": {"S": "RUN3"}})["Item"])["status"]["S"]
+                == "ABORTED"
+                and i
+            )
+        )
+    return {"execution": sfn.describe_execution(executionArn=arn), "item": item, "requests": served}
+
+
+def _wait_for(check, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while not (value := check()):
+        assert time.monotonic() < deadline, f"not reached after {timeout} s"
+        time.sleep(0.3)
+    return value
+
+
+def test_a_stopped_run_is_ended_by_the_deployed_rule_and_run_cleanup(stopped_run):
+    """An aborted execution runs none of its states: EventBridge (the deployed rule's pattern) hands it
+    to the deployed run-cleanup Lambda, which marks the run the execution owns."""
+    assert stopped_run["execution"]["status"] == "ABORTED"
+    item = stopped_run["item"]
+    assert item["status"]["S"] == "ABORTED" and item["error_name"]["S"] == "ExecutionAborted"
+    assert item["execution_arn"]["S"] == stopped_run["execution"]["executionArn"]
 
 
 def test_iam_audit_reads_the_deployed_roles_from_iam(deployed):
@@ -232,7 +270,9 @@ def _keys(s3, bucket: str, prefix: str) -> list[str]:
     return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
 
 
-def test_each_lambda_may_touch_exactly_the_tables_its_handler_touched(deployed, run1, moto_endpoint: str):
+def test_each_lambda_may_touch_exactly_the_tables_its_handler_touched(
+    deployed, run1, stopped_run, moto_endpoint: str
+):
     """The DynamoDB grants of each function's role (as deployed, read back from IAM) equal the table
     accesses of the requests that function made, taken from the endpoint's own request log.
 
@@ -244,8 +284,9 @@ def test_each_lambda_may_touch_exactly_the_tables_its_handler_touched(deployed, 
     fails both ways: an access without a grant (the handler would get AccessDenied in AWS) and a
     grant no request used (more privilege than the code needs, or a path this test does not drive
     yet: drive it here). The paths driven: RUN1 through the state machine (record, validate inputs,
-    mark running, collect QC, finalize and deliver), and an Object Created event for a FASTQ and a
-    VCF, each delivered twice, as EventBridge may (the second is a duplicate the handler reads back).
+    mark running, collect QC, finalize and deliver), RUN3 stopped and ended by the run cleanup, and an
+    Object Created event for a FASTQ and a VCF, each delivered twice, as EventBridge may (the second is a
+    duplicate the handler reads back).
     """
     config = deployed["config"]
     raw = _output(deployed, "storage", "RawBucketName")
@@ -273,7 +314,7 @@ def test_each_lambda_may_touch_exactly_the_tables_its_handler_touched(deployed, 
                 response = lambda_.invoke(FunctionName=function_name(config, base), Payload=json.dumps(event))
                 assert "FunctionError" not in response, response["Payload"].read()
 
-    touched = table_accesses(run1["requests"] + served)
+    touched = table_accesses(run1["requests"] + stopped_run["requests"] + served)
     tables = [table_name(config, spec) for spec in ALL_TABLES]
     access = audit_live(config.prefix).access()
     granted = {}

@@ -149,8 +149,8 @@ def test_every_workflow_role_denies_itself_bucket_deletion(env):
         for lid, p in resources(templates, "AWS::IAM::Role")
         if p.get("Path") == f"/{config.prefix}/workflow/"
     }
-    # Batch head + tasks, four Lambdas, erasure, and the dashboard's tasks
-    assert len(roles) == 7 + config.dashboard.enabled
+    # Batch head + tasks, one per Lambda, erasure, and the dashboard's tasks
+    assert len(roles) == 3 + len(HANDLERS) + config.dashboard.enabled
     denied_roles = set()
     for _, props in resources(templates, "AWS::IAM::Policy"):
         for s in props["PolicyDocument"]["Statement"]:
@@ -341,11 +341,14 @@ def test_lambdas_run_in_the_vpc_with_dlq_concurrency_tracing_and_log_retention(e
         assert "TargetArn" in props["DeadLetterConfig"]
         assert props["ReservedConcurrentExecutions"] == config.lambdas.reserved_concurrency
         assert props["TracingConfig"] == {"Mode": "Active"}
-        # only what the package (Settings) and Powertools read: an unread variable is a second truth
+        # only what the package (Settings) and Powertools read: an unread variable is a second truth;
+        # the job queues go to the one function that reads them
+        queues = {"JOB_QUEUES"} if name == f"{config.prefix}-run-cleanup" else set()
         assert set(props["Environment"]["Variables"]) == {
             *SETTINGS_VARIABLES,
             "ALERT_TOPIC_ARN",
             "POWERTOOLS_LOG_LEVEL",
+            *queues,
         }
     groups = list(resources(templates, "AWS::Logs::LogGroup"))
     assert groups and all(

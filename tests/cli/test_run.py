@@ -7,6 +7,10 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
+from seqpipe.aws.repositories import Repositories
+
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOW = """
 rule all:
@@ -121,18 +125,39 @@ def test_a_cloud_dry_run_prints_the_execution_input(seqpipe, aws):
     }
 
 
-def test_a_cloud_run_starts_the_state_machine_named_after_the_run(seqpipe, aws, monkeypatch):
-    sfn = aws("stepfunctions")
+@pytest.fixture
+def echo_machine(aws, monkeypatch) -> str:
+    """A state machine that echoes its input, as $STATE_MACHINE_ARN."""
     definition = {"StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "End": True}}}
-    arn = sfn.create_state_machine(
+    arn = aws("stepfunctions").create_state_machine(
         name="seqpipe-run", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/sfn"
     )["stateMachineArn"]
     monkeypatch.setenv("STATE_MACHINE_ARN", arn)
+    return arn
+
+
+def test_a_cloud_run_starts_its_first_attempt_named_after_the_run(seqpipe, settings, echo_machine):
     result = seqpipe("run", *CLOUD_ARGS, "--wait", "--json")
     assert result.returncode == 0, result.stderr
     report = result.json()
-    assert report["status"] == "SUCCEEDED" and report["executionArn"].endswith(":RUN_42")
-    assert report["output"]["run_id"] == "RUN_42"
+    assert report["status"] == "SUCCEEDED" and report["executionArn"].endswith(":RUN_42-1")
+    assert report["attempt"] == 1 and report["output"]["run_id"] == "RUN_42"
+
+
+def test_a_cloud_run_starts_the_next_attempt_of_a_failed_run_and_refuses_an_active_one(
+    seqpipe, settings, echo_machine
+):
+    jobs = Repositories.from_settings(settings).jobs
+    jobs.record_run("RUN_42", "P1", ["S1"], execution_arn=f"{echo_machine}:RUN_42-1")
+    jobs.transition("RUN_42", "RUNNING")
+
+    refused = seqpipe("run", *CLOUD_ARGS)
+    assert refused.returncode == 4 and "run RUN_42 is RUNNING (attempt 1, execution" in refused.stderr
+
+    jobs.transition("RUN_42", "FAILED")
+    result = seqpipe("run", *CLOUD_ARGS, "--json")
+    assert result.returncode == 0, result.stderr
+    assert result.json()["attempt"] == 2 and result.json()["executionArn"].endswith(":RUN_42-2")
 
 
 def test_a_cloud_run_without_the_state_machine_arn_is_exit_5(seqpipe, aws, monkeypatch):
@@ -144,6 +169,11 @@ def test_a_cloud_run_without_the_state_machine_arn_is_exit_5(seqpipe, aws, monke
 def test_cloud_inputs_must_be_s3_uris(seqpipe, aws):
     result = seqpipe("run", "--cloud", "--run-id", "R1", "--sample", "S1", "--config-uri", "config.yaml")
     assert result.returncode == 2 and "s3:// URIs" in result.stderr
+
+
+def test_a_cloud_run_id_must_leave_room_for_the_attempt_in_the_execution_name(seqpipe, aws):
+    result = seqpipe("run", *CLOUD_ARGS[:2], "R" * 73, *CLOUD_ARGS[3:])
+    assert result.returncode == 2 and "--run-id" in result.stderr and "1-72 letters" in result.stderr
 
 
 RECORDED_WORKFLOW = """

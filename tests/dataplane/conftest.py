@@ -1,5 +1,6 @@
-"""Data-plane fixtures: tables, buckets and topic in the local endpoint; the four Lambdas and the
-state machine deployed there from the package (the same zip and definition the CDK app uses)."""
+"""Data-plane fixtures: tables, buckets and topic in the local endpoint; the Lambdas, the state machine
+and the rule that sends its failed, timed-out and aborted executions to the run cleanup, deployed there
+from the package (the same zip, definition, retry strategy and event pattern the CDK app uses)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 import sys
 import time
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +18,19 @@ import pytest
 from seqpipe.aws.settings import Settings
 from seqpipe.aws.tables import create_tables
 from seqpipe.handlers.registry import HANDLERS
-from seqpipe.orchestration.state_machine import RetryPolicy, StateMachineRefs, build_definition
+from seqpipe.orchestration.state_machine import (
+    RetryPolicy,
+    StateMachineRefs,
+    build_definition,
+    head_job_retry_strategy,
+    run_ended_pattern,
+)
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 PACKAGE = HERE.parents[1] / "src" / "seqpipe"
 FAKE_WORKFLOW = HERE / "support" / "fake_workflow.py"
+HEAD_JOB_ATTEMPTS = 2
 
 
 RUN_INFO = """<?xml version="1.0"?>
@@ -120,24 +128,32 @@ class Deployment:
     plane: DataPlane
     refs: StateMachineRefs
     state_machine_arn: str
+    head_queue: str
+    task_queue: str
+    head_compute_environment: str
 
-    def start(self, run_id: str, samples: list[str], inputs: list[str], name: str | None = None) -> str:
+    def run_input(self, run_id: str, samples: list[str], inputs: list[str]) -> dict[str, Any]:
+        """The execution input of a run, with a run config (QC thresholds) in the raw bucket."""
         config_key = f"configs/{run_id}.yaml"
         self.plane.client("s3").put_object(
             Bucket=self.plane.settings.raw_bucket,
             Key=config_key,
             Body=b"qc:\n  thresholds:\n    mean_depth: {min: 10}\n    mapped_pct: {min: 90}\n",
         )
-        run_input = {
+        return {
             "run_id": run_id,
             "project": "P1",
             "samples": samples,
             "inputs": inputs,
             "config_uri": f"s3://{self.plane.settings.raw_bucket}/{config_key}",
         }
+
+    def start(self, run_id: str, samples: list[str], inputs: list[str], name: str | None = None) -> str:
         kwargs = {"name": name} if name else {}
         return self.plane.client("stepfunctions").start_execution(
-            stateMachineArn=self.state_machine_arn, input=json.dumps(run_input), **kwargs
+            stateMachineArn=self.state_machine_arn,
+            input=json.dumps(self.run_input(run_id, samples, inputs)),
+            **kwargs,
         )["executionArn"]
 
     def wait(self, execution_arn: str, timeout: float = 120) -> dict:
@@ -153,15 +169,52 @@ class Deployment:
     def history(self, execution_arn: str) -> list[dict]:
         return self.plane.client("stepfunctions").get_execution_history(executionArn=execution_arn)["events"]
 
+    def entered(self, execution_arn: str) -> list[str]:
+        """The states the execution entered, in order."""
+        return [
+            e["stateEnteredEventDetails"]["name"]
+            for e in self.history(execution_arn)
+            if "stateEnteredEventDetails" in e
+        ]
 
-def deploy(plane: DataPlane, lambda_zip: bytes, job_environment: dict[str, str]) -> Deployment:
+    def jobs(self, queue: str) -> list[dict]:
+        """Every job of a queue, described, oldest first."""
+        batch = self.plane.client("batch")
+        ids = [
+            j["jobId"]
+            for status in ("SUBMITTED", "RUNNABLE", "RUNNING", "SUCCEEDED", "FAILED")
+            for j in batch.list_jobs(jobQueue=queue, jobStatus=status)["jobSummaryList"]
+        ]
+        described = batch.describe_jobs(jobs=ids)["jobs"] if ids else []
+        return sorted(described, key=lambda j: j["createdAt"])
+
+
+def deploy(plane: DataPlane, lambda_zip: bytes, job_environment: dict[str, str], **limits: int) -> Deployment:
+    """`limits`: StateMachineRefs' workflow_timeout_seconds / timeout_seconds for this deployment."""
     aws, settings = plane.client, plane.settings
     role = aws("iam").create_role(
         RoleName="test-role",
         AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
     )["Role"]["Arn"]
+    batch = aws("batch")
+    queues = {}
+    for name in ("head", "tasks"):
+        environment = batch.create_compute_environment(
+            computeEnvironmentName=f"test-{name}", type="UNMANAGED", state="ENABLED", serviceRole=role
+        )["computeEnvironmentArn"]
+        queues[name] = batch.create_job_queue(
+            jobQueueName=f"test-{name}",
+            state="ENABLED",
+            priority=1,
+            computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment}],
+        )["jobQueueArn"]
+        queues[f"{name}-environment"] = environment
     functions = {}
     for name, handler in HANDLERS.items():
+        # as in the CDK app: the names of Settings, and the job queues for the run cleanup only
+        function_settings = settings
+        if name == "run-cleanup":
+            function_settings = replace(settings, job_queues=(queues["head"], queues["tasks"]))
         functions[name] = aws("lambda").create_function(
             FunctionName=f"test-{name}",
             Runtime="python3.11",
@@ -169,27 +222,23 @@ def deploy(plane: DataPlane, lambda_zip: bytes, job_environment: dict[str, str])
             Handler=handler,
             Code={"ZipFile": lambda_zip},
             Timeout=120,
-            Environment={"Variables": {**settings.environment(), "POWERTOOLS_METRICS_NAMESPACE": "seqpipe"}},
+            Environment={
+                "Variables": {**function_settings.environment(), "POWERTOOLS_METRICS_NAMESPACE": "seqpipe"}
+            },
         )["FunctionArn"]
-    batch = aws("batch")
-    environment = batch.create_compute_environment(
-        computeEnvironmentName="test-ce", type="UNMANAGED", state="ENABLED", serviceRole=role
-    )["computeEnvironmentArn"]
-    queue = batch.create_job_queue(
-        jobQueueName="test-queue",
-        state="ENABLED",
-        priority=1,
-        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment}],
-    )["jobQueueArn"]
     definition = batch.register_job_definition(
         jobDefinitionName="test-head-job",
         type="container",
+        retryStrategy=head_job_retry_strategy(HEAD_JOB_ATTEMPTS),
         containerProperties={
             "image": "seqpipe:test",
             "vcpus": 1,
             "memory": 512,
             "command": [sys.executable, str(FAKE_WORKFLOW)],
-            "environment": [{"name": k, "value": v} for k, v in job_environment.items()],
+            "environment": [
+                {"name": k, "value": v}
+                for k, v in {**job_environment, "SNAKEMAKE_AWS_BATCH_JOB_QUEUE": queues["tasks"]}.items()
+            ],
         },
     )["jobDefinitionArn"]
     refs = StateMachineRefs(
@@ -197,21 +246,29 @@ def deploy(plane: DataPlane, lambda_zip: bytes, job_environment: dict[str, str])
         quality_metrics_function_arn=functions["quality-metrics"],
         metadata_updater_function_arn=functions["metadata-updater"],
         jobs_table=settings.jobs_table,
-        job_queue_arn=queue,
+        job_queue_arn=queues["head"],
         job_definition_arn=definition,
         alert_topic_arn=settings.alert_topic_arn or "",
         processed_bucket=settings.processed_bucket,
         delivery_bucket=settings.delivery_bucket,
-        task_retry=RetryPolicy(interval_seconds=1, max_attempts=1, backoff_rate=1.0),
-        workflow_retry=RetryPolicy(interval_seconds=1, max_attempts=1, backoff_rate=1.0),
+        service_retry=RetryPolicy(interval_seconds=1, max_attempts=1, backoff_rate=1.0),
+        **limits,
     )
     arn = aws("stepfunctions").create_state_machine(
         name="test-run", definition=json.dumps(build_definition(refs)), roleArn=role
     )["stateMachineArn"]
-    return Deployment(plane, refs, arn)
+    events = aws("events")
+    events.put_rule(Name="test-run-ended", EventPattern=json.dumps(run_ended_pattern(arn)))
+    events.put_targets(Rule="test-run-ended", Targets=[{"Id": "cleanup", "Arn": functions["run-cleanup"]}])
+    return Deployment(plane, refs, arn, queues["head"], queues["tasks"], queues["head-environment"])
 
 
 @pytest.fixture
 def deploy_with(dataplane: DataPlane, lambda_zip: bytes):
-    """deploy_with(SAMPLES="S1,S2", ...) → a Deployment whose head job gets that environment."""
-    return lambda **job_environment: deploy(dataplane, lambda_zip, job_environment)
+    """deploy_with(SAMPLES="S1,S2", ...) → a Deployment whose head job gets that environment;
+    deploy_with(limits={"workflow_timeout_seconds": 4}, ...) also sets the state machine's limits."""
+
+    def deploy_run(limits: dict[str, int] | None = None, **job_environment: str) -> Deployment:
+        return deploy(dataplane, lambda_zip, job_environment, **(limits or {}))
+
+    return deploy_run

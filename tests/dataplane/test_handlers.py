@@ -1,4 +1,4 @@
-"""The four Lambda handlers called directly against the local endpoint (tables and buckets in moto)."""
+"""The Lambda handlers called directly against the local endpoint (tables, buckets and queues in moto)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pysam
 import pytest
+from batch_jobs import submit_job_of_run
 
 from seqpipe.aws import ingest
 from seqpipe.aws.qc import QcInputError
 from seqpipe.aws.quarantine import quarantine_reason
 from seqpipe.aws.repositories import Repositories
-from seqpipe.aws.transitions import IllegalTransition
-from seqpipe.handlers import metadata_updater, quality_metrics, validation_handler, vcf_processor
+from seqpipe.aws.transitions import IllegalTransition, NotOwner
+from seqpipe.handlers import metadata_updater, quality_metrics, run_cleanup, validation_handler, vcf_processor
 from seqpipe.qc.verdicts import read_verdicts
 from seqpipe.storage.s3 import S3Uri
 
@@ -236,9 +237,92 @@ def test_failed_run_can_be_submitted_again_as_a_new_attempt(dataplane):
     jobs = Repositories.from_settings(dataplane.settings).jobs
     jobs.record_run("RUN1", "P1", ["S1"])
     assert jobs.record_run("RUN1", "P1", ["S1"])[0] is False
-    jobs.transition("RUN1", "FAILED")
+    jobs.transition("RUN1", "FAILED", error_name="States.TaskFailed", error_cause="exit 3")
     created, item = jobs.record_run("RUN1", "P1", ["S1"])
     assert created and item["attempt"] == 2 and item["status"] == "SUBMITTED"
+    assert "error_name" not in item and "error_cause" not in item  # the new attempt has not failed
+
+
+EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:test-run:RUN1-{}"
+
+
+def test_only_the_execution_that_owns_a_run_moves_it_on(dataplane, lambda_context):
+    for attempt in (1, 2):
+        metadata_updater.handler(
+            {
+                "action": "record_run",
+                "run_id": "RUN1",
+                "project": "P1",
+                "samples": ["S1"],
+                "execution_arn": EXECUTION.format(attempt),
+            },
+            lambda_context,
+        )
+        if attempt == 1:
+            Repositories.from_settings(dataplane.settings).jobs.transition("RUN1", "FAILED")
+    move = {"action": "transition", "run_id": "RUN1", "status": "RUNNING"}
+
+    with pytest.raises(NotOwner, match=r"RUN1-2, not .*RUN1-1"):
+        metadata_updater.handler({**move, "execution_arn": EXECUTION.format(1)}, lambda_context)
+    moved = metadata_updater.handler({**move, "execution_arn": EXECUTION.format(2)}, lambda_context)
+    assert moved["status"] == "RUNNING"
+
+
+def run_ended(execution_arn: str, status: str, run_input: dict | None) -> dict:
+    """The "Step Functions Execution Status Change" event EventBridge sends the run cleanup."""
+    return {
+        "version": "0",
+        "id": "6f6a2c1e-0000-4000-8000-000000000001",
+        "detail-type": "Step Functions Execution Status Change",
+        "source": "aws.states",
+        "account": "123456789012",
+        "time": "2026-11-26T10:00:00Z",
+        "region": "us-east-1",
+        "resources": [execution_arn],
+        "detail": {
+            "executionArn": execution_arn,
+            "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:test-run",
+            "name": execution_arn.rsplit(":", 1)[1],
+            "status": status,
+            "input": None if run_input is None else json.dumps(run_input),
+            "error": "RunFailed" if status == "FAILED" else None,
+            "cause": "the run failed" if status == "FAILED" else None,
+        },
+    }
+
+
+def test_the_late_end_of_an_earlier_attempt_leaves_the_current_attempt_and_its_jobs_alone(
+    dataplane, deploy_with, lambda_context, monkeypatch
+):
+    deployment = deploy_with()
+    monkeypatch.setenv("JOB_QUEUES", f"{deployment.head_queue},{deployment.task_queue}")
+    jobs = Repositories.from_settings(dataplane.settings).jobs
+    jobs.record_run("RUN1", "P1", ["S1"], execution_arn=EXECUTION.format(1))
+    jobs.transition("RUN1", "FAILED")
+    jobs.record_run("RUN1", "P1", ["S1"], execution_arn=EXECUTION.format(2))
+    jobs.transition("RUN1", "RUNNING", execution_arn=EXECUTION.format(2))
+    batch = dataplane.client("batch")
+    head = submit_job_of_run(batch, deployment.head_queue, "RUN1", "attempt-2-head", ["sleep", "60"])
+
+    # attempt 1's FAILED event arrives only now (EventBridge delivers at least once, not in order)
+    event = run_ended(EXECUTION.format(1), "FAILED", {"run_id": "RUN1"})
+    result = run_cleanup.handler(event, lambda_context)
+
+    assert result == {"run_id": "RUN1", "owned": False, "timed_out": False, "terminated": []}
+    assert jobs.get("RUN1")["status"] == "RUNNING"
+    assert batch.describe_jobs(jobs=[head])["jobs"][0]["status"] == "RUNNING"
+    # attempt 2 ending does what attempt 1 could not
+    result = run_cleanup.handler(
+        run_ended(EXECUTION.format(2), "ABORTED", {"run_id": "RUN1"}), lambda_context
+    )
+    assert result["owned"] and result["terminated"] == [head] and result["status"] == "ABORTED"
+    assert batch.describe_jobs(jobs=[head])["jobs"][0]["status"] == "FAILED"
+
+
+def test_the_run_cleanup_names_an_execution_whose_input_the_event_does_not_carry(dataplane, lambda_context):
+    event = run_ended(EXECUTION.format(1), "TIMED_OUT", None)
+    with pytest.raises(run_cleanup.EventWithoutInput, match=r"RUN1-1 ended TIMED_OUT.*by hand"):
+        run_cleanup.handler(event, lambda_context)
 
 
 def test_access_patterns_are_single_queries(dataplane):

@@ -1,7 +1,7 @@
 """The unchanged workflow on AWS Batch with S3 storage, against the local AWS endpoint: the head job
 (`seqpipe-head-job`, the image's command) fetches the run config and submits every rule as a Batch job
 (run as a local process by the endpoint), the results land in S3, and the job definitions carry the
-profile's timeout, exact (vCPU, memory) pairs and no storage credentials."""
+profile's timeout, exact (vCPU, memory) pairs, the run id and no storage credentials."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from seqpipe.aws.layout import run_output_uri
 from seqpipe.aws.repositories import Repositories
 from seqpipe.aws.settings import Settings
 from seqpipe.aws.tables import create_tables
+from seqpipe.execution.run_jobs import RUN_ID_VARIABLE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.aws]
 
@@ -85,6 +86,8 @@ def test_pipeline_on_aws_batch_submits_runs_and_uploads(
         assert container["image"] == "seqpipe-pipeline:test"
         names = {e["name"] for e in container["environment"]}
         assert not {n for n in names if any(s in n for s in ("KEY", "SECRET", "TOKEN"))}, names
+        # the run id every task job carries, by which the run cleanup finds it (seqpipe.execution.run_jobs)
+        assert {"name": RUN_ID_VARIABLE, "value": "run-batch"} in container["environment"]
         req = {r["type"]: int(r["value"]) for r in container["resourceRequirements"]}
         assert req["VCPU"] in VALID_RESOURCES_MAPPING[req["MEMORY"]], definition["jobDefinitionName"]
     jobs = [

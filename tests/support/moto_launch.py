@@ -6,13 +6,23 @@
    goes to the server log, not into the response; the context has the attributes Powertools reads.
    Its SDK calls carry the function's name as their app id (User-Agent `app/<name>`), so that the
    server's request log (moto's recorder) says which function made each request.
+2b. EMF documents in a function's output become metrics in the endpoint's CloudWatch, as CloudWatch
+   Logs turns them into metrics in AWS (so a test can read what an alarm would see).
+2c. EventBridge rules with a Lambda target invoke the function asynchronously, as EventBridge does
+   (stock: NotImplementedError, and the event is lost for the rule's other targets); a scheduled
+   rule matches no event (stock: it matches every event and its target raises).
 3. Step Functions' Batch integration gets its parameter/response normalisation back
    (stock moto: KeyError 'JobName' on arn:aws:states:::batch:submitJob[.sync]).
 3b. State machines created through CloudFormation land in the executing backend.
 3c. Unnamed executions get a uuid name (stock: named 'None', 2nd start fails).
 3d. Batch jobs copy their container overrides (a Step Functions retry of submitJob reuses them).
 3e. A retried .sync task polls its new job (stock: every retry ends at once in States.Timeout).
-4. MOTO_BATCH_LOCAL_EXEC=1: Batch container jobs run their command as a local process.
+3f. An execution that ends sends "Step Functions Execution Status Change" to the default event bus,
+   as Step Functions does, so that rules on it run (stock: no event).
+4. MOTO_BATCH_LOCAL_EXEC=1: Batch container jobs run their command as a local process, attempt by
+   attempt under the job definition's retryStrategy (evaluateOnExit included); a job process killed
+   by SIGKILL ends its attempt as a lost host does; TerminateJob stops the process; a job whose
+   queue has no ENABLED compute environment stays RUNNABLE (no capacity).
 5. MOTO_S3_LARGE_OBJECTS=1: ranged GETs and multipart completion without loading whole objects
    into memory (multi-GB objects for benchmarks).
 
@@ -22,6 +32,7 @@ Usage: python moto_launch.py PORT
 import base64
 import hashlib
 import io
+import json
 import os
 import subprocess
 import sys
@@ -105,10 +116,77 @@ def _invoke(self, function_name, qualifier, body, headers, response_headers):
     log = f"START {fn.function_name}\n{p.stderr}END duration={time.time() - t0:.3f}s\n"
     response_headers["x-amz-log-result"] = base64.b64encode(log[-4096:].encode()).decode()
     print(log, flush=True)  # the server log keeps every invocation's output
+    _publish_emf(self.account_id, self.region_name, p.stderr)
     return (p.stdout or "null").encode()
 
 
 LambdaSimpleBackend.invoke = _invoke
+
+
+# ---- 2b. EMF lines of a function's output → CloudWatch metrics ---------------------------------
+def _publish_emf(account_id, region, output):
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    for line in output.splitlines():
+        if not line.startswith("{") or '"_aws"' not in line:
+            continue
+        try:
+            document = json.loads(line)
+        except ValueError:
+            continue
+        for directive in document["_aws"].get("CloudWatchMetrics", []):
+            for names in directive.get("Dimensions") or [[]]:
+                dimensions = [{"Name": name, "Value": str(document[name])} for name in names]
+                data = []
+                for metric in directive.get("Metrics", []):
+                    values = document[metric["Name"]]
+                    data.append(
+                        {
+                            "MetricName": metric["Name"],
+                            "Unit": metric.get("Unit", "None"),
+                            "Dimensions": dimensions,
+                            "Values": values if isinstance(values, list) else [values],
+                        }
+                    )
+                cloudwatch_backends[account_id][region].put_metric_data(directive["Namespace"], data)
+
+
+# ---- 2c. EventBridge: Lambda targets are invoked (asynchronously), schedules match no event ------
+import threading  # noqa: E402
+
+from moto.awslambda_simple.models import lambda_simple_backends  # noqa: E402
+from moto.events import models as _events_models  # noqa: E402
+
+_send_to_targets = _events_models.Rule.send_to_targets
+
+
+def _send_to_targets_and_lambdas(self, original_event, transform_input=True):
+    if self.scheduled_expression:
+        return None
+    functions = [t for t in self.targets if t["Arn"].split(":")[2] == "lambda"]
+    if not functions:
+        return _send_to_targets(self, original_event, transform_input)
+    if not self.event_pattern.matches_event(original_event):
+        return None
+    all_targets, self.targets = self.targets, [t for t in self.targets if t not in functions]
+    try:
+        _send_to_targets(self, original_event, transform_input)
+    finally:
+        self.targets = all_targets
+    backend = lambda_simple_backends[self.account_id][self.region_name]
+    # moto keeps an event's time as epoch seconds; EventBridge delivers it as ISO 8601
+    when = original_event.get("time")
+    if isinstance(when, int | float):
+        original_event = {**original_event, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))}
+    payload = json.dumps(original_event, default=str)
+    for target in functions:
+        threading.Thread(
+            target=backend.invoke, args=(target["Arn"], None, payload, {}, {}), daemon=True
+        ).start()
+    return None
+
+
+_events_models.Rule.send_to_targets = _send_to_targets_and_lambdas
 
 # ---- 3. Step Functions Batch integration: restore parameter normalisation ----
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (  # noqa: E402
@@ -203,15 +281,73 @@ def _eval_sync(self, env, sync_resolver, timeout_seconds, callback_endpoint, hea
 
 _CallbackTask._eval_sync = _eval_sync
 
-# ---- 4. optional: run Batch container commands as local processes ------------
-# MOTO_BATCH_LOCAL_EXEC=1: a submitted (non-array) container job runs its
-# 'command' with bash on the host (the "image" is the host + this venv),
-# goes RUNNING, then SUCCEEDED/FAILED by exit code. 'pip install' in the command
-# is a no-op (the venv already has the plugins).
-if os.environ.get("MOTO_BATCH_LOCAL_EXEC") == "1":
-    import shutil
-    import threading
+# ---- 3f. Step Functions execution status changes → EventBridge (default bus) ----------------------
+from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication  # noqa: E402
 
+_terminated = BaseExecutionWorkerCommunication.terminated
+
+
+def _millis(moment):
+    return int(moment.timestamp() * 1000) if moment else None
+
+
+def _terminated_with_event(self):
+    _terminated(self)
+    execution = self.execution
+    output = execution.output if execution.exec_status.value == "SUCCEEDED" else None
+    event = {
+        "version": "0",
+        "id": str(_uuid.uuid4()),
+        "detail-type": "Step Functions Execution Status Change",
+        "source": "aws.states",
+        "account": execution.account_id,
+        "region": execution.region_name,
+        "time": time.time(),
+        "resources": [execution.exec_arn],
+        "detail": {
+            "executionArn": execution.exec_arn,
+            "stateMachineArn": execution.state_machine.arn,
+            "name": execution.name,
+            "status": execution.exec_status.value,
+            "startDate": _millis(execution.start_date),
+            "stopDate": _millis(execution.stop_date),
+            "input": json.dumps(execution.input_data),
+            "inputDetails": {"included": True},
+            "output": None if output is None else json.dumps(output),
+            "error": execution.error,
+            "cause": execution.cause,
+        },
+    }
+    from moto.events.models import events_backends
+
+    bus = events_backends[execution.account_id][execution.region_name].event_buses.get("default")
+    for rule in list(bus.rules.values()) if bus else []:
+        rule.send_to_targets(event, transform_input=False)
+
+
+BaseExecutionWorkerCommunication.terminated = _terminated_with_event
+
+# ---- 4. optional: run Batch container commands as local processes ------------
+# MOTO_BATCH_LOCAL_EXEC=1: a submitted (non-array) container job runs its 'command' on the host (the
+# "image" is the host + this venv), RUNNING, then SUCCEEDED/FAILED by exit code; 'pip install' in the
+# command is a no-op (the venv already has the plugins). What Batch itself does around a job:
+# - attempts: up to retryStrategy.attempts of the job definition; after a failed attempt the first
+#   evaluateOnExit rule whose onStatusReason/onReason/onExitCode globs all match says RETRY or EXIT, and
+#   no matching rule means RETRY (as in Batch). A terminated or timed-out job is not retried.
+# - a lost host: an attempt whose process was killed by SIGKILL (by itself or by a test, as a Spot
+#   reclaim or a dying instance kills it: no exit of its own) ends with Batch's status reason
+#   "Host EC2 (instance i-…) terminated." and no exit code.
+# - TerminateJob: the job's process group gets SIGTERM (SIGKILL 2 s later); the job is FAILED with the
+#   given reason. A job that never started is FAILED at once.
+# - no capacity: a job whose queue has no ENABLED compute environment stays RUNNABLE until terminated.
+if os.environ.get("MOTO_BATCH_LOCAL_EXEC") == "1":
+    import contextlib
+    import fnmatch
+    import shutil
+    import signal
+    from datetime import datetime
+
+    from moto.batch.models import Job as _Job
     from moto.batch_simple.models import BatchSimpleBackend
 
     _orig_finish = BatchSimpleBackend._mark_job_as_finished
@@ -219,17 +355,29 @@ if os.environ.get("MOTO_BATCH_LOCAL_EXEC") == "1":
     with open(os.path.join(_SHIM, "pip"), "w") as f:
         f.write("#!/bin/sh\necho '[moto-batch] pip install skipped' >&2\n")
     os.chmod(os.path.join(_SHIM, "pip"), 0o755)
+    _PROCESSES = {}  # job id → the process of its running attempt
+    _HOST_LOST = "Host EC2 (instance i-0{}) terminated."
+    _EXITED = "Essential container in task exited"
+    _TIMED_OUT = "Job attempt duration exceeded timeout"
 
-    def _finish(self, include_start_attempt, job):
-        if not include_start_attempt or job.job_definition.container_properties is None:
-            return _orig_finish(self, include_start_attempt, job)
-        from datetime import datetime
+    def _lower_first(mapping):
+        return {k[:1].lower() + k[1:]: v for k, v in (mapping or {}).items()}
 
-        self.backend._jobs[job.job_id] = job
-        job.job_started_at = datetime.now()
-        job.log_stream_name = job._stream_name
-        job._start_attempt()
-        job.status = "RUNNING"
+    def _action(strategy, exit_code, status_reason, reason):
+        """Batch's evaluateOnExit: the first rule whose conditions all match; none matching: RETRY."""
+        observed = {
+            "onExitCode": "" if exit_code is None else str(exit_code),
+            "onStatusReason": status_reason or "",
+            "onReason": reason or "",
+        }
+        for rule in map(_lower_first, strategy.get("evaluateOnExit") or []):
+            conditions = {k: v for k, v in rule.items() if k in observed}
+            if all(fnmatch.fnmatchcase(observed[k], pattern) for k, pattern in conditions.items()):
+                return rule["action"].upper()
+        return "RETRY"
+
+    def _run_attempt(region, job):
+        """One attempt as a local process: (exit code or None, status reason)."""
         cmd = job._get_container_property("command", [])
         env = dict(os.environ)
         # what the job role + region would give a real container: credentials and this endpoint
@@ -237,41 +385,98 @@ if os.environ.get("MOTO_BATCH_LOCAL_EXEC") == "1":
             {
                 "AWS_ACCESS_KEY_ID": "testing",
                 "AWS_SECRET_ACCESS_KEY": "testing",
-                "AWS_DEFAULT_REGION": self.region_name,
+                "AWS_DEFAULT_REGION": region,
                 "AWS_ENDPOINT_URL": f"http://127.0.0.1:{PORT}",
             }
         )
         env.update({e["name"]: e["value"] for e in job._get_container_property("environment", [])})
         env["PATH"] = f"{_SHIM}:{os.path.dirname(sys.executable)}:{env.get('PATH', '')}"
         workdir = tempfile.mkdtemp(prefix=f"moto-batch-{job.job_id[:8]}-")
-
-        def _run():
+        timeout = (job.timeout or job.job_definition.timeout or {}).get("attemptDurationSeconds", 3600)
+        with open(os.path.join(workdir, "job.log"), "w+") as log:
+            process = subprocess.Popen(
+                cmd, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+            _PROCESSES[job.job_id] = process
             try:
-                p = subprocess.run(
-                    cmd,
-                    cwd=workdir,
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                    timeout=(job.timeout or {}).get("attemptDurationSeconds", 3600),
-                )
-                job.exit_code = p.returncode
-                with open(os.path.join(workdir, "job.log"), "w") as f:
-                    f.write(p.stdout + p.stderr)
-                if p.returncode != 0:
-                    job.job_stopped_reason = f"Essential container in task exited (rc={p.returncode})"
-                    tail = p.stderr[-3000:]
-                    print(f"[moto-batch] job {job.job_name} rc={p.returncode}\n{tail}", flush=True)
-            except Exception as e:  # timeout etc.
-                job.exit_code = 1
-                job.job_stopped_reason = str(e)[:200]
-            job._mark_stopped(success=job.exit_code == 0)
-            if os.environ.get("MOTO_BATCH_KEEP_WORKDIR") != "1":
-                shutil.rmtree(workdir, ignore_errors=True)
+                returncode = process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+                returncode = None
+            finally:
+                _PROCESSES.pop(job.job_id, None)
+            log.seek(0)
+            output = log.read()
+        if os.environ.get("MOTO_BATCH_KEEP_WORKDIR") != "1":
+            shutil.rmtree(workdir, ignore_errors=True)
+        if job.stop:  # terminated: Batch reports the signal as 128 + its number
+            return (128 - returncode if returncode and returncode < 0 else returncode), job.job_stopped_reason
+        if returncode is None:
+            return None, _TIMED_OUT
+        if returncode == -signal.SIGKILL:
+            return None, _HOST_LOST.format(job.job_id.replace("-", "")[:16])
+        if returncode != 0:
+            print(f"[moto-batch] job {job.job_name} rc={returncode}\n{output[-3000:]}", flush=True)
+        return returncode, _EXITED
 
-        threading.Thread(target=_run, daemon=True).start()
+    def _run_attempts(region, job):
+        strategy = _lower_first(job.job_definition.retry_strategy)
+        attempts = int(strategy.get("attempts") or 1)
+        for number in range(1, attempts + 1):
+            if number > 1 and job.stop:
+                break
+            if number > 1:
+                job.job_started_at = datetime.now()
+                job._start_attempt()
+                job.status = "RUNNING"
+            exit_code, status_reason = _run_attempt(region, job)
+            attempt = job.latest_attempt
+            attempt["statusReason"] = status_reason
+            if exit_code is not None:
+                attempt["container"]["exitCode"] = exit_code
+            retried = number < attempts and exit_code != 0 and not job.stop and status_reason != _TIMED_OUT
+            if not retried or _action(strategy, exit_code, status_reason, None) != "RETRY":
+                break
+            attempt["stoppedAt"] = int(datetime.now().timestamp() * 1000)
+            print(f"[moto-batch] job {job.job_name} attempt {number}: {status_reason}; retried", flush=True)
+        job.exit_code = exit_code
+        job.job_stopped_reason = status_reason
+        job._mark_stopped(success=exit_code == 0)
+
+    def _finish(self, include_start_attempt, job):
+        if not include_start_attempt or job.job_definition.container_properties is None:
+            return _orig_finish(self, include_start_attempt, job)
+        self.backend._jobs[job.job_id] = job
+        job.log_stream_name = job._stream_name
+        if not any(environment.state == "ENABLED" for environment in job.job_queue.environments):
+            job.status = "RUNNABLE"
+            return None
+        job.job_started_at = datetime.now()
+        job._start_attempt()
+        job.status = "RUNNING"
+        threading.Thread(target=_run_attempts, args=(self.region_name, job), daemon=True).start()
+        return None
 
     BatchSimpleBackend._mark_job_as_finished = _finish
+
+    _orig_terminate = _Job.terminate
+
+    def _signal(process, signum):
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signum)
+
+    def _terminate(self, reason):
+        _orig_terminate(self, reason)
+        process = _PROCESSES.get(self.job_id)
+        if process is not None:
+            _signal(process, signal.SIGTERM)
+            threading.Timer(2, _signal, args=(process, signal.SIGKILL)).start()
+        elif not self.job_stopped and self.status in ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING"):
+            self._mark_stopped(success=False)
+
+    _Job.terminate = _terminate
 
 # ---- 5. optional: large S3 objects (MOTO_S3_LARGE_OBJECTS=1; used by benchmarks/quick_validation.py) ----
 # Stock moto reads a whole object into memory for every GET, ranged or not, and builds a completed

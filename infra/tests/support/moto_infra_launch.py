@@ -8,28 +8,21 @@ through CloudFormation need (moto 5.2.5).
   CDK writes the (case-insensitive) types in lower case ("managed", "spot"); moto wants upper case.
 - AWS::S3::Bucket ignores VersioningConfiguration and NotificationConfiguration, so no EventBridge
   "Object Created" events would be sent; both are applied after the bucket is created.
-- EventBridge rules with a Lambda target raise NotImplementedError when an event matches (which
-  also drops the event for the rule's other targets); here the function is invoked asynchronously,
-  as EventBridge does, through the launcher's docker-free Lambda (the handler really runs).
-- A scheduled rule (no event pattern) matches every event in moto and raises NotImplementedError for
-  its Step Functions target, which drops the event for every rule after it; in AWS a schedule
-  matches no event, and here it is skipped.
 - Fn::GetAtt on Batch compute environments, job queues and job definitions (their ...Arn
   attributes, which CDK uses) raises AttributeError: 'get_cfn_attribute'; they return the ARN.
+
+(EventBridge Lambda targets and schedules are fixed in the shared launcher: the data-plane tests need
+them too.)
 
 Usage: python moto_infra_launch.py PORT
 """
 
 from __future__ import annotations
 
-import json
 import runpy
-import threading
 from pathlib import Path
 
-from moto.awslambda_simple.models import lambda_simple_backends
 from moto.batch import models as batch_models
-from moto.events import models as events_models
 from moto.kms import models as kms_models
 from moto.s3 import models as s3_models
 
@@ -52,15 +45,18 @@ _create_compute_environment = batch_models.BatchBackend.create_compute_environme
 
 
 def _create_compute_environment_with_linked_role(
-    self, name, _type, state, resources, service_role, *args, **kwargs
+    self, compute_environment_name, _type, state, compute_resources, service_role, *args, **kwargs
 ):
+    # the parameter names are moto's: its API handler passes them as keywords
     if not service_role:
         iam = self.iam_backend
         linked = next((r for r in iam.roles.values() if r.name.lower() == "awsserviceroleforbatch"), None)
         if linked is None:
             linked = iam.create_service_linked_role("batch.amazonaws.com", "AWS Batch", "")
         service_role = linked.arn
-    return _create_compute_environment(self, name, _type, state, resources, service_role, *args, **kwargs)
+    return _create_compute_environment(
+        self, compute_environment_name, _type, state, compute_resources, service_role, *args, **kwargs
+    )
 
 
 def _compute_environment_from_cfn(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
@@ -104,33 +100,6 @@ def _bucket_from_cfn_with_events(cls, resource_name, cloudformation_json, accoun
 
 
 s3_models.FakeBucket.create_from_cloudformation_json = classmethod(_bucket_from_cfn_with_events)
-
-_send_to_targets = events_models.Rule.send_to_targets
-
-
-def _send_to_targets_and_lambdas(self, original_event, transform_input=True):
-    if self.scheduled_expression:
-        return None
-    functions = [t for t in self.targets if t["Arn"].split(":")[2] == "lambda"]
-    if not functions:
-        return _send_to_targets(self, original_event, transform_input)
-    if not self.event_pattern.matches_event(original_event):
-        return None
-    all_targets, self.targets = self.targets, [t for t in self.targets if t not in functions]
-    try:
-        _send_to_targets(self, original_event, transform_input)
-    finally:
-        self.targets = all_targets
-    backend = lambda_simple_backends[self.account_id][self.region_name]
-    payload = json.dumps(original_event, default=str)
-    for target in functions:
-        threading.Thread(
-            target=backend.invoke, args=(target["Arn"], None, payload, {}, {}), daemon=True
-        ).start()
-    return None
-
-
-events_models.Rule.send_to_targets = _send_to_targets_and_lambdas
 
 if __name__ == "__main__":
     runpy.run_path(str(SHARED_LAUNCHER), run_name="__main__")

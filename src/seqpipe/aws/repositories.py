@@ -50,6 +50,7 @@ from seqpipe.aws.transitions import (
     IllegalTransition,
     JobStatus,
     Lifecycle,
+    NotOwner,
 )
 
 
@@ -142,10 +143,13 @@ class _Table:
         target: str,
         expected_version: int | None,
         attributes: dict[str, Any],
+        *,
         history: dict[str, str] | None = None,
+        owner: tuple[str, str] | None = None,
     ) -> Item:
-        """Set status=target if the stored status may go there (and the version is unchanged, if given);
-        `history`, if given, is appended to the item's `history` list."""
+        """Set status=target if the stored status may go there (and the version is unchanged, if given;
+        and, if `owner` (attribute, value) is given, the item's attribute holds that value); `history`,
+        if given, is appended to the item's `history` list."""
         sources = sorted(lifecycle.sources(target))
         names, values, sets = _assignments({"status": target, "updated_at": now_iso(), **attributes})
         values[":one"] = 1
@@ -160,6 +164,8 @@ class _Table:
         condition = Attr("status").is_in(sources)
         if expected_version is not None:
             condition = condition & Attr("version").eq(expected_version)
+        if owner is not None:
+            condition = condition & Attr(owner[0]).eq(owner[1])
         try:
             response = self.table.update_item(
                 Key=key,
@@ -175,6 +181,8 @@ class _Table:
                 raise
             old = exc.response.get("Item") or {}
             current = old.get("status", {}).get("S") if old else None
+            if owner is not None and old and old.get(owner[0], {}).get("S") != owner[1]:
+                raise NotOwner(label, old.get(owner[0], {}).get("S"), owner[1]) from None
             if expected_version is not None and old and current in sources:
                 raise IllegalTransition(
                     lifecycle, label + " (changed by another writer)", current, target
@@ -262,7 +270,8 @@ class JobRepository(_Table):
         self, run_id: str, project: str, samples: list[str], **attributes: Any
     ) -> tuple[bool, Item]:
         """Record a run as SUBMITTED. A run that is already submitted, running or done is left alone
-        and (False, stored item) is returned; a FAILED or ABORTED one starts a new attempt."""
+        and (False, stored item) is returned; a FAILED or ABORTED one starts a new attempt (whose
+        record no longer carries the previous attempt's error)."""
         item = to_dynamo(run_item(run_id, project, samples, JobStatus.SUBMITTED.value, **attributes))
         retry_from = sorted(JOB_LIFECYCLE.sources(JobStatus.SUBMITTED))
         # placeholder names must not collide with the :v<n> names boto3's condition builder uses
@@ -271,7 +280,7 @@ class JobRepository(_Table):
                 Key={"job_id": run_id},
                 UpdateExpression="SET "
                 + ", ".join(f"#field{i} = :value{i}" for i, k in enumerate(item) if k != "job_id")
-                + " ADD attempt :one, version :one",
+                + " ADD attempt :one, version :one REMOVE error_name, error_cause",
                 ConditionExpression=Attr("job_id").not_exists() | Attr("status").is_in(retry_from),
                 ExpressionAttributeNames={f"#field{i}": k for i, k in enumerate(item) if k != "job_id"},
                 ExpressionAttributeValues={
@@ -306,7 +315,12 @@ class JobRepository(_Table):
         stored status does not lead there (the event was applied already, or the step is settled)."""
         try:
             self._transition(
-                STEP_LIFECYCLE, {"job_id": job_id}, status, None, attributes, {"status": status, "at": at}
+                STEP_LIFECYCLE,
+                {"job_id": job_id},
+                status,
+                None,
+                attributes,
+                history={"status": status, "at": at},
             )
         except IllegalTransition:
             return False
@@ -331,9 +345,19 @@ class JobRepository(_Table):
         return True
 
     def transition(
-        self, job_id: str, status: str, expected_version: int | None = None, **attributes: Any
+        self,
+        job_id: str,
+        status: str,
+        expected_version: int | None = None,
+        *,
+        execution_arn: str | None = None,
+        **attributes: Any,
     ) -> Item:
-        return self._transition(JOB_LIFECYCLE, {"job_id": job_id}, status, expected_version, attributes)
+        """With `execution_arn`, only the execution that owns the run (the one that recorded its current
+        attempt) may change it: another one gets NotOwner."""
+        owner = None if execution_arn is None else ("execution_arn", execution_arn)
+        key = {"job_id": job_id}
+        return self._transition(JOB_LIFECYCLE, key, status, expected_version, attributes, owner=owner)
 
     def get(self, job_id: str) -> Item | None:
         return self._get(job_id=job_id)

@@ -24,6 +24,8 @@ class Settings:
     delivery_bucket: str
     alert_topic_arn: str | None
     audit_table: str
+    # Batch queues whose jobs belong to runs (head queue first): only the run cleanup needs them
+    job_queues: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -38,6 +40,7 @@ class Settings:
             delivery_bucket=env.get("DELIVERY_BUCKET") or f"{prefix}-delivery",
             alert_topic_arn=env.get("ALERT_TOPIC_ARN") or None,
             audit_table=env.get("AUDIT_TABLE") or f"{prefix}-{ERASURE_AUDIT.base_name}",
+            job_queues=tuple(q for q in env.get("JOB_QUEUES", "").split(",") if q),
         )
 
     def table_names(self) -> dict[str, str]:
@@ -62,4 +65,6 @@ class Settings:
         }
         if self.alert_topic_arn:
             env["ALERT_TOPIC_ARN"] = self.alert_topic_arn
+        if self.job_queues:
+            env["JOB_QUEUES"] = ",".join(self.job_queues)
         return env

@@ -115,3 +115,12 @@ class IllegalTransition(Exception):
             f"{lifecycle.name} {key}: illegal transition {current or '(no record)'} → {target} "
             f"({target} may only follow: {allowed})"
         )
+
+
+class NotOwner(Exception):
+    """Raised when an execution that does not own a run tries to change it: a duplicate start, or an
+    attempt that ended after a new attempt of the run began."""
+
+    def __init__(self, key: str, owner: str | None, caller: str) -> None:
+        self.owner, self.caller = owner, caller
+        super().__init__(f"job {key}: owned by execution {owner or '(none)'}, not {caller}; left unchanged")

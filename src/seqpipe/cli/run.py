@@ -181,6 +181,27 @@ def _wait(sfn: Any, execution_arn: str, poll_seconds: float) -> dict[str, Any]:
         time.sleep(poll_seconds)
 
 
+def _start_attempt(sfn: Any, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """Start the run's next attempt as the execution `<run_id>-<attempt>` (seqpipe.aws.runs)."""
+    run_id, state_machine = payload["run_id"], _state_machine_arn()
+    try:
+        attempt = runs.next_attempt(Repositories.from_env(), run_id)
+    except runs.RunNotRestartable as error:
+        fail(str(error), ExitCode.REFUSED)
+    name = runs.execution_name(run_id, attempt)
+    try:
+        # Starting the same name with the same input while it runs returns that execution: two
+        # starts at once make one attempt. (The state machine ends any other duplicate in AlreadyStarted.)
+        started = sfn.start_execution(stateMachineArn=state_machine, name=name, input=json.dumps(payload))
+    except sfn.exceptions.ExecutionAlreadyExists:
+        fail(
+            f"run {run_id}: execution {name} (attempt {attempt}) exists already: another start of this "
+            "attempt, with another input or already ended; see `seqpipe status`",
+            ExitCode.REFUSED,
+        )
+    return attempt, started
+
+
 def _run_cloud(payload: dict[str, Any], dry_run: bool, wait: bool, as_json: bool) -> None:
     import boto3
 
@@ -189,12 +210,14 @@ def _run_cloud(payload: dict[str, Any], dry_run: bool, wait: bool, as_json: bool
         emit_json(result) if as_json else click.echo(json.dumps(payload, indent=2))
         return
     sfn = boto3.client("stepfunctions")
-    # The run id names the execution: starting the same run twice is refused by Step Functions
-    # (and the state machine itself ends a duplicate in AlreadyStarted).
-    started = sfn.start_execution(
-        stateMachineArn=_state_machine_arn(), name=payload["run_id"], input=json.dumps(payload)
-    )
-    result = {"mode": "cloud", "dry_run": False, "run_id": payload["run_id"], **_jsonable(started)}
+    attempt, started = _start_attempt(sfn, payload)
+    result = {
+        "mode": "cloud",
+        "dry_run": False,
+        "run_id": payload["run_id"],
+        "attempt": attempt,
+        **_jsonable(started),
+    }
     status = "RUNNING"
     if wait:
         description = _wait(sfn, started["executionArn"], poll_seconds=2.0)
@@ -203,7 +226,7 @@ def _run_cloud(payload: dict[str, Any], dry_run: bool, wait: bool, as_json: bool
     if as_json:
         emit_json(result)
     else:
-        click.echo(f"run {payload['run_id']}: execution {started['executionArn']} {status}")
+        click.echo(f"run {payload['run_id']} attempt {attempt}: execution {started['executionArn']} {status}")
     if status not in {"RUNNING", "SUCCEEDED"}:
         sys.exit(int(ExitCode.FAILED))
 
@@ -249,7 +272,11 @@ def _jsonable(response: dict[str, Any]) -> dict[str, Any]:
     "`status`, `qc` and the dashboard show it.",
 )
 @click.option("--cloud", is_flag=True, help="Start the run in AWS through the run state machine.")
-@click.option("--run-id", help="[cloud] Run identifier; also the execution name, so a run starts once.")
+@click.option(
+    "--run-id",
+    help="[cloud] Run identifier. A new run starts as attempt 1 (execution <run-id>-1); a FAILED or "
+    "ABORTED run starts its next attempt; a run that is running or done is not started again.",
+)
 @click.option(
     "--project", default="default", show_default=True, help="[cloud] Project the samples belong to."
 )
@@ -298,6 +325,10 @@ def run(
         bad = [uri for uri in (*inputs, config_uri) if not str(uri).startswith("s3://")]
         if bad:
             fail(f"cloud inputs must be s3:// URIs, got: {', '.join(map(str, bad))}", ExitCode.USAGE)
+        try:
+            check_run_id(str(run_id))
+        except RunInputError as error:
+            fail(f"--run-id: {error}", ExitCode.USAGE)
         payload = execution_input(str(run_id), project, list(samples), list(inputs), str(config_uri))
         _run_cloud(payload, dry_run, wait, as_json)
         return

@@ -4,11 +4,14 @@ run starts.
 The state machine's RunWorkflow step sets SEQPIPE_RUN_ID, SEQPIPE_CONFIG_URI (``s3://bucket/key`` of the
 run config) and SEQPIPE_OUTPUT_URI (``s3://<processed bucket>/runs/<run id>``). The head job definition
 (infra/seqpipe_infra/batch_stack.py) sets SEQPIPE_TASK_TIMEOUT_SECONDS and the executor settings that
-profiles/aws-batch reads; the image sets SEQPIPE_WORKFLOW_DIR. The head job fetches the run config into
-the workflow directory and replaces itself there with the one Snakemake command line of
-``seqpipe.execution.command`` for the aws-batch engine, with the step recorder on (seqpipe.steps: it
-writes to the jobs table named by JOBS_TABLE or SEQPIPE_PREFIX, as everywhere in seqpipe). Credentials
-come from the job role; no key is ever put on the command line.
+profiles/aws-batch reads (SNAKEMAKE_AWS_BATCH_JOB_QUEUE: the task queue); the image sets
+SEQPIPE_WORKFLOW_DIR. The head job fetches the run config into the workflow directory, terminates the
+task jobs an earlier attempt of itself left running (Batch retries a head job whose host was lost; its
+Snakemake died with the host, its task jobs did not), and replaces itself with the one Snakemake
+command line of ``seqpipe.execution.command`` for the aws-batch engine, with the step recorder on
+(seqpipe.steps: it writes to the jobs table named by JOBS_TABLE or SEQPIPE_PREFIX, as everywhere in
+seqpipe). Every task job carries the run id (seqpipe.execution.run_jobs). Credentials come from the job
+role; no key is ever put on the command line.
 """
 
 from __future__ import annotations
@@ -21,10 +24,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from seqpipe.execution.command import snakemake_argv
+from seqpipe.execution.run_jobs import RUN_ID_VARIABLE, terminate_run_jobs
 from seqpipe.steps import recording_args
 from seqpipe.storage.s3 import S3Uri, client
 
-REQUIRED = ("SEQPIPE_RUN_ID", "SEQPIPE_CONFIG_URI", "SEQPIPE_OUTPUT_URI", "SEQPIPE_TASK_TIMEOUT_SECONDS")
+REQUIRED = (
+    RUN_ID_VARIABLE,
+    "SEQPIPE_CONFIG_URI",
+    "SEQPIPE_OUTPUT_URI",
+    "SEQPIPE_TASK_TIMEOUT_SECONDS",
+    "SNAKEMAKE_AWS_BATCH_JOB_QUEUE",
+)
 # Inside the workflow directory: Snakemake ships only sources (config files included) below its working
 # directory to the Batch jobs, so it runs there, with the config beside the Snakefile.
 RUN_CONFIG = "run.yaml"
@@ -41,6 +51,7 @@ class HeadJobRun:
     config_uri: S3Uri
     output_uri: str
     task_timeout_seconds: int
+    task_queue: str
     workflow_dir: Path
 
     @classmethod
@@ -56,7 +67,8 @@ class HeadJobRun:
         if not timeout.isdigit() or int(timeout) == 0:
             raise HeadJobError(f"SEQPIPE_TASK_TIMEOUT_SECONDS must be a number of seconds, got {timeout!r}")
         workflow_dir = Path(environ.get("SEQPIPE_WORKFLOW_DIR", "."))
-        return cls(environ["SEQPIPE_RUN_ID"], config, output, int(timeout), workflow_dir)
+        queue = environ["SNAKEMAKE_AWS_BATCH_JOB_QUEUE"]
+        return cls(environ[RUN_ID_VARIABLE], config, output, int(timeout), queue, workflow_dir)
 
 
 def _object_uri(value: str) -> S3Uri:
@@ -74,10 +86,25 @@ def argv(run: HeadJobRun) -> list[str]:
     of the run in the jobs table (seqpipe.steps: Batch job ids, times, exit codes, logs in S3).
 
     The task timeout is given although profiles/aws-batch reads the same variable: should the profile
-    ever lose it, the plugin's default (300 s) would kill every real job.
+    ever lose it, the plugin's default (300 s) would kill every real job. `--envvars` puts the run id
+    into every task job's definition, which is how the run's jobs are found (run_jobs).
     """
-    extra = ["--aws-batch-task-timeout", str(run.task_timeout_seconds), *recording_args(run.run_id)]
+    extra = [
+        "--aws-batch-task-timeout",
+        str(run.task_timeout_seconds),
+        "--envvars",
+        RUN_ID_VARIABLE,
+        *recording_args(run.run_id),
+    ]
     return snakemake_argv("aws-batch", configfile=RUN_CONFIG, storage_prefix=run.output_uri, extra=extra)
+
+
+def terminate_leftover_tasks(run: HeadJobRun) -> list[str]:
+    """Task jobs of this run still active when the head job starts belong to an earlier attempt (this
+    attempt has submitted none yet): they would write the same outputs as the ones it is about to
+    submit."""
+    reason = f"run {run.run_id}: a new head job attempt started; its Snakemake resubmits unfinished jobs"
+    return terminate_run_jobs(client("batch"), [run.task_queue], run.run_id, reason)
 
 
 def fetch_config(run: HeadJobRun) -> Path:
@@ -94,6 +121,9 @@ def main() -> int:
         print(f"seqpipe-head-job: {err}", file=sys.stderr)
         return EXIT_NO_RUN
     fetch_config(run)
+    leftover = terminate_leftover_tasks(run)
+    if leftover:
+        print(f"seqpipe-head-job: terminated {len(leftover)} task jobs of an earlier attempt", flush=True)
     command = argv(run)
     print(f"seqpipe-head-job: run {run.run_id} in {run.workflow_dir}: {shlex.join(command)}", flush=True)
     os.chdir(run.workflow_dir)

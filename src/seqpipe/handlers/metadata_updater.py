@@ -23,27 +23,17 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     logger.append_keys(run_id=request.run_id, action=request.action)
     tracer.put_annotation(key="run_id", value=request.run_id)
     repos = Repositories.from_env()
+    # each request's fields are the arguments of its seqpipe.aws.runs function
+    fields = request.model_dump(exclude={"action"})
     if isinstance(request, RecordRun):
-        result = runs.record_run(
-            repos,
-            request.run_id,
-            request.project,
-            request.samples,
-            inputs=request.inputs,
-            config_uri=request.config_uri,
-            execution_arn=request.execution_arn,
-        )
+        result = runs.record_run(repos, **fields)
         add_metric(metrics, RUNS_STARTED if result["created"] else DUPLICATE_STARTS, 1)
     elif isinstance(request, Transition):
-        result = runs.transition(
-            repos, request.run_id, request.status, request.expected_version, cause=request.cause
-        )
+        result = runs.transition(repos, **fields)
         add_metric(metrics, STATUS_CHANGES, 1)
     else:
         assert isinstance(request, Finalize)
-        result = runs.finalize(
-            repos, request.run_id, request.output_uri, request.approved, request.delivery_bucket
-        )
+        result = runs.finalize(repos, **fields)
         add_metric(metrics, SAMPLES_DELIVERED, len(request.approved))
     logger.info("run updated", extra={"result": result})
     return result

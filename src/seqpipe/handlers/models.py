@@ -1,10 +1,11 @@
-"""Typed events of the four Lambdas (pydantic, validated by Powertools' parser)."""
+"""Typed events of the Lambdas (pydantic, validated by Powertools' parser)."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from pydantic import BaseModel, Field, Json
 
 
 class ValidateInputs(BaseModel):
@@ -31,15 +32,17 @@ class Transition(BaseModel):
     cause: str | None = None
     # the version the caller last read; the change is refused if the record moved on since
     expected_version: int | None = None
+    # the execution making the change; refused unless it owns the run
+    execution_arn: str | None = None
 
 
 class Finalize(BaseModel):
     action: Literal["finalize"]
     run_id: str
-    project: str
     output_uri: str
     approved: list[str]
     delivery_bucket: str
+    execution_arn: str | None = None
 
 
 class MetadataRequest(BaseModel):
@@ -47,8 +50,7 @@ class MetadataRequest(BaseModel):
 
 
 class CollectRunQc(BaseModel):
-    """The run's config_uri may come along (the state machine passes it); the thresholds were applied
-    by the pipeline, so it is ignored like any other extra field."""
+    """The thresholds were applied by the pipeline (its QC summary holds the verdicts)."""
 
     action: Literal["collect_run"] = "collect_run"
     run_id: str
@@ -62,3 +64,26 @@ class ProcessVcf(BaseModel):
 
     bucket: str
     key: str
+
+
+class RunInput(BaseModel):
+    """The part of an execution's input the cleanup needs."""
+
+    run_id: str
+
+
+class ExecutionStatusChange(BaseModel):
+    """detail of Step Functions' "Step Functions Execution Status Change" event."""
+
+    execution_arn: str = Field(alias="executionArn")
+    state_machine_arn: str = Field(alias="stateMachineArn")
+    name: str
+    status: Literal["FAILED", "TIMED_OUT", "ABORTED"]
+    # a JSON string; left out of the event (null) when the input is larger than the event may carry
+    input: Json[RunInput] | None = None
+    error: str | None = None
+    cause: str | None = None
+
+
+class RunEnded(EventBridgeModel):
+    detail: ExecutionStatusChange

@@ -1,4 +1,4 @@
-"""The four Lambdas and the custom metrics they publish, declared once.
+"""The Lambdas and the custom metrics they publish, declared once.
 
 The CDK app (infra/) builds one function per entry of HANDLERS and reads the metrics for its alarms
 and dashboard from here; the data-plane tests deploy the same handlers into the local endpoint; the
@@ -13,7 +13,7 @@ from typing import Literal
 
 # Function base names (deployed as <prefix>-<base name>); each one's handler is `handler` in the
 # module of the same name, seqpipe.handlers.<base name with "_">.
-FUNCTIONS = ("validation-handler", "vcf-processor", "quality-metrics", "metadata-updater")
+FUNCTIONS = ("validation-handler", "vcf-processor", "quality-metrics", "metadata-updater", "run-cleanup")
 HANDLERS = {name: f"seqpipe.handlers.{name.replace('-', '_')}.handler" for name in FUNCTIONS}
 
 METRICS_NAMESPACE = "seqpipe"
@@ -46,3 +46,8 @@ RUNS_STARTED = CustomMetric("RunsStarted", "metadata-updater")
 DUPLICATE_STARTS = CustomMetric("DuplicateStarts", "metadata-updater")
 STATUS_CHANGES = CustomMetric("StatusChanges", "metadata-updater")
 SAMPLES_DELIVERED = CustomMetric("SamplesDelivered", "metadata-updater")
+# A run whose head job or execution ran past its time limit: the run-timeouts alarm (a caught
+# timeout ends the execution FAILED, so Step Functions' ExecutionsTimedOut never counts it).
+RUN_TIMEOUTS = CustomMetric("RunTimeouts", "run-cleanup")
+# Batch jobs (head and task) still active when their run's execution ended, terminated by the cleanup.
+JOBS_TERMINATED = CustomMetric("JobsTerminated", "run-cleanup")

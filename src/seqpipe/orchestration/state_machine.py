@@ -4,11 +4,17 @@ Execution input (what `seqpipe run --cloud` sends):
     {"run_id": "RUN_1", "project": "P1", "samples": ["S1", ...],
      "inputs": ["s3://raw/...fastq.gz", ...], "config_uri": "s3://.../config.yaml"}
 
-Flow: RecordRun (metadata-updater; a duplicate start ends in AlreadyStarted) → ValidateInputs
-(validation-handler) → MarkRunning → RunWorkflow (Snakemake head job, batch:submitJob.sync) →
-CollectQC (quality-metrics) → Finalize (metadata-updater: SUCCEEDED, sample verdicts, delivery of the
-QC-approved samples with a checksum manifest) → Done. Any error after RecordRun is caught: MarkFailed
-(DynamoDB UpdateItem guarded by the job lifecycle) → NotifyFailure (SNS) → RunFailed.
+Flow: RecordRun (metadata-updater; records the attempt and this execution as the run's owner; a
+duplicate start ends in AlreadyStarted) → ValidateInputs (validation-handler) → MarkRunning →
+RunWorkflow (Snakemake head job, batch:submitJob.sync, with a time limit) → CollectQC (quality-metrics)
+→ Finalize (metadata-updater: SUCCEEDED, sample verdicts, delivery of the QC-approved samples with a
+checksum manifest) → Done. Any error after RecordRun is caught: MarkFailed (DynamoDB UpdateItem guarded
+by the job lifecycle and by ownership: only the execution that owns the run may fail it) →
+NotifyFailure (SNS) → RunFailed. The whole execution has a time limit too.
+
+When an execution ends FAILED, TIMED_OUT or ABORTED (an aborted one runs no Catch), EventBridge
+(`run_ended_pattern`) starts the run-cleanup Lambda: it ends the run it owns and terminates the run's
+Batch jobs (seqpipe.aws.runs.end_run).
 
 CDK passes CloudFormation tokens as the refs and uses
 `DefinitionBody.from_string(json.dumps(build_definition(refs)))`; tests pass moto ARNs.
@@ -45,19 +51,28 @@ DYNAMODB_TRANSIENT_ERRORS = (
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Step Functions Retry fields; the defaults keep test executions short."""
+    """Step Functions Retry fields; the defaults keep test executions short. Deployed environments
+    take theirs from their config (at least 6 attempts, exponential backoff with full jitter, so that
+    the retries of many executions throttled at once spread out)."""
 
     interval_seconds: int = 1
     max_attempts: int = 2
     backoff_rate: float = 2.0
+    max_delay_seconds: int | None = None
+    jitter: bool = False
 
     def rule(self, errors: tuple[str, ...] | list[str]) -> dict[str, Any]:
-        return {
+        rule: dict[str, Any] = {
             "ErrorEquals": list(errors),
             "IntervalSeconds": self.interval_seconds,
             "MaxAttempts": self.max_attempts,
             "BackoffRate": self.backoff_rate,
         }
+        if self.max_delay_seconds is not None:
+            rule["MaxDelaySeconds"] = self.max_delay_seconds
+        if self.jitter:
+            rule["JitterStrategy"] = "FULL"
+        return rule
 
 
 @dataclass(frozen=True)
@@ -71,10 +86,37 @@ class StateMachineRefs:
     alert_topic_arn: str
     processed_bucket: str
     delivery_bucket: str
-    task_retry: RetryPolicy = field(default_factory=RetryPolicy)
-    # A failed head job (Spot reclaim, host failure) is resubmitted; Snakemake resumes from the
-    # outputs already in S3, so a retry costs only the unfinished jobs.
-    workflow_retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(max_attempts=1))
+    # Throttling and service errors of the Lambda, Batch, DynamoDB and SNS calls.
+    service_retry: RetryPolicy = field(default_factory=RetryPolicy)
+    # RunWorkflow: the head job from submission to its end, its time waiting for capacity (RUNNABLE)
+    # and Batch's own retries included; Batch's per-attempt timeout does not count RUNNABLE time.
+    workflow_timeout_seconds: int = 600
+    # The whole execution.
+    timeout_seconds: int = 900
+
+
+def head_job_retry_strategy(attempts: int) -> dict[str, Any]:
+    """The head job definition's Batch retryStrategy: a lost host (a Spot reclaim, a failed instance:
+    status reason "Host EC2 (instance i-…) terminated.") gets another attempt, and Snakemake resumes from
+    the outputs already in S3; anything else, a pipeline's own non-zero exit first of all, ends the job
+    (without the catch-all rule Batch would retry every failure). The state machine itself retries only
+    Batch API errors on RunWorkflow, never a failed job."""
+    return {
+        "attempts": attempts,
+        "evaluateOnExit": [
+            {"onStatusReason": "Host EC2*", "action": "RETRY"},
+            {"onReason": "*", "action": "EXIT"},
+        ],
+    }
+
+
+def run_ended_pattern(state_machine_arn: str) -> dict[str, Any]:
+    """EventBridge pattern of this state machine's executions that ended without success."""
+    return {
+        "source": ["aws.states"],
+        "detail-type": ["Step Functions Execution Status Change"],
+        "detail": {"stateMachineArn": [state_machine_arn], "status": ["FAILED", "TIMED_OUT", "ABORTED"]},
+    }
 
 
 def _lambda_task(
@@ -90,7 +132,7 @@ def _lambda_task(
         "Parameters": {"FunctionName": function_arn, "Payload": payload},
         "ResultSelector": {"result.$": "$.Payload"},
         "ResultPath": result_path,
-        "Retry": [refs.task_retry.rule(LAMBDA_TRANSIENT_ERRORS)],
+        "Retry": [refs.service_retry.rule(LAMBDA_TRANSIENT_ERRORS)],
         "Catch": [_catch_all()],
         "Next": next_state,
     }
@@ -144,7 +186,12 @@ def build_definition(refs: StateMachineRefs) -> dict[str, Any]:
         ),
         "MarkRunning": _lambda_task(
             refs.metadata_updater_function_arn,
-            {"action": "transition", "run_id.$": "$.run_id", "status": JobStatus.RUNNING.value},
+            {
+                "action": "transition",
+                "run_id.$": "$.run_id",
+                "status": JobStatus.RUNNING.value,
+                "execution_arn.$": "$$.Execution.Id",
+            },
             refs,
             "RunWorkflow",
             None,
@@ -167,12 +214,12 @@ def build_definition(refs: StateMachineRefs) -> dict[str, Any]:
                     ]
                 },
             },
+            "TimeoutSeconds": refs.workflow_timeout_seconds,
             "ResultSelector": {"job_id.$": "$.JobId", "status.$": "$.Status"},
             "ResultPath": "$.workflow",
-            "Retry": [
-                refs.task_retry.rule(BATCH_TRANSIENT_ERRORS),
-                refs.workflow_retry.rule(["States.TaskFailed"]),
-            ],
+            # A failed head job is not retried here: Batch retried it if its host was lost
+            # (head_job_retry_strategy); any other failure would fail again.
+            "Retry": [refs.service_retry.rule(BATCH_TRANSIENT_ERRORS)],
             "Catch": [_catch_all()],
             "Next": "CollectQC",
         },
@@ -184,7 +231,6 @@ def build_definition(refs: StateMachineRefs) -> dict[str, Any]:
                 "project.$": "$.project",
                 "samples.$": "$.samples",
                 "output_uri.$": output_uri,
-                "config_uri.$": "$.config_uri",
             },
             refs,
             "Finalize",
@@ -195,10 +241,10 @@ def build_definition(refs: StateMachineRefs) -> dict[str, Any]:
             {
                 "action": "finalize",
                 "run_id.$": "$.run_id",
-                "project.$": "$.project",
                 "output_uri.$": output_uri,
                 "approved.$": "$.qc.result.passed",
                 "delivery_bucket": refs.delivery_bucket,
+                "execution_arn.$": "$$.Execution.Id",
             },
             refs,
             "Done",
@@ -213,7 +259,9 @@ def build_definition(refs: StateMachineRefs) -> dict[str, Any]:
                 "Key": {"job_id": {"S.$": "$.run_id"}},
                 "UpdateExpression": "SET #status = :failed, error_name = :error, error_cause = :cause, "
                 "updated_at = :now ADD version :one",
-                "ConditionExpression": "#status IN ({})".format(
+                # Only the execution that owns the run fails it: a duplicate start, or an attempt
+                # that ends after a newer one began, leaves the run alone.
+                "ConditionExpression": "#status IN ({}) AND execution_arn = :execution".format(
                     ", ".join(f":from{i}" for i in range(len(failed_from)))
                 ),
                 "ExpressionAttributeNames": {"#status": "status"},
@@ -222,13 +270,15 @@ def build_definition(refs: StateMachineRefs) -> dict[str, Any]:
                     ":error": {"S.$": "$.error.Error"},
                     ":cause": {"S.$": "$.error.Cause"},
                     ":now": {"S.$": "$$.State.EnteredTime"},
+                    ":execution": {"S.$": "$$.Execution.Id"},
                     ":one": {"N": "1"},
                     **{f":from{i}": {"S": status} for i, status in enumerate(failed_from)},
                 },
             },
             "ResultPath": None,
-            "Retry": [refs.task_retry.rule(DYNAMODB_TRANSIENT_ERRORS)],
-            # No job record to mark (RecordRun itself failed) must not stop the alert.
+            "Retry": [refs.service_retry.rule(DYNAMODB_TRANSIENT_ERRORS)],
+            # No job record to mark (RecordRun itself failed), or a run this execution does not own,
+            # must not stop the alert.
             "Catch": [
                 {"ErrorEquals": ["States.ALL"], "ResultPath": "$.mark_failed_error", "Next": "NotifyFailure"}
             ],
@@ -243,7 +293,7 @@ def build_definition(refs: StateMachineRefs) -> dict[str, Any]:
                 "Message.$": "States.JsonToString($)",
             },
             "ResultPath": None,
-            "Retry": [refs.task_retry.rule(["SNS.SdkClientException", "SNS.ThrottledException"])],
+            "Retry": [refs.service_retry.rule(["SNS.SdkClientException", "SNS.ThrottledException"])],
             "Next": "RunFailed",
         },
         "RunFailed": {
@@ -255,5 +305,6 @@ def build_definition(refs: StateMachineRefs) -> dict[str, Any]:
     return {
         "Comment": "seqpipe run: record, validate inputs, Snakemake on AWS Batch, QC, finalize and deliver",
         "StartAt": "RecordRun",
+        "TimeoutSeconds": refs.timeout_seconds,
         "States": states,
     }
