@@ -8,6 +8,7 @@ import gzip
 import logging
 import os
 import tempfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -125,7 +126,7 @@ def check_lines(path: str, result: ValidationResult, checker: SamTextChecker | V
             checker.check(text_lines(path))
     except LineTooLong as exc:
         result.error(str(exc), line=exc.number)
-    except (OSError, EOFError, ValueError) as exc:  # gzip: corrupt or truncated stream
+    except (OSError, EOFError, ValueError, zlib.error) as exc:  # gzip: corrupt or truncated stream
         records = result.records or 0
         where = f" after {records} records" if checker is None else ""
         result.error(f"decompression failed{where}: {exc}", record=records + 1 if checker is None else None)

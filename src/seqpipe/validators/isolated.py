@@ -42,7 +42,9 @@ def _child(function: Callable[..., Any], args: tuple[Any, ...], write_fd: int, b
     try:
         current = _address_space()
         if current is not None:
-            resource.setrlimit(resource.RLIMIT_AS, (current + budget, current + budget))
+            _, hard = resource.getrlimit(resource.RLIMIT_AS)
+            ceiling = current + budget if hard == resource.RLIM_INFINITY else min(current + budget, hard)
+            resource.setrlimit(resource.RLIMIT_AS, (ceiling, ceiling))
         payload: dict[str, Any] = {"value": function(*args)}
     except MemoryError:
         payload = {"failure": f"needed more than its {budget // 2**20} MiB memory budget"}
