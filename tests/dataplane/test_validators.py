@@ -156,23 +156,7 @@ def test_cli_validate_exit_codes_and_json():
 # ---- the shared conformance suites and malformed files ------------------------------------------
 
 
-def suite(shared_testdata: Path, name: str, kind: str) -> list[Path]:
-    return sorted((shared_testdata / "validators" / "hts-specs" / name / kind).glob("*.*"))
-
-
-@pytest.mark.parametrize("name", ["vcf-4.3", "sam"])
-def test_conformance_suite_passed_cases_are_valid(shared_testdata, name):
-    rejected = {p.name: errors(validate(p, deep=True)) for p in suite(shared_testdata, name, "passed")}
-    assert rejected and {k: v for k, v in rejected.items() if v} == {}
-
-
-# Floors under the measured rejections (202 of 224 VCF, 102 of 108 SAM); bcftools/samtools 1.16
-# reject 19 and 40 (../shared/testdata/MANIFEST.md).
-@pytest.mark.parametrize(("name", "floor"), [("vcf-4.3", 200), ("sam", 100)])
-def test_conformance_suite_failed_cases_are_rejected(shared_testdata, name, floor):
-    cases = [p for p in suite(shared_testdata, name, "failed") if p.suffix in (".vcf", ".sam")]
-    rejected = [p.name for p in cases if not validate(p, deep=True).valid]
-    assert len(rejected) >= floor, f"{len(rejected)} of {len(cases)} rejected"
+# The hts-specs conformance suites: tests/validators/test_conformance.py
 
 
 def test_real_world_vcfs_of_older_versions_stay_valid_with_warnings(shared_testdata):

@@ -13,12 +13,13 @@ import re
 from seqpipe.demux.errors import DemuxError
 from seqpipe.demux.runinfo import parse_run_info
 from seqpipe.storage.location import locate
+from seqpipe.validators.integers import parse_int
 from seqpipe.validators.result import ValidationResult
 
 MAX_RUN_INFO = 1024 * 1024  # a NovaSeq X RunInfo.xml listing every tile is ~200 KB
 MAX_LANES = 16  # instruments have at most 8
 MAX_CYCLES = 2000  # 2 x 300 cycles and two 24-cycle indexes are the longest runs made
-_CYCLE = re.compile(r"^C(\d+)\.1$")
+_CYCLE = re.compile(r"^C([0-9]+)\.1$")
 _BASECALL_FILE = re.compile(r"\.(bcl|bcl\.gz|bcl\.bgzf|cbcl)$")
 
 
@@ -68,7 +69,7 @@ def check_run_folder(location: str, result: ValidationResult, deep: bool) -> Non
         if not entries:
             result.error(f"{lane_dir} missing or empty")
             continue
-        present = sorted(int(m.group(1)) for m in map(_CYCLE.match, entries) if m)
+        present = sorted(parse_int(m.group(1)) or 0 for m in map(_CYCLE.match, entries) if m)
         missing = sorted(set(range(1, cycles + 1)) - set(present))
         if missing:
             shown = ", ".join(map(str, missing[:10])) + (" …" if len(missing) > 10 else "")

@@ -21,7 +21,7 @@ FILE_HEADER_BLOCK = 0
 
 def check_cram_header(window: Window, result: ValidationResult, max_head: int) -> HeaderFacts | None:
     """The 26-byte file definition, the header container (CRC32 in CRAM 3), its first block (the
-    FILE_HEADER content type, raw or gzip: CRAM 3 §8.1) and the SAM header text in it; then the
+    FILE_HEADER content type, raw or gzip: CRAM 3 §8.3) and the SAM header text in it; then the
     header of the first data container when the window holds it."""
     raw = window.raw
     if len(raw) < binary.CRAM_FILE_DEFINITION:
@@ -42,8 +42,8 @@ def check_cram_header(window: Window, result: ValidationResult, max_head: int) -
             break
         except IndexError:
             if not window.grow(max_head):
-                window.report_cut("CRAM header container", result)
-                return None
+                cut = window.report_cut("CRAM header container", result)
+                return HeaderFacts(cram_major=major) if cut else None
             raw = window.raw
         except binary.DecodeError as exc:
             result.error(f"unreadable CRAM header container: {exc}", offset=exc.offset)

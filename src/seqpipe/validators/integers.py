@@ -17,6 +17,7 @@ def parse_int(text: str, signed: bool = True) -> int | None:
     `signed` is false). Values past 64 bits come back as ±2**64: enough for every range check."""
     if not _INTEGER.fullmatch(text) or (not signed and text[0] in "+-"):
         return None
-    if len(text.lstrip("+-").lstrip("0")) > 20:
-        return -BEYOND_64_BITS if text.startswith("-") else BEYOND_64_BITS
-    return int(text)
+    negative, digits = text.startswith("-"), text.lstrip("+-").lstrip("0")  # leading zeros count too
+    if len(digits) > 20:
+        return -BEYOND_64_BITS if negative else BEYOND_64_BITS
+    return -int(digits or "0") if negative else int(digits or "0")

@@ -110,8 +110,7 @@ def check_bam_header(window: Window, result: ValidationResult) -> HeaderFacts | 
             break
         except struct.error:
             if not window.grow(MAX_HEAD):
-                window.report_cut("BAM header", result)
-                return None
+                return HeaderFacts() if window.report_cut("BAM header", result) else None
     text = data[8 : 8 + l_text].rstrip(b"\0").decode("utf-8", "replace")
     sam_header(text, result, result.header)
     SamTextChecker(result).check(text.split("\n"))
@@ -132,8 +131,7 @@ def check_bcf_header(window: Window, result: ValidationResult) -> HeaderFacts | 
         return None
     while len(window.data) < 9 or len(window.data) < 9 + struct.unpack_from("<I", window.data, 5)[0]:
         if not window.grow(MAX_HEAD):
-            window.report_cut("BCF header", result)
-            return None
+            return HeaderFacts() if window.report_cut("BCF header", result) else None
     (l_text,) = struct.unpack_from("<I", window.data, 5)
     text = window.data[9 : 9 + l_text].rstrip(b"\0").decode("utf-8", "replace")
     if not vcf_header(text, result, result.header):

@@ -224,7 +224,7 @@ def _int_in(text: str, low: int, high: int) -> bool:
 
 
 def _clip_problems(operations: str) -> list[str]:
-    """SAMv1 §1.4.6: H only first and/or last; S only with H between it and the ends."""
+    """SAMv1 §1.4 (CIGAR): H only first and/or last; S only with H between it and the ends."""
     inner = operations.strip("H")
     if "H" in inner:
         return ["CIGAR has H (hard clip) inside, not only at the ends"]

@@ -156,7 +156,7 @@ class VcfTextChecker:
             )
 
     def structured_rules(self, key: str, fields: list[tuple[str, str]], number: int) -> None:
-        """VCF 4.3 §1.4.2: every structured line has an ID, unique among the lines of its key; the
+        """VCF 4.3 §1.4: every structured line has an ID, unique among the lines of its key; the
         lines the specification defines take extra fields only after their default fields, quoted."""
         identifier = dict(fields).get("ID")
         seen = self.structured_ids.setdefault(key, set())

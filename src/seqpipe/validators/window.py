@@ -73,12 +73,14 @@ class Window:
             return self.raw[size - length : size]
         return self.source.read(size - length, length)
 
-    def report_cut(self, what: str, result: ValidationResult) -> None:
-        """A structure runs past the window: the file is truncated, or it is longer than quick mode
-        reads (a limit of the check, not a defect); a decompression error is reported already."""
+    def report_cut(self, what: str, result: ValidationResult) -> bool:
+        """A structure runs past the window: the file is truncated (an error; a decompression error
+        is reported already), or it is longer than quick mode reads (a limit of the check, not a
+        defect: a warning). True for the warning: the checks that do not need it go on."""
         if self.error is not None:
-            return
+            return False
         if self.at_end and not self.capped:
             result.error(f"{what} is truncated: the file ends inside it", offset=self.source.size)
-        else:
-            result.warn(f"{what} is longer than the quick-mode window; it was not checked to its end")
+            return False
+        result.warn(f"{what} is longer than the quick-mode window; it was not checked to its end")
+        return True

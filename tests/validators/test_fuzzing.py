@@ -1,0 +1,79 @@
+"""The fuzzer's findings stay fixed, and a short seeded slice of it runs as a normal test.
+
+The full run (100,000 inputs per format) is a command, not a test: benchmarks/fuzz_validators.py."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from seqpipe.validators import validate
+from seqpipe.validators.deep import INCOMPLETE
+from seqpipe.validators.isolated import MEMORY_BUDGET, IsolatedFailure, run_isolated
+from seqpipe.validators.quick import QUICK_READ_LIMIT
+
+REPO = Path(__file__).resolve().parents[2]
+REGRESSIONS = Path(__file__).resolve().parent / "data"
+SLICE = 250  # inputs per format: 2,250 in all, about a minute on 2 cores
+
+
+def test_a_file_that_crashes_pysam_fails_deep_validation_and_the_caller_lives_on():
+    """pysam 0.24.1 dies on this cut BAM (samtools reports a read error); the deep check runs in a
+    forked child, so the crash is an error of the result."""
+    for _ in range(3):  # the crash is a SIGSEGV or a SIGABRT, as memory happens to lie
+        result = validate(REGRESSIONS / "fuzz-bam-crashes-pysam.bam", deep=True)
+        assert not result.valid
+        incomplete = [e.message for e in result.errors if e.message.startswith(INCOMPLETE)]
+        assert all("the deep check crashed with SIG" in m for m in incomplete)
+
+
+def test_corrupt_gzip_member_is_a_finding_of_the_file():
+    result = validate(REGRESSIONS / "fuzz-corrupt-member.fastq.gz", deep=True)
+    assert [e.message[:30] for e in result.errors] == [
+        "corrupt compressed block (Erro",
+        "decompression failed after 0 r",
+    ]
+
+
+def test_run_folder_claiming_2_billion_lanes_is_refused_at_once(tmp_path):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "RunInfo.xml").write_bytes((REGRESSIONS / "fuzz-runinfo-lanes-2147483648.xml").read_bytes())
+    (folder / "RTAComplete.txt").write_text("done")
+    assert [e.message for e in validate(folder, deep=True).errors] == [
+        "RunInfo.xml: 2147483648 lanes and 5 cycles are beyond any instrument (1-16 lanes, 1-2000 cycles)"
+    ]
+
+
+@pytest.mark.parametrize("name", ["fuzz-5000-digit-number.vcf", "fuzz-5000-digit-number.sam"])
+def test_numbers_of_thousands_of_digits_are_read_not_refused_by_int(name):
+    text = (REGRESSIONS / name).read_text()
+    assert "0" * 4999 + "1" in text
+    for deep in (False, True):
+        result = validate(REGRESSIONS / name, deep=deep)
+        assert not [e for e in result.errors if e.message.startswith(INCOMPLETE)], result.errors
+
+
+def test_memory_claimed_by_the_isolated_child_beyond_its_budget_ends_the_child_only():
+    with pytest.raises(IsolatedFailure, match="needed more than its 320 MiB memory budget"):
+        run_isolated(bytearray, 2 * MEMORY_BUDGET)
+    assert run_isolated(len, "still here") == 10
+
+
+def test_a_seeded_slice_of_the_fuzzer_finds_nothing():
+    """Every format, quick and deep: no exception, no timeout, bounded reads and memory; a crash of
+    htslib inside the isolated deep child is allowed (it is pysam's, and contained: the fuzzer counts
+    it) and so is a deep child stopped by its memory budget (the input is refused, nothing else)."""
+    command = [sys.executable, str(REPO / "benchmarks" / "fuzz_validators.py"), "--inputs", str(SLICE)]
+    run = subprocess.run([*command, "--seed", "16", "--json"], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    summary = json.loads(run.stdout)
+    assert summary["inputs"] == dict.fromkeys(summary["formats"], SLICE) and len(summary["formats"]) == 9
+    failures = [f for f in summary["findings"] if f["kind"] not in ("htslib_crash", "memory_budget")]
+    assert failures == []
+    assert summary["max_bytes"]["bytes"] <= QUICK_READ_LIMIT
+    assert max(summary["peak"]["worker"], summary["peak"]["deep_child"]) < 500 * 10**6
