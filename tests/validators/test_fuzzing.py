@@ -58,6 +58,22 @@ def test_numbers_of_thousands_of_digits_are_read_not_refused_by_int(name):
         assert not [e for e in result.errors if e.message.startswith(INCOMPLETE)], result.errors
 
 
+def test_a_quoted_header_value_of_two_megabytes_is_checked_in_little_memory():
+    """Measured in a fresh interpreter: its peak resident memory, and its deep child's."""
+    script = (
+        "import resource, sys; from seqpipe.validators import validate\n"
+        "results = [validate(sys.argv[1], deep=deep) for deep in (False, True)]\n"
+        "print(all(r.valid for r in results), *(resource.getrusage(who).ru_maxrss // 1024 for who in "
+        "(resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)))"
+    )
+    path = REGRESSIONS / "fuzz-2mb-quoted-header-value.vcf.gz"
+    run = subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True
+    )
+    valid, own_mib, child_mib = run.stdout.split()
+    assert valid == "True" and int(own_mib) < 150 and int(child_mib) < 150
+
+
 def test_memory_claimed_by_the_isolated_child_beyond_its_budget_ends_the_child_only():
     with pytest.raises(IsolatedFailure, match="needed more than its 320 MiB memory budget"):
         run_isolated(bytearray, 2 * MEMORY_BUDGET)

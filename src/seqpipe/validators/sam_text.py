@@ -21,7 +21,7 @@ REF_NAME = re.compile(r"^[0-9A-Za-z!#$%&+./:;?@^_|~-][0-9A-Za-z!#$%&*+./:;=?@^_|
 ALT_NAME = re.compile(r"^[0-9A-Za-z][0-9A-Za-z*+.@_|-]*$")
 TAG = re.compile(r"^[A-Za-z][A-Za-z0-9]:[ -~]+$")
 QNAME = re.compile(r"^(?:\*|[!-?A-~]{1,254})$")
-CIGAR = re.compile(r"^(?:\*|(?:[0-9]+[MIDNSHPX=])+)$")
+CIGAR = re.compile(r"^(?:\*|(?:[0-9]+[MIDNSHPX=])++)$")
 SEQ = re.compile(r"^(?:\*|[A-Za-z=.]+)$")
 DATE = re.compile(
     r"^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?:[T ][0-2]\d:[0-5]\d(?::[0-5]\d(?:\.\d+)?)?"
@@ -41,15 +41,17 @@ PLATFORMS = {
     "SOLID",
     "ULTIMA",
 }
-# SAMv1 §1.5: the regular expressions of the typed values ("10." is not a float there)
+# SAMv1 §1.5: the regular expressions of the typed values ("10." is not a float there). Repeated
+# groups are possessive (*+, ++) throughout: a backtracking repeat keeps state for every iteration,
+# hundreds of MB for a field of a million items.
 FLOAT = r"[-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?"
 AUX_VALUE = {
     "A": re.compile(r"^[!-~]$"),
     "i": re.compile(r"^[-+]?\d+$"),
     "f": re.compile(f"^{FLOAT}$"),
     "Z": re.compile(r"^[ !-~]*$"),
-    "H": re.compile(r"^(?:[0-9A-F]{2})*$"),
-    "B": re.compile(f"^[cCsSiIf](?:,{FLOAT})*$"),
+    "H": re.compile(r"^(?:[0-9A-F]{2})*+$"),
+    "B": re.compile(f"^[cCsSiIf](?:,{FLOAT})*+$"),
 }
 # older Picard wrote @RG DT as Java's Date.toString(): a date, though not ISO 8601
 JAVA_DATE = re.compile(
@@ -115,7 +117,7 @@ class SamTextChecker:
         if tags.get("GO", "none") not in ("none", "query", "reference"):
             self.error(f"@HD GO:{tags['GO']} is not none, query or reference", number)
         if "SS" in tags and not re.match(
-            r"^(?:coordinate|queryname|unsorted)(?::[A-Za-z0-9_-]+)+$", tags["SS"]
+            r"^(?:coordinate|queryname|unsorted)(?::[A-Za-z0-9_-]+)++$", tags["SS"]
         ):
             self.error(f"@HD SS:{tags['SS']} is not <sort order>:<sub-sort>", number)
 
