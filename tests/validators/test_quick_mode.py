@@ -384,3 +384,19 @@ def test_every_valid_file_of_the_shared_corpora_is_valid_in_both_modes(shared_te
     assert len(files) == 613 and refused == {}
     # the figure docs/data-plane.md reports: the most any file of the corpus costs in quick mode
     assert most == (154_443, "6.quickcheck.cram21.ok.cram") and most[0] <= QUICK_READ_LIMIT
+
+
+def test_quick_mode_checks_the_first_200_records_and_leaves_the_rest_to_deep_mode(tmp_path):
+    """A window holds up to 4 MiB of text (~30,000 VCF records): checking them all would make quick
+    mode's time grow with the data; the first QUICK_RECORDS show the structure."""
+    text = (DATA / "NA12891.vcf").read_text()
+    header, records = (
+        text[: text.index("\n", text.index("#CHROM")) + 1],
+        text.split("#CHROM")[1].split("\n")[1:],
+    )
+    body = [line for line in records if line] * 70  # 210 records, the last ones with a bad POS
+    body[205] = body[205].replace("\t", "\tx", 1)
+    path = tmp_path / "late-error.vcf"
+    path.write_text(header + "\n".join(body) + "\n")
+    assert validate(path).valid
+    assert not validate(path, deep=True).valid

@@ -5,9 +5,9 @@ BGZF block or EOF container (at most TAIL_READ), and the start of its index (ind
 is a handful of ranged reads whatever the file's size: at most QUICK_READ_LIMIT bytes in all.
 Per format:
 
-- FASTQ(.gz): the compressed blocks at both ends decompress (CRC and length included), the records
-  in the first window are well formed.
-- SAM(.gz), VCF(.gz): the header, and the first lines in the window, by the deep mode's line checks.
+- FASTQ(.gz): the compressed blocks at both ends decompress (CRC and length included), the first
+  QUICK_RECORDS records are well formed.
+- SAM(.gz), VCF(.gz): the header and the first QUICK_RECORDS records, by the deep mode's line checks.
 - BAM, BCF: BGZF with its EOF block; the inner magic and version; the header parses; the index.
 - CRAM: magic, a released version, the header container and block parse (CRC32), the SAM header
   text, the EOF container, the .crai index.
@@ -42,6 +42,9 @@ EXTENSION_FORMATS = {
     ".vcf": "VCF", ".vcf.gz": "VCF", ".vcf.bgz": "VCF", ".bcf": "BCF",
 }  # fmt: skip
 MAGIC = {"BAM": b"BAM\x01", "BCF": b"BCF\x02", "CRAM": binary.CRAM_MAGIC}
+# "the first records": enough for their structure, and a bounded time whatever the window holds
+# (4 MiB of decompressed VCF is ~30,000 records)
+QUICK_RECORDS = 200
 TEXT_FORMATS = ("FASTQ", "SAM", "VCF")
 
 
@@ -140,6 +143,17 @@ def check_bcf_header(window: Window, result: ValidationResult) -> HeaderFacts | 
     return HeaderFacts(n_ref=len(result.header.contigs), contigs=result.header.contigs)
 
 
+def first_records(lines: list[str], header: str) -> list[str]:
+    """The header lines (starting with `header`) and the first QUICK_RECORDS other lines."""
+    records = 0
+    for number, line in enumerate(lines):
+        if line and not line.startswith(header):
+            records += 1
+            if records > QUICK_RECORDS:
+                return lines[:number]
+    return lines
+
+
 def check_vcf_text(window: Window, result: ValidationResult, lines_later: bool) -> HeaderFacts:
     """The header (grown until its #CHROM line is in the window) and, unless deep mode reads every
     line afterwards, the header and first records by the line checks."""
@@ -152,7 +166,7 @@ def check_vcf_text(window: Window, result: ValidationResult, lines_later: bool) 
         else:
             result.warn("VCF header longer than the quick-mode window; its end was not checked")
     if not lines_later:
-        VcfTextChecker(result).check(lines)
+        VcfTextChecker(result).check(first_records(lines, "#"))
     return HeaderFacts(n_ref=None, contigs=result.header.contigs)
 
 
@@ -160,7 +174,7 @@ def check_sam_text(window: Window, result: ValidationResult, lines_later: bool) 
     lines = window.lines()
     sam_header("\n".join(line for line in lines if line.startswith("@")), result, result.header)
     if not lines_later:
-        SamTextChecker(result).check(lines, whole=window.whole)
+        SamTextChecker(result).check(first_records(lines, "@"), whole=window.whole)
     return HeaderFacts(n_ref=len(result.header.contigs))
 
 
@@ -168,7 +182,7 @@ def check_fastq_text(window: Window, result: ValidationResult) -> None:
     lines = window.lines()
     if not window.whole:
         lines = lines[: len(lines) // 4 * 4]  # whole records only; the window may cut one
-    check_records(iter(lines), result, stop_after=None)
+    check_records(iter(lines), result, stop_after=QUICK_RECORDS)
 
 
 # ---- the end of the file ------------------------------------------------------------------------------
