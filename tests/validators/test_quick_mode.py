@@ -400,3 +400,17 @@ def test_quick_mode_checks_the_first_200_records_and_leaves_the_rest_to_deep_mod
     path.write_text(header + "\n".join(body) + "\n")
     assert validate(path).valid
     assert not validate(path, deep=True).valid
+
+
+def test_the_projects_generated_demo_data_is_valid_in_both_modes(tmp_path):
+    """What seqpipe.simulate writes for the demo and the pipeline tests: gzip FASTQ, truth VCF.gz + .tbi."""
+    from seqpipe.simulate import SimulationParams, simulate
+
+    simulate(SimulationParams(outdir=tmp_path, seed=7, genome_size=120_000, samples=(("S1", 8.0),)))
+    files = sorted(tmp_path.glob("reads/*.fastq.gz")) + sorted(tmp_path.glob("truth/*.vcf.gz"))
+    assert len(files) == 5  # two lanes of paired reads, and the truth
+    for path in files:
+        for deep in (False, True):
+            result = validate(path, deep=deep)
+            assert result.valid, (path.name, deep, [str(e) for e in result.errors])
+    assert validate(tmp_path / "truth" / "S1.vcf.gz").index == str(tmp_path / "truth" / "S1.vcf.gz.tbi")
