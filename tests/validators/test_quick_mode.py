@@ -8,6 +8,7 @@ import os
 import random
 import shutil
 import struct
+import tempfile
 import zlib
 from pathlib import Path
 
@@ -22,16 +23,11 @@ DATA = Path(__file__).resolve().parents[1] / "dataplane" / "data"
 
 
 def bgzf(content: bytes) -> bytes:
-    """BGZF blocks of `content`, then the EOF block (as bgzip writes them)."""
-    out = b""
-    for start in range(0, len(content), 65280):
-        piece = content[start : start + 65280]
-        compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
-        payload = compressor.compress(piece) + compressor.flush()
-        header = b"\x1f\x8b\x08\x04\x00\x00\x00\x00\x00\xff\x06\x00BC\x02\x00"
-        out += header + struct.pack("<H", len(payload) + 25) + payload
-        out += struct.pack("<II", zlib.crc32(piece), len(piece))
-    return out + BGZF_EOF
+    """`content` as htslib's BGZF writer compresses it (blocks, then the EOF block)."""
+    with tempfile.NamedTemporaryFile(suffix=".gz") as scratch:
+        with pysam.BGZFile(scratch.name, "wb") as out:
+            out.write(content)
+        return Path(scratch.name).read_bytes()
 
 
 def messages(result) -> list[str]:
