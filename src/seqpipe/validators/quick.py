@@ -23,7 +23,7 @@ import struct
 
 from seqpipe.storage.location import Location
 from seqpipe.validators import binary
-from seqpipe.validators.cram import CRAM_EOF, check_cram_header
+from seqpipe.validators.cram import CRAM_EOF, CRAM_VERSIONS, check_cram_header
 from seqpipe.validators.fastq import check_records
 from seqpipe.validators.headers import sam_header, vcf_header
 from seqpipe.validators.indexes import INDEX_READ, PROBE_READ, HeaderFacts, check_index
@@ -170,31 +170,31 @@ def check_vcf_text(window: Window, result: ValidationResult, lines_later: bool) 
     return HeaderFacts(n_ref=None, contigs=result.header.contigs)
 
 
-def check_sam_text(window: Window, result: ValidationResult, lines_later: bool) -> HeaderFacts:
+def check_sam_text(window: Window, result: ValidationResult, lines_later: bool) -> None:
     lines = window.lines()
     sam_header("\n".join(line for line in lines if line.startswith("@")), result, result.header)
     if not lines_later:
         SamTextChecker(result).check(first_records(lines, "@"), whole=window.whole)
-    return HeaderFacts(n_ref=len(result.header.contigs))
 
 
-def check_fastq_text(window: Window, result: ValidationResult) -> None:
+def check_fastq_text(window: Window, result: ValidationResult, lines_later: bool) -> None:
     lines = window.lines()
     if not window.whole:
         lines = lines[: len(lines) // 4 * 4]  # whole records only; the window may cut one
-    check_records(iter(lines), result, stop_after=QUICK_RECORDS)
+    if not lines_later:
+        check_records(iter(lines), result, stop_after=QUICK_RECORDS)
 
 
 # ---- the end of the file ------------------------------------------------------------------------------
 
 
-def check_end(window: Window, result: ValidationResult, fmt: str, version: tuple[int, int] | None) -> None:
+def check_end(window: Window, result: ValidationResult, fmt: str) -> None:
     """The EOF marker and, for BGZF, the last data block (it must decompress, CRC and length
     included); text must end with a newline (a VCF must: "the last data line must end with a line
     separator", VCF 4.3 §1.6; for FASTQ and SAM a missing one is a warning)."""
     source = window.source
     if fmt == "CRAM":
-        marker = CRAM_EOF.get(version or (0, 0))
+        marker = CRAM_EOF.get((window.raw[4], window.raw[5]))
         if marker is None:
             result.warn("CRAM 2.0 has no EOF container: a truncation cannot be seen in quick mode")
         elif window.tail(len(marker)) != marker:
@@ -258,25 +258,21 @@ def quick_check(source: Location, result: ValidationResult, lines_later: bool = 
         return None
     if fmt in ("BAM", "BCF") and not window.bgzf:
         result.error(f"{fmt} must be BGZF-compressed (block gzip with the BC field)", offset=0)
-    version = None
+    facts: HeaderFacts | None = None
     if fmt == "BAM":
         facts = check_bam_header(window, result)
     elif fmt == "BCF":
         facts = check_bcf_header(window, result)
     elif fmt == "CRAM":
         facts = check_cram_header(window, result, MAX_HEAD)
-        version = (window.raw[4], window.raw[5]) if facts else None
     elif fmt == "VCF":
         facts = check_vcf_text(window, result, lines_later)
-    elif fmt == "SAM":
-        facts = check_sam_text(window, result, lines_later)
     else:
-        check_fastq_text(window, result)
-        facts = None
+        (check_sam_text if fmt == "SAM" else check_fastq_text)(window, result, lines_later)
     if fmt == "VCF" and window.compressed and not window.bgzf:
         result.warn("gzip but not BGZF: cannot be indexed with tabix (bgzip it)")
-    if fmt != "CRAM" or facts is not None:
-        check_end(window, result, fmt, version)
+    if fmt != "CRAM" or tuple(window.raw[4:6]) in CRAM_VERSIONS:  # else no EOF container is known
+        check_end(window, result, fmt)
     if facts is not None and (fmt != "VCF" or window.bgzf):
         result.bytes_read += check_index(window, result, fmt, facts)
     return fmt
