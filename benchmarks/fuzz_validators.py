@@ -13,10 +13,11 @@ for BGZF and gzip files half of the mutations act on the decompressed content, w
 recompressed (random block sizes), so they reach the parsers behind the CRC checks; BGZF block drops,
 swaps, splices and a misplaced EOF block; huge length fields (BGZF BSIZE/ISIZE, BAM l_text, n_ref,
 l_name, block_size, l_read_name, n_cigar_op, l_seq; BCF l_text, l_shared, l_indiv; CRAM container
-length, ITF8/LTF8 fields and block sizes, with the CRC32s recomputed so the parser reads on; the BAI's
-n_ref, n_bin and n_chunk; indexes also bit-flipped, cut or left out); deep nesting (<<<, [[[, quotes, backslashes; nested XML and
-entity expansion in RunInfo.xml); gigantic lines (64 KiB to 32 MiB: meta lines, @CO, read names,
-sample columns, a BAM/CRAM/BCF header text); huge numbers (20 and 5000 digits, 2^31, ploidies).
+length, ITF8/LTF8 fields and block sizes, with the CRC32s recomputed so the parser reads on; the
+BAI's n_ref, n_bin and n_chunk; indexes also bit-flipped, cut or left out); deep nesting (<<<, [[[,
+quotes, backslashes; nested XML and entity expansion in RunInfo.xml); gigantic lines (64 KiB to
+32 MiB: meta lines, @CO, read names, sample columns, a BAM/CRAM/BCF header text); huge numbers (20
+and 5000 digits, 2^31, ploidies).
 
 Why a plain seeded mutator rather than atheris or hypothesis: atheris needs an instrumented
 build and explores bytes, not formats; hypothesis's strategies and shrinking cost far more per example
