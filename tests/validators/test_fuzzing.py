@@ -83,13 +83,15 @@ def test_memory_claimed_by_the_isolated_child_beyond_its_budget_ends_the_child_o
 def test_a_seeded_slice_of_the_fuzzer_finds_nothing():
     """Every format, quick and deep: no exception, no timeout, bounded reads and memory; a crash of
     htslib inside the isolated deep child is allowed (it is pysam's, and contained: the fuzzer counts
-    it) and so is a deep child stopped by its memory budget (the input is refused, nothing else)."""
+    it), so is a deep child stopped by its memory budget (the input is refused, nothing else), and so
+    is a call over 10 s of wall clock that used less than 10 s of CPU (a machine busy with other work)."""
     command = [sys.executable, str(REPO / "benchmarks" / "fuzz_validators.py"), "--inputs", str(SLICE)]
     run = subprocess.run([*command, "--seed", "16", "--json"], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     summary = json.loads(run.stdout)
     assert summary["inputs"] == dict.fromkeys(summary["formats"], SLICE) and len(summary["formats"]) == 9
-    failures = [f for f in summary["findings"] if f["kind"] not in ("htslib_crash", "memory_budget")]
+    contained = ("htslib_crash", "memory_budget", "slow_on_a_loaded_machine")
+    failures = [f for f in summary["findings"] if f["kind"] not in contained]
     assert failures == []
     assert summary["max_bytes"]["bytes"] <= QUICK_READ_LIMIT
     assert max(summary["peak"]["worker"], summary["peak"]["deep_child"]) < 500 * 10**6
