@@ -49,6 +49,7 @@ import os
 import random
 import resource
 import shutil
+import signal
 import struct
 import sys
 import tempfile
@@ -804,6 +805,8 @@ def merge(total: dict, part: dict) -> None:
 
 
 def run(args: argparse.Namespace) -> dict:
+    # workers live in their own process groups: a terminated run must stop them itself (below)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     formats = args.formats.split(",")
     context = mp.get_context("fork")
     tasks, results = context.Queue(), context.Queue()
