@@ -10,7 +10,8 @@ The local S3 is moto started through tests/support/moto_launch.py with MOTO_S3_L
 (ranged GETs and multipart completion without loading whole objects into memory; see there).
 "Full read" streams the whole object with 64 MiB ranged GETs, as a checksum or deep check must.
 Memory: Python peak allocation (tracemalloc) during each quick validation, and the local S3
-server's peak RSS at the end.
+server's peak RSS at the end. Exits with status 1 when an object is not valid or quick mode read more
+than seqpipe.validators.quick.QUICK_READ_LIMIT (1 MiB) of it.
 """
 
 from __future__ import annotations
@@ -161,6 +162,7 @@ def main() -> None:
         AWS_DEFAULT_REGION="us-east-1",
     )
     from seqpipe.validators import validate
+    from seqpipe.validators.quick import QUICK_READ_LIMIT
 
     rows = []
     try:
@@ -209,6 +211,9 @@ def main() -> None:
         print(json.dumps({"objects": rows, "server_peak_rss_mib": peak_rss}, indent=2))
     else:
         print(f"local S3 server peak RSS: {peak_rss} MiB")
+    beyond = [r for r in rows if not r["valid"] or r["quick_bytes_read"] > QUICK_READ_LIMIT]
+    if beyond:
+        raise SystemExit(f"invalid, or more than {QUICK_READ_LIMIT:,} bytes read: {beyond}")
 
 
 def server_peak_rss_mib(pid: int) -> int | None:

@@ -10,6 +10,7 @@ raises: every problem becomes an Issue (with a byte offset, record or line numbe
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -22,7 +23,7 @@ def validate(location: str | Path, deep: bool = False, reference: str | None = N
     """Validate a file or run folder; `reference` (FASTA) lets deep mode decode reference-based CRAM."""
     from seqpipe.storage.location import locate
     from seqpipe.validators.bcl import check_run_folder, is_run_folder
-    from seqpipe.validators.deep import deep_check
+    from seqpipe.validators.deep import INCOMPLETE, deep_check
     from seqpipe.validators.quick import quick_check
 
     location = str(location)
@@ -33,13 +34,14 @@ def validate(location: str | Path, deep: bool = False, reference: str | None = N
             return result
         source = locate(location)
         result.size = source.size
-        fmt = quick_check(source, result)
+        fmt = quick_check(source, result, lines_later=deep)
         if deep and fmt is not None:
             with source.local_path() as path:
                 deep_check(path, fmt, result, reference)
-        result.bytes_read = source.bytes_read
+        result.bytes_read += source.bytes_read
     except FileNotFoundError:
         result.error("no such file")
     except Exception as exc:  # the contract: a result, never a traceback, whatever the input
-        result.error(f"validation could not complete: {type(exc).__name__}: {exc}")
+        logging.getLogger(__name__).exception("validation of %s could not complete", location)
+        result.error(f"{INCOMPLETE}: {type(exc).__name__}: {exc}")
     return result

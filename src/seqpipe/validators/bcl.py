@@ -13,9 +13,13 @@ import re
 from seqpipe.demux.errors import DemuxError
 from seqpipe.demux.runinfo import parse_run_info
 from seqpipe.storage.location import locate
+from seqpipe.validators.integers import parse_int
 from seqpipe.validators.result import ValidationResult
 
-_CYCLE = re.compile(r"^C(\d+)\.1$")
+MAX_RUN_INFO = 1024 * 1024  # a NovaSeq X RunInfo.xml listing every tile is ~200 KB
+MAX_LANES = 16  # instruments have at most 8
+MAX_CYCLES = 2000  # 2 x 300 cycles and two 24-cycle indexes are the longest runs made
+_CYCLE = re.compile(r"^C([0-9]+)\.1$")
 _BASECALL_FILE = re.compile(r"\.(bcl|bcl\.gz|bcl\.bgzf|cbcl)$")
 
 
@@ -30,6 +34,9 @@ def check_run_folder(location: str, result: ValidationResult, deep: bool) -> Non
     if not run_info_file.exists():
         result.error("RunInfo.xml missing: not an Illumina run folder")
         return
+    if run_info_file.size > MAX_RUN_INFO:
+        result.error(f"RunInfo.xml is {run_info_file.size:,} bytes: instruments write a few KB, not that")
+        return
     with run_info_file.local_path() as local:
         result.bytes_read += os.path.getsize(local)
         try:
@@ -38,6 +45,13 @@ def check_run_folder(location: str, result: ValidationResult, deep: bool) -> Non
             result.error(str(exc).replace(local, "RunInfo.xml"))
             return
     cycles = run_info.total_cycles
+    if not 1 <= run_info.lane_count <= MAX_LANES or not 1 <= cycles <= MAX_CYCLES:
+        # checked before the folders are listed: a lane or cycle count of 2^31 must not become a loop
+        result.error(
+            f"RunInfo.xml: {run_info.lane_count} lanes and {cycles} cycles are beyond any instrument "
+            f"(1-{MAX_LANES} lanes, 1-{MAX_CYCLES} cycles)"
+        )
+        return
     result.header.details.update(
         run_id=run_info.run_id,
         flowcell=run_info.flowcell,
@@ -55,7 +69,7 @@ def check_run_folder(location: str, result: ValidationResult, deep: bool) -> Non
         if not entries:
             result.error(f"{lane_dir} missing or empty")
             continue
-        present = sorted(int(m.group(1)) for m in map(_CYCLE.match, entries) if m)
+        present = sorted(parse_int(m.group(1)) or 0 for m in map(_CYCLE.match, entries) if m)
         missing = sorted(set(range(1, cycles + 1)) - set(present))
         if missing:
             shown = ", ".join(map(str, missing[:10])) + (" …" if len(missing) > 10 else "")

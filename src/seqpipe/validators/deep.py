@@ -1,19 +1,38 @@
-"""Deep validation: stream every record (htslib through pysam; own FASTQ parser), on a local copy."""
+"""Deep validation: stream every record (htslib through pysam; own FASTQ, SAM and VCF line checks),
+on a local copy, in a forked child (isolated.py): a file that crashes htslib or claims gigabytes
+fails its validation instead of taking the process (the validation Lambda) down."""
 
 from __future__ import annotations
 
 import gzip
-import io
+import logging
 import os
 import tempfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
+from typing import IO, Any
 
 from seqpipe.validators import binary
+from seqpipe.validators.cram import walk_cram_containers
 from seqpipe.validators.fastq import check_records
-from seqpipe.validators.result import ValidationResult
+from seqpipe.validators.isolated import IsolatedFailure, run_isolated
+from seqpipe.validators.result import Issue, ValidationResult
+from seqpipe.validators.sam_text import SamTextChecker
+from seqpipe.validators.vcf_text import VcfTextChecker
 
 MAX_ERRORS = 20
+# longer than any real record (a VCF line of 500,000 samples is ~20 MB); a longer one is refused
+MAX_LINE = 64 * 1024 * 1024
+INCOMPLETE = "validation could not complete"
+log = logging.getLogger(__name__)
+
+
+class LineTooLong(Exception):
+    def __init__(self, number: int) -> None:
+        super().__init__(f"line {number} is longer than {MAX_LINE // 2**20} MiB")
+        self.number = number
 
 
 @contextmanager
@@ -21,16 +40,9 @@ def _quiet_htslib() -> Iterator[None]:
     """No htslib chatter on stderr, and no reference downloads from the EBI server for CRAM."""
     import pysam
 
-    previous_ref_path = os.environ.get("REF_PATH")
-    if previous_ref_path is None:
-        os.environ["REF_PATH"] = os.path.join(tempfile.gettempdir(), "seqpipe-no-ref-download", "%s")
-    verbosity = pysam.set_verbosity(0)
-    try:
-        yield
-    finally:
-        pysam.set_verbosity(verbosity)
-        if previous_ref_path is None:
-            os.environ.pop("REF_PATH", None)
+    os.environ.setdefault("REF_PATH", os.path.join(tempfile.gettempdir(), "seqpipe-no-ref-download", "%s"))
+    pysam.set_verbosity(0)
+    yield
 
 
 def deep_alignments(path: str, fmt: str, result: ValidationResult, reference: str | None) -> None:
@@ -66,33 +78,6 @@ def deep_alignments(path: str, fmt: str, result: ValidationResult, reference: st
     result.records = records
 
 
-def walk_cram_containers(path: str, result: ValidationResult) -> None:
-    """Follow the container chain to the EOF container; needs no reference."""
-    size = os.path.getsize(path)
-    with open(path, "rb") as fh:
-        definition = fh.read(binary.CRAM_FILE_DEFINITION)
-        major = definition[4] if len(definition) > 4 else 0
-        offset, containers, last = binary.CRAM_FILE_DEFINITION, 0, None
-        while offset < size:
-            fh.seek(offset)
-            buf = fh.read(64 * 1024)
-            try:
-                last = binary.cram_container_header(buf, offset, major)
-            except (IndexError, binary.DecodeError, ValueError) as exc:
-                result.error(f"unreadable CRAM container header ({exc})", offset=offset)
-                return
-            containers += 1
-            if last.end > size:
-                result.error(
-                    f"container {containers} runs past the end of the file (truncated)", offset=offset
-                )
-                return
-            offset = last.end
-    result.header.details["containers"] = containers
-    if major >= 3 and (last is None or last.ref_seq_id != -1 or last.n_records != 0):
-        result.error("the last container is not the EOF container (truncated)", offset=size)
-
-
 def deep_variants(path: str, result: ValidationResult) -> None:
     import pysam
 
@@ -114,59 +99,82 @@ def deep_variants(path: str, result: ValidationResult) -> None:
     result.records = records
 
 
-def _text_lines(path: str) -> Iterator[str]:
-    """Lines with their newline kept, from plain or gzip/BGZF text."""
+def _open(path: str) -> IO[bytes]:
     with open(path, "rb") as probe:
         compressed = probe.read(2) == binary.GZIP_MAGIC
-    raw = gzip.open(path, "rb") if compressed else open(path, "rb")  # noqa: SIM115 (closed below)
+    return gzip.open(path, "rb") if compressed else open(path, "rb")
+
+
+def text_lines(path: str) -> Iterator[str]:
+    """Lines with their newline kept, from plain or gzip/BGZF text; LineTooLong past MAX_LINE
+    (a line is held whole, so its length bounds the memory)."""
+    with _open(path) as raw:
+        number = 0
+        while line := raw.readline(MAX_LINE + 1):
+            number += 1
+            if len(line) > MAX_LINE:
+                raise LineTooLong(number)
+            yield line.decode("utf-8", "replace")
+
+
+def check_lines(path: str, result: ValidationResult, checker: SamTextChecker | VcfTextChecker | None) -> None:
+    """Every line through a text checker, or (None) through the FASTQ record checks."""
     try:
-        yield from io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
-    finally:
-        raw.close()
+        if checker is None:
+            check_records((line.rstrip("\n") for line in text_lines(path)), result, stop_after=None)
+        else:
+            checker.check(text_lines(path))
+    except LineTooLong as exc:
+        result.error(str(exc), line=exc.number)
+    except (OSError, EOFError, ValueError, zlib.error) as exc:  # gzip: corrupt or truncated stream
+        records = result.records or 0
+        where = f" after {records} records" if checker is None else ""
+        result.error(f"decompression failed{where}: {exc}", record=records + 1 if checker is None else None)
 
 
-def check_vcf_lines(path: str, result: ValidationResult) -> None:
-    from seqpipe.validators.vcf_text import VcfTextChecker
-
-    try:
-        VcfTextChecker(result).check(_text_lines(path))
-    except (OSError, EOFError) as exc:
-        result.error(f"decompression failed: {exc}")
-
-
-def check_sam_lines(path: str, result: ValidationResult) -> None:
-    from seqpipe.validators.sam_text import SamTextChecker
-
-    try:
-        SamTextChecker(result).check(_text_lines(path))
-    except (OSError, EOFError) as exc:
-        result.error(f"decompression failed: {exc}")
+@contextmanager
+def _without_sidecars(path: str) -> Iterator[str]:
+    """The file under its name in an empty folder: htslib then finds no index beside it and reads the
+    records in order. Reading needs no index (quick mode checked it), and pysam 0.24.1 loads one it
+    finds on opening, and crashes on a corrupt .bai (the fuzzer's BAM findings were all of that)."""
+    with tempfile.TemporaryDirectory(prefix="seqpipe-deep-") as folder:
+        alone = os.path.join(folder, os.path.basename(path))
+        os.symlink(os.path.abspath(path), alone)
+        yield alone
 
 
-def deep_fastq(path: str, result: ValidationResult) -> None:
-    with open(path, "rb") as probe:
-        compressed = probe.read(2) == binary.GZIP_MAGIC
-    raw = gzip.open(path, "rb") if compressed else open(path, "rb")  # noqa: SIM115 (closed below)
-    try:
-        lines = (line.rstrip("\n") for line in io.TextIOWrapper(raw, encoding="ascii", errors="replace"))
-        check_records(lines, result, stop_after=None)
-    except (OSError, EOFError, ValueError) as exc:
-        result.error(
-            f"decompression failed after {result.records or 0} records: {exc}",
-            record=(result.records or 0) + 1,
-        )
-    finally:
-        raw.close()
+def _checks(path: str, fmt: str, result: ValidationResult, reference: str | None) -> dict[str, Any]:
+    """The deep checks proper (in the child); returns what they added to the result."""
+    known = len(result.issues)
+    with _without_sidecars(path) as alone:
+        if fmt in ("BAM", "CRAM", "SAM"):
+            deep_alignments(alone, fmt, result, reference)
+            if fmt == "SAM" and result.valid:
+                check_lines(alone, result, SamTextChecker(result))
+        elif fmt in ("VCF", "BCF"):
+            deep_variants(alone, result)
+            if fmt == "VCF" and result.valid:
+                check_lines(alone, result, VcfTextChecker(result))
+        elif fmt == "FASTQ":
+            check_lines(alone, result, None)
+    return {
+        "issues": [asdict(issue) for issue in result.issues[known:]],
+        "records": result.records,
+        "details": result.header.details,
+    }
 
 
 def deep_check(path: str, fmt: str, result: ValidationResult, reference: str | None) -> None:
-    if fmt in ("BAM", "CRAM", "SAM"):
-        deep_alignments(path, fmt, result, reference)
-        if fmt == "SAM" and result.valid:
-            check_sam_lines(path, result)
-    elif fmt in ("VCF", "BCF"):
-        deep_variants(path, result)
-        if fmt == "VCF" and result.valid:
-            check_vcf_lines(path, result)
-    elif fmt == "FASTQ":
-        deep_fastq(path, result)
+    """Deep checks of a local file in an isolated child; their findings are merged into `result`."""
+    import pysam  # noqa: F401  (loaded before the fork, so each child starts with it)
+
+    try:
+        found = run_isolated(_checks, path, fmt, result, reference)
+    except IsolatedFailure as failure:
+        if failure.details:  # a Python exception: a defect of the checks, worth a traceback in the log
+            log.error("deep validation of %s failed:\n%s", path, failure.details)
+        result.error(f"{INCOMPLETE}: the deep check {failure}")
+        return
+    result.issues.extend(Issue(**issue) for issue in found["issues"])
+    result.records = found["records"]
+    result.header.details.update(found["details"])

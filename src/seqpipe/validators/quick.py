@@ -1,29 +1,51 @@
-"""Quick validation: format detection, magic, header, end-of-file marker, index presence.
+"""Quick validation: everything a bounded read can check.
 
-Reads the head (growing up to MAX_HEAD bytes when a header is long) and the last few bytes, so the
-cost is a handful of reads whatever the file's size.
+Reads the start of the file (64 KiB, growing ×4 when a header runs on, at most MAX_HEAD), its last
+BGZF block or EOF container (at most TAIL_READ), and the start of its index (indexes.py), so the cost
+is a handful of ranged reads whatever the file's size: at most QUICK_READ_LIMIT bytes in all.
+Per format:
+
+- FASTQ(.gz): the compressed blocks at both ends decompress (CRC and length included), the first
+  QUICK_RECORDS records are well formed.
+- SAM(.gz), VCF(.gz): the header and the first QUICK_RECORDS records, by the deep mode's line checks.
+- BAM, BCF: BGZF with its EOF block; the inner magic and version; the header parses; the index.
+- CRAM: magic, a released version, the header container and block parse (CRC32), the SAM header
+  text, the EOF container, the .crai index.
+
+A file whose format cannot be confirmed (a binary format's magic is missing) is an error, not a
+warning; only limits of the bounded read (a header longer than the window) are warnings.
 """
 
 from __future__ import annotations
 
 import re
 import struct
-from dataclasses import dataclass
 
-from seqpipe.storage.location import Location, locate
+from seqpipe.storage.location import Location
 from seqpipe.validators import binary
+from seqpipe.validators.cram import CRAM_EOF, CRAM_VERSIONS, check_cram_header
+from seqpipe.validators.fastq import check_records
 from seqpipe.validators.headers import sam_header, vcf_header
+from seqpipe.validators.indexes import INDEX_READ, PROBE_READ, HeaderFacts, check_index
 from seqpipe.validators.result import ValidationResult
+from seqpipe.validators.sam_text import SamTextChecker
+from seqpipe.validators.vcf_text import VcfTextChecker
+from seqpipe.validators.window import Window
 
-FIRST_READ = 64 * 1024
-MAX_HEAD = 1024 * 1024 - 4096  # leaves room for the tail read within 1 MiB
+QUICK_READ_LIMIT = 1024 * 1024
+TAIL_READ = binary.BGZF_MAX_BLOCK + len(binary.BGZF_EOF)  # the largest block, then the EOF block
+MAX_HEAD = QUICK_READ_LIMIT - TAIL_READ - INDEX_READ - PROBE_READ
 
 EXTENSION_FORMATS = {
     ".fastq": "FASTQ", ".fq": "FASTQ", ".fastq.gz": "FASTQ", ".fq.gz": "FASTQ",
     ".bam": "BAM", ".cram": "CRAM", ".sam": "SAM",
     ".vcf": "VCF", ".vcf.gz": "VCF", ".vcf.bgz": "VCF", ".bcf": "BCF",
 }  # fmt: skip
-INDEX_SUFFIXES = {"BAM": (".bai", ".csi"), "CRAM": (".crai",), "VCF": (".tbi", ".csi"), "BCF": (".csi",)}
+MAGIC = {"BAM": b"BAM\x01", "BCF": b"BCF\x02", "CRAM": binary.CRAM_MAGIC}
+# "the first records": enough for their structure, and a bounded time whatever the window holds
+# (4 MiB of decompressed VCF is ~30,000 records)
+QUICK_RECORDS = 200
+TEXT_FORMATS = ("FASTQ", "SAM", "VCF")
 
 
 def format_from_name(name: str) -> str | None:
@@ -36,231 +58,221 @@ def format_from_name(name: str) -> str | None:
     return next((EXTENSION_FORMATS[f".{p}"] for p in parts if f".{p}" in EXTENSION_FORMATS), None)
 
 
-@dataclass
-class Head:
-    """The start of the file: raw bytes and, for gzip, the decompressed text of the whole members."""
-
-    raw: bytes
-    data: bytes
-    compressed: bool
-    bgzf: bool
-    at_end: bool  # the whole file is in `raw`
-
-
-def read_head(source: Location, result: ValidationResult, wanted: int = FIRST_READ) -> Head:
-    raw = source.read(0, min(wanted, MAX_HEAD))
-    at_end = len(raw) >= source.size
-    if raw[:2] != binary.GZIP_MAGIC:
-        return Head(raw, raw, False, False, at_end)
-    try:
-        data, _complete = binary.inflate(raw)
-    except binary.DecodeError as exc:
-        result.error(str(exc), offset=exc.offset)
-        data = b""
-    return Head(raw, data, True, binary.is_bgzf(raw), at_end)
-
-
-def grow(source: Location, head: Head, result: ValidationResult) -> Head | None:
-    """Read a larger head (×4, up to MAX_HEAD); None when the limit is already reached."""
-    if head.at_end or len(head.raw) >= MAX_HEAD:
-        return None
-    return read_head(source, result, len(head.raw) * 4)
-
-
-def detect(head: Head, name: str) -> str | None:
-    data = head.data
-    if head.raw.startswith(binary.CRAM_MAGIC):
-        return "CRAM"
-    if data.startswith(b"BAM\x01"):
-        return "BAM"
-    if data.startswith(b"BCF\x02"):
-        return "BCF"
+def detect(window: Window, name: str) -> tuple[str | None, bool]:
+    """(format, confirmed): by content first; the name alone confirms nothing."""
+    data = window.data
+    if window.raw.startswith(binary.CRAM_MAGIC):
+        return "CRAM", True
+    for fmt in ("BAM", "BCF"):
+        if data.startswith(MAGIC[fmt]):
+            return fmt, True
     if data.startswith(b"##fileformat=VCF"):
-        return "VCF"
+        return "VCF", True
     by_name = format_from_name(name)
     if data.startswith(b"@"):
         # a SAM header line is "@XY<tab>..."; a FASTQ record starts "@read-name"
-        return "SAM" if by_name == "SAM" or re.match(rb"@[A-Za-z][A-Za-z0-9]\t", data) else "FASTQ"
-    return by_name
+        return ("SAM" if by_name == "SAM" or re.match(rb"@[A-Za-z][A-Za-z0-9]\t", data) else "FASTQ"), True
+    return by_name, False
 
 
-def check_eof(source: Location, result: ValidationResult, fmt: str, head: Head) -> None:
-    if fmt == "CRAM":
-        major = head.raw[4] if len(head.raw) > 4 else 0
-        marker = {3: binary.CRAM3_EOF, 2: binary.CRAM21_EOF}.get(major)
-        if marker is None:
-            return
-        if source.read(source.size - len(marker), len(marker)) != marker:
-            result.error(
-                "CRAM EOF container missing: the file is truncated or was not closed", offset=source.size
-            )
-    elif head.bgzf:
-        if source.read(source.size - len(binary.BGZF_EOF), len(binary.BGZF_EOF)) != binary.BGZF_EOF:
-            result.error(
-                "BGZF EOF block missing: the file is truncated or was not closed", offset=source.size
-            )
-    elif head.compressed:
-        result.warn("plain gzip, not BGZF: no EOF marker to check (deep mode reads it all)")
-    else:
-        tail = source.read(source.size - 1, 1)
-        if source.size and tail != b"\n":
-            # a warning: tools accept it; a truncation that cut a record shows up in the record checks
-            result.warn("the file does not end with a newline: truncated?", offset=source.size)
+def not_confirmed(window: Window, fmt: str) -> str:
+    found = window.data[:4] if window.compressed else window.raw[:4]
+    where = "its decompressed data starts" if window.compressed and fmt != "CRAM" else "it starts"
+    return f"not a {fmt} file: {where} with {found!r}, not the {fmt} magic {MAGIC[fmt]!r}"
 
 
-def find_index(source: Location, result: ValidationResult, fmt: str) -> None:
-    location = source.location
-    candidates = [location + suffix for suffix in INDEX_SUFFIXES.get(fmt, ())]
-    if fmt == "BAM" and location.endswith(".bam"):
-        candidates.append(location[: -len(".bam")] + ".bai")
-    result.index = next((c for c in candidates if locate(c).exists()), None)
-    if candidates and result.index is None:
-        result.warn(
-            f"no index found ({', '.join(s for s in INDEX_SUFFIXES[fmt])}): random access unavailable"
-        )
+# ---- headers ----------------------------------------------------------------------------------------
 
 
-def check_bam_header(source: Location, result: ValidationResult, head: Head) -> None:
+def check_bam_header(window: Window, result: ValidationResult) -> HeaderFacts | None:
+    """l_text, the SAM header text, n_ref and the binary reference list (name and length each)."""
     while True:
-        data = head.data
+        data = window.data
         try:
             (l_text,) = struct.unpack_from("<i", data, 4)
-            text = data[8 : 8 + l_text]
+            if l_text < 0:
+                result.error(f"BAM header length l_text={l_text} is negative", offset=0)
+                return None
             (n_ref,) = struct.unpack_from("<i", data, 8 + l_text)
-            if l_text < 0 or n_ref < 0:
-                result.error("negative header length in BAM header", offset=0)
-                return
+            if n_ref < 0:
+                result.error(f"BAM reference count n_ref={n_ref} is negative", offset=0)
+                return None
             pos, names = 12 + l_text, []
             for _ in range(n_ref):
                 (l_name,) = struct.unpack_from("<i", data, pos)
-                if len(data) < pos + 4 + l_name + 4:
-                    raise struct.error("short")
-                names.append(data[pos + 4 : pos + 3 + l_name].decode("ascii", "replace"))
+                if l_name < 1:
+                    result.error(f"BAM reference {len(names) + 1}: name length {l_name} < 1", offset=0)
+                    return None
+                (l_ref,) = struct.unpack_from("<i", data, pos + 4 + l_name)
+                name = data[pos + 4 : pos + 4 + l_name]
+                if not name.endswith(b"\0") or l_ref < 0:
+                    result.error(f"BAM reference {len(names) + 1}: not a NUL-ended name and a length")
+                    return None
+                names.append(name[:-1].decode("ascii", "replace"))
                 pos += 8 + l_name
             break
         except struct.error:
-            bigger = grow(source, head, result)
-            if bigger is None:
-                if head.at_end:
-                    result.error("BAM header is truncated", offset=source.size)
-                else:
-                    result.warn("BAM header larger than the quick-mode limit; summary incomplete")
-                return
-            head = bigger
-    sam_header(text.rstrip(b"\0").decode("utf-8", "replace"), result, result.header)
-    result.header.details["references_in_binary_header"] = len(names)
+            if not window.grow(MAX_HEAD):
+                return HeaderFacts() if window.report_cut("BAM header", result) else None
+    text = data[8 : 8 + l_text].rstrip(b"\0").decode("utf-8", "replace")
+    sam_header(text, result, result.header)
+    SamTextChecker(result).check(text.split("\n"))
+    result.header.details["references_in_binary_header"] = n_ref
     if names and result.header.contigs and names != result.header.contigs:
         result.warn("@SQ lines and the binary reference list differ")
     if not result.header.contigs:
         result.header.contigs = names
+    return HeaderFacts(n_ref=n_ref)
 
 
-def check_cram_header(source: Location, result: ValidationResult, head: Head) -> None:
-    raw = head.raw
-    if len(raw) < binary.CRAM_FILE_DEFINITION:
-        result.error("shorter than the 26-byte CRAM file definition", offset=0)
-        return
-    major, minor = raw[4], raw[5]
-    result.header.version = f"{major}.{minor}"
-    if major not in (2, 3, 4):
-        result.warn(f"CRAM version {major}.{minor} is not checked beyond the magic")
-        return
-    start = binary.CRAM_FILE_DEFINITION
-    while True:
-        try:
-            container = binary.cram_container_header(raw[start:], start, major)
-            block_start = start + container.header_size
-            method, data, _ = binary.cram_block(raw, block_start, major)
-            break
-        except (IndexError, struct.error):
-            bigger = grow(source, head, result)
-            if bigger is None:
-                result.error("CRAM header container is truncated", offset=start)
-                return
-            head, raw = bigger, bigger.raw
-        except (binary.DecodeError, ValueError, OSError) as exc:
-            result.error(f"unreadable CRAM header container ({exc})", offset=start)
-            return
-    if method not in (0, 1):
-        result.warn(f"CRAM header block uses codec {method}; header summary not decoded in quick mode")
-        return
-    (l_text,) = struct.unpack_from("<i", data, 0)
-    sam_header(data[4 : 4 + l_text].decode("utf-8", "replace"), result, result.header)
-
-
-def check_vcf_header(source: Location, result: ValidationResult, head: Head, fmt: str) -> None:
-    while True:
-        data = head.data
-        if fmt == "BCF":
-            if len(data) >= 9:
-                (l_text,) = struct.unpack_from("<I", data, 5)
-                text = data[9 : 9 + l_text]
-                result.header.details["bcf_version"] = f"{data[3]}.{data[4]}"
-                if len(text) == l_text:
-                    vcf_header(text.rstrip(b"\0").decode("utf-8", "replace"), result, result.header)
-                    return
-        else:
-            probe = ValidationResult(result.location, fmt, result.mode)
-            if vcf_header(data.decode("utf-8", "replace"), probe, result.header) or head.at_end:
-                result.issues.extend(probe.issues)
-                if not probe.issues and not result.header.version:
-                    result.error("VCF header has no #CHROM line", offset=source.size)
-                return
-            result.header.contigs.clear()
-        bigger = grow(source, head, result)
-        if bigger is None:
-            result.warn("VCF header larger than the quick-mode limit; summary incomplete")
-            return
-        head = bigger
-
-
-def check_sam_head(result: ValidationResult, head: Head) -> None:
-    text = head.data.decode("utf-8", "replace")
-    lines = text.split("\n")
-    if not head.at_end:
-        lines = lines[:-1]  # the last line may be cut by the read window
-    header_lines = [line for line in lines if line.startswith("@")]
-    sam_header("\n".join(header_lines), result, result.header)
-    body = [(n, line) for n, line in enumerate(lines, start=1) if line and not line.startswith("@")]
-    if body and len(body[0][1].split("\t")) < 11:
-        result.error("alignment line has fewer than 11 mandatory fields", line=body[0][0], record=1)
-
-
-def check_fastq_head(result: ValidationResult, head: Head) -> None:
-    from seqpipe.validators.fastq import check_records
-
-    lines = head.data.decode("ascii", "replace").split("\n")
-    if not head.at_end:
-        # keep whole records only; the window may cut one
-        lines = lines[: (len(lines) - 1) // 4 * 4]
-    check_records(iter(lines), result, stop_after=None)
-
-
-def quick_check(source: Location, result: ValidationResult) -> str | None:
-    """Run the quick checks; returns the detected format (None when not recognised)."""
-    if source.size == 0:
-        result.error("empty file", offset=0)
+def check_bcf_header(window: Window, result: ValidationResult) -> HeaderFacts | None:
+    """BCF 2.1/2.2: magic, l_text and the VCF header text, checked as VCF header lines are."""
+    data = window.data
+    result.header.details["bcf_version"] = f"{data[3]}.{data[4] if len(data) > 4 else '?'}"
+    if len(data) < 5 or data[4] not in (1, 2):
+        result.error(f"BCF version 2.{data[4] if len(data) > 4 else '?'} is not 2.1 or 2.2", offset=3)
         return None
-    head = read_head(source, result)
-    fmt = detect(head, source.name)
+    while len(window.data) < 9 or len(window.data) < 9 + struct.unpack_from("<I", window.data, 5)[0]:
+        if not window.grow(MAX_HEAD):
+            return HeaderFacts() if window.report_cut("BCF header", result) else None
+    (l_text,) = struct.unpack_from("<I", window.data, 5)
+    text = window.data[9 : 9 + l_text].rstrip(b"\0").decode("utf-8", "replace")
+    if not vcf_header(text, result, result.header):
+        result.error("BCF header text has no #CHROM line", offset=9)
+    VcfTextChecker(result).check(text.split("\n"))
+    return HeaderFacts(n_ref=len(result.header.contigs), contigs=result.header.contigs)
+
+
+def first_records(lines: list[str], header: str) -> list[str]:
+    """The header lines (starting with `header`) and the first QUICK_RECORDS other lines."""
+    records = 0
+    for number, line in enumerate(lines):
+        if line and not line.startswith(header):
+            records += 1
+            if records > QUICK_RECORDS:
+                return lines[:number]
+    return lines
+
+
+def check_vcf_text(window: Window, result: ValidationResult, lines_later: bool) -> HeaderFacts:
+    """The header (grown until its #CHROM line is in the window) and, unless deep mode reads every
+    line afterwards, the header and first records by the line checks."""
+    while b"\n#CHROM" not in window.data and window.grow(MAX_HEAD):
+        pass
+    lines = window.lines()
+    if not vcf_header("\n".join(lines) + "\n", result, result.header):
+        if window.whole:
+            result.error("VCF header has no #CHROM line", offset=window.source.size)
+        else:
+            result.warn("VCF header longer than the quick-mode window; its end was not checked")
+    if not lines_later:
+        VcfTextChecker(result).check(first_records(lines, "#"))
+    return HeaderFacts(n_ref=None, contigs=result.header.contigs)
+
+
+def check_sam_text(window: Window, result: ValidationResult, lines_later: bool) -> None:
+    lines = window.lines()
+    sam_header("\n".join(line for line in lines if line.startswith("@")), result, result.header)
+    if not lines_later:
+        SamTextChecker(result).check(first_records(lines, "@"), whole=window.whole)
+
+
+def check_fastq_text(window: Window, result: ValidationResult, lines_later: bool) -> None:
+    lines = window.lines()
+    if not window.whole:
+        lines = lines[: len(lines) // 4 * 4]  # whole records only; the window may cut one
+    if not lines_later:
+        check_records(iter(lines), result, stop_after=QUICK_RECORDS)
+
+
+# ---- the end of the file ------------------------------------------------------------------------------
+
+
+def check_end(window: Window, result: ValidationResult, fmt: str) -> None:
+    """The EOF marker and, for BGZF, the last data block (it must decompress, CRC and length
+    included); text must end with a newline (a VCF must: "the last data line must end with a line
+    separator", VCF 4.3 §1.6; for FASTQ and SAM a missing one is a warning)."""
+    source = window.source
+    if fmt == "CRAM":
+        marker = CRAM_EOF.get((window.raw[4], window.raw[5]))
+        if marker is None:
+            result.warn("CRAM 2.0 has no EOF container: a truncation cannot be seen in quick mode")
+        elif window.tail(len(marker)) != marker:
+            result.error(
+                "CRAM EOF container missing: the file is truncated or was not closed", offset=source.size
+            )
+        return
+    last_text: bytes | None = None
+    if window.bgzf:
+        tail = window.tail(TAIL_READ)
+        if not tail.endswith(binary.BGZF_EOF):
+            result.error(
+                "BGZF EOF block missing: the file is truncated or was not closed", offset=source.size
+            )
+            return
+        if len(tail) > len(binary.BGZF_EOF):
+            try:
+                _, last_text = binary.last_bgzf_block(tail[: -len(binary.BGZF_EOF)], source.size - len(tail))
+            except binary.DecodeError as exc:
+                result.error(str(exc), offset=exc.offset)
+                return
+    elif window.compressed:
+        if not window.whole:
+            result.warn("plain gzip, not BGZF: its end is not checked in quick mode (deep mode reads it all)")
+        elif window.complete:
+            last_text = window.data[-1:]
+    else:
+        last_text = window.tail(1)
+    if fmt in TEXT_FORMATS and last_text and not last_text.endswith(b"\n"):
+        report = result.error if fmt == "VCF" else result.warn
+        report("the file does not end with a newline: truncated?", offset=source.size)
+
+
+# ---- the whole quick check ---------------------------------------------------------------------------
+
+
+def quick_check(source: Location, result: ValidationResult, lines_later: bool = False) -> str | None:
+    """Run the quick checks; returns the format when confirmed (None: not recognised, or a binary
+    format whose magic is missing). `lines_later`: deep mode will check every text line itself."""
+    if source.size == 0:
+        by_name = format_from_name(source.name)
+        if by_name in ("FASTQ", "SAM") and not source.name.lower().endswith(".gz"):
+            # a demultiplexer writes one for a barcode without reads: valid, though useless
+            result.format, result.records = by_name, 0
+            result.warn("empty file: no records")
+        else:
+            result.error("empty file", offset=0)
+        return None
+    window = Window(source, MAX_HEAD)
+    fmt, confirmed = detect(window, source.name)
     if fmt is None:
         result.error("not a recognised sequencing format (FASTQ, SAM/BAM/CRAM, VCF/BCF)", offset=0)
         return None
-    result.format = fmt + (".gz" if head.compressed and fmt in ("FASTQ", "VCF", "SAM") else "")
+    result.format = fmt + (".gz" if window.compressed and fmt in TEXT_FORMATS else "")
+    if window.error is not None:
+        result.error(str(window.error), offset=window.error.offset)
+    elif window.truncated:
+        result.error("the gzip stream ends inside a member: the file is truncated", offset=source.size)
+    if not confirmed and fmt in MAGIC:
+        result.error(not_confirmed(window, fmt), offset=0)
+        return None
+    if fmt in ("BAM", "BCF") and not window.bgzf:
+        result.error(f"{fmt} must be BGZF-compressed (block gzip with the BC field)", offset=0)
+    facts: HeaderFacts | None = None
     if fmt == "BAM":
-        check_bam_header(source, result, head)
+        facts = check_bam_header(window, result)
+    elif fmt == "BCF":
+        facts = check_bcf_header(window, result)
     elif fmt == "CRAM":
-        check_cram_header(source, result, head)
-    elif fmt in ("VCF", "BCF"):
-        check_vcf_header(source, result, head, fmt)
-    elif fmt == "SAM":
-        check_sam_head(result, head)
-    elif fmt == "FASTQ":
-        check_fastq_head(result, head)
-    if fmt in ("BAM", "BCF") and not head.compressed:
-        result.error(f"{fmt} must be BGZF-compressed", offset=0)
-    if fmt == "VCF" and head.compressed and not head.bgzf:
+        facts = check_cram_header(window, result, MAX_HEAD)
+    elif fmt == "VCF":
+        facts = check_vcf_text(window, result, lines_later)
+    else:
+        (check_sam_text if fmt == "SAM" else check_fastq_text)(window, result, lines_later)
+    if fmt == "VCF" and window.compressed and not window.bgzf:
         result.warn("gzip but not BGZF: cannot be indexed with tabix (bgzip it)")
-    check_eof(source, result, fmt, head)
-    find_index(source, result, fmt if fmt != "VCF" or head.bgzf else "")
+    if fmt != "CRAM" or tuple(window.raw[4:6]) in CRAM_VERSIONS:  # else no EOF container is known
+        check_end(window, result, fmt)
+    if facts is not None and (fmt != "VCF" or window.bgzf):
+        result.bytes_read += check_index(window, result, fmt, facts)
     return fmt

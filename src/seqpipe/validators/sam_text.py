@@ -7,9 +7,12 @@ and record rules (field ranges, names against @SQ, CIGAR against SEQ, QUAL lengt
 
 from __future__ import annotations
 
+import math
 import re
+import struct
 from collections.abc import Iterable
 
+from seqpipe.validators.integers import parse_int
 from seqpipe.validators.result import ValidationResult
 
 MAX_ERRORS = 20
@@ -18,7 +21,7 @@ REF_NAME = re.compile(r"^[0-9A-Za-z!#$%&+./:;?@^_|~-][0-9A-Za-z!#$%&*+./:;=?@^_|
 ALT_NAME = re.compile(r"^[0-9A-Za-z][0-9A-Za-z*+.@_|-]*$")
 TAG = re.compile(r"^[A-Za-z][A-Za-z0-9]:[ -~]+$")
 QNAME = re.compile(r"^(?:\*|[!-?A-~]{1,254})$")
-CIGAR = re.compile(r"^(?:\*|(?:\d+[MIDNSHPX=])+)$")
+CIGAR = re.compile(r"^(?:\*|(?:[0-9]+[MIDNSHPX=])++)$")
 SEQ = re.compile(r"^(?:\*|[A-Za-z=.]+)$")
 DATE = re.compile(
     r"^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?:[T ][0-2]\d:[0-5]\d(?::[0-5]\d(?:\.\d+)?)?"
@@ -38,14 +41,23 @@ PLATFORMS = {
     "SOLID",
     "ULTIMA",
 }
+# SAMv1 §1.5: the regular expressions of the typed values ("10." is not a float there). Repeated
+# groups are possessive (*+, ++) throughout: a backtracking repeat keeps state for every iteration,
+# hundreds of MB for a field of a million items.
+FLOAT = r"[-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?"
 AUX_VALUE = {
     "A": re.compile(r"^[!-~]$"),
     "i": re.compile(r"^[-+]?\d+$"),
-    "f": re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$"),
+    "f": re.compile(f"^{FLOAT}$"),
     "Z": re.compile(r"^[ !-~]*$"),
-    "H": re.compile(r"^(?:[0-9A-F]{2})*$"),
-    "B": re.compile(r"^[cCsSiIf](?:,[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)*$"),
+    "H": re.compile(r"^(?:[0-9A-F]{2})*+$"),
+    "B": re.compile(f"^[cCsSiIf](?:,{FLOAT})*+$"),
 }
+# older Picard wrote @RG DT as Java's Date.toString(): a date, though not ISO 8601
+JAVA_DATE = re.compile(
+    r"^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-3]\d "
+    r"[0-2]\d:[0-5]\d:[0-5]\d [A-Z]{2,5} \d{4}$"
+)
 
 
 class SamTextChecker:
@@ -61,7 +73,9 @@ class SamTextChecker:
         if len(self.result.errors) < MAX_ERRORS:
             self.result.error(message, line=line, record=record)
 
-    def check(self, lines: Iterable[str]) -> None:
+    def check(self, lines: Iterable[str], whole: bool = True) -> None:
+        """Check lines (with or without their newline): a whole file, or (`whole` false) its start,
+        where the header is complete only once an alignment line follows it."""
         record = 0
         for number, raw in enumerate(lines, start=1):
             line = raw.rstrip("\n").rstrip("\r")
@@ -72,6 +86,8 @@ class SamTextChecker:
                 self.alignment(line.split("\t"), number, record)
             if len(self.result.errors) >= MAX_ERRORS:
                 return
+        if not whole and not record:
+            return
         for program, previous in self.programs.items():
             if previous is not None and previous not in self.programs:
                 self.error(f"@PG {program}: PP:{previous} names no @PG ID", 1)
@@ -101,7 +117,7 @@ class SamTextChecker:
         if tags.get("GO", "none") not in ("none", "query", "reference"):
             self.error(f"@HD GO:{tags['GO']} is not none, query or reference", number)
         if "SS" in tags and not re.match(
-            r"^(?:coordinate|queryname|unsorted)(?::[A-Za-z0-9_-]+)+$", tags["SS"]
+            r"^(?:coordinate|queryname|unsorted)(?::[A-Za-z0-9_-]+)++$", tags["SS"]
         ):
             self.error(f"@HD SS:{tags['SS']} is not <sort order>:<sub-sort>", number)
 
@@ -112,7 +128,7 @@ class SamTextChecker:
         if name in self.references or name in self.alt_names:
             self.error(f"@SQ SN:{name} appears twice", number)
         self.references.add(name)
-        if not length.isdigit() or not 0 < int(length) <= INT32_MAX:
+        if not 0 < (parse_int(length, signed=False) or 0) <= INT32_MAX:
             self.error(f"@SQ {name}: LN:{length!r} must be an integer from 1 to 2^31-1", number)
         for alt in filter(None, tags.get("AN", "").split(",")) if "AN" in tags else ():
             if not ALT_NAME.match(alt) or alt in self.references or alt in self.alt_names:
@@ -140,9 +156,12 @@ class SamTextChecker:
         elif identifier in self.read_groups:
             self.error(f"@RG ID:{identifier} appears twice", number)
         self.read_groups.add(identifier or "")
-        if "DT" in tags and not DATE.match(tags["DT"].strip()) and len(self.result.warnings) < MAX_ERRORS:
-            # older Picard wrote dates like "Wed Apr 29 00:00:00 EDT 2009"; metadata, not data
-            self.result.warn(f"@RG {identifier}: DT:{tags['DT']} is not an ISO 8601 date", line=number)
+        date = tags.get("DT", "").strip()
+        if "DT" in tags and not DATE.match(date):
+            if not JAVA_DATE.match(date):
+                self.error(f"@RG {identifier}: DT:{tags['DT']} is not a date (ISO 8601)", number)
+            elif len(self.result.warnings) < MAX_ERRORS:
+                self.result.warn(f"@RG {identifier}: DT:{tags['DT']} is not an ISO 8601 date", line=number)
         if "PI" in tags and not tags["PI"].isdigit():
             self.error(f"@RG {identifier}: PI:{tags['PI']} is not an integer", number)
         if "PL" in tags and tags["PL"].upper() not in PLATFORMS:
@@ -161,7 +180,8 @@ class SamTextChecker:
 
     def alignment(self, fields: list[str], line: int, record: int) -> None:
         if len(fields) < 11:
-            return  # quick mode reports missing fields
+            self.error(f"alignment line has {len(fields)} of the 11 mandatory fields", line, record)
+            return
         qname, flag, rname, pos, mapq, cigar, rnext, pnext, tlen, seq, qual = fields[:11]
         problems = []
         if not QNAME.match(qname):
@@ -176,9 +196,11 @@ class SamTextChecker:
             problems.append(f"MAPQ {mapq!r} is not 0..255")
         if not CIGAR.match(cigar):
             problems.append(f"CIGAR {cigar[:30]!r} is malformed")
-        elif cigar != "*" and seq != "*":
-            query = sum(int(n) for n, op in re.findall(r"(\d+)([MIDNSHPX=])", cigar) if op in "MIS=X")
-            if query != len(seq):
+        elif cigar != "*":
+            operations = re.findall(r"([0-9]+)([MIDNSHPX=])", cigar)
+            problems += _clip_problems("".join(op for _, op in operations))
+            query = sum(parse_int(n) or 0 for n, op in operations if op in "MIS=X")
+            if seq != "*" and query != len(seq):
                 problems.append(f"CIGAR consumes {query} bases, SEQ has {len(seq)}")
         if rnext not in ("*", "=") and (
             not REF_NAME.match(rnext) or (self.references and rnext not in self.references)
@@ -199,7 +221,30 @@ class SamTextChecker:
 
 
 def _int_in(text: str, low: int, high: int) -> bool:
-    return bool(re.match(r"^[-+]?\d+$", text)) and low <= int(text) <= high
+    value = parse_int(text)
+    return value is not None and low <= value <= high
+
+
+def _clip_problems(operations: str) -> list[str]:
+    """SAMv1 §1.4 (CIGAR): H only first and/or last; S only with H between it and the ends."""
+    inner = operations.strip("H")
+    if "H" in inner:
+        return ["CIGAR has H (hard clip) inside, not only at the ends"]
+    if "S" in inner.strip("S"):
+        return ["CIGAR has S (soft clip) inside, not only at the ends (or next to end H)"]
+    return []
+
+
+def _float32_problem(text: str) -> str | None:
+    """A SAM 'f' value must be a single-precision float: not beyond its range, not underflowing to 0."""
+    value = float(text)
+    if math.isinf(value):
+        return f"{text} is beyond the single-precision range"
+    try:
+        stored = struct.unpack("<f", struct.pack("<f", value))[0]
+    except OverflowError:
+        return f"{text} is beyond the single-precision range"
+    return f"{text} underflows to 0 in single precision" if value and not stored else None
 
 
 def _aux_problems(fields: list[str]) -> list[str]:
@@ -215,6 +260,9 @@ def _aux_problems(fields: list[str]) -> list[str]:
         seen.add(tag)
         if not AUX_VALUE[kind].match(value):
             problems.append(f"optional field {tag}:{kind} has an invalid value {value[:30]!r}")
-        elif kind == "i" and not -(2**31) <= int(value) <= 2**32 - 1:
+        elif kind == "i" and not _int_in(value, -(2**31), 2**32 - 1):
             problems.append(f"optional field {tag}:i value {value} is out of the 32-bit range")
+        elif kind in "fB":
+            numbers = [value] if kind == "f" else value[2:].split(",") if value.startswith("f,") else []
+            problems += [f"optional field {tag}:{kind} {p}" for p in map(_float32_problem, numbers) if p]
     return problems

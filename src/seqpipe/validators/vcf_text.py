@@ -14,24 +14,33 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from seqpipe.validators.headers import structured_fields
+from seqpipe.validators.integers import parse_int
 from seqpipe.validators.result import ValidationResult
 
 MAX_ERRORS = 20
 INT32_MIN_VALID = -(2**31) + 8  # the 8 lowest values are reserved by BCF
 INT32_MAX = 2**31 - 1
 KEY = re.compile(r"^(?:[A-Za-z_][0-9A-Za-z_.]*|1000G)$")
-CONTIG = re.compile(r"^[0-9A-Za-z!#$%&+./;?@^_|~-][0-9A-Za-z!#$%&*+./:;=?@^_|~-]*$")
+# VCF 4.3 §1.4.7 (the SAM reference-name rule): ':' and '*' are allowed, '*' and '=' not first
+CONTIG = re.compile(r"^[0-9A-Za-z!#$%&+./:;?@^_|~-][0-9A-Za-z!#$%&*+./:;=?@^_|~-]*$")
 BASES = re.compile(r"^[ACGTNacgtn]+$")
 ALT_BASES = re.compile(r"^[ACGTNacgtn*]+$")
 BREAKEND = re.compile(r"^(?:[ACGTNacgtn]+[\[\]][^\[\]\s]+[\[\]]|[\[\]][^\[\]\s]+[\[\]][ACGTNacgtn]+)$")
 SINGLE_BREAKEND = re.compile(r"^(?:\.[ACGTNacgtn]+|[ACGTNacgtn]+\.)$")
 SYMBOLIC = re.compile(r"^<[^<>\s,]+>$")
-GENOTYPE = re.compile(r"^[|/]?(?:\.|\d+)(?:[|/](?:\.|\d+))*$")
+GENOTYPE = re.compile(r"^[|/]?(?:\.|[0-9]+)(?:[|/](?:\.|[0-9]+))*+$")
 FLOAT = re.compile(r"^[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|inf|infinity|nan)$", re.I)
 STRUCTURED = re.compile(r"^##([^=]+)=<(.*)>$")
-NUMBERS = re.compile(r"^(?:\d+|A|R|G|\.)$")
+NUMBERS = re.compile(r"^(?:[0-9]+|A|R|G|\.)$")
 TYPES = {"Integer", "Float", "Flag", "Character", "String"}
 ALT_PREFIXES = {"DEL", "INS", "DUP", "INV", "CNV", "BND"}
+DEFAULT_FIELDS = {
+    "INFO": ("ID", "Number", "Type", "Description"),
+    "FORMAT": ("ID", "Number", "Type", "Description"),
+    "FILTER": ("ID", "Description"),
+    "ALT": ("ID", "Description"),
+}
 
 # VCF 4.3 tables 1 and 2: reserved keys whose definition is fixed (SB left out: VCF 4.2 files use
 # it as a single Float, and the conformance suite accepts that).
@@ -58,21 +67,8 @@ class Definition:
     type: str
 
 
-# a value is a quoted string, a [list, of, values] or anything up to the next comma
-_FIELD = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\[[^\]]*\]|[^,]*)(,|$)')
-QUOTED = re.compile(r'^"(?:[^"\\]|\\.)*"$')
-
-
-def _fields(body: str) -> list[tuple[str, str]] | None:
-    """key=value pairs of a structured meta line; None when quoting is broken."""
-    pairs, pos = [], 0
-    while pos < len(body):
-        match = _FIELD.match(body, pos)
-        if match is None:
-            return None
-        pairs.append((match.group(1), match.group(2)))
-        pos = match.end()
-    return pairs
+# possessive repeats: a backtracking one keeps state per character (245 MB for a 2 MB quoted string)
+QUOTED = re.compile(r'^"[^"\\]*+(?:\\.[^"\\]*+)*+"$')
 
 
 class VcfTextChecker:
@@ -84,6 +80,7 @@ class VcfTextChecker:
         self.samples: list[str] = []
         self.seen_contigs: list[str] = []
         self.previous: tuple[str, int, str, str] | None = None
+        self.structured_ids: dict[str, set[str]] = {}
         # VCF 4.3 made the reserved keys' definitions and typed values normative; older files
         # (GATK's and freebayes' 4.1/4.2 output) often differ, so there they are warnings.
         self.strict = False
@@ -99,10 +96,9 @@ class VcfTextChecker:
             self.warn(message, line)
 
     def check(self, lines: Iterable[str]) -> None:
+        """Check lines (with or without their newline); the end of the file is checked elsewhere."""
         record = 0
-        last = ""
         for number, raw in enumerate(lines, start=1):
-            last = raw
             line = raw.rstrip("\n").rstrip("\r")
             if line.startswith("##"):
                 self.meta(line, number)
@@ -113,8 +109,6 @@ class VcfTextChecker:
                 self.record(line.split("\t"), number, record)
             if len(self.result.errors) >= MAX_ERRORS:
                 return
-        if last and not last.endswith("\n"):
-            self.error("no newline at the end of the file (truncated?)", number)
 
     # ---- meta-information --------------------------------------------------------------------------------
 
@@ -126,23 +120,21 @@ class VcfTextChecker:
         if key == "fileformat":
             if value != value.strip() or " " in value:
                 self.error("whitespace in ##fileformat", number)
-            version = re.match(r"VCFv(\d+)\.(\d+)", value.strip())
-            self.strict = version is not None and (int(version[1]), int(version[2])) >= (4, 3)
+            version = re.match(r"VCFv([0-9]+)\.([0-9]+)", value.strip())
+            self.strict = version is not None and (parse_int(version[1]), parse_int(version[2])) >= (4, 3)
         if not value.startswith("<"):
             return
         structured = STRUCTURED.match(line)
-        fields = _fields(structured.group(2)) if structured else None
+        fields = structured_fields(structured.group(2)) if structured else None
         if fields is None:
             self.error(f"malformed ##{key}=<...> entry (unclosed '<' or unbalanced quotes)", number)
             return
         values = dict(fields)
-        names = [k for k, _ in fields]
+        self.structured_rules(key, fields, number)
         if key in ("INFO", "FORMAT"):
-            self.definition(key, names, values, number)
+            self.definition(key, values, number)
         elif key in ("FILTER", "ALT"):
-            if names[:1] != ["ID"] or "Description" not in values:
-                self.error(f"##{key} needs ID first and a Description", number)
-            elif not QUOTED.match(values["Description"]):
+            if "Description" in values and not QUOTED.match(values["Description"]):
                 self.error(f"##{key} Description must be in double quotes", number)
             if key == "FILTER":
                 self.filters.add(values.get("ID", ""))
@@ -150,13 +142,42 @@ class VcfTextChecker:
                 self.alt_definition(values.get("ID", ""), number)
         elif key == "contig":
             contig = values.get("ID", "")
-            if not CONTIG.match(contig):
+            if contig and not CONTIG.match(contig):
                 self.error(f"contig ID {contig!r} has characters VCF does not allow", number)
+        elif key == "META" and (
+            not NUMBERS.match(values.get("Number", ""))
+            or values.get("Type") not in TYPES
+            or not re.match(r"^\[.*\]$", values.get("Values", ""))
+        ):
+            # §1.4.8: ##META=<ID=…,Type=…,Number=…,Values=[…]>, Number and Type as for INFO
+            self.definition_problem(
+                f"##META {values.get('ID', '')}: needs Number (integer, A, R, G or '.'), "
+                f"Type ({', '.join(sorted(TYPES))}) and Values=[...]",
+                number,
+            )
 
-    def definition(self, key: str, names: list[str], values: dict[str, str], number: int) -> None:
+    def structured_rules(self, key: str, fields: list[tuple[str, str]], number: int) -> None:
+        """VCF 4.3 §1.4: every structured line has an ID, unique among the lines of its key; the
+        lines the specification defines take extra fields only after their default fields, quoted."""
+        identifier = dict(fields).get("ID")
+        seen = self.structured_ids.setdefault(key, set())
+        defaults = DEFAULT_FIELDS.get(key)
+        if defaults and [name for name, _ in fields[: len(defaults)]] != list(defaults):
+            self.error(f"##{key} fields must start {', '.join(defaults)}", number)
+        elif defaults and any(
+            not QUOTED.match(value) and name != "IDX" for name, value in fields[len(defaults) :]
+        ):  # IDX=<n>: the dictionary position BCF headers carry (§6.2.1), numeric by definition
+            self.definition_problem(f"##{key} {identifier}: extra fields must have quoted values", number)
+        elif not identifier:
+            # a contig without ID was never usable (BCF and indexes name contigs by it)
+            report = self.error if key == "contig" else self.definition_problem
+            report(f"##{key} has no ID (every structured meta line needs one)", number)
+        if identifier and identifier in seen:
+            self.definition_problem(f"##{key} ID {identifier} appears twice", number)
+        seen.add(identifier or "")
+
+    def definition(self, key: str, values: dict[str, str], number: int) -> None:
         identifier, count, type_ = values.get("ID", ""), values.get("Number", ""), values.get("Type", "")
-        if names[:4] != ["ID", "Number", "Type", "Description"]:
-            self.error(f"##{key} fields must start ID, Number, Type, Description", number)
         if not KEY.match(identifier):
             self.error(f"##{key} ID {identifier!r} is not a valid key", number)
         if not NUMBERS.match(count):
@@ -194,10 +215,11 @@ class VcfTextChecker:
         chrom, pos, ids, ref, alt, qual, filters, info = columns[:8]
         if not (CONTIG.match(chrom) or SYMBOLIC.match(chrom)):
             self.error(f"CHROM {chrom!r} has characters VCF does not allow", line, record)
-        if not pos.isdigit():
+        position = parse_int(pos, signed=False)
+        if position is None:
             self.error(f"POS {pos!r} is not a non-negative integer", line, record)
             return
-        self.order(chrom, int(pos), ref, alt, line, record)
+        self.order(chrom, position, ref, alt, line, record)
         if ids != "." and (
             re.search(r"\s", ids) or "" in ids.split(";") or len(set(ids.split(";"))) < ids.count(";") + 1
         ):
@@ -306,7 +328,7 @@ class VcfTextChecker:
                         continue
                     alleles = [a for a in re.split(r"[|/]", value.lstrip("|/")) if a]
                     ploidy = len(alleles)
-                    if n_alts and any(a != "." and int(a) > n_alts for a in alleles):
+                    if n_alts and any(a != "." and (parse_int(a) or 0) > n_alts for a in alleles):
                         self.error(f"sample {name}: GT {value} refers to an allele beyond ALT", line, record)
                     continue
                 definition = self.format.get(key) or (
@@ -336,9 +358,10 @@ class VcfTextChecker:
         record: int,
     ) -> None:
         # with ALT '.', per-allele counts are undefined (tools write e.g. AC=0)
+        fixed = parse_int(definition.number, signed=False)
         expected = (
-            expected_count(definition.number, n_alts, ploidy)
-            if n_alts or definition.number.isdigit()
+            expected_count(definition.number, n_alts, ploidy, len(values))
+            if n_alts or fixed is not None
             else None
         )
         if expected is not None and len(values) != expected and values != ["."]:
@@ -349,13 +372,14 @@ class VcfTextChecker:
             if value == ".":
                 continue
             if definition.type == "Integer":
-                if not re.match(r"^[-+]?\d+$", value):
+                number = parse_int(value)
+                if number is None:
                     self.definition_problem(f"{label}: {value!r} is not an Integer", line, record)
-                elif not INT32_MIN_VALID <= int(value) <= INT32_MAX:
+                elif not INT32_MIN_VALID <= number <= INT32_MAX:
                     self.definition_problem(
                         f"{label}: {value} is outside the 32-bit range VCF allows", line, record
                     )
-                elif key in NON_NEGATIVE and int(value) < 0:
+                elif key in NON_NEGATIVE and number < 0:
                     self.definition_problem(f"{label}: {value} must not be negative", line, record)
             elif definition.type == "Float":
                 if not FLOAT.match(value):
@@ -364,19 +388,25 @@ class VcfTextChecker:
                     self.definition_problem(f"{label}: {value} must not be negative", line, record)
             elif definition.type == "Character" and len(value) != 1:
                 self.definition_problem(f"{label}: {value!r} is not a single Character", line, record)
-            elif key == "CIGAR" and not re.match(r"^(?:\d+[MIDNSHPX=])+$", value):
+            elif key == "CIGAR" and not re.match(r"^(?:[0-9]+[MIDNSHPX=])++$", value):
                 self.definition_problem(f"{label}: {value!r} is not a CIGAR string", line, record)
 
 
-def expected_count(number: str, n_alts: int, ploidy: int | None) -> int | None:
-    if number.isdigit():
-        return int(number)
+def expected_count(number: str, n_alts: int, ploidy: int | None, found: int) -> int | None:
+    """How many values Number asks for; for G only as far as needed to compare with `found` (the
+    number of genotypes, C(n_alts + ploidy, ploidy), has thousands of digits for a hostile ploidy)."""
+    fixed = parse_int(number, signed=False)
+    if fixed is not None:
+        return fixed
     if number == "A":
         return n_alts
     if number == "R":
         return n_alts + 1
     if number == "G" and ploidy is not None:
-        from math import comb
-
-        return comb(n_alts + ploidy, ploidy)
+        count = 1
+        for i in range(1, ploidy + 1):
+            count = count * (n_alts + i) // i  # C(n_alts + i, i), exact at every step
+            if count > found:
+                break
+        return count
     return None

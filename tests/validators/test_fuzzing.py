@@ -1,0 +1,106 @@
+"""The fuzzer's findings stay fixed, and a short seeded slice of it runs as a normal test.
+
+The full run (100,000 inputs per format) is a command, not a test: benchmarks/fuzz_validators.py."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from seqpipe.validators import validate
+from seqpipe.validators.deep import INCOMPLETE
+from seqpipe.validators.isolated import MEMORY_BUDGET, IsolatedFailure, run_isolated
+from seqpipe.validators.quick import QUICK_READ_LIMIT
+
+REPO = Path(__file__).resolve().parents[2]
+REGRESSIONS = Path(__file__).resolve().parent / "data"
+SLICE = 250  # inputs per format: 2,250 in all, about a minute on 2 cores
+
+
+def test_a_corrupt_index_beside_a_bam_no_longer_crashes_deep_mode():
+    """pysam 0.24.1 loads the index it finds beside a BAM when it opens it, and died (SIGSEGV or
+    SIGABRT) on this one; deep mode reads the records without it now, quick mode checks it."""
+    path = REGRESSIONS / "fuzz-bam-crashes-pysam.bam"
+    assert Path(f"{path}.bai").is_file()
+    for _ in range(3):
+        assert [e.message for e in validate(path, deep=True).errors] == [
+            "index fuzz-bam-crashes-pysam.bam.bai does not match: it covers 8388612 references, "
+            "the header has 4",
+            "record 35 could not be read (htslib: error -4 while reading file)",
+        ]
+
+
+def test_a_crash_in_the_isolated_child_is_a_failure_not_the_end_of_the_caller():
+    with pytest.raises(IsolatedFailure, match="crashed with SIGSEGV"):
+        run_isolated(ctypes.string_at, 0)  # reads address 0
+    assert run_isolated(len, "still here") == 10
+
+
+def test_corrupt_gzip_member_is_a_finding_of_the_file():
+    result = validate(REGRESSIONS / "fuzz-corrupt-member.fastq.gz", deep=True)
+    assert [e.message[:30] for e in result.errors] == [
+        "corrupt compressed block (Erro",
+        "decompression failed after 0 r",
+    ]
+
+
+def test_run_folder_claiming_2_billion_lanes_is_refused_at_once(tmp_path):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "RunInfo.xml").write_bytes((REGRESSIONS / "fuzz-runinfo-lanes-2147483648.xml").read_bytes())
+    (folder / "RTAComplete.txt").write_text("done")
+    assert [e.message for e in validate(folder, deep=True).errors] == [
+        "RunInfo.xml: 2147483648 lanes and 5 cycles are beyond any instrument (1-16 lanes, 1-2000 cycles)"
+    ]
+
+
+@pytest.mark.parametrize("name", ["fuzz-5000-digit-number.vcf", "fuzz-5000-digit-number.sam"])
+def test_numbers_of_thousands_of_digits_are_read_not_refused_by_int(name):
+    text = (REGRESSIONS / name).read_text()
+    assert "0" * 4999 + "1" in text
+    for deep in (False, True):
+        result = validate(REGRESSIONS / name, deep=deep)
+        assert not [e for e in result.errors if e.message.startswith(INCOMPLETE)], result.errors
+
+
+def test_a_quoted_header_value_of_two_megabytes_is_checked_in_little_memory():
+    """Measured in a fresh interpreter: its peak resident memory, and its deep child's."""
+    script = (
+        "import resource, sys; from seqpipe.validators import validate\n"
+        "results = [validate(sys.argv[1], deep=deep) for deep in (False, True)]\n"
+        "print(all(r.valid for r in results), *(resource.getrusage(who).ru_maxrss // 1024 for who in "
+        "(resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)))"
+    )
+    path = REGRESSIONS / "fuzz-2mb-quoted-header-value.vcf.gz"
+    run = subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True
+    )
+    valid, own_mib, child_mib = run.stdout.split()
+    assert valid == "True" and int(own_mib) < 150 and int(child_mib) < 150
+
+
+def test_memory_claimed_by_the_isolated_child_beyond_its_budget_ends_the_child_only():
+    with pytest.raises(IsolatedFailure, match="needed more than its 320 MiB memory budget"):
+        run_isolated(bytearray, 2 * MEMORY_BUDGET)
+
+
+def test_a_seeded_slice_of_the_fuzzer_finds_nothing():
+    """Every format, quick and deep: no exception, no timeout, bounded reads and memory; a crash of
+    htslib inside the isolated deep child is allowed (it is pysam's, and contained: the fuzzer counts
+    it), so is a deep child stopped by its memory budget (the input is refused, nothing else), and so
+    is a call over 10 s of wall clock that used less than 10 s of CPU (a machine busy with other work)."""
+    command = [sys.executable, str(REPO / "benchmarks" / "fuzz_validators.py"), "--inputs", str(SLICE)]
+    run = subprocess.run([*command, "--seed", "16", "--json"], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    summary = json.loads(run.stdout)
+    assert summary["inputs"] == dict.fromkeys(summary["formats"], SLICE) and len(summary["formats"]) == 9
+    contained = ("htslib_crash", "memory_budget", "slow_on_a_loaded_machine")
+    failures = [f for f in summary["findings"] if f["kind"] not in contained]
+    assert failures == []
+    assert summary["max_bytes"]["bytes"] <= QUICK_READ_LIMIT
+    assert max(summary["peak"]["worker"], summary["peak"]["deep_child"]) < 500 * 10**6
