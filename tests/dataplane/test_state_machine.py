@@ -193,7 +193,8 @@ def test_when_the_head_job_fails_the_runs_task_jobs_are_terminated(
     batch = dataplane.client("batch")
     assert batch.describe_jobs(jobs=[other])["jobs"][0]["status"] == "RUNNING"
     batch.terminate_job(jobId=other, reason="test over")
-    wait_until(lambda: metric_points(dataplane, JOBS_TERMINATED), what="the cleanup's metrics")
+    # the sum, not the first point: an earlier test's cleanup may still be publishing after the reset
+    wait_until(lambda: metric_sum(dataplane, JOBS_TERMINATED) >= 2, what="the cleanup's metrics")
     assert metric_sum(dataplane, JOBS_TERMINATED) == 2 and metric_sum(dataplane, RUN_TIMEOUTS) == 0
 
 
@@ -220,7 +221,7 @@ def test_a_head_job_past_its_time_limit_fails_the_run_with_the_cause_and_counts_
         every = [j for q in (deployment.head_queue, deployment.task_queue) for j in deployment.jobs(q)]
         return every if all(j["status"] == "FAILED" for j in every) else []
 
-    wait_until(lambda: metric_points(dataplane, JOBS_TERMINATED), what="the cleanup's metrics")
+    wait_until(lambda: metric_sum(dataplane, RUN_TIMEOUTS) >= 1, what="the cleanup's metrics")
     jobs = wait_until(ended_jobs, what="head and task job terminated")
     assert len(jobs) == 2 and all(j["statusReason"].endswith(" FAILED") for j in jobs)
     assert metric_sum(dataplane, RUN_TIMEOUTS) == 1 and metric_sum(dataplane, JOBS_TERMINATED) == 2
@@ -282,7 +283,7 @@ def test_an_aborted_run_is_marked_aborted_and_its_jobs_terminated(
     }
     for pid in pids.values():
         wait_until(lambda p=pid: not alive(p), what=f"task process {pid} gone")
-    wait_until(lambda: metric_points(dataplane, JOBS_TERMINATED), what="the cleanup's metrics")
+    wait_until(lambda: metric_sum(dataplane, JOBS_TERMINATED) >= 3, what="the cleanup's metrics")
     assert metric_sum(dataplane, JOBS_TERMINATED) == 3 and metric_sum(dataplane, RUN_TIMEOUTS) == 0
 
 

@@ -22,7 +22,8 @@
 4. MOTO_BATCH_LOCAL_EXEC=1: Batch container jobs run their command as a local process, attempt by
    attempt under the job definition's retryStrategy (evaluateOnExit included); a job process killed
    by SIGKILL ends its attempt as a lost host does; TerminateJob stops the process; a job whose
-   queue has no ENABLED compute environment stays RUNNABLE (no capacity).
+   queue has no ENABLED compute environment stays RUNNABLE (no capacity); DescribeJobs gives an
+   ended job's container exitCode.
 5. MOTO_S3_LARGE_OBJECTS=1: ranged GETs and multipart completion without loading whole objects
    into memory (multi-GB objects for benchmarks).
 
@@ -477,6 +478,18 @@ if os.environ.get("MOTO_BATCH_LOCAL_EXEC") == "1":
             self._mark_stopped(success=False)
 
     _Job.terminate = _terminate
+
+    _orig_container_details = _Job._container_details
+
+    def _container_details(self):
+        """With the exit code of an ended job, as Batch's DescribeJobs gives it (stock: only in
+        ListJobs' short form)."""
+        details = _orig_container_details(self)
+        if self.job_stopped and self.exit_code is not None:
+            details["exitCode"] = self.exit_code
+        return details
+
+    _Job._container_details = _container_details
 
 # ---- 5. optional: large S3 objects (MOTO_S3_LARGE_OBJECTS=1; used by benchmarks/quick_validation.py) ----
 # Stock moto reads a whole object into memory for every GET, ranged or not, and builds a completed
