@@ -18,11 +18,10 @@ from seqpipe.validators import binary
 from seqpipe.validators.cram import walk_cram_containers
 from seqpipe.validators.fastq import check_records
 from seqpipe.validators.isolated import IsolatedFailure, run_isolated
-from seqpipe.validators.result import Issue, ValidationResult
+from seqpipe.validators.result import MAX_ERRORS, Issue, ValidationResult
 from seqpipe.validators.sam_text import SamTextChecker
 from seqpipe.validators.vcf_text import VcfTextChecker
 
-MAX_ERRORS = 20
 # longer than any real record (a VCF line of 500,000 samples is ~20 MB); a longer one is refused
 MAX_LINE = 64 * 1024 * 1024
 INCOMPLETE = "validation could not complete"

@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from seqpipe.validators.result import ValidationResult
+from seqpipe.validators.result import MAX_ERRORS, ValidationResult
 
-MAX_ERRORS = 20
 _BASES = re.compile(r"^[ACGTNacgtnRYKMSWBDHVU.\-]*$")
 
 

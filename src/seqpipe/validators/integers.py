@@ -10,6 +10,7 @@ import re
 
 _INTEGER = re.compile(r"[-+]?[0-9]+")
 BEYOND_64_BITS = 1 << 64
+INT32_MAX = 2**31 - 1
 
 
 def parse_int(text: str, signed: bool = True) -> int | None:

@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Severity = Literal["error", "warning"]
+# Findings listed per file and severity: the first ones say what is wrong; a broken file has thousands.
+MAX_ERRORS = 20
 
 
 @dataclass(frozen=True)

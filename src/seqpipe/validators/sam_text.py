@@ -12,12 +12,10 @@ import re
 import struct
 from collections.abc import Iterable
 
-from seqpipe.validators.integers import parse_int
-from seqpipe.validators.result import ValidationResult
+from seqpipe.validators.integers import INT32_MAX, parse_int
+from seqpipe.validators.names import REFERENCE_NAME
+from seqpipe.validators.result import MAX_ERRORS, ValidationResult
 
-MAX_ERRORS = 20
-INT32_MAX = 2**31 - 1
-REF_NAME = re.compile(r"^[0-9A-Za-z!#$%&+./:;?@^_|~-][0-9A-Za-z!#$%&*+./:;=?@^_|~-]*$")
 ALT_NAME = re.compile(r"^[0-9A-Za-z][0-9A-Za-z*+.@_|-]*$")
 TAG = re.compile(r"^[A-Za-z][A-Za-z0-9]:[ -~]+$")
 QNAME = re.compile(r"^(?:\*|[!-?A-~]{1,254})$")
@@ -123,7 +121,7 @@ class SamTextChecker:
 
     def sq(self, tags: dict[str, str], number: int) -> None:
         name, length = tags.get("SN", ""), tags.get("LN", "")
-        if not REF_NAME.match(name):
+        if not REFERENCE_NAME.match(name):
             self.error(f"@SQ SN:{name!r} is missing or not a valid reference name", number)
         if name in self.references or name in self.alt_names:
             self.error(f"@SQ SN:{name} appears twice", number)
@@ -188,7 +186,8 @@ class SamTextChecker:
             problems.append(f"QNAME {qname[:30]!r} is invalid")
         if not _int_in(flag, 0, 65535):
             problems.append(f"FLAG {flag!r} is not 0..65535")
-        if rname != "*" and (not REF_NAME.match(rname) or (self.references and rname not in self.references)):
+        known = not self.references or rname in self.references
+        if rname != "*" and not (REFERENCE_NAME.match(rname) and known):
             problems.append(f"RNAME {rname!r} is not an @SQ name")
         if not _int_in(pos, 0, INT32_MAX):
             problems.append(f"POS {pos!r} is not 0..2^31-1")
@@ -203,7 +202,7 @@ class SamTextChecker:
             if seq != "*" and query != len(seq):
                 problems.append(f"CIGAR consumes {query} bases, SEQ has {len(seq)}")
         if rnext not in ("*", "=") and (
-            not REF_NAME.match(rnext) or (self.references and rnext not in self.references)
+            not REFERENCE_NAME.match(rnext) or (self.references and rnext not in self.references)
         ):
             problems.append(f"RNEXT {rnext!r} is not '=', '*' or an @SQ name")
         if not _int_in(pnext, 0, INT32_MAX):

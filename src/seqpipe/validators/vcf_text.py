@@ -15,15 +15,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from seqpipe.validators.headers import structured_fields
-from seqpipe.validators.integers import parse_int
-from seqpipe.validators.result import ValidationResult
+from seqpipe.validators.integers import INT32_MAX, parse_int
+from seqpipe.validators.names import REFERENCE_NAME
+from seqpipe.validators.result import MAX_ERRORS, ValidationResult
 
-MAX_ERRORS = 20
 INT32_MIN_VALID = -(2**31) + 8  # the 8 lowest values are reserved by BCF
-INT32_MAX = 2**31 - 1
 KEY = re.compile(r"^(?:[A-Za-z_][0-9A-Za-z_.]*|1000G)$")
-# VCF 4.3 §1.4.7 (the SAM reference-name rule): ':' and '*' are allowed, '*' and '=' not first
-CONTIG = re.compile(r"^[0-9A-Za-z!#$%&+./:;?@^_|~-][0-9A-Za-z!#$%&*+./:;=?@^_|~-]*$")
 BASES = re.compile(r"^[ACGTNacgtn]+$")
 ALT_BASES = re.compile(r"^[ACGTNacgtn*]+$")
 BREAKEND = re.compile(r"^(?:[ACGTNacgtn]+[\[\]][^\[\]\s]+[\[\]]|[\[\]][^\[\]\s]+[\[\]][ACGTNacgtn]+)$")
@@ -142,7 +139,7 @@ class VcfTextChecker:
                 self.alt_definition(values.get("ID", ""), number)
         elif key == "contig":
             contig = values.get("ID", "")
-            if contig and not CONTIG.match(contig):
+            if contig and not REFERENCE_NAME.match(contig):
                 self.error(f"contig ID {contig!r} has characters VCF does not allow", number)
         elif key == "META" and (
             not NUMBERS.match(values.get("Number", ""))
@@ -213,7 +210,7 @@ class VcfTextChecker:
             self.error(f"{len(columns)} columns, expected {expected}", line, record)
             return
         chrom, pos, ids, ref, alt, qual, filters, info = columns[:8]
-        if not (CONTIG.match(chrom) or SYMBOLIC.match(chrom)):
+        if not (REFERENCE_NAME.match(chrom) or SYMBOLIC.match(chrom)):
             self.error(f"CHROM {chrom!r} has characters VCF does not allow", line, record)
         position = parse_int(pos, signed=False)
         if position is None:
