@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+from seqpipe_infra.batch_stack import BATCH_DEFAULT_LOG_GROUP
 from seqpipe_infra.monitoring_stack import ROOT_ACTIVITY_PATTERN, TRAIL_METRICS_NAMESPACE
 from seqpipe_infra.names import bucket_name, trail_log_group_name
 from seqpipe_infra.orchestration_stack import QUEUE_WATCH_SCHEDULE
@@ -109,3 +110,12 @@ def test_jobs_waiting_runnable_are_measured_every_five_minutes_and_alarmed(env):
     )
     assert runnable["Dimensions"] == [{"Name": "service", "Value": "queue-watch"}]
     assert runnable["Threshold"] == config.alarms.runnable_seconds.threshold
+
+
+def test_the_log_group_of_the_task_jobs_has_the_retention_and_the_key(env):
+    """The executor's task jobs log to Batch's default group (their output names samples): it is
+    created by the app, not left to Batch, which would keep it unencrypted forever."""
+    config, templates = env
+    groups = {p["LogGroupName"]: p for _, p in resources(templates, "AWS::Logs::LogGroup")}
+    default = groups[BATCH_DEFAULT_LOG_GROUP]
+    assert default["RetentionInDays"] == config.log_retention_days and "KmsKeyId" in default
