@@ -77,7 +77,7 @@ HANDLER_ACCESS: dict[str, list[tuple[str | TableSpec, Access]]] = {
     ],
     # reads the run's owner, marks the run it owns; its Batch access is in _allow_run_cleanup
     "run-cleanup": [(JOBS, Access.READ), (JOBS, Access.WRITE)],
-    "queue-watch": [],  # lists the queues' RUNNABLE jobs (_allow_queue_watch), no data
+    "queue-watch": [],  # no data: it lists the queues' RUNNABLE jobs (batch:ListJobs only)
 }
 # How often the queue watch publishes the age of the oldest RUNNABLE job (the alarm's period).
 QUEUE_WATCH_SCHEDULE = "rate(5 minutes)"
