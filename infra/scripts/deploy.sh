@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Deploy one environment with the same steps as .github/workflows/deploy.yml, for people without
-# GitHub Actions:  tests → synth → diff → (confirm) → deploy → rollback triggers → smoke check.
+# GitHub Actions:  account prerequisites → tests → synth → diff → (confirm) → deploy → rollback triggers → smoke check.
 #
 #   infra/scripts/deploy.sh dev|staging|prod [--diff-only] [--skip-tests] [--yes]
 #
@@ -38,6 +38,9 @@ c = load_config('$env_name'); print(c.account, c.region)")
 caller=$(aws sts get-caller-identity --query Account --output text) || { log "no AWS credentials"; exit 1; }
 [[ $caller == "$account" ]] || { log "credentials are for account $caller, $env_name is $account"; exit 1; }
 export AWS_REGION=$region AWS_DEFAULT_REGION=$region
+
+log "account prerequisites (GuardDuty, Security Hub, AWS Config with the HIPAA pack)"
+"$python" scripts/preflight.py --env "$env_name" || { log "missing account prerequisites: see above"; exit 1; }
 
 if (( ! skip_tests )); then
     log "tests"

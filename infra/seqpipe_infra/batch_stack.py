@@ -31,6 +31,7 @@ from seqpipe_infra.storage_stack import (
 # Snakemake command line of seqpipe.execution.command, with --aws-batch-task-timeout set;
 # profiles/aws-batch reads the executor settings of the job definition.
 HEAD_JOB_COMMAND = ["seqpipe-head-job"]
+BATCH_DEFAULT_LOG_GROUP = "/aws/batch/job"
 
 
 class BatchStack(cdk.Stack):
@@ -112,6 +113,9 @@ class BatchStack(cdk.Stack):
         self._allow_head_to_drive_batch()
 
         logs = log_group(self, "JobLogs", config, f"/seqpipe/{config.environment}/batch", key)
+        # Batch's default group, where the executor's task jobs log: created here for the retention and
+        # the key (Batch would create it unencrypted and keep it forever)
+        log_group(self, "DefaultJobLogs", config, BATCH_DEFAULT_LOG_GROUP, key)
         image = f"{self.repository.repository_uri}:{config.batch.image_tag}"
         retry = head_job_retry_strategy(config.batch.head_attempts)
         self.head_job = batch.EcsJobDefinition(

@@ -87,6 +87,10 @@ class AlarmsConfig:
     run_timeouts: AlarmTrigger
     qc_failures: AlarmTrigger
     lambda_errors: AlarmTrigger  # each function's own alarm
+    lambda_throttles: AlarmTrigger  # each function's own alarm
+    dead_letters: AlarmTrigger  # messages waiting in the dead-letter queue
+    runnable_seconds: AlarmTrigger  # age of the oldest Batch job waiting RUNNABLE, per queue
+    root_activity: AlarmTrigger  # calls made with the account's root user (trail log group)
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,14 @@ class DashboardConfig:
 
 
 @dataclass(frozen=True)
+class Partner:
+    """A known recipient of deliveries: its account reads the objects tagged with its name."""
+
+    name: str
+    principal: str  # the partner's account root or one of its roles (an IAM ARN)
+
+
+@dataclass(frozen=True)
 class EnvConfig:
     environment: str
     account: str
@@ -136,6 +148,7 @@ class EnvConfig:
     dashboard: DashboardConfig
     retain_data: bool
     deletion_protection: bool
+    partners: tuple[Partner, ...] = ()
 
     @property
     def availability_zones(self) -> list[str]:
@@ -199,6 +212,7 @@ def parse_config(data: object, source: str) -> EnvConfig:
         ),
         retain_data=data["protection"]["retain_data"],
         deletion_protection=data["protection"]["deletion_protection"],
+        partners=tuple(Partner(**partner) for partner in data["delivery"]["partners"]),
     )
 
 

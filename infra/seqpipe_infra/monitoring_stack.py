@@ -10,6 +10,7 @@ from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
@@ -20,6 +21,7 @@ from seqpipe.handlers.registry import (
     JOBS_TERMINATED,
     METRICS_NAMESPACE,
     OBJECTS_QUARANTINED,
+    OLDEST_RUNNABLE_SECONDS,
     QC_FAILURES,
     RUN_TIMEOUTS,
     SAMPLES_DELIVERED,
@@ -28,12 +30,25 @@ from seqpipe.handlers.registry import (
 )
 from seqpipe_infra.common import cost_tags
 from seqpipe_infra.config import AlarmTrigger, EnvConfig
-from seqpipe_infra.names import alerts_topic_name, function_name, state_machine_name
+from seqpipe_infra.names import (
+    alerts_topic_name,
+    dead_letter_queue_name,
+    function_name,
+    state_machine_name,
+    trail_log_group_name,
+)
 
 # Runs are watched per 5 minutes, like Step Functions' execution metrics.
 _RUN_PERIOD = cdk.Duration.minutes(5)
 # The runbook of a Lambda's errors alarm (others: "quarantined file").
-_ERROR_RUNBOOKS = {"run-cleanup": "failed run"}
+_ERROR_RUNBOOKS = {"run-cleanup": "failed run", "queue-watch": "jobs waiting for capacity"}
+# A call made with the root user's credentials or a root console sign-in (CIS AWS Foundations 1.7):
+# AWS services acting for the account are left out.
+ROOT_ACTIVITY_PATTERN = (
+    '{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS '
+    '&& $.eventType != "AwsServiceEvent" }'
+)
+TRAIL_METRICS_NAMESPACE = f"{METRICS_NAMESPACE}/trail"
 
 
 @dataclass(frozen=True)
@@ -86,26 +101,45 @@ class MonitoringStack(cdk.Stack):
             for name in ("ExecutionsStarted", "ExecutionsSucceeded", "ExecutionsFailed", "ExecutionsTimedOut")
         }
         lambda_errors = [self._lambda_metric(base, "Errors", "Sum") for base in HANDLERS]
+        lambda_throttles = [self._lambda_metric(base, "Throttles", "Sum") for base in HANDLERS]
         lambda_durations = [self._lambda_metric(base, "Duration", "p95") for base in HANDLERS]
         triggers = config.alarms
-        specs = [
-            _run_alarm(config, "run-failures", executions["ExecutionsFailed"], triggers.run_failures),
-            # A timed-out head job is caught (the run ends FAILED with its cause), so Step Functions'
-            # ExecutionsTimedOut would miss it: the run cleanup counts both kinds of timeout.
-            _run_alarm(config, "run-timeouts", _custom(RUN_TIMEOUTS, _RUN_PERIOD), triggers.run_timeouts),
-            # QC failures are about samples, not about a deployment: they never roll one back.
-            _run_alarm(config, "qc-failures", _custom(QC_FAILURES), triggers.qc_failures, rolls_back=False),
-        ] + [
-            AlarmSpec(
-                construct_id=f"LambdaErrors{_camel(base)}",
-                alarm_name=f"{function_name(config, base)}-errors",
-                metric=metric,
-                trigger=triggers.lambda_errors,
-                runbook=_ERROR_RUNBOOKS.get(base, "quarantined file"),
-                rolls_back=True,
-            )
-            for base, metric in zip(HANDLERS, lambda_errors, strict=True)
-        ]
+        specs = (
+            [
+                _run_alarm(config, "run-failures", executions["ExecutionsFailed"], triggers.run_failures),
+                # A timed-out head job is caught (the run ends FAILED with its cause), so Step Functions'
+                # ExecutionsTimedOut would miss it: the run cleanup counts both kinds of timeout.
+                _run_alarm(config, "run-timeouts", _custom(RUN_TIMEOUTS, _RUN_PERIOD), triggers.run_timeouts),
+                # QC failures are about samples, not about a deployment: they never roll one back.
+                _run_alarm(
+                    config, "qc-failures", _custom(QC_FAILURES), triggers.qc_failures, rolls_back=False
+                ),
+            ]
+            + [
+                AlarmSpec(
+                    construct_id=f"LambdaErrors{_camel(base)}",
+                    alarm_name=f"{function_name(config, base)}-errors",
+                    metric=metric,
+                    trigger=triggers.lambda_errors,
+                    runbook=_ERROR_RUNBOOKS.get(base, "quarantined file"),
+                    rolls_back=True,
+                )
+                for base, metric in zip(HANDLERS, lambda_errors, strict=True)
+            ]
+            + [
+                # reserved concurrency reached: S3 events wait in EventBridge's retries, then the DLQ
+                AlarmSpec(
+                    construct_id=f"LambdaThrottles{_camel(base)}",
+                    alarm_name=f"{function_name(config, base)}-throttles",
+                    metric=metric,
+                    trigger=triggers.lambda_throttles,
+                    runbook="throttled function",
+                    rolls_back=True,
+                )
+                for base, metric in zip(HANDLERS, lambda_throttles, strict=True)
+            ]
+            + self._detection_alarms()
+        )
         action = cw_actions.SnsAction(self.alerts)
         alarms: list[cw.IAlarm] = []
         rollback_arns: list[str] = []
@@ -143,7 +177,9 @@ class MonitoringStack(cdk.Stack):
                 right=[_custom(m, _RUN_PERIOD) for m in (RUN_TIMEOUTS, JOBS_TERMINATED)],
                 width=12,
             ),
-            cw.GraphWidget(title="Lambda errors", left=lambda_errors, width=12),
+            cw.GraphWidget(
+                title="Lambda errors (right: throttles)", left=lambda_errors, right=lambda_throttles, width=12
+            ),
         )
         dashboard.add_widgets(
             cw.GraphWidget(title="Lambda duration p95", left=lambda_durations, width=12),
@@ -216,6 +252,37 @@ class MonitoringStack(cdk.Stack):
         )
         cdk.CfnOutput(self, "AlertTopicArn", value=self.alerts.topic_arn)
 
+    def _detection_alarms(self) -> list[AlarmSpec]:
+        """What waits or should not happen at all: events no Lambda took, jobs no host takes, the root
+        user. None is about a deployment, so none rolls one back."""
+        config, triggers = self.config, self.config.alarms
+        dead_letters = cw.Metric(
+            namespace="AWS/SQS",
+            metric_name="ApproximateNumberOfMessagesVisible",
+            dimensions_map={"QueueName": dead_letter_queue_name(config)},
+            statistic="Maximum",
+            period=_RUN_PERIOD,
+        )
+        root = logs.MetricFilter(
+            self,
+            "RootActivityFilter",
+            log_group=logs.LogGroup.from_log_group_name(self, "TrailLogs", trail_log_group_name(config)),
+            filter_pattern=logs.FilterPattern.literal(ROOT_ACTIVITY_PATTERN),
+            metric_namespace=TRAIL_METRICS_NAMESPACE,
+            metric_name="RootActivity",
+            metric_value="1",
+        )
+        return [
+            AlarmSpec("DeadLetters", f"{config.prefix}-dead-letters", dead_letters, triggers.dead_letters,
+                      "dead letters", rolls_back=False),
+            AlarmSpec("RunnableSeconds", f"{config.prefix}-runnable-seconds",
+                      _custom(OLDEST_RUNNABLE_SECONDS, _RUN_PERIOD, "Maximum"), triggers.runnable_seconds,
+                      "jobs waiting for capacity", rolls_back=False),
+            AlarmSpec("RootActivity", f"{config.prefix}-root-activity",
+                      root.metric(statistic="Sum", period=_RUN_PERIOD), triggers.root_activity,
+                      "root user activity", rolls_back=False),
+        ]  # fmt: skip
+
     def _lambda_metric(self, base: str, name: str, statistic: str) -> cw.Metric:
         return cw.Metric(
             namespace="AWS/Lambda",
@@ -241,13 +308,14 @@ def _run_alarm(
     )
 
 
-def _custom(metric: CustomMetric, period: cdk.Duration | None = None) -> cw.Metric:
-    """A handler's metric as its Powertools EMF lines publish it, summed per `period` (an hour)."""
+def _custom(metric: CustomMetric, period: cdk.Duration | None = None, statistic: str = "Sum") -> cw.Metric:
+    """A handler's metric as its Powertools EMF lines publish it, summed (or `statistic`) per `period`
+    (an hour)."""
     return cw.Metric(
         namespace=METRICS_NAMESPACE,
         metric_name=metric.name,
         dimensions_map={"service": metric.function},
-        statistic="Sum",
+        statistic=statistic,
         period=period or cdk.Duration.hours(1),
     )
 

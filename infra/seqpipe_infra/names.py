@@ -18,6 +18,15 @@ def alerts_topic_name(config: EnvConfig) -> str:
     return f"{config.prefix}-alerts"
 
 
+def dead_letter_queue_name(config: EnvConfig) -> str:
+    return f"{config.prefix}-dead-letters"
+
+
+def trail_log_group_name(config: EnvConfig) -> str:
+    """The CloudWatch Logs copy of the trail, where the monitoring stack's metric filters read."""
+    return f"/seqpipe/{config.environment}/cloudtrail"
+
+
 def state_machine_name(config: EnvConfig) -> str:
     return f"{config.prefix}-run"
 

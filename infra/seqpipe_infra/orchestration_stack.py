@@ -18,7 +18,7 @@ from constructs import Construct
 
 from seqpipe.aws.settings import Settings
 from seqpipe.aws.tables import JOBS, METADATA, QUALITY, TableSpec
-from seqpipe.handlers.registry import HANDLERS
+from seqpipe.handlers.registry import HANDLERS, JOB_QUEUE_READERS
 from seqpipe.orchestration.state_machine import (
     RetryPolicy,
     StateMachineRefs,
@@ -32,12 +32,28 @@ from seqpipe_infra.compliance import acknowledge
 from seqpipe_infra.config import EnvConfig
 from seqpipe_infra.data_stack import DataStack
 from seqpipe_infra.lambda_assets import RUNTIME, dependency_layer, package_code
-from seqpipe_infra.names import bucket_name, deployed_settings, function_name, state_machine_name, table_name
+from seqpipe_infra.names import (
+    bucket_name,
+    dead_letter_queue_name,
+    deployed_settings,
+    function_name,
+    state_machine_name,
+    table_name,
+)
 from seqpipe_infra.network_stack import NetworkStack
 from seqpipe_infra.permissions import Access, table_arn
 from seqpipe_infra.storage_stack import DELIVERY, PROCESSED, QUARANTINE_PREFIX, RAW, StorageStack
 
-_VPC_ACCESS_POLICY = "AWSLambdaVPCAccessExecutionRole"
+# What Lambda needs of a function's role to attach it to the VPC (the actions of AWS's
+# AWSLambdaVPCAccessExecutionRole, whose logs actions on "*" are replaced by the function's log group).
+_VPC_ENI_ACTIONS = [
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+]
 VCF_SUFFIXES = (".vcf", ".vcf.gz", ".bcf")
 # What each handler touches; everything else is denied by omission (docs/infrastructure.md, "IAM").
 # The table grants are exactly the DynamoDB requests each deployed function makes
@@ -61,10 +77,15 @@ HANDLER_ACCESS: dict[str, list[tuple[str | TableSpec, Access]]] = {
     ],
     # reads the run's owner, marks the run it owns; its Batch access is in _allow_run_cleanup
     "run-cleanup": [(JOBS, Access.READ), (JOBS, Access.WRITE)],
+    "queue-watch": [],  # no data: it lists the queues' RUNNABLE jobs (batch:ListJobs only)
 }
-# The X-Ray APIs of active tracing support no resource-level permissions (every function's role).
+# How often the queue watch publishes the age of the oldest RUNNABLE job (the alarm's period).
+QUEUE_WATCH_SCHEDULE = "rate(5 minutes)"
+# The X-Ray APIs of active tracing and the EC2 calls Lambda makes for the function's network interfaces
+# (every function's role) support no resource-level permissions.
 _TRACING_REASON = (
-    "X-Ray PutTraceSegments and PutTelemetryRecords (active tracing) support no resource-level permissions"
+    "X-Ray PutTraceSegments and PutTelemetryRecords (active tracing) and the EC2 network-interface calls "
+    "Lambda makes to place the function in the VPC support no resource-level permissions"
 )
 
 
@@ -89,13 +110,13 @@ class OrchestrationStack(cdk.Stack):
         settings = deployed_settings(config, alerts.topic_arn)
         self.add_stack_dependency(data)
 
-        self.dead_letters = self._queue("DeadLetters", f"{config.prefix}-dead-letters", key)
+        self.dead_letters = self._queue("DeadLetters", dead_letter_queue_name(config), key)
         layer = dependency_layer(self, "Dependencies")
         code = package_code()
-        # the run cleanup alone needs the queues of the runs' jobs, head queue first
+        # only the run cleanup and the queue watch read the queues of the runs' jobs, head queue first
         job_queues = (compute.head_queue.job_queue_arn, compute.task_queue.job_queue_arn)
         environments = {base: settings for base in HANDLERS} | {
-            "run-cleanup": replace(settings, job_queues=job_queues)
+            base: replace(settings, job_queues=job_queues) for base in JOB_QUEUE_READERS
         }
         self.functions: dict[str, lambda_.Function] = {}
         for base, handler in HANDLERS.items():
@@ -106,8 +127,15 @@ class OrchestrationStack(cdk.Stack):
                 iam.ServicePrincipal("lambda.amazonaws.com"),
                 f"Lambda {base}",
             )
-            role.add_managed_policy(
-                iam.ManagedPolicy.from_aws_managed_policy_name(f"service-role/{_VPC_ACCESS_POLICY}")
+            logs = log_group(
+                self, f"{_camel(base)}Logs", config, f"/aws/lambda/{function_name(config, base)}", key
+            )
+            role.add_to_principal_policy(iam.PolicyStatement(actions=_VPC_ENI_ACTIONS, resources=["*"]))
+            # its own log group only (the managed policy would allow writing to every log group)
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[logs.log_group_arn]
+                )
             )
             for resource, access in HANDLER_ACCESS[base]:
                 if isinstance(resource, TableSpec):
@@ -133,18 +161,16 @@ class OrchestrationStack(cdk.Stack):
                 security_groups=[network.workload_sg],
                 tracing=lambda_.Tracing.ACTIVE,
                 dead_letter_queue=self.dead_letters,
-                log_group=log_group(
-                    self, f"{_camel(base)}Logs", config, f"/aws/lambda/{function_name(config, base)}", key
-                ),
-            )
-            acknowledge(
-                role,
-                "AWSLambdaVPCAccessExecutionRole is AWS's minimal policy for a Lambda in a VPC (its ENIs "
-                "and its own log streams); it grants no data access.",
-                f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/{_VPC_ACCESS_POLICY}]",
+                log_group=logs,
             )
             if base == "run-cleanup":
                 self._allow_run_cleanup(role)
+            elif base == "queue-watch":
+                role.add_to_principal_policy(iam.PolicyStatement(actions=["batch:ListJobs"], resources=["*"]))
+                acknowledge_unscoped(
+                    role,
+                    f"{_TRACING_REASON}; Batch ListJobs supports none either (the queue is a parameter).",
+                )
             else:
                 acknowledge_unscoped(role, f"{_TRACING_REASON}; no other statement of this role uses '*'.")
             self.functions[base] = function
@@ -158,17 +184,26 @@ class OrchestrationStack(cdk.Stack):
         role.add_to_principal_policy(
             iam.PolicyStatement(actions=["batch:ListJobs", "batch:DescribeJobs"], resources=["*"])
         )
-        jobs = self.format_arn(service="batch", resource="job", resource_name="*")
-        role.add_to_principal_policy(iam.PolicyStatement(actions=["batch:TerminateJob"], resources=[jobs]))
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["batch:TerminateJob"], resources=[self._jobs_arn])
+        )
         acknowledge_unscoped(
             role,
             f"{_TRACING_REASON}; Batch ListJobs and DescribeJobs support none either, and this role's "
             "only other '*' is that of job ARNs below.",
         )
+        self._acknowledge_job_arns(role, "a run's Batch jobs are known only when the run ends")
+
+    @property
+    def _jobs_arn(self) -> str:
+        return self.format_arn(service="batch", resource="job", resource_name="*")
+
+    def _acknowledge_job_arns(self, role: iam.Role, why: str) -> None:
+        """Batch job ids are generated at submission: TerminateJob can name no job in advance."""
         acknowledge(
             role,
-            "A run's Batch jobs are known only when the run ends (their ids are read then); TerminateJob "
-            "is limited to the jobs of this account and region.",
+            f"Batch job ids are generated at submission ({why}); TerminateJob is limited to the job ARNs "
+            "of this account and region.",
             f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:batch:{self.region}:{self.account}:job/*]",
         )
 
@@ -183,11 +218,6 @@ class OrchestrationStack(cdk.Stack):
             retention_period=cdk.Duration.days(14),
         )
         key.grant(iam.ServicePrincipal("events.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey")
-        acknowledge(
-            queue,
-            "This queue is the dead-letter queue; on-call drains it by hand (runbook: failed run).",
-            "AwsSolutions-SQS3",
-        )
         return queue
 
     def _state_machine(self, settings: Settings, compute: BatchStack, alerts: sns.ITopic, key: kms.IKey):
@@ -228,9 +258,9 @@ class OrchestrationStack(cdk.Stack):
                 resources=[compute.head_queue.job_queue_arn, compute.head_job.job_definition_arn],
             )
         )
-        role.add_to_policy(
-            iam.PolicyStatement(actions=["batch:DescribeJobs", "batch:TerminateJob"], resources=["*"])
-        )
+        # DescribeJobs polls the head job (submitJob.sync); TerminateJob stops it when the execution ends
+        role.add_to_policy(iam.PolicyStatement(actions=["batch:DescribeJobs"], resources=["*"]))
+        role.add_to_policy(iam.PolicyStatement(actions=["batch:TerminateJob"], resources=[self._jobs_arn]))
         role.add_to_policy(
             iam.PolicyStatement(
                 actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
@@ -271,9 +301,10 @@ class OrchestrationStack(cdk.Stack):
         )
         acknowledge_unscoped(
             role,
-            "Batch DescribeJobs/TerminateJob, X-Ray and the CloudWatch Logs delivery APIs support no "
-            "resource-level scoping.",
+            "Batch DescribeJobs, X-Ray and the CloudWatch Logs delivery APIs support no resource-level "
+            "scoping; TerminateJob has its own statement, on job ARNs.",
         )
+        self._acknowledge_job_arns(role, "the head job's id is known only once the execution submitted it")
         return machine
 
     def _target(self, function: lambda_.IFunction) -> targets.LambdaFunction:
@@ -327,6 +358,14 @@ class OrchestrationStack(cdk.Stack):
                 },
             ),
             targets=[self._target(self.functions["vcf-processor"])],
+        )
+        events.Rule(
+            self,
+            "QueueWatchSchedule",
+            rule_name=f"{self.config.prefix}-queue-watch",
+            description="Publish the age of the oldest Batch job waiting RUNNABLE (Batch publishes none)",
+            schedule=events.Schedule.expression(QUEUE_WATCH_SCHEDULE),
+            targets=[self._target(self.functions["queue-watch"])],
         )
         schedule = self.config.schedule
         events.Rule(

@@ -14,7 +14,9 @@ from seqpipe.aws.quarantine import QUARANTINE_TAG
 from seqpipe_infra.common import log_group, removal_policy, workflow_role_arn_pattern
 from seqpipe_infra.compliance import acknowledge
 from seqpipe_infra.config import EnvConfig
-from seqpipe_infra.names import DELIVERY, PROCESSED, RAW, bucket_name
+from seqpipe_infra.delivery_access import grant_partners
+from seqpipe_infra.names import DELIVERY, PROCESSED, RAW, bucket_name, trail_log_group_name
+from seqpipe_infra.trail import record_data_events
 
 # Key layout the lifecycle rules rely on (docs/infrastructure.md, "Buckets").
 PROCESSED_RUNS_PREFIX = RUNS_PREFIX  # a run's outputs, where the state machine puts them
@@ -80,11 +82,14 @@ class StorageStack(cdk.Stack):
         )
         acknowledge(
             self.access_logs,
-            "This is the server-access-log target; logging it into itself would loop. Reads of it are "
-            "recorded by the CloudTrail trail. S3 access logging only supports SSE-S3 on the target bucket.",
-            "AwsSolutions-S1",
-            "HIPAA.Security-S3BucketLoggingEnabled",
+            "S3 server access logging delivers only to buckets encrypted with SSE-S3, not SSE-KMS; every "
+            "read and write of this bucket is recorded as a data event by the trail (trail.py).",
             "HIPAA.Security-S3DefaultEncryptionKMS",
+        )
+        acknowledge(
+            self.access_logs,
+            "Access logs are an audit copy, not patient data: S3 writes them again for as long as the "
+            "buckets exist, and the trail records every access to them; one region, like the data.",
             "HIPAA.Security-S3BucketReplicationEnabled",
         )
 
@@ -158,6 +163,7 @@ class StorageStack(cdk.Stack):
             [s3.LifecycleRule(id="expire-deliveries", expiration=cdk.Duration.days(lc.delivery_expire_days))],
         )
 
+        grant_partners(self.delivery, self.key, config)
         self.trail = self._trail()
 
         for name, bucket in self.data_buckets.items():
@@ -222,16 +228,17 @@ class StorageStack(cdk.Stack):
             enable_file_validation=True,
             send_to_cloud_watch_logs=True,
             cloud_watch_log_group=log_group(
-                self, "TrailLogGroup", self.config, f"/seqpipe/{self.config.environment}/cloudtrail", self.key
+                self, "TrailLogGroup", self.config, trail_log_group_name(self.config), self.key
             ),
             include_global_service_events=True,
-            is_multi_region_trail=False,
-            management_events=cloudtrail.ReadWriteType.ALL,
+            # IAM, STS and console sign-in events, and whatever happens in another region
+            is_multi_region_trail=True,
         )
-        trail.add_s3_event_selector(
-            [cloudtrail.S3EventSelector(bucket=bucket) for bucket in self.data_buckets.values()],
-            read_write_type=cloudtrail.ReadWriteType.ALL,
-            include_management_events=True,
+        record_data_events(
+            trail,
+            self.config,
+            [bucket_name(self.config, purpose) for purpose in (RAW, PROCESSED, DELIVERY)],
+            bucket_name(self.config, "access-logs"),
         )
         self.key.grant_encrypt_decrypt(iam.ServicePrincipal("cloudtrail.amazonaws.com"))
         return trail

@@ -14,7 +14,8 @@ from pathlib import Path
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 INFRA = Path(__file__).resolve().parents[1]
-for path in (INFRA, INFRA.parent / "tests" / "support"):  # the app, and the shared endpoint starter
+# the app, the shared endpoint starter, and the infra tests' helpers
+for path in (INFRA, INFRA.parent / "tests" / "support", INFRA / "tests" / "support"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
@@ -65,6 +66,12 @@ def _synthesize(outdir: Path, configs: list[EnvConfig], **kwargs) -> Synthesis:
 def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
     """dev, staging and prod in one app, with the cdk-nag packs as validation plugins."""
     return _synthesize(tmp_path_factory.mktemp("cdk.out"), [load_config(env) for env in ENVIRONMENTS])
+
+
+@pytest.fixture(params=ENVIRONMENTS)
+def env(request: pytest.FixtureRequest, synthesis: Synthesis) -> tuple[EnvConfig, dict[str, dict]]:
+    """(config, {stack name: template}) of one environment."""
+    return synthesis.configs[request.param], synthesis.templates(request.param)
 
 
 @pytest.fixture(scope="session")

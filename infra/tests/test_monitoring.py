@@ -1,5 +1,6 @@
-"""The monitoring stack's alarms: one per run outcome, QC failures and each Lambda's errors, with the
-threshold and evaluation periods of the environment's config (config/<env>.yaml, `alarms`)."""
+"""The monitoring stack's alarms: one per run outcome, QC failures, each Lambda's errors and throttles,
+dead letters, jobs waiting RUNNABLE and root activity, with the threshold and evaluation periods of
+the environment's config (config/<env>.yaml, `alarms`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from seqpipe_infra.monitoring_stack import MonitoringStack
 
 from seqpipe.handlers.registry import HANDLERS
 
+NOT_ROLLING_BACK = ("qc-failures", "dead-letters", "runnable-seconds", "root-activity")
+
 
 def expected_alarms(config: EnvConfig) -> dict[str, tuple[float, int]]:
     """Alarm name → (threshold, evaluation periods) as the config sets them."""
@@ -24,6 +27,10 @@ def expected_alarms(config: EnvConfig) -> dict[str, tuple[float, int]]:
         "run-timeouts": alarms.run_timeouts,
         "qc-failures": alarms.qc_failures,
         **{f"{base}-errors": alarms.lambda_errors for base in HANDLERS},
+        **{f"{base}-throttles": alarms.lambda_throttles for base in HANDLERS},
+        "dead-letters": alarms.dead_letters,
+        "runnable-seconds": alarms.runnable_seconds,
+        "root-activity": alarms.root_activity,
     }
     return {
         f"{config.prefix}-{name}": (trigger.threshold, trigger.evaluation_periods)
@@ -47,10 +54,12 @@ def test_every_environment_gets_the_alarms_of_its_config(synthesis, environment)
     config = synthesis.configs[environment]
     template = synthesis.template(f"{config.prefix}-monitoring")
     assert synthesized_alarms(template) == expected_alarms(config)
-    # every alarm but QC failures (about samples, not a deployment) rolls a deployment back
+    # every alarm about runs and functions rolls a deployment back; QC failures (about samples) and
+    # what detection watches (dead letters, jobs waiting for capacity, the root user) do not
     rollback = json.dumps(template["Outputs"]["RollbackAlarmArns"]["Value"])
+    kept = {f"{config.prefix}-{slug}" for slug in NOT_ROLLING_BACK}
     for name in expected_alarms(config):
-        assert (f"alarm:{name}" in rollback) == (not name.endswith("-qc-failures")), name
+        assert (f"alarm:{name}" in rollback) == (name not in kept), name
 
 
 def test_alarm_thresholds_and_periods_are_read_from_the_config():
@@ -62,6 +71,10 @@ def test_alarm_thresholds_and_periods_are_read_from_the_config():
             run_timeouts=AlarmTrigger(threshold=1, evaluation_periods=4),
             qc_failures=AlarmTrigger(threshold=5, evaluation_periods=1),
             lambda_errors=AlarmTrigger(threshold=2, evaluation_periods=3),
+            lambda_throttles=AlarmTrigger(threshold=4, evaluation_periods=2),
+            dead_letters=AlarmTrigger(threshold=10, evaluation_periods=1),
+            runnable_seconds=AlarmTrigger(threshold=5400, evaluation_periods=2),
+            root_activity=AlarmTrigger(threshold=1, evaluation_periods=1),
         ),
     )
     app = cdk.App()
@@ -73,3 +86,4 @@ def test_alarm_thresholds_and_periods_are_read_from_the_config():
 
     assert alarms == expected_alarms(config)
     assert alarms[f"{config.prefix}-run-failures"] == (3, 2)
+    assert alarms[f"{config.prefix}-runnable-seconds"] == (5400, 2)

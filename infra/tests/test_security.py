@@ -7,12 +7,11 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from seqpipe_infra.config import ENVIRONMENTS
 from seqpipe_infra.names import bucket_name
+from synthesized import resources
 
 from seqpipe.aws.tables import ALL_TABLES, ERASURE_AUDIT
-from seqpipe.handlers.registry import HANDLERS
+from seqpipe.handlers.registry import HANDLERS, JOB_QUEUE_READERS
 from seqpipe.orchestration.state_machine import build_definition
 
 COST_TAGS = {"project", "environment", "run"}
@@ -45,19 +44,6 @@ TAGGED_TYPES = {
     "AWS::ECR::Repository",
     "AWS::CloudTrail::Trail",
 }
-
-
-@pytest.fixture(params=ENVIRONMENTS)
-def env(request, synthesis):
-    """(config, {stack name: template}) of one environment."""
-    return synthesis.configs[request.param], synthesis.templates(request.param)
-
-
-def resources(templates: dict, type_: str) -> Iterator[tuple[str, dict]]:
-    for template in templates.values():
-        for logical_id, resource in template["Resources"].items():
-            if resource["Type"] == type_:
-                yield logical_id, resource.get("Properties", {})
 
 
 def statements(templates: dict) -> Iterator[dict]:
@@ -343,7 +329,7 @@ def test_lambdas_run_in_the_vpc_with_dlq_concurrency_tracing_and_log_retention(e
         assert props["TracingConfig"] == {"Mode": "Active"}
         # only what the package (Settings) and Powertools read: an unread variable is a second truth;
         # the job queues go to the one function that reads them
-        queues = {"JOB_QUEUES"} if name == f"{config.prefix}-run-cleanup" else set()
+        queues = {"JOB_QUEUES"} if name.removeprefix(f"{config.prefix}-") in JOB_QUEUE_READERS else set()
         assert set(props["Environment"]["Variables"]) == {
             *SETTINGS_VARIABLES,
             "ALERT_TOPIC_ARN",
@@ -373,7 +359,8 @@ def test_event_rules_validate_new_raw_objects_and_start_scheduled_runs_with_dead
 def test_monitoring_alarms_notify_the_topic_and_budgets_alert(env):
     config, templates = env
     alarms = list(resources(templates, "AWS::CloudWatch::Alarm"))
-    assert len(alarms) == 3 + len(HANDLERS)
+    # runs (3), errors and throttles of each function, dead letters, RUNNABLE age, root activity
+    assert len(alarms) == 3 + 2 * len(HANDLERS) + 3
     assert all(len(p["AlarmActions"]) == 1 for _, p in alarms)
     ((_, dashboard),) = resources(templates, "AWS::CloudWatch::Dashboard")
     body = json.dumps(dashboard["DashboardBody"])
@@ -394,16 +381,21 @@ def test_monitoring_alarms_notify_the_topic_and_budgets_alert(env):
     assert "KmsMasterKeyId" in topic
 
 
-def test_cloudtrail_records_data_events_of_the_three_buckets(env):
-    _, templates = env
+def test_cloudtrail_records_every_read_and_write_of_the_three_buckets(env):
+    config, templates = env
     ((_, trail),) = resources(templates, "AWS::CloudTrail::Trail")
     assert trail["EnableLogFileValidation"] is True and "KMSKeyId" in trail
-    selectors = trail["EventSelectors"]
-    values = json.dumps([s.get("DataResources", []) for s in selectors])
-    assert all(s["ReadWriteType"] == "All" for s in selectors)
-    assert values.count("AWS::S3::Object") >= 1
-    for purpose in ("Raw", "Processed", "Delivery"):
-        assert purpose in values, purpose
+    assert not trail.get("EventSelectors")  # advanced selectors only (CloudFormation takes one kind)
+    (buckets,) = [
+        s for s in trail["AdvancedEventSelectors"] if s["Name"] == "data buckets: every object call"
+    ]
+    fields = {f["Field"]: f for f in buckets["FieldSelectors"]}
+    # no readOnly field: reads and writes alike
+    assert set(fields) == {"eventCategory", "resources.type", "resources.ARN"}
+    assert fields["resources.type"]["Equals"] == ["AWS::S3::Object"]
+    assert fields["resources.ARN"]["StartsWith"] == [
+        f"arn:aws:s3:::{bucket_name(config, purpose)}/" for purpose in ("raw", "processed", "delivery")
+    ]
 
 
 def test_cli_environment_script_names_what_the_lambdas_are_given(env):

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlparse
 
 import requests
+
+from seqpipe.aws.delivery import RECIPIENT_TAG
+from seqpipe.storage.s3 import S3Uri
 
 SAMPLE = "S00008"  # in RUN_0002 (succeeded) and RUN_0004 (failed), passed QC in both
 ACTIVE_SAMPLE = "S00002"  # in RUN_0001 and RUN_0003 (both settled) and RUN_0005 (running)
@@ -42,6 +47,70 @@ def test_deliver_copies_approved_outputs_with_a_manifest_and_expiring_links(seqp
     assert hashlib.sha256(body).hexdigest() == first["sha256"]
     manifest = json.loads(requests.get(report["manifest_url"], timeout=10).content)
     assert manifest["run_id"] == "RUN_0001" and len(manifest["files"]) == 12
+
+
+def test_links_signed_with_a_long_term_key_keep_the_lifetime_asked_for(seqpipe, demo, settings, aws):
+    put_outputs(aws("s3"), settings, "RUN_0001", ["S00001"])
+    report = seqpipe("deliver", "RUN_0001", "--sample", "S00001", "--expires", "7d", "--json").json()
+    assert report["expiry_capped_by"] is None
+    assert all("X-Amz-Expires=604800" in f["url"] for f in report["files"])
+
+
+def test_links_signed_with_a_role_session_end_with_it_and_say_so(seqpipe, demo, settings, aws, monkeypatch):
+    put_outputs(aws("s3"), settings, "RUN_0001", ["S00001"])
+    role = aws("iam").create_role(RoleName="delivery", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    session = aws("sts").assume_role(RoleArn=role, RoleSessionName="deliver", DurationSeconds=900)[
+        "Credentials"
+    ]
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", session["AccessKeyId"]),
+        ("AWS_SECRET_ACCESS_KEY", session["SecretAccessKey"]),
+        ("AWS_SESSION_TOKEN", session["SessionToken"]),
+        ("AWS_CREDENTIAL_EXPIRATION", session["Expiration"].isoformat()),
+    ):
+        monkeypatch.setenv(name, value)
+
+    result = seqpipe("deliver", "RUN_0001", "--sample", "S00001", "--expires", "7d", "--json")
+
+    assert result.returncode == 0, result.stderr
+    report = result.json()
+    expires_at = datetime.fromisoformat(report["expires_at"])
+    assert expires_at <= session["Expiration"] - timedelta(seconds=60)
+    assert "temporary credentials" in report["expiry_capped_by"]
+    assert session["Expiration"].astimezone(UTC).isoformat(timespec="seconds") in report["expiry_capped_by"]
+    lifetimes = {int(parse_qs(urlparse(f["url"]).query)["X-Amz-Expires"][0]) for f in report["files"]}
+    assert lifetimes and max(lifetimes) <= 900 - 60
+    # the manifest says until when the links handed out for it work, and why not longer
+    manifest = json.loads(
+        aws("s3").get_object(Bucket=settings.delivery_bucket, Key="RUN_0001/manifest.json")["Body"].read()
+    )
+    assert manifest["links"] == {"expires_at": report["expires_at"], "capped_by": report["expiry_capped_by"]}
+    text = seqpipe("deliver", "RUN_0001", "--sample", "S00001", "--expires", "7d").stdout
+    assert "not after 7d: signed with temporary credentials" in text
+
+
+def test_deliver_for_a_recipient_tags_every_copy_and_the_manifest_for_it(seqpipe, demo, settings, aws):
+    s3 = aws("s3")
+    put_outputs(s3, settings, "RUN_0001", ["S00001", "S00002"])
+    result = seqpipe("deliver", "RUN_0001", "--recipient", "partner-lab", "--json")
+    assert result.returncode == 0, result.stderr
+    report = result.json()
+    assert report["recipient"] == "partner-lab" and len(report["files"]) == 6
+    keys = [S3Uri.parse(f["uri"]).key for f in report["files"]] + ["RUN_0001/manifest.json"]
+    for key in keys:
+        tags = s3.get_object_tagging(Bucket=settings.delivery_bucket, Key=key)["TagSet"]
+        assert tags == [{"Key": RECIPIENT_TAG, "Value": "partner-lab"}], key
+    manifest = json.loads(s3.get_object(Bucket=settings.delivery_bucket, Key=keys[-1])["Body"].read())
+    assert manifest["recipient"] == "partner-lab"
+
+
+def test_a_recipient_that_cannot_be_a_partners_name_is_refused_before_any_copy(seqpipe, demo, settings, aws):
+    put_outputs(aws("s3"), settings, "RUN_0001", ["S00001"])
+    result = seqpipe("deliver", "RUN_0001", "--recipient", "Partner Lab")
+    assert result.returncode == 2 and "--recipient Partner Lab" in result.stderr
+    assert (
+        aws("s3").list_objects_v2(Bucket=settings.delivery_bucket, Prefix="RUN_0001/S00001/")["KeyCount"] == 0
+    )
 
 
 def test_deliver_refuses_samples_that_failed_qc(seqpipe, demo, settings, aws):

@@ -17,7 +17,7 @@ import pytest
 
 from seqpipe.aws.settings import Settings
 from seqpipe.aws.tables import create_tables
-from seqpipe.handlers.registry import HANDLERS
+from seqpipe.handlers.registry import HANDLERS, JOB_QUEUE_READERS
 from seqpipe.orchestration.state_machine import (
     RetryPolicy,
     StateMachineRefs,
@@ -211,9 +211,9 @@ def deploy(plane: DataPlane, lambda_zip: bytes, job_environment: dict[str, str],
         queues[f"{name}-environment"] = environment
     functions = {}
     for name, handler in HANDLERS.items():
-        # as in the CDK app: the names of Settings, and the job queues for the run cleanup only
+        # as in the CDK app: the names of Settings, and the job queues for the functions that read them
         function_settings = settings
-        if name == "run-cleanup":
+        if name in JOB_QUEUE_READERS:
             function_settings = replace(settings, job_queues=(queues["head"], queues["tasks"]))
         functions[name] = aws("lambda").create_function(
             FunctionName=f"test-{name}",

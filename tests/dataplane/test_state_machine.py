@@ -148,7 +148,11 @@ def test_a_pipeline_exit_code_fails_the_run_at_once_with_the_cause_and_an_alert(
     )
     alerts = dataplane.alerts()
     assert len(alerts) == 1
-    assert json.loads(alerts[0]["Message"])["run_id"] == "RUN1"
+    alert = json.loads(alerts[0]["Message"])
+    assert alert["run_id"] == "RUN1" and alert["error"] == "States.TaskFailed"
+    assert alert["execution"] == execution["executionArn"]
+    # no sample id, input key or error cause leaves the account by e-mail
+    assert set(alert) == {"run_id", "error", "execution", "details"} and "S1" not in alerts[0]["Message"]
 
 
 def test_invalid_input_fails_the_run_before_the_workflow(dataplane, deploy_with):

@@ -13,8 +13,17 @@ from typing import Literal
 
 # Function base names (deployed as <prefix>-<base name>); each one's handler is `handler` in the
 # module of the same name, seqpipe.handlers.<base name with "_">.
-FUNCTIONS = ("validation-handler", "vcf-processor", "quality-metrics", "metadata-updater", "run-cleanup")
+FUNCTIONS = (
+    "validation-handler",
+    "vcf-processor",
+    "quality-metrics",
+    "metadata-updater",
+    "run-cleanup",
+    "queue-watch",
+)
 HANDLERS = {name: f"seqpipe.handlers.{name.replace('-', '_')}.handler" for name in FUNCTIONS}
+# The functions that read the Batch queues of runs (Settings.job_queues, head queue first).
+JOB_QUEUE_READERS = ("run-cleanup", "queue-watch")
 
 METRICS_NAMESPACE = "seqpipe"
 
@@ -26,7 +35,7 @@ class CustomMetric:
 
     name: str
     function: str
-    unit: Literal["Count", "Bytes"] = "Count"
+    unit: Literal["Count", "Bytes", "Seconds"] = "Count"
 
     def __post_init__(self) -> None:
         if self.function not in HANDLERS:
@@ -51,3 +60,5 @@ SAMPLES_DELIVERED = CustomMetric("SamplesDelivered", "metadata-updater")
 RUN_TIMEOUTS = CustomMetric("RunTimeouts", "run-cleanup")
 # Batch jobs (head and task) still active when their run's execution ended, terminated by the cleanup.
 JOBS_TERMINATED = CustomMetric("JobsTerminated", "run-cleanup")
+# Age of the oldest Batch job waiting RUNNABLE in the run queues (0: none waits); Batch publishes none.
+OLDEST_RUNNABLE_SECONDS = CustomMetric("OldestRunnableSeconds", "queue-watch", "Seconds")

@@ -290,7 +290,15 @@ def build_definition(refs: StateMachineRefs) -> dict[str, Any]:
             "Parameters": {
                 "TopicArn": refs.alert_topic_arn,
                 "Subject": "seqpipe run failed",
-                "Message.$": "States.JsonToString($)",
+                # The run, the error's name and the execution only: e-mail leaves the account, and the
+                # run's input (samples, input keys) and error causes (they may quote them) would go
+                # with it. The cause is in the job record: `seqpipe status <run>`.
+                "Message": {
+                    "run_id.$": "$.run_id",
+                    "error.$": "$.error.Error",
+                    "execution.$": "$$.Execution.Id",
+                    "details": "the cause is in the job record: seqpipe status <run_id>",
+                },
             },
             "ResultPath": None,
             "Retry": [refs.service_retry.rule(["SNS.SdkClientException", "SNS.ThrottledException"])],
