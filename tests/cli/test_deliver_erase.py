@@ -143,7 +143,7 @@ def _prepare_sample_everywhere(seqpipe, settings, aws) -> None:
     put_outputs(s3, settings, "RUN_0002", ["S00005", "S00006", "S00007", "S00008"])
     # another sample whose id starts with this one's: never taken along
     s3.put_object(Bucket=settings.processed_bucket, Key=f"runs/RUN_0002/cram/{SAMPLE}_B.cram", Body=b"B")
-    assert seqpipe("deliver", "RUN_0002").returncode == 0
+    assert seqpipe("deliver", "RUN_0002", "--recipient", "partner-lab").returncode == 0
 
 
 def test_erase_dry_run_lists_everything_and_changes_nothing(seqpipe, demo, settings, aws):
@@ -195,6 +195,9 @@ def test_erase_removes_the_sample_everywhere_and_writes_an_audit_record(seqpipe,
         s3.get_object(Bucket=settings.delivery_bucket, Key="RUN_0002/manifest.json")["Body"].read()
     )
     assert SAMPLE not in json.dumps(manifest) and {f["sample"] for f in manifest["files"]} == {"S00007"}
+    # the rewritten manifest is still the partner's to read
+    tags = s3.get_object_tagging(Bucket=settings.delivery_bucket, Key="RUN_0002/manifest.json")["TagSet"]
+    assert tags == [{"Key": RECIPIENT_TAG, "Value": "partner-lab"}]
 
     assert seqpipe("status", "--sample", SAMPLE).returncode == 3
     assert seqpipe("qc", "--sample", SAMPLE).returncode == 3

@@ -41,6 +41,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import boto3
 from botocore.exceptions import ClientError
@@ -400,9 +401,15 @@ def erase_sample(
 
 
 def _replace(uri: S3Uri, body: bytes, content_type: str, new_versions: dict[str, str]) -> list[Failure]:
-    """Put the new content, then delete every older version (they hold the sample)."""
+    """Put the new content, with the object's tags (a delivery's recipient tag is what lets its partner
+    read it), then delete every older version (they hold the sample)."""
     old = versions_of(uri)
-    response = client("s3").put_object(Bucket=uri.bucket, Key=uri.key, Body=body, ContentType=content_type)
+    s3 = client("s3")
+    tags = s3.get_object_tagging(Bucket=uri.bucket, Key=uri.key)["TagSet"]
+    tagging = urlencode({tag["Key"]: tag["Value"] for tag in tags})
+    response = s3.put_object(
+        Bucket=uri.bucket, Key=uri.key, Body=body, ContentType=content_type, Tagging=tagging
+    )
     new_versions[str(uri)] = response.get("VersionId") or "null"
     return delete_versions(uri.bucket, {uri.key: [v for v in old if v != new_versions[str(uri)]]})
 
