@@ -134,11 +134,11 @@ class DataStack(cdk.Stack):
             for access in (Access.READ, Access.ERASE):
                 grant_table(role, config, table_name(config, spec), key, access)
         # seqpipe.aws.erasure rewrites the run's QC summary and delivery manifest without the sample
-        # and takes the sample out of the run items
-        grant_bucket(
-            role, bucket_name(config, PROCESSED), key, Access.WRITE, RUNS_PREFIX, only=("s3:PutObject",)
-        )
-        grant_bucket(role, bucket_name(config, DELIVERY), key, Access.WRITE, only=("s3:PutObject",))
+        # (with their tags: a recipient's tag is what lets its partner read the manifest) and takes the
+        # sample out of the run items
+        rewrite = ("s3:PutObject", "s3:PutObjectTagging")
+        grant_bucket(role, bucket_name(config, PROCESSED), key, Access.WRITE, RUNS_PREFIX, only=rewrite)
+        grant_bucket(role, bucket_name(config, DELIVERY), key, Access.WRITE, only=rewrite)
         grant_table(role, config, table_name(config, JOBS), key, Access.WRITE, only=("dynamodb:UpdateItem",))
         # and opens and closes its audit record (never deletes one: the table's policy denies that)
         audit = table_name(config, ERASURE_AUDIT)
