@@ -26,10 +26,8 @@ REPLICA = "raw-replica"
 # (a recovery restores it first, in up to 48 hours).
 REPLICA_STORAGE_CLASS = "DEEP_ARCHIVE"
 ACCESS_LOG_ACKNOWLEDGEMENT = (
-    "This is the server-access-log target; logging it into itself would loop. S3 access logging only "
-    "supports SSE-S3 on the target bucket, so it cannot use the audit key; it is versioned and TLS-only.",
-    "AwsSolutions-S1",
-    "HIPAA.Security-S3BucketLoggingEnabled",
+    "This is the server-access-log target: S3 access logging only supports SSE-S3 on the target bucket, "
+    "so it cannot use a KMS key; the logs are versioned, TLS-only and stay in their region.",
     "HIPAA.Security-S3DefaultEncryptionKMS",
     "HIPAA.Security-S3BucketReplicationEnabled",
 )
