@@ -14,9 +14,11 @@ from seqpipe_infra.compliance import acknowledge, add_rule_packs
 from seqpipe_infra.config import EnvConfig
 from seqpipe_infra.dashboard_stack import DashboardStack
 from seqpipe_infra.data_stack import DataStack
+from seqpipe_infra.key_guard import KeyGuard
 from seqpipe_infra.monitoring_stack import MonitoringStack
 from seqpipe_infra.network_stack import NetworkStack
 from seqpipe_infra.orchestration_stack import OrchestrationStack
+from seqpipe_infra.replica_stack import ReplicaStack
 from seqpipe_infra.storage_stack import StorageStack
 
 
@@ -29,19 +31,20 @@ class EnvironmentStacks:
     compute: BatchStack
     orchestration: OrchestrationStack
     dashboard: DashboardStack | None  # config `dashboard.enabled`
+    replica: ReplicaStack | None  # config `durability.raw_replica_region`, in that region
 
     def all(self) -> list[cdk.Stack]:
         stacks = [self.network, self.storage, self.data, self.monitoring, self.compute, self.orchestration]
-        return stacks + ([self.dashboard] if self.dashboard else [])
+        return stacks + [s for s in (self.dashboard, self.replica) if s is not None]
 
 
 def add_environment(app: cdk.App, config: EnvConfig, synthesizer_factory=None) -> EnvironmentStacks:
     """`synthesizer_factory` lets the local-endpoint deployment drop the bootstrap-version rule."""
 
-    def common(name: str) -> dict:
+    def common(name: str, region: str = config.region) -> dict:
         kwargs = {
             "stack_name": f"{config.prefix}-{name}",
-            "env": cdk.Environment(account=config.account, region=config.region),
+            "env": cdk.Environment(account=config.account, region=region),
             "termination_protection": config.deletion_protection,
             "description": f"seqpipe {config.environment}: {name}",
         }
@@ -52,12 +55,21 @@ def add_environment(app: cdk.App, config: EnvConfig, synthesizer_factory=None) -
     def stack_id(name: str) -> str:
         return f"{config.prefix}-{name}"
 
+    replica_region = config.durability.raw_replica_region
+    replica = (
+        ReplicaStack(app, stack_id("replica"), config=config, **common("replica", replica_region))
+        if replica_region
+        else None
+    )
     storage = StorageStack(app, stack_id("storage"), config=config, **common("storage"))
+    if replica is not None:
+        storage.add_stack_dependency(replica, "S3 replication needs its destination bucket")
     network = NetworkStack(app, stack_id("network"), config=config, key=storage.key, **common("network"))
     data = DataStack(app, stack_id("data"), config=config, key=storage.key, **common("data"))
     monitoring = MonitoringStack(
         app, stack_id("monitoring"), config=config, key=storage.key, **common("monitoring")
     )
+    KeyGuard(monitoring, "KeyGuard", config=config, topic=monitoring.alerts, topic_key=storage.key)
     compute = BatchStack(
         app, stack_id("batch"), config=config, network=network, storage=storage, **common("batch")
     )
@@ -86,7 +98,7 @@ def add_environment(app: cdk.App, config: EnvConfig, synthesizer_factory=None) -
         if config.dashboard.enabled
         else None
     )
-    stacks = EnvironmentStacks(network, storage, data, monitoring, compute, orchestration, dashboard)
+    stacks = EnvironmentStacks(network, storage, data, monitoring, compute, orchestration, dashboard, replica)
     for stack in stacks.all():
         apply_cost_tags(stack, config)
         if not any(isinstance(child, iam.CfnPolicy) for child in stack.node.find_all()):

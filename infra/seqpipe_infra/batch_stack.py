@@ -10,7 +10,9 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from seqpipe.execution.batch import JOB_DEFINITION_PREFIX_VARIABLE
 from seqpipe.orchestration.state_machine import head_job_retry_strategy
+from seqpipe_infra import names
 from seqpipe_infra.access import grant_bucket
 from seqpipe_infra.common import log_group, removal_policy, workflow_role
 from seqpipe_infra.compliance import acknowledge
@@ -66,7 +68,11 @@ class BatchStack(cdk.Stack):
         launch_template = ec2.LaunchTemplate(
             self,
             "HostTemplate",
+            # IMDSv2 only, and one hop: the host reaches its metadata (and instance role), a container
+            # behind the Docker bridge (one hop more) does not; tasks get their job role from ECS
             require_imdsv2=True,
+            http_tokens=ec2.LaunchTemplateHttpTokens.REQUIRED,
+            http_put_response_hop_limit=1,
             block_devices=[
                 ec2.BlockDevice(
                     device_name="/dev/xvda",
@@ -156,6 +162,8 @@ class BatchStack(cdk.Stack):
                     "SEQPIPE_AWS_REGION": config.region,
                     "SEQPIPE_TASK_TIMEOUT_SECONDS": str(config.batch.task_timeout_seconds),
                     "SEQPIPE_CONTAINER_IMAGE": image,
+                    # the name prefix of the task job definitions (seqpipe.execution.batch)
+                    JOB_DEFINITION_PREFIX_VARIABLE: config.prefix,
                 },
             ),
         )
@@ -206,14 +214,27 @@ class BatchStack(cdk.Stack):
         return environment
 
     def _allow_head_to_drive_batch(self) -> None:
-        """What the aws-batch executor does: one job definition per job, submit, poll, clean up."""
-        job_definitions = (
-            f"arn:aws:batch:{self.config.region}:{self.config.account}:job-definition/snakejob-def-*"
+        """What the aws-batch executor does: one job definition per job, submit, poll, clean up.
+
+        The head job could otherwise register a privileged definition, or one running any image, and
+        submit it with the task role: definitions are registered only under this deployment's prefix,
+        non-privileged, with an image of this deployment's repository (seqpipe.execution.batch makes
+        the executor's requests so).
+        """
+        config = self.config
+        job_definitions = names.task_job_definitions_arn(config)
+        self.head_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="RegisterTaskJobDefinitions",
+                actions=["batch:RegisterJobDefinition"],
+                resources=[job_definitions],
+                conditions=names.task_job_definition_conditions(config),
+            )
         )
         self.head_role.add_to_principal_policy(
             iam.PolicyStatement(
-                sid="SnakemakeJobDefinitions",
-                actions=["batch:RegisterJobDefinition", "batch:DeregisterJobDefinition", "batch:TagResource"],
+                sid="TaskJobDefinitions",
+                actions=["batch:DeregisterJobDefinition", "batch:TagResource"],
                 resources=[job_definitions],
             )
         )
@@ -224,16 +245,15 @@ class BatchStack(cdk.Stack):
                 resources=[self.task_queue.job_queue_arn, job_definitions],
             )
         )
-        # ListJobs: the head job terminates the task jobs an earlier attempt of it left running
+        # the head job terminates the task jobs of its run (and those an earlier attempt left running)
+        jobs = f"arn:aws:batch:{config.region}:{config.account}:job/*"
+        self.head_role.add_to_principal_policy(
+            iam.PolicyStatement(sid="TerminateJobs", actions=["batch:TerminateJob"], resources=[jobs])
+        )
         self.head_role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="SnakemakeJobStatus",
-                actions=[
-                    "batch:DescribeJobs",
-                    "batch:TerminateJob",
-                    "batch:DescribeJobDefinitions",
-                    "batch:ListJobs",
-                ],
+                actions=["batch:DescribeJobs", "batch:DescribeJobDefinitions", "batch:ListJobs"],
                 resources=["*"],
             )
         )
@@ -252,9 +272,11 @@ class BatchStack(cdk.Stack):
         )
         acknowledge(
             self.head_role,
-            "The executor registers one job definition per Snakemake job (snakejob-def-<rule>-<uuid>); "
-            "DescribeJobs, DescribeJobDefinitions and ListJobs support no resource-level scoping, and "
-            "TerminateJob shares their statement until it is scoped to job ARNs.",
+            "The executor registers one job definition per Snakemake job (<prefix>-snakejob-def-<rule>-"
+            "<uuid>), non-privileged and from this deployment's repository (conditions); job ids are "
+            "assigned by Batch, so TerminateJob is scoped to this account's job ARNs; DescribeJobs, "
+            "DescribeJobDefinitions and ListJobs support no resource-level scoping.",
             f"AwsSolutions-IAM5[Resource::{job_definitions}]",
+            f"AwsSolutions-IAM5[Resource::{jobs}]",
             "AwsSolutions-IAM5[Resource::*]",
         )

@@ -35,6 +35,15 @@ def workflow_role_arn_pattern(config: EnvConfig) -> str:
     return f"arn:aws:iam::{config.account}:role{workflow_role_path(config)}*"
 
 
+def erasure_role_name(config: EnvConfig) -> str:
+    return f"{config.prefix}-erasure"
+
+
+def erasure_role_arn(config: EnvConfig) -> str:
+    """The erasure role (data stack): of the workflow roles, the one that may delete raw objects."""
+    return f"arn:aws:iam::{config.account}:role{workflow_role_path(config)}{erasure_role_name(config)}"
+
+
 def workflow_role(
     scope: Construct, id: str, config: EnvConfig, assumed_by: iam.IPrincipal, description: str
 ) -> iam.Role:

@@ -22,6 +22,8 @@ class ConfigError(ValueError):
 class VpcConfig:
     cidr: str
     availability_zones: tuple[str, ...]  # zone letters; the region is prepended
+    s3_prefix_list: str  # the region's AWS-managed prefix list of the S3 gateway endpoint
+    dynamodb_prefix_list: str  # and of the DynamoDB gateway endpoint
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,12 @@ class LifecycleConfig:
     abort_multipart_days: int
     noncurrent_expire_days: int
     access_logs_expire_days: int
+
+
+@dataclass(frozen=True)
+class DurabilityConfig:
+    raw_lock_days: int  # Object Lock (governance) retention on raw; 0: none
+    raw_replica_region: str | None  # where raw is replicated to; None: nowhere
 
 
 @dataclass(frozen=True)
@@ -141,6 +149,7 @@ class EnvConfig:
     lambdas: LambdaConfig
     log_retention_days: int
     lifecycle: LifecycleConfig
+    durability: DurabilityConfig
     alert_emails: tuple[str, ...]
     alarms: AlarmsConfig
     budget: BudgetConfig
@@ -189,6 +198,12 @@ def parse_config(data: object, source: str) -> EnvConfig:
             f"{source}: dashboard.allowed_cidrs: 0.0.0.0/0 would let anyone reach the sign-in page; "
             "name the networks of the people who use the dashboard"
         )
+    durability = DurabilityConfig(**data["durability"])
+    if durability.raw_replica_region == data["region"]:
+        raise ConfigError(
+            f"{source}: durability.raw_replica_region ({durability.raw_replica_region}) must be another "
+            "region than the environment's: a replica in the same region survives nothing more"
+        )
     batch = BatchConfig(**dict(data["batch"], instance_types=tuple(data["batch"]["instance_types"])))
     run = RunConfig(**dict(data["run"], service_retry=RetryConfig(**data["run"]["service_retry"])))
     _check_time_limits(batch, run, source)
@@ -197,12 +212,18 @@ def parse_config(data: object, source: str) -> EnvConfig:
         environment=data["environment"],
         account=data["account"],
         region=data["region"],
-        vpc=VpcConfig(data["vpc"]["cidr"], tuple(data["vpc"]["availability_zones"])),
+        vpc=VpcConfig(
+            data["vpc"]["cidr"],
+            tuple(data["vpc"]["availability_zones"]),
+            s3_prefix_list=data["vpc"]["gateway_prefix_lists"]["s3"],
+            dynamodb_prefix_list=data["vpc"]["gateway_prefix_lists"]["dynamodb"],
+        ),
         batch=batch,
         run=run,
         lambdas=LambdaConfig(**data["lambdas"]),
         log_retention_days=data["logs"]["retention_days"],
         lifecycle=lifecycle,
+        durability=durability,
         alert_emails=tuple(data["alerts"]["emails"]),
         alarms=AlarmsConfig(**{name: AlarmTrigger(**trigger) for name, trigger in data["alarms"].items()}),
         budget=BudgetConfig(budget["monthly_usd"], tuple(budget["thresholds_percent"])),

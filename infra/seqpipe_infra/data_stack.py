@@ -11,7 +11,7 @@ from constructs import Construct
 from seqpipe.aws.layout import RUNS_PREFIX
 from seqpipe.aws.tables import ALL_TABLES, ERASURE_AUDIT, JOBS, Key, TableSpec
 from seqpipe_infra.access import grant_bucket, grant_table
-from seqpipe_infra.common import removal_policy, workflow_role
+from seqpipe_infra.common import erasure_role_name, removal_policy, workflow_role
 from seqpipe_infra.compliance import acknowledge
 from seqpipe_infra.config import EnvConfig
 from seqpipe_infra.names import bucket_name, table_name
@@ -114,8 +114,9 @@ class DataStack(cdk.Stack):
         """What `seqpipe erase` needs to remove one sample everywhere (GDPR Art. 17) and record it.
 
         Assumed by an operator of this account with MFA; it can delete object versions and items but,
-        like every data role, never a bucket, and it cannot bypass Object Lock (a held object makes
-        the erasure FAILED, with the object named).
+        like every data role, never a bucket. It is the one role that deletes raw objects, through the
+        governance-mode Object Lock of raw (s3:BypassGovernanceRetention), but not through a legal hold
+        (a held object makes the erasure FAILED, with the object named).
         """
         role = workflow_role(
             self,
@@ -126,7 +127,7 @@ class DataStack(cdk.Stack):
             ),
             "GDPR erasure of one sample's data (seqpipe erase), MFA required",
         )
-        role.node.default_child.add_property_override("RoleName", f"{config.prefix}-erasure")
+        role.node.default_child.add_property_override("RoleName", erasure_role_name(config))
         for purpose in (RAW, PROCESSED, DELIVERY):
             for access in (Access.READ, Access.ERASE):
                 grant_bucket(role, bucket_name(config, purpose), key, access)

@@ -3,9 +3,10 @@
 Template mode resolves the intrinsic functions CDK emits (Ref, Fn::GetAtt, Fn::Join, Fn::Sub,
 Fn::ImportValue across the environment's stacks) and matches every statement of every role policy,
 bucket policy and table resource policy against the bucket and table ARNs. `Audit.allows` evaluates
-one request the way IAM does for these statements: an Allow of the principal, and no Deny that
-applies to it (see `_applies`). Live mode reads the same from IAM, S3 and DynamoDB with boto3 (roles
-under any path, their inline and customer-managed policies). AWS-managed policies are listed by name
+one request the way IAM does for these statements: an Allow of the principal whose conditions hold
+and no Deny that applies to it, for the condition keys the request is given (`_conditions_hold`).
+Live mode reads the same from IAM, S3 and DynamoDB with boto3 (roles under any path, their inline
+and customer-managed policies). AWS-managed policies are listed by name
 but not expanded; none of the app's grant data access.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,8 +45,8 @@ class Statement:
     effect: str
     actions: tuple[str, ...]
     resources: tuple[str, ...]
-    # a resource policy's statement for every principal: its Condition block, resolved
-    conditions: dict[str, dict[str, str]] = field(default_factory=dict, compare=False)
+    # its Condition block, resolved: {operator: {key: value or values}}
+    conditions: dict[str, dict[str, str | tuple[str, ...]]] = field(default_factory=dict, compare=False)
 
 
 @dataclass
@@ -53,6 +54,8 @@ class Audit:
     resources: list[DataResource]
     statements: list[Statement]
     unexpanded: dict[str, list[str]] = field(default_factory=dict)  # principal -> AWS-managed policies
+    # principal -> its role ARN (template mode: with the role's path, and its name where it is fixed)
+    arns: dict[str, str] = field(default_factory=dict)
 
     def access(self) -> dict[str, dict[str, dict[str, list[str]]]]:
         """{resource name: {principal: {"read"|"write"|"erase"|"denied": [actions]}}}."""
@@ -71,16 +74,27 @@ class Audit:
             report[resource.name] = {p: e for p, e in sorted(report[resource.name].items()) if e}
         return report
 
-    def allows(self, principal: str, action: str, resource_arn: str) -> bool:
-        """Whether `principal` (a role, as the audit names it) may do `action` on the resource."""
+    def allows(
+        self,
+        principal: str,
+        action: str,
+        resource_arn: str,
+        context: Mapping[str, str | tuple[str, ...]] | None = None,
+    ) -> bool:
+        """Whether `principal` (a role, as the audit names it) may do `action` on the resource, in a
+        request with the condition keys of `context` (aws:PrincipalArn is the principal's own)."""
         matching = [
             s
             for s in self.statements
             if any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in s.actions)
             and any(fnmatch.fnmatchcase(resource_arn, r) for r in s.resources)
         ]
-        denied = any(s.effect == "Deny" and _applies(s, principal) for s in matching)
-        allowed = any(s.effect == "Allow" and s.principal == principal for s in matching)
+        request = {**(context or {}), _PRINCIPAL_ARN: (principal, self.arns.get(principal, principal))}
+        denied = any(s.effect == "Deny" and _applies(s, principal, request) for s in matching)
+        allowed = any(
+            s.effect == "Allow" and s.principal == principal and _conditions_hold(s, request)
+            for s in matching
+        )
         return allowed and not denied
 
     def to_text(self) -> str:
@@ -103,33 +117,65 @@ class Audit:
 
 
 _PRINCIPAL_ARN = "aws:PrincipalArn"
-_ARN_TESTS = {
-    "ArnEquals": lambda arn, pattern: arn == pattern,
-    "ArnNotEquals": lambda arn, pattern: arn != pattern,
-    "ArnLike": fnmatch.fnmatchcase,
-    "ArnNotLike": lambda arn, pattern: not fnmatch.fnmatchcase(arn, pattern),
+
+
+def _equals(value: str, pattern: str) -> bool:
+    return value == pattern
+
+
+def _bool(value: str, pattern: str) -> bool:
+    return value.lower() == pattern.lower()
+
+
+# Operator -> (test of one request value against one policy value, negated)
+_OPERATORS = {
+    "StringEquals": (_equals, False),
+    "StringNotEquals": (_equals, True),
+    "StringLike": (fnmatch.fnmatchcase, False),
+    "StringNotLike": (fnmatch.fnmatchcase, True),
+    "ArnEquals": (_equals, False),
+    "ArnNotEquals": (_equals, True),
+    "ArnLike": (fnmatch.fnmatchcase, False),
+    "ArnNotLike": (fnmatch.fnmatchcase, True),
+    "Bool": (_bool, False),
 }
 
 
-def _applies(statement: Statement, principal: str) -> bool:
-    """Whether a statement applies to a request of `principal`: its own statements, and a resource
-    policy's statements for anyone whose conditions hold. Conditions on aws:PrincipalArn are
-    evaluated; the request is taken to be a well-formed one (over TLS, with MFA where a trust policy
-    asks for it), so a statement with a condition on any other key does not apply to it."""
+def _applies(statement: Statement, principal: str, request: Mapping[str, str | tuple[str, ...]]) -> bool:
+    """Whether a Deny applies to a request of `principal`: its own statements, and a resource policy's
+    statements for anyone, whose conditions hold."""
     if statement.principal != principal and not statement.principal.startswith(("anyone", "any principal")):
         return False
+    return _conditions_hold(statement, request)
+
+
+def _conditions_hold(statement: Statement, request: Mapping[str, str | tuple[str, ...]]) -> bool:
+    """IAM's evaluation of a Condition block for the operators this app writes: every operator and key
+    must hold; a key holds when any request value matches any policy value (for a negated operator:
+    when none does); a key missing from the request holds only under a negated operator. An operator
+    the audit does not know never holds, so an unknown condition neither grants nor denies here: the
+    request is taken to be a well-formed one (over TLS, with MFA where a trust policy asks for it)."""
     for operator, tests in statement.conditions.items():
-        for key, pattern in tests.items():
-            holds = (
-                key == _PRINCIPAL_ARN and operator in _ARN_TESTS and _ARN_TESTS[operator](principal, pattern)
+        name = operator.removeprefix("ForAnyValue:")
+        if name not in _OPERATORS:
+            return False
+        test, negated = _OPERATORS[name]
+        for key, policy_values in tests.items():
+            values = request.get(key)
+            if values is None:
+                if not negated:
+                    return False
+                continue
+            matched = any(
+                test(value, pattern) for value in _as_list(values) for pattern in _as_list(policy_values)
             )
-            if not holds:
+            if matched == negated:
                 return False
     return True
 
 
 def _as_list(value: Any) -> list:
-    return value if isinstance(value, list) else [value]
+    return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
 def bucket_resource(name: str) -> DataResource:
@@ -217,6 +263,7 @@ def audit_templates(outdir: Path, prefix: str, account: str, region: str) -> Aud
     resources: list[DataResource] = []
     statements: list[Statement] = []
     unexpanded: dict[str, list[str]] = {}
+    arns: dict[str, str] = {}
     for stack, template in templates.items():
         for logical_id, resource in template["Resources"].items():
             props = resource.get("Properties", {})
@@ -233,6 +280,8 @@ def audit_templates(outdir: Path, prefix: str, account: str, region: str) -> Aud
                 statements += _statements(principals, props["PolicyDocument"], resolver, stack)
             elif resource["Type"] == "AWS::IAM::Role":
                 principal = f"{stack}/{logical_id}"
+                name = resolver.render(props.get("RoleName", logical_id), stack)
+                arns[principal] = f"arn:aws:iam::{account}:role{props.get('Path', '/')}{name}"
                 for policy in props.get("Policies", []):
                     statements += _statements([principal], policy["PolicyDocument"], resolver, stack)
                 managed = [
@@ -245,7 +294,7 @@ def audit_templates(outdir: Path, prefix: str, account: str, region: str) -> Aud
                 for statement in props["PolicyDocument"]["Statement"]:
                     principal = _resource_policy_principal(statement)
                     statements += _statements([principal], {"Statement": [statement]}, resolver, stack)
-    return Audit(resources, statements, unexpanded)
+    return Audit(resources, statements, unexpanded, arns)
 
 
 def _resource_policy_principal(statement: dict) -> str:
@@ -266,11 +315,17 @@ def _statements(
         actions = tuple(_as_list(statement["Action"]))
         resources = tuple(resolver.render(r, stack) for r in _as_list(statement.get("Resource", "*")))
         conditions = {
-            operator: {key: resolver.render(value, stack) for key, value in tests.items()}
+            operator: {key: _rendered(resolver, value, stack) for key, value in tests.items()}
             for operator, tests in statement.get("Condition", {}).items()
         }
         for principal in principals:
             yield Statement(principal, statement["Effect"], actions, resources, conditions)
+
+
+def _rendered(resolver: _Resolver, value: Any, stack: str) -> str | tuple[str, ...]:
+    if isinstance(value, list):
+        return tuple(resolver.render(v, stack) for v in value)
+    return resolver.render(value, stack)
 
 
 # ---------------------------------------------------------------- live mode
@@ -314,7 +369,14 @@ def _live_statements(principal: str, document: Any) -> list[Statement]:
         document = json.loads(unquote(document))
     return [
         Statement(
-            principal, s["Effect"], tuple(_as_list(s["Action"])), tuple(_as_list(s.get("Resource", "*")))
+            principal,
+            s["Effect"],
+            tuple(_as_list(s["Action"])),
+            tuple(_as_list(s.get("Resource", "*"))),
+            {
+                operator: {key: tuple(v) if isinstance(v, list) else v for key, v in tests.items()}
+                for operator, tests in s.get("Condition", {}).items()
+            },
         )
         for s in _as_list(document["Statement"])
         if "Action" in s

@@ -54,3 +54,23 @@ def deployed_settings(config: EnvConfig, alert_topic_arn: str | None) -> Setting
         alert_topic_arn=alert_topic_arn,
         audit_table=table_name(config, ERASURE_AUDIT),
     )
+
+
+def repository_uri(config: EnvConfig) -> str:
+    """The pipeline image repository (batch stack), named so that policies can name it literally."""
+    return f"{config.account}.dkr.ecr.{config.region}.amazonaws.com/{config.prefix}/pipeline"
+
+
+def task_job_definitions_arn(config: EnvConfig) -> str:
+    """Every task job definition the head job may register (any revision)."""
+    return f"arn:aws:batch:{config.region}:{config.account}:job-definition/{config.prefix}-snakejob-def-*"
+
+
+def task_job_definition_conditions(config: EnvConfig) -> dict[str, dict[str, object]]:
+    """RegisterJobDefinition: not privileged, and an image of this deployment's repository (by tag
+    or digest)."""
+    image = repository_uri(config)
+    return {
+        "Bool": {"batch:Privileged": "false"},
+        "StringLike": {"batch:Image": [f"{image}:*", f"{image}@sha256:*"]},
+    }

@@ -12,12 +12,22 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from seqpipe.aws.tables import JOBS, METADATA, QUALITY
 from seqpipe_infra.common import log_group
 from seqpipe_infra.compliance import acknowledge
 from seqpipe_infra.config import EnvConfig
+from seqpipe_infra.names import DELIVERY, PROCESSED, RAW, alerts_topic_name, bucket_name, table_name
+from seqpipe_infra.permissions import (
+    DYNAMODB_ACTIONS,
+    S3_BUCKET_ACTIONS,
+    S3_OBJECT_ACTIONS,
+    bucket_arn,
+    table_arn,
+)
 
 # What the Batch hosts (ECS agent, image pulls), the head job (Batch API, STS for the job role),
 # the Lambdas (SNS alerts, X-Ray traces) and every container (logs) need to reach without an
@@ -98,12 +108,15 @@ class NetworkStack(cdk.Stack):
         self.edge_subnets = ec2.SubnetSelection(subnet_group_name="edge")
         # S3 and DynamoDB stay off the NAT path for the dashboard too
         gateway_subnets = [self.subnets] + ([self.dashboard_subnets] if config.dashboard.enabled else [])
-        self.vpc.add_gateway_endpoint(
+        s3_endpoint = self.vpc.add_gateway_endpoint(
             "S3", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=gateway_subnets
         )
-        self.vpc.add_gateway_endpoint(
+        for statement in s3_endpoint_statements(config):
+            s3_endpoint.add_to_policy(statement)
+        dynamodb_endpoint = self.vpc.add_gateway_endpoint(
             "DynamoDb", service=ec2.GatewayVpcEndpointAwsService.DYNAMODB, subnets=gateway_subnets
         )
+        dynamodb_endpoint.add_to_policy(dynamodb_endpoint_statement(config))
 
         # Closed by default: no ingress anywhere; egress only HTTPS to the endpoints and the gateway
         # prefix lists. Workloads add nothing to these groups.
@@ -118,18 +131,26 @@ class NetworkStack(cdk.Stack):
             description="Batch hosts and Lambdas: HTTPS to AWS endpoints only",
         )
         self.endpoint_sg.add_ingress_rule(self.workload_sg, ec2.Port.tcp(443), "HTTPS from workloads")
-        # The gateway endpoints are reached through route tables at AWS-managed prefix lists whose
-        # ids differ per region; the subnets have no route to the internet, so HTTPS "anywhere"
-        # reaches exactly the S3 and DynamoDB gateways and the interface endpoints.
+        # Egress names its destinations, so that a route added later (a NAT, a peering) opens nothing:
+        # the interface endpoints' group and the gateway endpoints' prefix lists (config vpc).
         self.workload_sg.add_egress_rule(
-            ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS endpoints only"
+            self.endpoint_sg, ec2.Port.tcp(443), "HTTPS to the interface endpoints"
         )
+        for service, prefix_list in (
+            ("S3", config.vpc.s3_prefix_list),
+            ("DynamoDB", config.vpc.dynamodb_prefix_list),
+        ):
+            self.workload_sg.add_egress_rule(
+                ec2.Peer.prefix_list(prefix_list),
+                ec2.Port.tcp(443),
+                f"HTTPS to the {service} gateway endpoint",
+            )
 
         if config.dashboard.enabled:
             self._dashboard_security_groups(config)
 
         for name, service in INTERFACE_ENDPOINTS.items():
-            self.vpc.add_interface_endpoint(
+            endpoint = self.vpc.add_interface_endpoint(
                 name,
                 service=service,
                 subnets=self.subnets,
@@ -137,6 +158,7 @@ class NetworkStack(cdk.Stack):
                 private_dns_enabled=True,
                 open=False,
             )
+            endpoint.add_to_policy(interface_endpoint_statement(config, name))
         cdk.CfnOutput(self, "VpcId", value=self.vpc.vpc_id)
 
     def _dashboard_security_groups(self, config: EnvConfig) -> None:
@@ -165,3 +187,73 @@ class NetworkStack(cdk.Stack):
         self.dashboard_sg.add_egress_rule(
             ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS endpoints and the load balancer's keys"
         )
+
+
+# Endpoint policies: credentials taken from a container can still be used through the endpoints, but
+# only on this deployment's buckets, tables and topic, and only as principals of this account.
+# Besides the data buckets, the S3 gateway serves what the Batch hosts fetch from AWS-owned buckets:
+# ECR image layers and the Amazon Linux package repositories (the hosts' security updates at boot).
+def _aws_owned_buckets(region: str) -> list[str]:
+    return [
+        f"prod-{region}-starport-layer-bucket",
+        f"amazonlinux-2-repos-{region}",
+        f"al2023-repos-{region}-*",
+    ]
+
+
+def _this_account(config: EnvConfig) -> dict:
+    return {"StringEquals": {"aws:PrincipalAccount": config.account}}
+
+
+def s3_endpoint_statements(config: EnvConfig) -> list[iam.PolicyStatement]:
+    buckets = [bucket_name(config, purpose) for purpose in (RAW, PROCESSED, DELIVERY)]
+    data_actions = sorted(
+        {a for actions in (*S3_OBJECT_ACTIONS.values(), *S3_BUCKET_ACTIONS.values()) for a in actions}
+    )
+    return [
+        iam.PolicyStatement(
+            sid="ThisDeploymentsBuckets",
+            principals=[iam.AnyPrincipal()],
+            actions=data_actions,
+            resources=[arn for name in buckets for arn in (bucket_arn(name), f"{bucket_arn(name)}/*")],
+            conditions=_this_account(config),
+        ),
+        iam.PolicyStatement(
+            sid="ImageLayersAndPackages",
+            principals=[iam.AnyPrincipal()],
+            actions=["s3:GetObject"],
+            resources=[f"{bucket_arn(name)}/*" for name in _aws_owned_buckets(config.region)],
+        ),
+    ]
+
+
+def dynamodb_endpoint_statement(config: EnvConfig) -> iam.PolicyStatement:
+    # the erasure audit table is not among them: no workload may reach it
+    tables = [table_arn(config, table_name(config, spec)) for spec in (METADATA, JOBS, QUALITY)]
+    return iam.PolicyStatement(
+        sid="ThisDeploymentsTables",
+        principals=[iam.AnyPrincipal()],
+        actions=sorted({a for actions in DYNAMODB_ACTIONS.values() for a in actions}),
+        resources=[arn for table in tables for arn in (table, f"{table}/index/*")],
+        conditions=_this_account(config),
+    )
+
+
+def interface_endpoint_statement(config: EnvConfig, name: str) -> iam.PolicyStatement:
+    if name == "Sns":
+        return iam.PolicyStatement(
+            sid="ThisDeploymentsTopic",
+            principals=[iam.AnyPrincipal()],
+            actions=["sns:Publish"],
+            resources=[f"arn:aws:sns:{config.region}:{config.account}:{alerts_topic_name(config)}"],
+            conditions=_this_account(config),
+        )
+    # ECR, ECS, Batch, Logs, STS, X-Ray: APIs of the platform itself, many without resource-level
+    # scoping; the endpoint serves this account's principals only
+    return iam.PolicyStatement(
+        sid="ThisAccountsPrincipals",
+        principals=[iam.AnyPrincipal()],
+        actions=["*"],
+        resources=["*"],
+        conditions=_this_account(config),
+    )

@@ -58,10 +58,13 @@ VCF_SUFFIXES = (".vcf", ".vcf.gz", ".bcf")
 # What each handler touches; everything else is denied by omission (docs/infrastructure.md, "IAM").
 # The table grants are exactly the DynamoDB requests each deployed function makes
 # (tests/test_local_deploy.py, test_each_lambda_may_touch_exactly_the_tables_its_handler_touches).
-HANDLER_ACCESS: dict[str, list[tuple[str | TableSpec, Access]]] = {
+# A third element narrows the access to some of its actions.
+HandlerGrant = tuple[str | TableSpec, Access] | tuple[str | TableSpec, Access, tuple[str, ...]]
+HANDLER_ACCESS: dict[str, list[HandlerGrant]] = {
     "validation-handler": [
         (RAW, Access.READ),
-        (RAW, Access.WRITE),  # quarantine tags / prefix; objects are never deleted by design
+        # the quarantine tag only (seqpipe.aws.quarantine): no workload role deletes or rewrites raw data
+        (RAW, Access.WRITE, ("s3:PutObjectTagging",)),
         (METADATA, Access.READ),  # a duplicate event reads the record it would have written
         (METADATA, Access.WRITE),
     ],
@@ -137,11 +140,12 @@ class OrchestrationStack(cdk.Stack):
                     actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[logs.log_group_arn]
                 )
             )
-            for resource, access in HANDLER_ACCESS[base]:
+            for resource, access, *narrowed in HANDLER_ACCESS[base]:
+                only = narrowed[0] if narrowed else ()
                 if isinstance(resource, TableSpec):
-                    grant_table(role, config, table_name(config, resource), key, access)
+                    grant_table(role, config, table_name(config, resource), key, access, only=only)
                 else:
-                    grant_bucket(role, bucket_name(config, resource), key, access)
+                    grant_bucket(role, bucket_name(config, resource), key, access, only=only)
             grant_publish(role, alerts, key)
             function = lambda_.Function(
                 self,

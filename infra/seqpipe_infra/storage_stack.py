@@ -1,4 +1,11 @@
-"""Buckets (raw, processed, delivery), the data key, access logs and the CloudTrail data-event trail."""
+"""Buckets (raw, processed, delivery), the data key, access logs and the CloudTrail data-event trail.
+
+The trail and its log group are encrypted with a key of their own (the audit key), so that nobody who
+may use the data key, and no deletion of it, reaches the record of what was done with the data. Raw
+data are kept from deletion: Object Lock (governance) where the environment sets a retention, a
+replica in another region where it names one (replica_stack.py), and a bucket policy under which no
+workflow role but the erasure role deletes a raw object.
+"""
 
 from __future__ import annotations
 
@@ -11,17 +18,21 @@ from constructs import Construct
 
 from seqpipe.aws.layout import RUNS_PREFIX, WORK_PREFIX
 from seqpipe.aws.quarantine import QUARANTINE_TAG
-from seqpipe_infra.common import log_group, removal_policy, workflow_role_arn_pattern
+from seqpipe_infra.common import erasure_role_arn, log_group, removal_policy, workflow_role_arn_pattern
 from seqpipe_infra.compliance import acknowledge
 from seqpipe_infra.config import EnvConfig
 from seqpipe_infra.delivery_access import grant_partners
 from seqpipe_infra.names import DELIVERY, PROCESSED, RAW, bucket_name, trail_log_group_name
+from seqpipe_infra.replica_stack import access_log_bucket, replicate_raw
 from seqpipe_infra.trail import record_data_events
 
 # Key layout the lifecycle rules rely on (docs/infrastructure.md, "Buckets").
 PROCESSED_RUNS_PREFIX = RUNS_PREFIX  # a run's outputs, where the state machine puts them
 PROCESSED_WORK_PREFIX = WORK_PREFIX  # per-run intermediates (source tarballs, scatter chunks)
 QUARANTINE_PREFIX = "quarantine/"
+# What only the erasure role may do to raw objects (the bucket policy denies it to every other
+# workflow role); BypassGovernanceRetention would let a DeleteObjectVersion through the Object Lock.
+RAW_DELETIONS = ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:BypassGovernanceRetention"]
 
 
 class StorageStack(cdk.Stack):
@@ -30,56 +41,15 @@ class StorageStack(cdk.Stack):
         self.config = config
         lc = config.lifecycle
 
-        self.key = kms.Key(
-            self,
-            "DataKey",
-            alias=f"alias/{config.prefix}-data",
-            description=f"{config.prefix}: patient data at rest (buckets, tables, logs, queues, topics)",
-            enable_key_rotation=True,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
+        self.key = self._key(
+            "DataKey", "data", "patient data at rest (buckets, tables, logs, queues, topics)"
         )
-        # CloudWatch Logs encrypts log groups with the key on behalf of this account only.
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="CloudWatchLogsInThisAccount",
-                principals=[iam.ServicePrincipal(f"logs.{self.region}.amazonaws.com")],
-                actions=[
-                    "kms:Encrypt*",
-                    "kms:Decrypt*",
-                    "kms:ReEncrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:Describe*",
-                ],
-                resources=["*"],
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{self.region}:{self.account}:*"
-                    }
-                },
-            )
+        self.audit_key = self._key(
+            "AuditKey", "audit", "audit logs at rest (the CloudTrail trail and its logs)"
         )
 
         # S3 server access logging cannot write to SSE-KMS buckets; this one uses SSE-S3.
-        self.access_logs = s3.Bucket(
-            self,
-            "AccessLogs",
-            bucket_name=bucket_name(self.config, "access-logs"),
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=True,
-            removal_policy=removal_policy(config),
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="expire-access-logs",
-                    expiration=cdk.Duration.days(lc.access_logs_expire_days),
-                    noncurrent_version_expiration=cdk.Duration.days(lc.noncurrent_expire_days),
-                    abort_incomplete_multipart_upload_after=cdk.Duration.days(lc.abort_multipart_days),
-                )
-            ],
-        )
+        self.access_logs = access_log_bucket(self, config)
         acknowledge(
             self.access_logs,
             "S3 server access logging delivers only to buckets encrypted with SSE-S3, not SSE-KMS; every "
@@ -93,10 +63,16 @@ class StorageStack(cdk.Stack):
             "HIPAA.Security-S3BucketReplicationEnabled",
         )
 
+        lock_days = config.durability.raw_lock_days
         self.raw = self._data_bucket(
             "Raw",
             RAW,
-            [
+            # a deleted or overwritten raw version outlives its lock
+            noncurrent_days=max(lc.noncurrent_expire_days, lock_days),
+            object_lock=s3.ObjectLockRetention.governance(cdk.Duration.days(lock_days))
+            if lock_days
+            else None,
+            rules=[
                 s3.LifecycleRule(
                     id="raw-to-archive",
                     transitions=[
@@ -127,6 +103,24 @@ class StorageStack(cdk.Stack):
                 },
             )
         )
+        # No workflow role deletes raw data, whatever it is granted later; quarantine tags instead
+        # (seqpipe.aws.quarantine). Only the erasure role (an operator, with MFA) removes a sample's raw
+        # files, bypassing the governance lock.
+        self.raw.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="OnlyTheErasureRoleDeletesRawObjects",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=RAW_DELETIONS,
+                resources=[self.raw.arn_for_objects("*")],
+                conditions={
+                    "ArnLike": {"aws:PrincipalArn": workflow_role_arn_pattern(config)},
+                    "ArnNotEquals": {"aws:PrincipalArn": erasure_role_arn(config)},
+                },
+            )
+        )
+        if config.durability.raw_replica_region:
+            replicate_raw(self, config, self.raw, self.key)
         # Object-created events go to EventBridge natively (no notification custom resource).
         raw_cfn = self.raw.node.default_child
         assert isinstance(raw_cfn, s3.CfnBucket)
@@ -173,13 +167,55 @@ class StorageStack(cdk.Stack):
     def data_buckets(self) -> dict[str, s3.Bucket]:
         return {"Raw": self.raw, "Processed": self.processed, "Delivery": self.delivery}
 
-    def _data_bucket(self, id: str, purpose: str, rules: list[s3.LifecycleRule]) -> s3.Bucket:
+    def _key(self, id: str, purpose: str, description: str) -> kms.Key:
+        key = kms.Key(
+            self,
+            id,
+            alias=f"alias/{self.config.prefix}-{purpose}",
+            description=f"{self.config.prefix}: {description}",
+            enable_key_rotation=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        # CloudWatch Logs encrypts log groups with the key on behalf of this account only.
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchLogsInThisAccount",
+                principals=[iam.ServicePrincipal(f"logs.{self.region}.amazonaws.com")],
+                actions=[
+                    "kms:Encrypt*",
+                    "kms:Decrypt*",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:Describe*",
+                ],
+                resources=["*"],
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{self.region}:{self.account}:*"
+                    }
+                },
+            )
+        )
+        return key
+
+    def _data_bucket(
+        self,
+        id: str,
+        purpose: str,
+        rules: list[s3.LifecycleRule],
+        *,
+        key: kms.IKey | None = None,
+        noncurrent_days: int | None = None,
+        object_lock: s3.ObjectLockRetention | None = None,
+    ) -> s3.Bucket:
+        """A versioned, KMS-encrypted, TLS-only bucket (the data key unless `key`); its noncurrent
+        versions expire after `noncurrent_days` (the lifecycle default)."""
         lc = self.config.lifecycle
         common_rules = [
             s3.LifecycleRule(
                 id="housekeeping",
                 abort_incomplete_multipart_upload_after=cdk.Duration.days(lc.abort_multipart_days),
-                noncurrent_version_expiration=cdk.Duration.days(lc.noncurrent_expire_days),
+                noncurrent_version_expiration=cdk.Duration.days(noncurrent_days or lc.noncurrent_expire_days),
             )
         ]
         bucket = s3.Bucket(
@@ -187,8 +223,10 @@ class StorageStack(cdk.Stack):
             id,
             bucket_name=bucket_name(self.config, purpose),
             encryption=s3.BucketEncryption.KMS,
-            encryption_key=self.key,
+            encryption_key=key or self.key,
             bucket_key_enabled=True,
+            object_lock_enabled=True if object_lock else None,
+            object_lock_default_retention=object_lock,
             enforce_ssl=True,
             minimum_tls_version=1.2,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
@@ -209,26 +247,29 @@ class StorageStack(cdk.Stack):
                 conditions={"ArnLike": {"aws:PrincipalArn": workflow_role_arn_pattern(self.config)}},
             )
         )
-        acknowledge(
-            bucket,
-            "Data stays in one region on purpose (data-residency of patient data under GDPR); durability "
-            "comes from S3's multi-AZ storage, versioning and the lifecycle rules, not from replication.",
-            "HIPAA.Security-S3BucketReplicationEnabled",
-        )
+        if not (purpose == RAW and self.config.durability.raw_replica_region):
+            acknowledge(
+                bucket,
+                "Not replicated: this environment names no replica region for raw data "
+                "(durability.raw_replica_region), and processed, delivery and trail data are derived "
+                "or kept by S3's multi-AZ storage and versioning; data stays in one region "
+                "(data-residency of patient data under GDPR).",
+                "HIPAA.Security-S3BucketReplicationEnabled",
+            )
         return bucket
 
     def _trail(self) -> cloudtrail.Trail:
-        trail_bucket = self._data_bucket("TrailLogs", "trail", [])
+        trail_bucket = self._data_bucket("TrailLogs", "trail", [], key=self.audit_key)
         trail = cloudtrail.Trail(
             self,
             "DataEventsTrail",
             trail_name=f"{self.config.prefix}-data-events",
             bucket=trail_bucket,
-            encryption_key=self.key,
+            encryption_key=self.audit_key,
             enable_file_validation=True,
             send_to_cloud_watch_logs=True,
             cloud_watch_log_group=log_group(
-                self, "TrailLogGroup", self.config, trail_log_group_name(self.config), self.key
+                self, "TrailLogGroup", self.config, trail_log_group_name(self.config), self.audit_key
             ),
             include_global_service_events=True,
             # IAM, STS and console sign-in events, and whatever happens in another region
@@ -240,5 +281,5 @@ class StorageStack(cdk.Stack):
             [bucket_name(self.config, purpose) for purpose in (RAW, PROCESSED, DELIVERY)],
             bucket_name(self.config, "access-logs"),
         )
-        self.key.grant_encrypt_decrypt(iam.ServicePrincipal("cloudtrail.amazonaws.com"))
+        self.audit_key.grant_encrypt_decrypt(iam.ServicePrincipal("cloudtrail.amazonaws.com"))
         return trail

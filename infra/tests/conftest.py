@@ -44,6 +44,10 @@ class Synthesis:
             for path in sorted(self.outdir.glob(f"{prefix}-*.template.json"))
         }
 
+    def manifest(self) -> dict:
+        """The cloud assembly's manifest: each stack's account/region and its dependencies."""
+        return json.loads((self.outdir / "manifest.json").read_text())
+
     def validation_report(self) -> dict:
         path = self.outdir / "validation-report.json"
         return json.loads(path.read_text()) if path.exists() else {"pluginReports": []}

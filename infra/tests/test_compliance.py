@@ -42,8 +42,11 @@ def test_every_acknowledgement_names_its_rule_and_a_reason(synthesis):
 
 def test_cfn_lint_finds_no_errors_in_any_template(synthesis):
     templates = sorted(str(p) for p in Path(synthesis.outdir).glob("*.template.json"))
-    # 6 stacks per environment, and the dashboard's where enabled
-    assert len(templates) == sum(6 + c.dashboard.enabled for c in synthesis.configs.values())
+    # 6 stacks per environment, and the dashboard's and the raw replica's where enabled
+    assert len(templates) == sum(
+        6 + c.dashboard.enabled + (c.durability.raw_replica_region is not None)
+        for c in synthesis.configs.values()
+    )
     cfn_lint = Path(sys.executable).with_name("cfn-lint")
     result = subprocess.run(
         [str(cfn_lint), "--non-zero-exit-code", "error", "--format", "parseable", "--", *templates],

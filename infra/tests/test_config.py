@@ -86,6 +86,18 @@ def _write(tmp_path, environment: str, change) -> None:
             lambda d: d["run"].update(timeout_seconds=3600),
             "run.timeout_seconds (3600) must be more than run.workflow_timeout_seconds (64800)",
         ),
+        (
+            lambda d: d["durability"].update(raw_replica_region="eu-west-1"),
+            "durability.raw_replica_region (eu-west-1) must be another region than the environment's",
+        ),
+        (
+            lambda d: d["durability"].update(raw_lock_days=-1),
+            "durability.raw_lock_days: -1 is less than the minimum of 0",
+        ),
+        (
+            lambda d: d["vpc"]["gateway_prefix_lists"].update(s3="com.amazonaws.eu-west-1.s3"),
+            "vpc.gateway_prefix_lists.s3: 'com.amazonaws.eu-west-1.s3' does not match",
+        ),
     ],
 )
 def test_a_bad_config_names_the_file_and_the_field(tmp_path, change, message):

@@ -63,10 +63,11 @@ def tag_keys(props: dict) -> set[str]:
     return set(tags) if isinstance(tags, dict) else {t["Key"] for t in tags}
 
 
-def test_every_environment_has_six_stacks_and_the_dashboard_where_enabled(env):
+def test_every_environment_has_six_stacks_and_the_dashboard_and_replica_where_enabled(env):
     config, templates = env
     stacks = ["network", "storage", "data", "monitoring", "batch", "orchestration"]
     stacks += ["dashboard"] if config.dashboard.enabled else []
+    stacks += ["replica"] if config.durability.raw_replica_region else []
     assert sorted(templates) == sorted(f"{config.prefix}-{s}" for s in stacks)
 
 
@@ -88,7 +89,7 @@ def test_buckets_are_encrypted_private_versioned_logged_and_owner_enforced(env):
         encryption = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
             "ServerSideEncryptionByDefault"
         ]
-        if name == bucket_name(config, "access-logs"):
+        if name.startswith(f"{config.prefix}-access-logs-"):  # the region's, and the replica region's
             assert encryption == {"SSEAlgorithm": "AES256"}  # S3 access logging cannot write SSE-KMS
         else:
             assert encryption["SSEAlgorithm"] == "aws:kms" and "KMSMasterKeyID" in encryption, name
@@ -98,7 +99,8 @@ def test_buckets_are_encrypted_private_versioned_logged_and_owner_enforced(env):
 def test_bucket_policies_require_tls_and_deny_bucket_deletion_to_workflow_roles(env):
     config, templates = env
     policies = list(resources(templates, "AWS::S3::BucketPolicy"))
-    assert len(policies) == 5
+    # raw, processed, delivery, trail, access logs; the replica and its access logs
+    assert len(policies) == 5 + 2 * (config.durability.raw_replica_region is not None)
     for _, props in policies:
         stmts = props["PolicyDocument"]["Statement"]
         assert any(
@@ -159,7 +161,9 @@ def test_lifecycle_rules_follow_the_environment_config(env):
         assert housekeeping["AbortIncompleteMultipartUpload"] == {
             "DaysAfterInitiation": lc.abort_multipart_days
         }
-        assert housekeeping["NoncurrentVersionExpiration"] == {"NoncurrentDays": lc.noncurrent_expire_days}
+        # a raw version outlives its Object Lock (test_durability.py)
+        kept = max(lc.noncurrent_expire_days, config.durability.raw_lock_days * (purpose == "raw"))
+        assert housekeeping["NoncurrentVersionExpiration"] == {"NoncurrentDays": kept}
     assert rules("raw")["raw-to-archive"]["Transitions"] == [
         {"StorageClass": "GLACIER_IR", "TransitionInDays": lc.raw_to_glacier_ir_days},
         {"StorageClass": "DEEP_ARCHIVE", "TransitionInDays": lc.raw_to_deep_archive_days},
@@ -240,6 +244,9 @@ def test_compute_subnets_have_no_route_out_and_security_groups_are_closed(env):
         assert data["MetadataOptions"]["HttpTokens"] == "required"
         assert all(not ni.get("AssociatePublicIpAddress") for ni in data.get("NetworkInterfaces", []))
         assert all(b["Ebs"]["Encrypted"] for b in data["BlockDeviceMappings"])
+    egress_rules_of = {
+        p["GroupId"]["Fn::GetAtt"][0] for _, p in resources(templates, "AWS::EC2::SecurityGroupEgress")
+    }
     for logical_id, props in resources(templates, "AWS::EC2::SecurityGroup"):
         from_addresses = [
             r for r in props.get("SecurityGroupIngress", []) if "CidrIp" in r or "CidrIpv6" in r
@@ -250,7 +257,10 @@ def test_compute_subnets_have_no_route_out_and_security_groups_are_closed(env):
             }
         else:
             assert not from_addresses, logical_id
-        assert props.get("SecurityGroupEgress"), f"{logical_id} must not allow all outbound by default"
+        # CDK writes rules to other groups and prefix lists as separate egress resources
+        assert props.get("SecurityGroupEgress") or logical_id in egress_rules_of, (
+            f"{logical_id} must not allow all outbound by default"
+        )
     for logical_id, props in resources(templates, "AWS::EC2::SecurityGroupIngress"):
         assert "SourceSecurityGroupId" in props, logical_id
         into_dashboard = props["GroupId"]["Fn::GetAtt"][0].startswith("DashboardSg")

@@ -1,7 +1,8 @@
 """The unchanged workflow on AWS Batch with S3 storage, against the local AWS endpoint: the head job
 (`seqpipe-head-job`, the image's command) fetches the run config and submits every rule as a Batch job
 (run as a local process by the endpoint), the results land in S3, and the job definitions carry the
-profile's timeout, exact (vCPU, memory) pairs, the run id and no storage credentials."""
+profile's timeout, exact (vCPU, memory) pairs, the run id and no storage credentials, and are neither
+privileged nor named outside the deployment's prefix."""
 
 from __future__ import annotations
 
@@ -66,6 +67,7 @@ def test_pipeline_on_aws_batch_submits_runs_and_uploads(
         SEQPIPE_CONFIG_URI=f"s3://{PROCESSED_BUCKET}/configs/run-batch.yaml",
         SEQPIPE_OUTPUT_URI=prefix,
         SEQPIPE_WORKFLOW_DIR=str(run_dir),
+        SEQPIPE_JOB_DEFINITION_PREFIX="seqpipe-test",
     )
 
     run = run_venv_command([str(VENV_BIN / "seqpipe-head-job")], cwd=run_dir.parent, timeout=900, env=env)
@@ -82,6 +84,10 @@ def test_pipeline_on_aws_batch_submits_runs_and_uploads(
     assert local_jobs == 1, "only the target rule `all` runs in the head job"
     for definition in definitions:
         container = definition["containerProperties"]
+        # registered as the head role may (infra/seqpipe_infra/batch_stack.py): never privileged, under
+        # the deployment's prefix; the plugin asks for privileged containers named snakejob-def-*
+        assert container["privileged"] is False, definition["jobDefinitionName"]
+        assert definition["jobDefinitionName"].startswith("seqpipe-test-snakejob-def-")
         assert definition["timeout"]["attemptDurationSeconds"] == TASK_TIMEOUT
         assert container["image"] == "seqpipe-pipeline:test"
         names = {e["name"] for e in container["environment"]}

@@ -55,7 +55,11 @@ def delete_versions(bucket: str, versions: dict[str, list[str]]) -> list[Failure
     for start in range(0, len(targets), BATCH):
         batch = targets[start : start + BATCH]
         try:
-            response = client("s3").delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+            # through a governance-mode Object Lock (the raw bucket's), as the erasure role may; a
+            # legal hold or a compliance-mode lock still refuses, and the failure is reported
+            response = client("s3").delete_objects(
+                Bucket=bucket, Delete={"Objects": batch, "Quiet": True}, BypassGovernanceRetention=True
+            )
         except ClientError as error:
             reason = f"{error.response['Error'].get('Code')}: {error.response['Error'].get('Message')}"
             failures += [Failure(_version_label(bucket, t["Key"], t["VersionId"]), reason) for t in batch]
