@@ -32,14 +32,15 @@ _WILDCARD_REASON = (
 def grant_bucket(
     role: iam.Role,
     bucket_name: str,
-    key: kms.IKey,
+    key: kms.IKey | None,
     access: Access,
     prefix: str = "",
     *,
     suffix: str = "",
     only: tuple[str, ...] = (),
 ) -> None:
-    """`access` on the objects `<prefix>*<suffix>`; `only` narrows it to some of its actions."""
+    """`access` on the objects `<prefix>*<suffix>`; `only` narrows it to some of its actions. Without
+    a key, no use of the bucket's key (a bucket of another region, whose key no reference reaches)."""
     objects = f"{bucket_arn(bucket_name)}/{prefix}*{suffix}"
     bucket_actions, object_actions = _narrowed(only, S3_BUCKET_ACTIONS[access], S3_OBJECT_ACTIONS[access])
     if bucket_actions:
@@ -49,7 +50,8 @@ def grant_bucket(
     if object_actions:
         role.add_to_principal_policy(iam.PolicyStatement(actions=object_actions, resources=[objects]))
         acknowledge(role, _WILDCARD_REASON, f"AwsSolutions-IAM5[Resource::{objects}]")
-    grant_key(role, key, access)
+    if key is not None:
+        grant_key(role, key, access)
 
 
 def grant_table(

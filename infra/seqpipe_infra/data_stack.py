@@ -16,6 +16,7 @@ from seqpipe_infra.compliance import acknowledge
 from seqpipe_infra.config import EnvConfig
 from seqpipe_infra.names import bucket_name, table_name
 from seqpipe_infra.permissions import Access, table_arn
+from seqpipe_infra.replica_stack import replica_bucket_name
 from seqpipe_infra.storage_stack import DELIVERY, PROCESSED, RAW
 
 _ATTRIBUTE_TYPES = {
@@ -131,6 +132,11 @@ class DataStack(cdk.Stack):
         for purpose in (RAW, PROCESSED, DELIVERY):
             for access in (Access.READ, Access.ERASE):
                 grant_bucket(role, bucket_name(config, purpose), key, access)
+        if config.durability.raw_replica_region:
+            # raw's replica holds every raw version: listing and deleting them needs no key
+            replica = replica_bucket_name(config)
+            grant_bucket(role, replica, None, Access.ERASE)
+            cdk.CfnOutput(self, "RawReplicaBucket", value=replica)
         for spec in ALL_TABLES:
             for access in (Access.READ, Access.ERASE):
                 grant_table(role, config, table_name(config, spec), key, access)

@@ -127,6 +127,22 @@ def test_no_workload_role_can_delete_raw_objects_and_the_erasure_role_can(audite
     assert writes == ["s3:PutObjectTagging"]
 
 
+def test_only_the_erasure_role_reaches_the_replica_and_it_can_erase_there(synthesis):
+    """Replication never copies a delete, so an erasure must delete the replica's versions itself."""
+    replicated = [c for c in synthesis.configs.values() if c.durability.raw_replica_region]
+    assert replicated, "no environment has a replica"
+    for config in replicated:
+        audit = audit_templates(synthesis.outdir, config.prefix, config.account, config.region)
+        replica = f"arn:aws:s3:::{replica_bucket_name(config)}"
+        workflow = [p for p, arn in audit.arns.items() if f"/{config.prefix}/workflow/" in arn]
+        (erasure,) = [p for p in workflow if audit.arns[p] == erasure_role_arn(config)]
+        for role in workflow:
+            assert audit.allows(role, "s3:ListBucketVersions", replica) == (role == erasure), role
+            for action in ("s3:DeleteObjectVersion", "s3:BypassGovernanceRetention"):
+                allowed = audit.allows(role, action, f"{replica}/project/run/sample/reads.fastq.gz")
+                assert allowed == (role == erasure), (role, action)
+
+
 def test_audit_logs_are_encrypted_with_a_key_of_their_own(env):
     config, templates = env
     storage = templates[f"{config.prefix}-storage"]

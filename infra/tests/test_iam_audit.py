@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from seqpipe_infra.iam_audit import Audit, Statement, audit_templates
 from seqpipe_infra.names import bucket_name
+from seqpipe_infra.replica_stack import replica_bucket_name
 
 from seqpipe.handlers.registry import HANDLERS
 
@@ -46,6 +47,8 @@ def test_only_the_erasure_role_can_erase_and_no_workflow_role_can_delete_a_bucke
     data = [bucket_name(config, p) for p in ("raw", "processed", "delivery")] + [
         f"{config.prefix}-{table}" for table in ("genomics-metadata", "processing-jobs", "quality-metrics")
     ]
+    if config.durability.raw_replica_region:  # raw's replica holds the same data
+        data.append(replica_bucket_name(config))
     for name, entries in access.items():
         erasers = sorted(p for p, entry in entries.items() if "erase" in entry)
         assert len(erasers) == (name in data) and all("/ErasureRole" in e for e in erasers), (name, erasers)

@@ -212,6 +212,27 @@ def test_erase_removes_the_sample_everywhere_and_writes_an_audit_record(seqpipe,
     assert int(record["plan"]["M"]["objects"]["N"]) == 4 + 4 + 3 + 1
 
 
+def test_erase_reaches_raws_replica_in_another_region(seqpipe, demo, settings, aws, monkeypatch):
+    s3 = aws("s3")
+    replica = "seqpipe-raw-replica-eu"
+    s3.create_bucket(Bucket=replica, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+    s3.put_bucket_versioning(Bucket=replica, VersioningConfiguration={"Status": "Enabled"})
+    _prepare_sample_everywhere(seqpipe, settings, aws)
+    # what replication copied: every raw version under the same key (deletes are never replicated)
+    for version in s3.list_object_versions(Bucket=settings.raw_bucket)["Versions"]:
+        body = s3.get_object(Bucket=settings.raw_bucket, Key=version["Key"], VersionId=version["VersionId"])
+        s3.put_object(Bucket=replica, Key=version["Key"], Body=body["Body"].read())
+    monkeypatch.setenv("RAW_REPLICA_BUCKET", replica)
+
+    result = seqpipe("erase", SAMPLE, "--reason", "consent withdrawn", "--yes")
+
+    assert result.returncode == 0, result.stderr
+    left = s3.list_object_versions(Bucket=replica).get("Versions", [])
+    assert [v["Key"] for v in left] == ["DEMO/RUN_0002/S00007/S00007_R1.fastq.gz"]  # another sample's
+    (record,) = aws("dynamodb").scan(TableName=settings.audit_table)["Items"]
+    assert int(record["plan"]["M"]["objects"]["N"]) == 4 + 4 + 4 + 3 + 1  # raw, replica, processed, …
+
+
 def test_erasing_an_unknown_sample_is_exit_3(seqpipe, demo):
     result = seqpipe("erase", "NOPE", "--reason", "test", "--yes")
     assert result.returncode == 3 and "unknown sample 'NOPE'" in result.stderr

@@ -196,6 +196,9 @@ def plan_erasure(sample: str, settings: Settings, repos: Repositories | None = N
     for raw_key in list(plan.objects.get(settings.raw_bucket, {})):
         for key in processed_vcf_outputs(raw_key):
             plan._add(settings.processed_bucket, {key: versions_of(S3Uri(settings.processed_bucket, key))})
+        if settings.raw_replica_bucket:  # replication keeps the key, and never replicates a delete
+            replica = S3Uri(settings.raw_replica_bucket, raw_key)
+            plan._add(settings.raw_replica_bucket, {raw_key: versions_of(replica)})
 
     for run, item in run_items.items():
         for bucket, prefix in _output_prefixes(run, item, settings):

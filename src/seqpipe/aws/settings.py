@@ -26,6 +26,8 @@ class Settings:
     audit_table: str
     # Batch queues whose jobs belong to runs (head queue first): only the run cleanup needs them
     job_queues: tuple[str, ...] = ()
+    # raw's replica in another region (prod): only erasure reaches it, as the erasure role
+    raw_replica_bucket: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -41,6 +43,7 @@ class Settings:
             alert_topic_arn=env.get("ALERT_TOPIC_ARN") or None,
             audit_table=env.get("AUDIT_TABLE") or f"{prefix}-{ERASURE_AUDIT.base_name}",
             job_queues=tuple(q for q in env.get("JOB_QUEUES", "").split(",") if q),
+            raw_replica_bucket=env.get("RAW_REPLICA_BUCKET") or None,
         )
 
     def table_names(self) -> dict[str, str]:
@@ -54,7 +57,7 @@ class Settings:
 
     def environment(self) -> dict[str, str]:
         """The variables that reproduce these settings (for Lambda and Batch environments), less the
-        erasure audit table, which no workload may reach."""
+        erasure audit table and raw's replica, which no workload may reach."""
         env = {
             "METADATA_TABLE": self.metadata_table,
             "JOBS_TABLE": self.jobs_table,
