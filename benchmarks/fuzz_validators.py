@@ -385,6 +385,8 @@ def bgzf_blocks(data: bytes) -> list[bytes]:
 
 def mutate_blocks(rng: random.Random, data: bytes, other: bytes) -> tuple[bytes, str]:
     blocks = bgzf_blocks(data)
+    if not blocks:  # an earlier mutation left nothing: splice in a block of the other file
+        return b"".join(bgzf_blocks(other)[:1]), "bgzf_block"
     choice = rng.randrange(7)
     i = rng.randrange(len(blocks))
     if choice == 0:
