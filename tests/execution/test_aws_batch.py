@@ -26,9 +26,9 @@ from snakemake_executor_plugin_aws_batch.constant import VALID_RESOURCES_MAPPING
 from seqpipe.aws.items import STEP_KIND
 from seqpipe.aws.layout import run_output_uri
 from seqpipe.aws.repositories import Repositories
+from seqpipe.aws.run_jobs import RUN_ID_VARIABLE
 from seqpipe.aws.settings import Settings
 from seqpipe.aws.tables import create_tables
-from seqpipe.execution.run_jobs import RUN_ID_VARIABLE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.aws]
 
@@ -92,7 +92,7 @@ def test_pipeline_on_aws_batch_submits_runs_and_uploads(
         assert container["image"] == "seqpipe-pipeline:test"
         names = {e["name"] for e in container["environment"]}
         assert not {n for n in names if any(s in n for s in ("KEY", "SECRET", "TOKEN"))}, names
-        # the run id every task job carries, by which the run cleanup finds it (seqpipe.execution.run_jobs)
+        # the run id every task job carries, by which the run cleanup finds it (seqpipe.aws.run_jobs)
         assert {"name": RUN_ID_VARIABLE, "value": "run-batch"} in container["environment"]
         req = {r["type"]: int(r["value"]) for r in container["resourceRequirements"]}
         assert req["VCPU"] in VALID_RESOURCES_MAPPING[req["MEMORY"]], definition["jobDefinitionName"]

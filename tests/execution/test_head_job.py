@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from batch_jobs import submit_job_of_run
 
+from seqpipe.aws.run_jobs import RUN_ID_VARIABLE
 from seqpipe.execution.head_job import HeadJobError, HeadJobRun, argv, fetch_config, terminate_leftover_tasks
-from seqpipe.execution.run_jobs import RUN_ID_VARIABLE
 
 RUN = {
     "SEQPIPE_RUN_ID": "r1",

@@ -1,12 +1,12 @@
 """Batch jobs of a run, submitted the way the aws-batch executor submits a run's task jobs: each with a
 job definition of its own (snakejob-def-<name>) whose environment carries the run id, by which
-seqpipe.execution.run_jobs finds them. Used by the tests and by the data-plane tests' stand-in head job."""
+seqpipe.aws.run_jobs finds them. Used by the tests and by the data-plane tests' stand-in head job."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from seqpipe.execution.run_jobs import RUN_ID_VARIABLE
+from seqpipe.aws.run_jobs import RUN_ID_VARIABLE
 
 
 def submit_job_of_run(batch: Any, queue: str, run_id: str, name: str, command: list[str]) -> str:

@@ -15,8 +15,8 @@ from typing import Any
 
 from seqpipe.aws.delivery import deliver
 from seqpipe.aws.repositories import Repositories
+from seqpipe.aws.run_jobs import terminate_run_jobs
 from seqpipe.aws.transitions import JOB_LIFECYCLE, IllegalTransition, JobStatus, NotOwner, SampleStatus
-from seqpipe.execution.run_jobs import terminate_run_jobs
 
 # Also a valid Batch job name, and with "-<attempt>" a valid Step Functions execution name (80 at most).
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,71}$")

@@ -10,7 +10,7 @@ task jobs an earlier attempt of itself left running (Batch retries a head job wh
 Snakemake died with the host, its task jobs did not), and replaces itself with the one Snakemake
 command line of ``seqpipe.execution.command`` for the aws-batch engine, with the step recorder on
 (seqpipe.steps: it writes to the jobs table named by JOBS_TABLE or SEQPIPE_PREFIX, as everywhere in
-seqpipe). Every task job carries the run id (seqpipe.execution.run_jobs). Credentials come from the job
+seqpipe). Every task job carries the run id (seqpipe.aws.run_jobs). Credentials come from the job
 role; no key is ever put on the command line.
 """
 
@@ -23,8 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from seqpipe.aws.run_jobs import RUN_ID_VARIABLE, terminate_run_jobs
 from seqpipe.execution.command import snakemake_argv
-from seqpipe.execution.run_jobs import RUN_ID_VARIABLE, terminate_run_jobs
 from seqpipe.steps import recording_args
 from seqpipe.storage.s3 import S3Uri, client
 
