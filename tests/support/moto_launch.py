@@ -2,8 +2,8 @@
 
 1. Step Functions executes state machines; Lambda and Batch use moto's docker-free backends.
 2. Lambda Invoke runs the function's Python handler from its zip in a subprocess,
-   with AWS_ENDPOINT_URL pointing back at this server. The handler's stdout (logs, EMF metrics)
-   goes to the server log, not into the response; the context has the attributes Powertools reads.
+   with AWS_ENDPOINT_URL pointing back at this server (or at the proxy on MOTO_CLIENTS_PORT).
+   The handler's stdout (logs, EMF metrics) goes to the server log, not into the response; the context has the attributes Powertools reads.
    Its SDK calls carry the function's name as their app id (User-Agent `app/<name>`), so that the
    server's request log (moto's recorder) says which function made each request.
 2b. EMF documents in a function's output become metrics in the endpoint's CloudWatch, as CloudWatch
@@ -42,8 +42,11 @@ import time
 import zipfile
 
 PORT = int(sys.argv[1]) if len(sys.argv) > 1 else 5055
-# The Step Functions interpreter calls other services at http://localhost:$MOTO_PORT
-os.environ["MOTO_PORT"] = str(PORT)
+# The port the server's own clients call: Step Functions tasks (the interpreter calls other services
+# at http://localhost:$MOTO_PORT) and Lambda functions. MOTO_CLIENTS_PORT puts a proxy there (the
+# fault-injecting tests/support/aws_proxy.py, started on that port in front of this server).
+CLIENTS_PORT = int(os.environ.get("MOTO_CLIENTS_PORT") or PORT)
+os.environ["MOTO_PORT"] = str(CLIENTS_PORT)
 
 import botocore.session  # noqa: E402
 from botocore import xform_name  # noqa: E402
@@ -92,7 +95,7 @@ def _invoke(self, function_name, qualifier, body, headers, response_headers):
     env.update(fn.environment_vars or {})
     env.update(
         {
-            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{PORT}",
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{CLIENTS_PORT}",
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_DEFAULT_REGION": self.region_name,
