@@ -26,6 +26,8 @@ from seqpipe.orchestration.state_machine import (
     run_ended_pattern,
 )
 
+from .support.lambda_context import LambdaContext
+
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 PACKAGE = HERE.parents[1] / "src" / "seqpipe"
@@ -60,22 +62,9 @@ def make_run_folder():
     return _make_run_folder
 
 
-class FakeContext:
-    function_name = "test"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test"
-    memory_limit_in_mb = 128
-    aws_request_id = "test-request"
-    log_group_name = "/aws/lambda/test"
-    log_stream_name = "test"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
-
-
 @pytest.fixture
-def lambda_context() -> FakeContext:
-    return FakeContext()
+def lambda_context() -> LambdaContext:
+    return LambdaContext()
 
 
 @dataclass

@@ -397,9 +397,10 @@ def _free_port() -> int:
 
 
 @contextmanager
-def running_proxy(upstream: str, log: Path, seed: int = 0) -> Iterator[ProxyClient]:
-    """Start the proxy as its own process (so a busy test process cannot slow it), stop it after."""
-    port = _free_port()
+def running_proxy(upstream: str, log: Path, seed: int = 0, port: int | None = None) -> Iterator[ProxyClient]:
+    """Start the proxy as its own process (so a busy test process cannot slow it), stop it after.
+    `port`: where it listens (a port chosen before the upstream started, which calls it back)."""
+    port = port or _free_port()
     with log.open("w") as fh:
         proc = subprocess.Popen(
             [sys.executable, __file__, "--upstream", upstream, "--port", str(port), "--seed", str(seed)],
