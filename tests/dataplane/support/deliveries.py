@@ -59,16 +59,15 @@ def _invoke(
 
 
 def start(
-    handler: str, event: dict[str, Any], env: dict[str, str], context: LambdaContext, results: Queue
-) -> BaseProcess:
-    """One invocation in its own process; its Delivery goes to `results` unless it is killed."""
-    process = _context(handler).Process(target=_invoke, args=(handler, event, env, context, None, results))
+    handler: str, event: dict[str, Any], env: dict[str, str], context: LambdaContext
+) -> tuple[BaseProcess, Queue]:
+    """One invocation in its own process, and the queue its Delivery goes to unless it is killed (keep
+    the queue as long as the process runs: its locks go when it is collected)."""
+    forkserver = _context(handler)
+    results = forkserver.Queue()
+    process = forkserver.Process(target=_invoke, args=(handler, event, env, context, None, results))
     process.start()
-    return process
-
-
-def result_queue(handler: str) -> Queue:
-    return _context(handler).Queue()
+    return process, results
 
 
 def deliver_concurrently(
