@@ -26,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -277,6 +278,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             status, body, content_type = error_body(service, rule)
             self.send_response(status)
+            # every AWS answer names its request, errors too (clients such as Step Functions read it)
+            self.send_header("x-amz-request-id" if service == "s3" else "x-amzn-RequestId", str(uuid.uuid4()))
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
