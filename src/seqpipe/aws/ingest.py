@@ -123,10 +123,9 @@ def current_head(obj: ObjectVersion) -> dict[str, Any] | None:
     """HeadObject of the key if it still holds the event's version; None once it was replaced or
     deleted (S3 reads are strongly consistent: an event's object is visible when the event is sent)."""
     # S3 events carry the ETag unquoted; If-Match takes the quoted entity tag (RFC 9110)
+    etag = obj.etag.strip('"')
     try:
-        return client("s3").head_object(
-            Bucket=obj.bucket, Key=obj.key, IfMatch=f'"{obj.etag.strip(chr(34))}"'
-        )
+        return client("s3").head_object(Bucket=obj.bucket, Key=obj.key, IfMatch=f'"{etag}"')
     except ClientError as error:
         if is_missing(error) or error.response.get("Error", {}).get("Code") in {"412", "PreconditionFailed"}:
             return None
