@@ -4,7 +4,7 @@
 2. Lambda Invoke runs the function's Python handler from its zip in a subprocess,
    with AWS_ENDPOINT_URL pointing back at this server (or at the proxy on MOTO_CLIENTS_PORT).
    The handler's stdout (logs, EMF metrics) goes to the server log, not into the response; the
-   context has the attributes Powertools reads.
+   context has the attributes Powertools reads, and a request id of its own per invocation.
    Its SDK calls carry the function's name as their app id (User-Agent `app/<name>`), so that the
    server's request log (moto's recorder) says which function made each request.
 2b. EMF documents in a function's output become metrics in the endpoint's CloudWatch, as CloudWatch
@@ -63,14 +63,14 @@ from moto.awslambda_simple.models import LambdaSimpleBackend  # noqa: E402
 
 _CODE_CACHE = tempfile.mkdtemp(prefix="moto-lambda-")
 _RUNNER = r"""
-import importlib, json, sys, traceback
+import importlib, json, sys, traceback, uuid
 mod, fn = sys.argv[1].rsplit(".", 1)
 event = json.loads(sys.stdin.read() or "null")
 # Like the Lambda runtime, keep the handler's own output (logs, EMF metrics) apart from the
 # response: the handler sees stderr as stdout, the response goes to the real stdout.
 response_channel, sys.stdout = sys.stdout, sys.stderr
 class Ctx:
-    function_name = sys.argv[2]; function_version = "$LATEST"; aws_request_id = "local"
+    function_name = sys.argv[2]; function_version = "$LATEST"; aws_request_id = str(uuid.uuid4())
     memory_limit_in_mb = 128; log_group_name = "/aws/lambda/" + sys.argv[2]; log_stream_name = "local"
     invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:" + sys.argv[2]
     def get_remaining_time_in_millis(self): return 300000

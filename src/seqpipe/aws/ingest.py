@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from seqpipe.aws.items import Item
 from seqpipe.aws.quarantine import quarantine
 from seqpipe.aws.repositories import Repositories
-from seqpipe.aws.transitions import NotOwner
+from seqpipe.aws.transitions import IllegalTransition, NotOwner
 from seqpipe.output_tree import is_sample_id
 from seqpipe.storage.s3 import S3Uri, client, is_missing
 from seqpipe.validators import ValidationResult, validate
@@ -190,8 +190,9 @@ def ingest_object(repos: Repositories, obj: ObjectVersion, holder: str, deadline
     if state == "done":
         return _outcome(False, obj, place.sample, repos.metadata.get_file(place.sample, str(obj.uri)) or {})
     outcome = _record(repos, obj, kind, place)
-    # NotOwner: our lease ran out and another delivery took over; it settles the task with the same verdict
-    with contextlib.suppress(NotOwner):
+    # NotOwner: our lease ran out and another delivery took over; IllegalTransition: it settled the task
+    # already. Either way with the same verdict.
+    with contextlib.suppress(NotOwner, IllegalTransition):
         repos.jobs.finish_task(task_id, holder, outcome=outcome["status"], created=outcome["created"])
     return outcome
 
