@@ -89,6 +89,8 @@ SEQUENCER_WIDTH = 32
 VALIDATION_KIND = "validation"
 # the outcome of an event whose object was replaced or deleted before its turn: nothing is recorded
 SUPERSEDED = "SUPERSEDED"
+# the outcome of a duplicate delivered while another delivery of the event validates the object
+IN_PROGRESS = "IN_PROGRESS"
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,7 @@ def ingest_object(repos: Repositories, obj: ObjectVersion, holder: str, deadline
 
     At-least-once delivery, in any order, by any number of concurrent invocations: the version's
     validation is a task of processing-jobs that one invocation (`holder`) claims until its `deadline`
-    (epoch seconds), and the others retry later (TransientError) while it runs; its steps are ordered so
+    (epoch seconds), and the others answer IN_PROGRESS while it runs; its steps are ordered so
     that each is safe to repeat (tag, sample, then the file record last, then the task settled), and
     the file record is written only over an older version's (the sequencer), so a late event, or one
     whose object is gone, records nothing. The record keeps the event's ETag and, when the uploader
@@ -186,7 +188,9 @@ def ingest_object(repos: Repositories, obj: ObjectVersion, holder: str, deadline
         etag=obj.etag,
     )
     if state == "held":
-        raise TransientError(f"{obj.uri}: another delivery of this event is validating it until {deadline}")
+        # a duplicate: the delivery validating this version finishes it, or, should it die, Lambda's
+        # retry of that invocation (its own holder) or a delivery after its deadline does
+        return {**_outcome(False, obj, place.sample, {}), "status": IN_PROGRESS}
     if state == "done":
         return _outcome(False, obj, place.sample, repos.metadata.get_file(place.sample, str(obj.uri)) or {})
     outcome = _record(repos, obj, kind, place)
