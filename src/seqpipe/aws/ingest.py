@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +88,7 @@ def object_kind(key: str) -> str:
 
 
 SEQUENCER_WIDTH = 32
+LAMBDA_MAX_SECONDS = 900
 VALIDATION_KIND = "validation"
 # the outcome of an event whose object was replaced or deleted before its turn: nothing is recorded
 SUPERSEDED = "SUPERSEDED"
@@ -157,7 +160,9 @@ def _outcome(created: bool, obj: ObjectVersion, sample: str, record: Item, **res
     }
 
 
-def ingest_object(repos: Repositories, obj: ObjectVersion, holder: str, deadline: float) -> dict[str, Any]:
+def ingest_object(
+    repos: Repositories, obj: ObjectVersion, holder: str | None = None, deadline: float | None = None
+) -> dict[str, Any]:
     """Validate one new object version (for a run-completion marker: its run folder), record it once,
     quarantine it (tag) if invalid. Sidecars and run-folder parts are recorded without a check.
 
@@ -167,7 +172,8 @@ def ingest_object(repos: Repositories, obj: ObjectVersion, holder: str, deadline
     that each is safe to repeat (tag, sample, then the file record last, then the task settled), and
     the file record is written only over an older version's (the sequencer), so a late event, or one
     whose object is gone, records nothing. The record keeps the event's ETag and, when the uploader
-    stored one, that version's SHA-256."""
+    stored one, that version's SHA-256. Called outside Lambda (tools, tests), the holder is new and
+    holds until Lambda's longest run would have ended."""
     kind = object_kind(obj.key)
     place = place_of(obj.key)
     if kind.startswith("run-") and place.run_id:
@@ -177,6 +183,8 @@ def ingest_object(repos: Repositories, obj: ObjectVersion, holder: str, deadline
         # thousands per run folder: recorded without a task
         return _record(repos, obj, kind, place)
     task_id = obj.task_id()
+    holder = holder or uuid.uuid4().hex
+    deadline = deadline or time.time() + LAMBDA_MAX_SECONDS
     state = repos.jobs.claim_task(
         task_id,
         VALIDATION_KIND,
