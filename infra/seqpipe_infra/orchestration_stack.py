@@ -64,9 +64,11 @@ HANDLER_ACCESS: dict[str, list[HandlerGrant]] = {
     "validation-handler": [
         (RAW, Access.READ),
         # the quarantine tag only (seqpipe.aws.quarantine): no workload role deletes or rewrites raw data
-        (RAW, Access.WRITE, ("s3:PutObjectTagging",)),
+        (RAW, Access.WRITE, ("s3:PutObjectTagging", "s3:PutObjectVersionTagging")),
         (METADATA, Access.READ),  # a duplicate event reads the record it would have written
         (METADATA, Access.WRITE),
+        (JOBS, Access.READ),  # each object version's validation task, claimed once
+        (JOBS, Access.WRITE),
     ],
     "vcf-processor": [(RAW, Access.READ), (PROCESSED, Access.READ), (PROCESSED, Access.WRITE)],
     "quality-metrics": [(PROCESSED, Access.READ), (QUALITY, Access.WRITE)],  # reads the run's qc_summary.json

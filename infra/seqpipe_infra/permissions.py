@@ -19,8 +19,15 @@ class Access(StrEnum):
 
 
 S3_OBJECT_ACTIONS = {
-    Access.READ: ("s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging"),
-    Access.WRITE: ("s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload", "s3:DeleteObject"),
+    Access.READ: ("s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging"),
+    # PutObjectVersionTagging: the validation handler tags the object version an event names
+    Access.WRITE: (
+        "s3:PutObject",
+        "s3:PutObjectTagging",
+        "s3:PutObjectVersionTagging",
+        "s3:AbortMultipartUpload",
+        "s3:DeleteObject",
+    ),
     # permanent deletion: every version of an object (a plain DeleteObject only adds a delete marker),
     # through the raw bucket's governance-mode Object Lock (never through a legal hold)
     Access.ERASE: ("s3:DeleteObjectVersion", "s3:BypassGovernanceRetention"),

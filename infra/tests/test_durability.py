@@ -124,7 +124,7 @@ def test_no_workload_role_can_delete_raw_objects_and_the_erasure_role_can(audite
     # the validation handler quarantines by tag and may do nothing else to raw objects
     (validation,) = [p for p in workflow if "/ValidationHandlerRole" in p]
     writes = audit.access()[bucket_name(config, "raw")][validation]["write"]
-    assert writes == ["s3:PutObjectTagging"]
+    assert writes == ["s3:PutObjectTagging", "s3:PutObjectVersionTagging"]
 
 
 def test_only_the_erasure_role_reaches_the_replica_and_it_can_erase_there(synthesis):

@@ -135,7 +135,7 @@ def test_uploaded_files_show_their_sha256_on_the_sample_page_once_the_data_plane
     once) → one record per file with ETag and SHA-256 → dashboard sample page and API."""
     from fastapi.testclient import TestClient
 
-    from seqpipe.aws.ingest import ingest_object
+    from seqpipe.aws.ingest import ObjectVersion, ingest_object
     from seqpipe.aws.repositories import Repositories
     from seqpipe.web.app import create_app
     from seqpipe.web.auth import issue_token
@@ -150,8 +150,8 @@ def test_uploaded_files_show_their_sha256_on_the_sample_page_once_the_data_plane
     repos = Repositories.from_env()
     for path, upload in zip((single, multipart), uploaded, strict=True):
         key = f"P1/RUN_9/S9/{path.name}"
-        first = ingest_object(repos, settings.raw_bucket, key, upload["etag"], path.stat().st_size)
-        again = ingest_object(repos, settings.raw_bucket, key, upload["etag"], path.stat().st_size)
+        version = ObjectVersion(settings.raw_bucket, key, upload["etag"], path.stat().st_size)
+        first, again = ingest_object(repos, version), ingest_object(repos, version)
         assert (first["created"], again["created"]) == (True, False)
         assert first["sha256"] == again["sha256"] == sha256(path)
 

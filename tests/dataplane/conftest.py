@@ -26,11 +26,14 @@ from seqpipe.orchestration.state_machine import (
     run_ended_pattern,
 )
 
+from .support.lambda_context import LambdaContext
+
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 PACKAGE = HERE.parents[1] / "src" / "seqpipe"
 FAKE_WORKFLOW = HERE / "support" / "fake_workflow.py"
 HEAD_JOB_ATTEMPTS = 2
+TEST_RETRY = RetryPolicy(interval_seconds=1, max_attempts=1, backoff_rate=1.0)
 
 
 RUN_INFO = """<?xml version="1.0"?>
@@ -60,22 +63,9 @@ def make_run_folder():
     return _make_run_folder
 
 
-class FakeContext:
-    function_name = "test"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test"
-    memory_limit_in_mb = 128
-    aws_request_id = "test-request"
-    log_group_name = "/aws/lambda/test"
-    log_stream_name = "test"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
-
-
 @pytest.fixture
-def lambda_context() -> FakeContext:
-    return FakeContext()
+def lambda_context() -> LambdaContext:
+    return LambdaContext()
 
 
 @dataclass
@@ -189,8 +179,15 @@ class Deployment:
         return sorted(described, key=lambda j: j["createdAt"])
 
 
-def deploy(plane: DataPlane, lambda_zip: bytes, job_environment: dict[str, str], **limits: int) -> Deployment:
-    """`limits`: StateMachineRefs' workflow_timeout_seconds / timeout_seconds for this deployment."""
+def deploy(
+    plane: DataPlane,
+    lambda_zip: bytes,
+    job_environment: dict[str, str],
+    retry: RetryPolicy = TEST_RETRY,
+    **limits: int,
+) -> Deployment:
+    """`limits`: StateMachineRefs' workflow_timeout_seconds / timeout_seconds for this deployment;
+    `retry`: its service_retry."""
     aws, settings = plane.client, plane.settings
     role = aws("iam").create_role(
         RoleName="test-role",
@@ -251,7 +248,7 @@ def deploy(plane: DataPlane, lambda_zip: bytes, job_environment: dict[str, str],
         alert_topic_arn=settings.alert_topic_arn or "",
         processed_bucket=settings.processed_bucket,
         delivery_bucket=settings.delivery_bucket,
-        service_retry=RetryPolicy(interval_seconds=1, max_attempts=1, backoff_rate=1.0),
+        service_retry=retry,
         **limits,
     )
     arn = aws("stepfunctions").create_state_machine(
@@ -266,9 +263,12 @@ def deploy(plane: DataPlane, lambda_zip: bytes, job_environment: dict[str, str],
 @pytest.fixture
 def deploy_with(dataplane: DataPlane, lambda_zip: bytes):
     """deploy_with(SAMPLES="S1,S2", ...) → a Deployment whose head job gets that environment;
-    deploy_with(limits={"workflow_timeout_seconds": 4}, ...) also sets the state machine's limits."""
+    deploy_with(limits={"workflow_timeout_seconds": 4}, ...) also sets the state machine's limits,
+    deploy_with(retry=RetryPolicy(...), ...) its retry policy."""
 
-    def deploy_run(limits: dict[str, int] | None = None, **job_environment: str) -> Deployment:
-        return deploy(dataplane, lambda_zip, job_environment, **(limits or {}))
+    def deploy_run(
+        limits: dict[str, int] | None = None, retry: RetryPolicy = TEST_RETRY, **job_environment: str
+    ) -> Deployment:
+        return deploy(dataplane, lambda_zip, job_environment, retry, **(limits or {}))
 
     return deploy_run

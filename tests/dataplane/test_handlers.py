@@ -21,33 +21,10 @@ from seqpipe.qc.verdicts import read_verdicts
 from seqpipe.storage.s3 import S3Uri
 
 from .support.pipeline_qc import write_qc
+from .support.s3_events import object_created
 
 pytestmark = pytest.mark.aws
 DATA = Path(__file__).resolve().parent / "data"
-
-
-def object_created(
-    bucket: str, key: str, size: int, etag: str, sequencer: str = "0062E99A88DC407460"
-) -> dict:
-    return {
-        "version": "0",
-        "id": "17793124-05d4-b198-2fde-7ededc63b103",
-        "detail-type": "Object Created",
-        "source": "aws.s3",
-        "account": "123456789012",
-        "time": "2026-11-26T10:00:00Z",
-        "region": "us-east-1",
-        "resources": [f"arn:aws:s3:::{bucket}"],
-        "detail": {
-            "version": "0",
-            "bucket": {"name": bucket},
-            "object": {"key": key, "size": size, "etag": etag, "sequencer": sequencer},
-            "request-id": "N4N7GDK58NMKJ12R",
-            "requester": "123456789012",
-            "source-ip-address": "1.2.3.4",
-            "reason": "PutObject",
-        },
-    }
 
 
 def upload(dataplane, name: str, key: str, bucket: str | None = None) -> dict:
@@ -88,11 +65,11 @@ def test_the_record_keeps_the_uploaders_sha256_of_the_events_object_version(data
     first, _ = put((DATA / "ok.bam").read_bytes())
     second, digest = put((DATA / "badeof.bam").read_bytes())
 
-    # the first upload's event arrives after the object was replaced: its checksum is unknown, the
-    # second upload's must not be taken for it
+    # the first upload's event arrives after the object was replaced: neither the second upload's
+    # checksum nor its verdict may be recorded for it, so it records nothing
     late = validation_handler.handler(first, lambda_context)
-    [record] = repos.metadata.files_of_sample("S1")
-    assert late["created"] and late["sha256"] is None and "sha256" not in record
+    assert (late["created"], late["status"], late["sha256"]) == (False, ingest.SUPERSEDED, None)
+    assert repos.metadata.files_of_sample("S1") == []
 
     outcome = validation_handler.handler(second, lambda_context)
     duplicate = validation_handler.handler(second, lambda_context)
@@ -154,10 +131,13 @@ def test_run_folder_is_validated_when_its_completion_marker_arrives(
     s3, bucket = dataplane.client("s3"), dataplane.settings.raw_bucket
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         s3.upload_file(str(path), bucket, f"P1/RUN9/bcl/{path.relative_to(folder)}")
-    bcl_event = object_created(
-        bucket, "P1/RUN9/bcl/Data/Intensities/BaseCalls/L001/C1.1/s_1_1101.bcl.gz", 0, "e1"
-    )
-    marker = object_created(bucket, "P1/RUN9/bcl/RTAComplete.txt", 4, "e2")
+
+    def created(key: str) -> dict:
+        head = s3.head_object(Bucket=bucket, Key=key)
+        return object_created(bucket, key, head["ContentLength"], head["ETag"].strip('"'))
+
+    bcl_event = created("P1/RUN9/bcl/Data/Intensities/BaseCalls/L001/C1.1/s_1_1101.bcl.gz")
+    marker = created("P1/RUN9/bcl/RTAComplete.txt")
 
     assert validation_handler.handler(bcl_event, lambda_context)["status"] == "RECORDED"
     outcome = validation_handler.handler(marker, lambda_context)
@@ -168,10 +148,10 @@ def test_run_folder_is_validated_when_its_completion_marker_arrives(
     assert outcome["status"] == "QUARANTINED" and outcome["sample"] == "run:RUN9"
 
 
-def test_event_for_a_missing_object_is_a_transient_error(dataplane, lambda_context):
+def test_event_for_an_object_deleted_since_records_nothing(dataplane, lambda_context):
+    # S3 reads are strongly consistent: an object missing when its event arrives was deleted since
     event = object_created(dataplane.settings.raw_bucket, "P1/RUN1/S1/gone.bam", 10, "abc")
-    with pytest.raises(ingest.TransientError):
-        validation_handler.handler(event, lambda_context)
+    assert validation_handler.handler(event, lambda_context)["status"] == ingest.SUPERSEDED
     assert Repositories.from_settings(dataplane.settings).metadata.files_of_sample("S1") == []
 
 

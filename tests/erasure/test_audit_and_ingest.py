@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from seqpipe.aws.audit import AuditRecordClosed, AuditStatus, ErasureAudit
-from seqpipe.aws.ingest import UNASSIGNED, ingest_object
+from seqpipe.aws.ingest import UNASSIGNED, ObjectVersion, ingest_object
 from seqpipe.aws.repositories import Repositories
 from seqpipe.aws.settings import Settings
 from seqpipe.aws.tables import create_tables
@@ -57,7 +57,8 @@ def test_an_upload_under_a_reserved_or_malformed_sample_name_registers_no_sample
     put = aws("s3").put_object(Bucket=settings.raw_bucket, Key=key, Body=READS.read_bytes())
     repos = Repositories.from_settings(settings)
 
-    outcome = ingest_object(repos, settings.raw_bucket, key, put["ETag"].strip('"'), READS.stat().st_size)
+    version = ObjectVersion(settings.raw_bucket, key, put["ETag"].strip('"'), READS.stat().st_size)
+    outcome = ingest_object(repos, version)
 
     assert outcome["sample"] == UNASSIGNED
     assert repos.metadata.get_sample(name) is None and repos.metadata.samples_of_run("RUN1") == []

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -38,23 +39,40 @@ import requests
 CONTROL = "/__proxy__/"
 CHUNK = 1 << 20
 _SCOPE = re.compile(r"Credential=[^/,]+/\d{8}/[^/]+/([^/]+)/aws4_request")
-# botocore treats these as retryable: S3's SlowDown/InternalError and the JSON protocols' throttling
-S3_ERRORS = {503: "SlowDown", 500: "InternalError"}
-JSON_ERRORS = {400: "ThrottlingException", 500: "InternalServerError", 503: "ServiceUnavailable"}
-DYNAMODB_THROTTLE = "ProvisionedThroughputExceededException"
+# What each service answers when it throttles, and its server errors (codes botocore retries, and
+# Step Functions names its errors after: Lambda.TooManyRequestsException, DynamoDB.<code>, …)
+THROTTLING = {
+    "s3": (503, "SlowDown"),
+    "dynamodb": (400, "ProvisionedThroughputExceededException"),
+    "lambda": (429, "TooManyRequestsException"),
+    "batch": (429, "TooManyRequestsException"),
+}
+DEFAULT_THROTTLING = (400, "ThrottlingException")
+SERVER_ERRORS = {
+    "s3": {503: "SlowDown", 500: "InternalError"},
+    "dynamodb": {500: "InternalServerError", 503: "ServiceUnavailable"},
+    "lambda": {500: "ServiceException", 503: "ServiceException"},
+    "batch": {500: "ServerException", 503: "ServerException"},
+}
+DEFAULT_SERVER_ERRORS = {500: "InternalFailure", 503: "ServiceUnavailable"}
 
 
 @dataclass
 class FaultRule:
-    """Answer a share (``rate``) of the matching requests with ``status`` or, with ``drop``, close the
-    connection without an answer. ``service``/``operation`` are regular expressions; ``after`` skips
-    that many matching requests first; ``limit`` caps how many faults the rule injects."""
+    """Answer a share (``rate``) of the matching requests with ``status``, or with the service's own
+    throttling error (``throttle``), or close the connection without an answer (``drop``), or hold the
+    request unanswered for ``hold`` seconds and then drop it (logged as "hold" when the hold starts, so
+    a test can act on the client meanwhile, e.g. kill it). A faulted request never reaches the
+    endpoint. ``service``/``operation`` are regular expressions; ``after`` skips that many matching
+    requests first; ``limit`` caps how many faults the rule injects."""
 
     service: str = ".*"
     operation: str = ".*"
     rate: float = 1.0
     status: int = 503
+    throttle: bool = False
     drop: bool = False
+    hold: float = 0.0
     after: int = 0
     limit: int | None = None
     seen: int = field(default=0, repr=False)
@@ -125,19 +143,34 @@ def operation_of(
     return f"{method} {path.rstrip('/').rsplit('/', 1)[-1]}"
 
 
-def error_body(service: str, status: int) -> tuple[bytes, str]:
+def error_body(service: str, rule: FaultRule) -> tuple[int, bytes, str]:
+    """The status, body and content type of the error a rule answers a request of `service` with."""
+    if rule.throttle or rule.status == 400:  # a 400 worth retrying is a throttling error
+        status, code = THROTTLING.get(service, DEFAULT_THROTTLING)
+    else:
+        status = rule.status
+        code = SERVER_ERRORS.get(service, DEFAULT_SERVER_ERRORS).get(status, "InternalFailure")
     if service == "s3":
-        code = S3_ERRORS.get(status, "InternalError")
         body = f"<Error><Code>{code}</Code><Message>injected by aws_proxy</Message></Error>"
-        return body.encode(), "application/xml"
-    code = (
-        DYNAMODB_THROTTLE
-        if service == "dynamodb" and status == 400
-        else JSON_ERRORS.get(status, "InternalFailure")
+        return status, body.encode(), "application/xml"
+    return (
+        status,
+        json.dumps({"__type": code, "message": "injected by aws_proxy"}).encode(),
+        "application/x-amz-json-1.0",
     )
-    return json.dumps(
-        {"__type": code, "message": "injected by aws_proxy"}
-    ).encode(), "application/x-amz-json-1.0"
+
+
+def error_rate(rate: float, service: str = ".*", operation: str = ".*") -> list[FaultRule]:
+    """Rules that fault `rate` of the matching requests: half of the faults throttling, a quarter
+    500s, a quarter 503s (each rule draws only for the requests the ones before it let through)."""
+    shares = (("throttle", rate / 2), (500, rate / 4), (503, rate / 4))
+    rules, passed = [], 1.0
+    for kind, share in shares:
+        throttle = kind == "throttle"
+        status = 503 if throttle else int(kind)
+        rules.append(FaultRule(service, operation, rate=share / passed, status=status, throttle=throttle))
+        passed -= share
+    return rules
 
 
 class _State:
@@ -183,8 +216,11 @@ class _Handler(BaseHTTPRequestHandler):
             body = b"{}"
         elif action == "faults" and self.command == "PUT":
             rules = [FaultRule(**rule) for rule in json.loads(payload or b"[]")]
+            seed = parse_qs(urlsplit(self.path).query).get("seed")
             with state.lock:
                 state.rules = rules
+                if seed:
+                    state.random.seed(int(seed[0]))
             body = b"{}"
         elif action == "faults" and self.command == "GET":
             with state.lock:
@@ -231,21 +267,25 @@ class _Handler(BaseHTTPRequestHandler):
         if rule is not None:
             for data in self._body_chunks():
                 bytes_in += len(data)
-            if rule.drop:
-                self._record(service, operation, split.path, 0, bytes_in, 0, "drop", started)
+            if rule.hold:
+                self._record(service, operation, split.path, 0, bytes_in, 0, "hold", started)
+                time.sleep(rule.hold)
+            if rule.drop or rule.hold:
+                if not rule.hold:
+                    self._record(service, operation, split.path, 0, bytes_in, 0, "drop", started)
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
-            body, content_type = error_body(service, rule.status)
-            self.send_response(rule.status)
+            status, body, content_type = error_body(service, rule)
+            self.send_response(status)
+            # every AWS answer names its request, errors too (clients such as Step Functions read it)
+            self.send_header("x-amz-request-id" if service == "s3" else "x-amzn-RequestId", str(uuid.uuid4()))
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(body)
-            self._record(
-                service, operation, split.path, rule.status, bytes_in, 0, f"status {rule.status}", started
-            )
+            self._record(service, operation, split.path, status, bytes_in, 0, f"status {status}", started)
             return
         upstream = http.client.HTTPConnection(
             self.server.upstream_host, self.server.upstream_port, timeout=600
@@ -341,9 +381,13 @@ class ProxyClient:
     def reset(self) -> None:
         requests.post(self.url + CONTROL + "reset", timeout=30).raise_for_status()
 
-    def inject(self, *rules: FaultRule) -> None:
+    def inject(self, *rules: FaultRule, seed: int | None = None) -> None:
+        """Replace the fault rules; `seed` restarts the rules' draws from that seed."""
         payload = [{k: v for k, v in asdict(r).items() if k not in ("seen", "injected")} for r in rules]
-        requests.put(self.url + CONTROL + "faults", json=payload, timeout=30).raise_for_status()
+        params = {} if seed is None else {"seed": seed}
+        requests.put(
+            self.url + CONTROL + "faults", json=payload, params=params, timeout=30
+        ).raise_for_status()
 
     def faults(self) -> list[FaultRule]:
         return [FaultRule(**r) for r in requests.get(self.url + CONTROL + "faults", timeout=30).json()]
@@ -356,9 +400,10 @@ def _free_port() -> int:
 
 
 @contextmanager
-def running_proxy(upstream: str, log: Path, seed: int = 0) -> Iterator[ProxyClient]:
-    """Start the proxy as its own process (so a busy test process cannot slow it), stop it after."""
-    port = _free_port()
+def running_proxy(upstream: str, log: Path, seed: int = 0, port: int | None = None) -> Iterator[ProxyClient]:
+    """Start the proxy as its own process (so a busy test process cannot slow it), stop it after.
+    `port`: where it listens (a port chosen before the upstream started, which calls it back)."""
+    port = port or _free_port()
     with log.open("w") as fh:
         proc = subprocess.Popen(
             [sys.executable, __file__, "--upstream", upstream, "--port", str(port), "--seed", str(seed)],

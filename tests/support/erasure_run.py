@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO / "tests" / "dataplane" / "support"))
 from pipeline_qc import write_qc  # noqa: E402
 
 from seqpipe.aws import qc, runs  # noqa: E402
-from seqpipe.aws.ingest import ingest_object  # noqa: E402
+from seqpipe.aws.ingest import ObjectVersion, ingest_object  # noqa: E402
 from seqpipe.aws.layout import run_output_uri, run_outputs_key, run_work_key  # noqa: E402
 from seqpipe.aws.repositories import Repositories  # noqa: E402
 from seqpipe.aws.settings import Settings  # noqa: E402
@@ -100,7 +100,7 @@ def record_run(aws: Any, settings: Settings, files: list[WorkflowFile]) -> Recor
 
     def upload(key: str, body: bytes) -> None:
         put = s3.put_object(Bucket=settings.raw_bucket, Key=key, Body=body)
-        ingest_object(repos, settings.raw_bucket, key, put["ETag"].strip('"'), len(body))
+        ingest_object(repos, ObjectVersion(settings.raw_bucket, key, put["ETag"].strip('"'), len(body)))
 
     reads = (DATA / "reads_R1.fastq.gz").read_bytes()
     for sample in SAMPLES:
@@ -115,8 +115,8 @@ def record_run(aws: Any, settings: Settings, files: list[WorkflowFile]) -> Recor
     for sample, key in UNASSIGNED_KEYS.items():
         upload(key, reads)
         run.raw_keys.setdefault(sample, []).append(key)
-    s3.put_object(Bucket=settings.raw_bucket, Key=RUN_FOLDER_KEY, Body=b"<RunInfo/>")
-    ingest_object(repos, settings.raw_bucket, RUN_FOLDER_KEY, "runinfo", 10)
+    put = s3.put_object(Bucket=settings.raw_bucket, Key=RUN_FOLDER_KEY, Body=b"<RunInfo/>")
+    ingest_object(repos, ObjectVersion(settings.raw_bucket, RUN_FOLDER_KEY, put["ETag"].strip('"'), 10))
 
     inputs = [str(S3Uri(settings.raw_bucket, run.raw_keys[s][0])) for s in SAMPLES]
     runs.record_run(repos, RUN, PROJECT, SAMPLES, inputs=inputs)

@@ -2,15 +2,17 @@
 
 1. Step Functions executes state machines; Lambda and Batch use moto's docker-free backends.
 2. Lambda Invoke runs the function's Python handler from its zip in a subprocess,
-   with AWS_ENDPOINT_URL pointing back at this server. The handler's stdout (logs, EMF metrics)
-   goes to the server log, not into the response; the context has the attributes Powertools reads.
+   with AWS_ENDPOINT_URL pointing back at this server (or at the proxy on MOTO_CLIENTS_PORT).
+   The handler's stdout (logs, EMF metrics) goes to the server log, not into the response; the
+   context has the attributes Powertools reads, and a request id of its own per invocation.
    Its SDK calls carry the function's name as their app id (User-Agent `app/<name>`), so that the
    server's request log (moto's recorder) says which function made each request.
 2b. EMF documents in a function's output become metrics in the endpoint's CloudWatch, as CloudWatch
    Logs turns them into metrics in AWS (so a test can read what an alarm would see).
 2c. EventBridge rules with a Lambda target invoke the function asynchronously, as EventBridge does
    (stock: NotImplementedError, and the event is lost for the rule's other targets); a scheduled
-   rule matches no event (stock: it matches every event and its target raises).
+   rule matches no event (stock: it matches every event and its target raises). S3's events carry
+   "etag" and a sequencer that grows with each change, as S3 sends them (stock: "eTag", one constant).
 3. Step Functions' Batch integration gets its parameter/response normalisation back
    (stock moto: KeyError 'JobName' on arn:aws:states:::batch:submitJob[.sync]).
 3b. State machines created through CloudFormation land in the executing backend.
@@ -42,8 +44,11 @@ import time
 import zipfile
 
 PORT = int(sys.argv[1]) if len(sys.argv) > 1 else 5055
-# The Step Functions interpreter calls other services at http://localhost:$MOTO_PORT
-os.environ["MOTO_PORT"] = str(PORT)
+# The port the server's own clients call: Step Functions tasks (the interpreter calls other services
+# at http://localhost:$MOTO_PORT) and Lambda functions. MOTO_CLIENTS_PORT puts a proxy there (the
+# fault-injecting tests/support/aws_proxy.py, started on that port in front of this server).
+CLIENTS_PORT = int(os.environ.get("MOTO_CLIENTS_PORT") or PORT)
+os.environ["MOTO_PORT"] = str(CLIENTS_PORT)
 
 import botocore.session  # noqa: E402
 from botocore import xform_name  # noqa: E402
@@ -58,14 +63,14 @@ from moto.awslambda_simple.models import LambdaSimpleBackend  # noqa: E402
 
 _CODE_CACHE = tempfile.mkdtemp(prefix="moto-lambda-")
 _RUNNER = r"""
-import importlib, json, sys, traceback
+import importlib, json, sys, traceback, uuid
 mod, fn = sys.argv[1].rsplit(".", 1)
 event = json.loads(sys.stdin.read() or "null")
 # Like the Lambda runtime, keep the handler's own output (logs, EMF metrics) apart from the
 # response: the handler sees stderr as stdout, the response goes to the real stdout.
 response_channel, sys.stdout = sys.stdout, sys.stderr
 class Ctx:
-    function_name = sys.argv[2]; function_version = "$LATEST"; aws_request_id = "local"
+    function_name = sys.argv[2]; function_version = "$LATEST"; aws_request_id = str(uuid.uuid4())
     memory_limit_in_mb = 128; log_group_name = "/aws/lambda/" + sys.argv[2]; log_stream_name = "local"
     invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:" + sys.argv[2]
     def get_remaining_time_in_millis(self): return 300000
@@ -92,7 +97,7 @@ def _invoke(self, function_name, qualifier, body, headers, response_headers):
     env.update(fn.environment_vars or {})
     env.update(
         {
-            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{PORT}",
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{CLIENTS_PORT}",
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_DEFAULT_REGION": self.region_name,
@@ -153,6 +158,7 @@ def _publish_emf(account_id, region, output):
 
 
 # ---- 2c. EventBridge: Lambda targets are invoked (asynchronously), schedules match no event ------
+import itertools  # noqa: E402
 import threading  # noqa: E402
 
 from moto.awslambda_simple.models import lambda_simple_backends  # noqa: E402
@@ -161,7 +167,21 @@ from moto.events import models as _events_models  # noqa: E402
 _send_to_targets = _events_models.Rule.send_to_targets
 
 
+_S3_SEQUENCERS = itertools.count(0x0062E99A88DC407460)
+
+
+def _as_s3_sends_it(event):
+    """S3's events name the ETag "etag" and give each change of a key a greater sequencer (stock moto:
+    "eTag", and one constant sequencer). The event is rewritten in place, once: every rule gets the
+    same dict."""
+    obj = event.get("detail", {}).get("object", {}) if event.get("source") == "aws.s3" else {}
+    if "eTag" in obj:
+        obj["etag"] = obj.pop("eTag")
+        obj["sequencer"] = f"{next(_S3_SEQUENCERS):018X}"
+
+
 def _send_to_targets_and_lambdas(self, original_event, transform_input=True):
+    _as_s3_sends_it(original_event)
     if self.scheduled_expression:
         return None
     functions = [t for t in self.targets if t["Arn"].split(":")[2] == "lambda"]

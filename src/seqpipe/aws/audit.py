@@ -13,12 +13,12 @@ import uuid
 from enum import StrEnum
 from typing import Any
 
-import boto3
 from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
 from seqpipe.aws.items import Item, now_iso
 from seqpipe.aws.repositories import from_dynamo, to_dynamo
+from seqpipe.storage.s3 import client, resource
 
 
 class AuditStatus(StrEnum):
@@ -34,12 +34,12 @@ class AuditRecordClosed(RuntimeError):
 def caller_arn() -> str:
     """Who is erasing: the ARN of the AWS identity the call runs as (an assumed role's session names
     the person who assumed it)."""
-    return boto3.client("sts").get_caller_identity()["Arn"]
+    return client("sts").get_caller_identity()["Arn"]
 
 
 class ErasureAudit:
     def __init__(self, table_name: str) -> None:
-        self.table = boto3.resource("dynamodb").Table(table_name)
+        self.table = resource("dynamodb").Table(table_name)
 
     def start(self, sample: str, reason: str, requested_by: str, plan: dict[str, Any]) -> Item:
         item = {

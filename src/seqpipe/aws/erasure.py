@@ -43,7 +43,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import boto3
 from botocore.exceptions import ClientError
 
 from seqpipe.aws.audit import AuditStatus, ErasureAudit, caller_arn
@@ -65,7 +64,7 @@ from seqpipe.aws.transitions import JobStatus
 from seqpipe.aws.versions import Failure, delete_versions, versions_of, versions_under
 from seqpipe.output_tree import QC_SUMMARY_FILES, QC_SUMMARY_JSON, Owner, parse_output
 from seqpipe.qc.summary import QcSummary, write_summary
-from seqpipe.storage.s3 import S3Uri, client, is_missing
+from seqpipe.storage.s3 import S3Uri, client, is_missing, resource
 
 ACTIVE = frozenset({JobStatus.SUBMITTED.value, JobStatus.RUNNING.value})
 VARIANT_FILES = (".vcf.gz", ".bcf")
@@ -466,7 +465,7 @@ def _scrub_runs(plan: ErasurePlan, repos: Repositories) -> list[Failure]:
 
 def _delete_items(plan: ErasurePlan, deleted: dict[str, int]) -> list[Failure]:
     # DeleteItem one by one (a sample has tens of items): the erasure role may delete, not batch-write.
-    dynamodb = boto3.resource("dynamodb")
+    dynamodb = resource("dynamodb")
     failures = []
     for table, keys in plan.items.items():
         deleted[table] = 0

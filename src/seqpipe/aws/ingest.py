@@ -7,14 +7,21 @@ validated and recorded, under sample "unassigned", so nothing that arrives goes 
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+from seqpipe.aws.items import Item
 from seqpipe.aws.quarantine import quarantine
 from seqpipe.aws.repositories import Repositories
+from seqpipe.aws.transitions import IllegalTransition, NotOwner
 from seqpipe.output_tree import is_sample_id
-from seqpipe.storage.checksums import stored_sha256
-from seqpipe.storage.s3 import S3Uri
+from seqpipe.storage.s3 import S3Uri, client, is_missing
 from seqpipe.validators import ValidationResult, validate
 
 UNASSIGNED = "unassigned"
@@ -80,66 +87,172 @@ def object_kind(key: str) -> str:
     return "data"
 
 
-def ingest_object(repos: Repositories, bucket: str, key: str, etag: str, size: int) -> dict[str, Any]:
-    """Validate one new object (for a run-completion marker: its run folder), record it once,
+SEQUENCER_WIDTH = 32
+LAMBDA_MAX_SECONDS = 900
+VALIDATION_KIND = "validation"
+# the outcome of an event whose object was replaced or deleted before its turn: nothing is recorded
+SUPERSEDED = "SUPERSEDED"
+# the outcome of a duplicate delivered while another delivery of the event validates the object
+IN_PROGRESS = "IN_PROGRESS"
+
+
+@dataclass(frozen=True)
+class ObjectVersion:
+    """The object an S3 event is about, as the event names it."""
+
+    bucket: str
+    key: str
+    etag: str
+    size: int
+    # S3's order of the events of one key (a later event has a greater one); absent in direct calls
+    sequencer: str | None = None
+    # set in a versioned bucket (the deployed raw bucket is one)
+    version_id: str | None = None
+
+    @property
+    def uri(self) -> S3Uri:
+        return S3Uri(self.bucket, self.key)
+
+    def order(self) -> str | None:
+        """The sequencer as text that sorts like the event order: S3's sequencers differ in length and
+        compare as hexadecimal numbers once the shorter is left-padded with zeros."""
+        return self.sequencer.upper().rjust(SEQUENCER_WIDTH, "0") if self.sequencer else None
+
+    def task_id(self) -> str:
+        """The job id of this version's validation: a redelivered event names the same task."""
+        identity = "\n".join((str(self.uri), self.etag, self.sequencer or "", self.version_id or ""))
+        return f"validation.{hashlib.sha256(identity.encode()).hexdigest()[:32]}"
+
+
+def current_head(obj: ObjectVersion) -> dict[str, Any] | None:
+    """HeadObject of the key if it still holds the event's version; None once it was replaced or
+    deleted (S3 reads are strongly consistent: an event's object is visible when the event is sent)."""
+    # S3 events carry the ETag unquoted; If-Match takes the quoted entity tag (RFC 9110)
+    etag = obj.etag.strip('"')
+    try:
+        return client("s3").head_object(Bucket=obj.bucket, Key=obj.key, IfMatch=f'"{etag}"')
+    except ClientError as error:
+        if is_missing(error) or error.response.get("Error", {}).get("Code") in {"412", "PreconditionFailed"}:
+            return None
+        raise
+
+
+def _recorded(stored: Item | None, obj: ObjectVersion) -> bool:
+    """The record holds this version or a later one."""
+    if stored is None:
+        return False
+    order = obj.order()
+    if order and stored.get("sequencer"):
+        return stored["sequencer"] >= order
+    return stored.get("etag") == obj.etag
+
+
+def _outcome(created: bool, obj: ObjectVersion, sample: str, record: Item, **result: Any) -> dict[str, Any]:
+    superseded = not record or record.get("etag") != obj.etag
+    return {
+        "created": created,
+        "uri": str(obj.uri),
+        "sample": sample,
+        "status": SUPERSEDED if superseded else record.get("status"),
+        "format": result.get("format", (record.get("validation") or {}).get("format")),
+        "sha256": None if superseded else record.get("sha256"),
+        "errors": result.get("errors", (record.get("validation") or {}).get("errors", [])),
+    }
+
+
+def ingest_object(
+    repos: Repositories, obj: ObjectVersion, holder: str | None = None, deadline: float | None = None
+) -> dict[str, Any]:
+    """Validate one new object version (for a run-completion marker: its run folder), record it once,
     quarantine it (tag) if invalid. Sidecars and run-folder parts are recorded without a check.
 
-    The record keeps the event's ETag (a duplicate event has the same one and writes nothing) and,
-    when the uploader stored one, the SHA-256 of that object version."""
-    uri = S3Uri(bucket, key)
-    kind = object_kind(key)
-    place = place_of(key)
+    At-least-once delivery, in any order, by any number of concurrent invocations: the version's
+    validation is a task of processing-jobs that one invocation (`holder`) claims until its `deadline`
+    (epoch seconds), and the others answer IN_PROGRESS while it runs; its steps are ordered so
+    that each is safe to repeat (tag, sample, then the file record last, then the task settled), and
+    the file record is written only over an older version's (the sequencer), so a late event, or one
+    whose object is gone, records nothing. The record keeps the event's ETag and, when the uploader
+    stored one, that version's SHA-256. Called outside Lambda (tools, tests), the holder is new and
+    holds until Lambda's longest run would have ended."""
+    kind = object_kind(obj.key)
+    place = place_of(obj.key)
     if kind.startswith("run-") and place.run_id:
         # a run folder belongs to no single sample; its objects are kept under the run
         place = ObjectPlace(place.project, place.run_id, run_level_sample(place.run_id))
+    if kind in ("run-part", "sidecar"):
+        # thousands per run folder: recorded without a task
+        return _record(repos, obj, kind, place)
+    task_id = obj.task_id()
+    holder = holder or uuid.uuid4().hex
+    deadline = deadline or time.time() + LAMBDA_MAX_SECONDS
+    state = repos.jobs.claim_task(
+        task_id,
+        VALIDATION_KIND,
+        place.run_id,
+        place.sample,
+        holder,
+        deadline,
+        uri=str(obj.uri),
+        etag=obj.etag,
+    )
+    if state == "held":
+        # a duplicate: the delivery validating this version finishes it, or, should it die, Lambda's
+        # retry of that invocation (its own holder) or a delivery after its deadline does
+        return {**_outcome(False, obj, place.sample, {}), "status": IN_PROGRESS}
+    if state == "done":
+        return _outcome(False, obj, place.sample, repos.metadata.get_file(place.sample, str(obj.uri)) or {})
+    outcome = _record(repos, obj, kind, place)
+    # NotOwner: our lease ran out and another delivery took over; IllegalTransition: it settled the task
+    # already. Either way with the same verdict.
+    with contextlib.suppress(NotOwner, IllegalTransition):
+        repos.jobs.finish_task(task_id, holder, outcome=outcome["status"], created=outcome["created"])
+    return outcome
+
+
+def _record(repos: Repositories, obj: ObjectVersion, kind: str, place: ObjectPlace) -> dict[str, Any]:
+    uri = obj.uri
+    stored = repos.metadata.get_file(place.sample, str(uri))
+    if _recorded(stored, obj):
+        return _outcome(False, obj, place.sample, stored or {})
+    head = current_head(obj)
+    if head is None:
+        return _outcome(False, obj, place.sample, {})
     where = {
         "kind": kind,
         "project": place.project,
         "run_id": place.run_id,
-        "size": size,
-        "sha256": stored_sha256(uri, etag or None),
+        "size": obj.size,
+        "sha256": head.get("Metadata", {}).get("sha256"),
+        "version_id": obj.version_id,
     }
     if kind in ("run-part", "sidecar"):
-        created, record = repos.metadata.record_file(place.sample, str(uri), etag, status="RECORDED", **where)
-        return {
-            "created": created,
-            "uri": str(uri),
-            "sample": place.sample,
-            "status": record.get("status"),
-            "format": None,
-            "sha256": record.get("sha256"),
-            "errors": [],
-        }
-    target = f"s3://{bucket}/{key.rsplit('/', 1)[0]}/" if kind == "run-complete" else str(uri)
+        created, record = repos.metadata.record_file(
+            place.sample, str(uri), obj.etag, obj.order(), status="RECORDED", **where
+        )
+        return _outcome(created, obj, place.sample, record, format=None, errors=[])
+    target = f"s3://{uri.bucket}/{uri.key.rsplit('/', 1)[0]}/" if kind == "run-complete" else str(uri)
     result = validate(target)
     if any(e.message == "no such file" for e in result.errors):
-        raise TransientError(f"{uri} is not readable yet (event ahead of the object, or deleted)")
-    status = "VALID" if result.valid else "QUARANTINED"
+        raise TransientError(f"{uri} went away while it was validated; the next attempt finds out why")
+    if not result.valid:
+        quarantine(uri, result.errors[0].message, obj.version_id)
+    if place.project:
+        repos.metadata.register_sample(place.sample, place.project)
+        if place.run_id:
+            repos.metadata.add_sample_to_run(place.sample, place.run_id, place.project)
     created, record = repos.metadata.record_file(
         place.sample,
         str(uri),
-        etag,
-        status=status,
+        obj.etag,
+        obj.order(),
+        status="VALID" if result.valid else "QUARANTINED",
         validation=summary(result),
         bytes_read=result.bytes_read,
         **where,
     )
-    if created:
-        if place.project:
-            repos.metadata.register_sample(place.sample, place.project)
-            if place.run_id:
-                repos.metadata.add_sample_to_run(place.sample, place.run_id, place.project)
-        if not result.valid:
-            quarantine(uri, result.errors[0].message)
-    return {
-        "created": created,
-        "uri": str(uri),
-        "sample": place.sample,
-        "status": record.get("status", status),
-        "format": result.format,
-        "sha256": record.get("sha256"),
-        "errors": [str(e) for e in result.errors],
-    }
+    return _outcome(
+        created, obj, place.sample, record, format=result.format, errors=[str(e) for e in result.errors]
+    )
 
 
 def validate_inputs(inputs: list[str]) -> list[dict[str, Any]]:

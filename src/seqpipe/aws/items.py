@@ -56,6 +56,10 @@ def membership_item(sample: str, run_id: str, project: str, **attributes: Any) -
     return _of_sample(sample, f"{RUN}{run_id}", f"{RUN}{run_id}", fields, attributes)
 
 
+def file_key(sample: str, uri: str) -> dict[str, str]:
+    return {"pk": sample_partition(sample), "sk": f"{FILE}{uri}"}
+
+
 def file_item(sample: str, uri: str, etag: str, **attributes: Any) -> Item:
     fields = {"uri": uri, "etag": etag, "recorded_at": now_iso()}
     return _of_sample(sample, f"{FILE}{uri}", None, fields, attributes)

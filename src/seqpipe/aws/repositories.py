@@ -13,12 +13,12 @@ repos.quality.failing_in_project("P1")
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import boto3
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
@@ -32,6 +32,7 @@ from seqpipe.aws.items import (
     Metrics,
     SampleHistory,
     file_item,
+    file_key,
     membership_item,
     now_iso,
     quality_item,
@@ -52,6 +53,7 @@ from seqpipe.aws.transitions import (
     Lifecycle,
     NotOwner,
 )
+from seqpipe.storage.s3 import resource
 
 
 def to_dynamo(value: Any) -> Any:
@@ -85,7 +87,7 @@ class _Table:
 
     def __init__(self, table_name: str, dynamodb: Any = None) -> None:
         """`dynamodb`: a boto3 DynamoDB resource of one's own (a session, timeouts) instead of the default."""
-        self.table = (dynamodb or boto3.resource("dynamodb")).Table(table_name)
+        self.table = (dynamodb or resource("dynamodb")).Table(table_name)
 
     def _key_names(self) -> list[str]:
         return [self.spec.partition.name] + ([self.spec.sort.name] if self.spec.sort else [])
@@ -221,19 +223,28 @@ class MetadataRepository(_Table):
     ) -> Item:
         return self._transition(SAMPLE_LIFECYCLE, sample_key(sample), status, expected_version, attributes)
 
-    def record_file(self, sample: str, uri: str, etag: str, **attributes: Any) -> tuple[bool, Item]:
-        """One record per object version: a duplicate event (same ETag) writes nothing and returns
-        (False, stored record); a new upload to the same key replaces the record."""
+    def record_file(
+        self, sample: str, uri: str, etag: str, sequencer: str | None = None, **attributes: Any
+    ) -> tuple[bool, Item]:
+        """One record per object version: a duplicate event writes nothing and returns (False, stored
+        record); a later upload to the same key replaces the record. With `sequencer` (the S3 event's,
+        padded by seqpipe.aws.ingest to compare as text) "later" is decided by it, so an event that
+        arrives after a newer one's also writes nothing; without, by the ETag differing."""
         item = to_dynamo(file_item(sample, uri, etag, **attributes))
+        newer = Attr("etag").ne(etag)
+        if sequencer is not None:
+            item["sequencer"] = sequencer
+            newer = Attr("sequencer").lt(sequencer) | (Attr("sequencer").not_exists() & newer)
         try:
-            self.table.put_item(
-                Item=item, ConditionExpression=Attr("pk").not_exists() | Attr("etag").ne(etag)
-            )
+            self.table.put_item(Item=item, ConditionExpression=Attr("pk").not_exists() | newer)
         except ClientError as exc:
             if not _is_conditional_failure(exc):
                 raise
             return False, self._get(**self.key_of(item)) or {}
         return True, from_dynamo(item)
+
+    def get_file(self, sample: str, uri: str) -> Item | None:
+        return self._get(**file_key(sample, uri))
 
     def get_sample(self, sample: str) -> Item | None:
         return self._get(**sample_key(sample))
@@ -303,6 +314,53 @@ class JobRepository(_Table):
         if not self._put_new(item):
             return False, self.get(job_id) or {}
         return True, from_dynamo(to_dynamo(item))
+
+    def claim_task(
+        self,
+        job_id: str,
+        kind: str,
+        run_id: str | None,
+        sample: str | None,
+        holder: str,
+        lease_until: float,
+        **attributes: Any,
+    ) -> str:
+        """Take a per-sample task for `holder` until `lease_until` (epoch seconds): the task is created
+        RUNNING, or taken over when its holder's lease ran out (that holder is dead: the lease is its
+        invocation's deadline) or it is `holder`'s own (a retry of the same invocation, whose earlier
+        attempt has ended). Returns "claimed", or "done" when the task settled already, or "held" while
+        another holder's lease runs."""
+        item = task_item(
+            job_id,
+            kind,
+            run_id,
+            sample,
+            JobStatus.RUNNING,
+            holder=holder,
+            lease_until=lease_until,
+            **attributes,
+        )
+        abandoned = Attr("status").eq(JobStatus.RUNNING) & (
+            Attr("lease_until").lt(to_dynamo(time.time())) | Attr("holder").eq(holder)
+        )
+        try:
+            self.table.put_item(
+                Item=to_dynamo(item),
+                ConditionExpression=Attr("job_id").not_exists() | abandoned,
+            )
+        except ClientError as exc:
+            if not _is_conditional_failure(exc):
+                raise
+            stored = self.get(job_id) or {}
+            return "held" if stored.get("status") == JobStatus.RUNNING else "done"
+        return "claimed"
+
+    def finish_task(self, job_id: str, holder: str, **attributes: Any) -> Item:
+        """Settle a claimed task SUCCEEDED; NotOwner if another holder took it over meanwhile."""
+        key = {"job_id": job_id}
+        return self._transition(
+            JOB_LIFECYCLE, key, JobStatus.SUCCEEDED, None, attributes, owner=("holder", holder)
+        )
 
     # ---- workflow steps (written by seqpipe.steps, the workflow's logger plugin) -------------------
     # Every step write is conditional, so a repeated or late event changes nothing and returns False.

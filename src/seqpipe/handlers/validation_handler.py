@@ -1,10 +1,12 @@
-"""validation-handler: S3 Object Created (EventBridge) → validate → one record → quarantine if invalid.
+"""validation-handler: S3 Object Created (EventBridge) → validate → one record → quarantine if invalid
+(once per object version, however often and in whatever order the events arrive: seqpipe.aws.ingest).
 
 Also the state machine's ValidateInputs step ({"action": "validate_inputs", "inputs": [...]}).
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from aws_lambda_powertools.utilities.parser import parse
@@ -37,8 +39,18 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         add_metric(metrics, INPUTS_VALIDATED, len(results))
         return {"inputs": results}
     s3_event = parse(event=event, model=S3EventNotificationEventBridgeModel)
-    obj, bucket = s3_event.detail.object, s3_event.detail.bucket.name
-    outcome = ingest.ingest_object(Repositories.from_env(), bucket, obj.key, obj.etag or "", obj.size or 0)
+    obj = s3_event.detail.object
+    version = ingest.ObjectVersion(
+        s3_event.detail.bucket.name,
+        obj.key,
+        obj.etag or "",
+        int(obj.size or 0),
+        obj.sequencer,
+        obj.version_id,
+    )
+    # the invocation holds the object's validation until Lambda would have stopped it
+    deadline = time.time() + context.get_remaining_time_in_millis() / 1000
+    outcome = ingest.ingest_object(Repositories.from_env(), version, context.aws_request_id, deadline)
     logger.append_keys(sample=outcome["sample"])
     # X-Ray annotations are indexed and kept outside erasure's reach: run ids only, never a sample id
     run_id = ingest.place_of(obj.key).run_id
@@ -47,9 +59,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     logger.info("object validated", extra={"outcome": outcome})
     if outcome["created"]:
         add_metric(metrics, OBJECTS_VALIDATED, 1)
-        add_metric(metrics, BYTES_VALIDATED, obj.size or 0)
+        add_metric(metrics, BYTES_VALIDATED, version.size)
         if outcome["status"] == "QUARANTINED":
             add_metric(metrics, OBJECTS_QUARANTINED, 1)
-    else:
+    elif outcome["status"] != ingest.SUPERSEDED:  # a superseded event is no duplicate: its object changed
         add_metric(metrics, DUPLICATE_EVENTS, 1)
     return outcome
