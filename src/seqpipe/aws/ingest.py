@@ -14,14 +14,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from seqpipe.aws.items import Item
 from seqpipe.aws.quarantine import quarantine
 from seqpipe.aws.repositories import Repositories
 from seqpipe.aws.transitions import IllegalTransition, NotOwner
 from seqpipe.output_tree import is_sample_id
-from seqpipe.storage.s3 import S3Uri, client, is_missing
+from seqpipe.storage.s3 import S3Uri, head
 from seqpipe.validators import ValidationResult, validate
 
 UNASSIGNED = "unassigned"
@@ -126,15 +124,8 @@ class ObjectVersion:
 
 def current_head(obj: ObjectVersion) -> dict[str, Any] | None:
     """HeadObject of the key if it still holds the event's version; None once it was replaced or
-    deleted (S3 reads are strongly consistent: an event's object is visible when the event is sent)."""
-    # S3 events carry the ETag unquoted; If-Match takes the quoted entity tag (RFC 9110)
-    etag = obj.etag.strip('"')
-    try:
-        return client("s3").head_object(Bucket=obj.bucket, Key=obj.key, IfMatch=f'"{etag}"')
-    except ClientError as error:
-        if is_missing(error) or error.response.get("Error", {}).get("Code") in {"412", "PreconditionFailed"}:
-            return None
-        raise
+    deleted (an event's object is visible when the event is sent)."""
+    return head(S3Uri(obj.bucket, obj.key), obj.etag)
 
 
 def _recorded(stored: Item | None, obj: ObjectVersion) -> bool:

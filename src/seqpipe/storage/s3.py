@@ -75,3 +75,16 @@ def list_keys(uri: S3Uri) -> list[dict[str, Any]]:
     """Every object under a prefix (key, size, etag), following pagination."""
     pages = client("s3").get_paginator("list_objects_v2").paginate(Bucket=uri.bucket, Prefix=uri.key)
     return [item for page in pages for item in page.get("Contents", [])]
+
+
+def head(uri: S3Uri, etag: str | None = None) -> dict[str, Any] | None:
+    """HeadObject of the key; None when it is missing or, with `etag`, no longer holds that version
+    (replaced or deleted since: S3 reads are strongly consistent)."""
+    # S3 events carry the ETag unquoted; If-Match takes the quoted entity tag (RFC 9110)
+    conditions = {"IfMatch": '"' + etag.strip('"') + '"'} if etag else {}
+    try:
+        return client("s3").head_object(Bucket=uri.bucket, Key=uri.key, **conditions)
+    except ClientError as error:
+        if is_missing(error) or error.response.get("Error", {}).get("Code") in {"412", "PreconditionFailed"}:
+            return None
+        raise
