@@ -7,20 +7,12 @@ privileged nor named outside the deployment's prefix."""
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from engine_harness import (
-    PROCESSED_BUCKET,
-    VENV_BIN,
-    BatchQueue,
-    final_outputs,
-    run_venv_command,
-    s3_keys,
-    upload_tree,
-)
+from emulated_batch import BatchQueue, as_workflow_checkout, head_job_environment, upload_tree
+from engine_harness import PROCESSED_BUCKET, VENV_BIN, final_outputs, run_venv_command, s3_keys
 from snakemake_executor_plugin_aws_batch.constant import VALID_RESOURCES_MAPPING
 
 from seqpipe.aws.items import STEP_KIND
@@ -35,14 +27,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.aws]
 TASK_TIMEOUT = 900
 
 
-def _as_workflow_checkout(run_dir: Path) -> None:
-    """Remote jobs get the sources Snakemake finds through git; the head job's directory is a
-    checkout of the workflow with the run's config and sheets added."""
-    sources = [p.name for p in run_dir.iterdir() if p.name not in ("data", ".snakemake")]
-    subprocess.run(["git", "init", "-q", "."], cwd=run_dir, check=True)
-    subprocess.run(["git", "add", *sources], cwd=run_dir, check=True)
-
-
 def test_pipeline_on_aws_batch_submits_runs_and_uploads(
     aws: Callable, run_dir: Path, batch_queue: BatchQueue
 ) -> None:
@@ -53,22 +37,10 @@ def test_pipeline_on_aws_batch_submits_runs_and_uploads(
     run_key = prefix.removeprefix(f"s3://{PROCESSED_BUCKET}/")
     upload_tree(s3, run_dir / "data", PROCESSED_BUCKET, run_key)
     s3.upload_file(str(run_dir / "run.yaml"), PROCESSED_BUCKET, "configs/run-batch.yaml")
-    _as_workflow_checkout(run_dir)
-    # what the head job definition, the state machine and the image set (infra/seqpipe_infra/
-    # batch_stack.py, docker/Dockerfile); the run directory stands in for the image's /opt/seqpipe
-    env = dict(
-        os.environ,
-        SNAKEMAKE_AWS_BATCH_JOB_QUEUE=batch_queue.queue_arn,
-        SNAKEMAKE_AWS_BATCH_JOB_ROLE=batch_queue.job_role_arn,
-        SEQPIPE_AWS_REGION="us-east-1",
-        SEQPIPE_TASK_TIMEOUT_SECONDS=str(TASK_TIMEOUT),
-        SEQPIPE_CONTAINER_IMAGE="seqpipe-pipeline:test",
-        SEQPIPE_RUN_ID="run-batch",
-        SEQPIPE_CONFIG_URI=f"s3://{PROCESSED_BUCKET}/configs/run-batch.yaml",
-        SEQPIPE_OUTPUT_URI=prefix,
-        SEQPIPE_WORKFLOW_DIR=str(run_dir),
-        SEQPIPE_JOB_DEFINITION_PREFIX="seqpipe-test",
-    )
+    as_workflow_checkout(run_dir)
+    config_uri = f"s3://{PROCESSED_BUCKET}/configs/run-batch.yaml"
+    head_job = head_job_environment(batch_queue, "run-batch", config_uri, prefix, run_dir, TASK_TIMEOUT)
+    env = dict(os.environ, **head_job)
 
     run = run_venv_command([str(VENV_BIN / "seqpipe-head-job")], cwd=run_dir.parent, timeout=900, env=env)
 

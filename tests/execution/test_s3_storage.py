@@ -7,7 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from engine_harness import PROCESSED_BUCKET, REPO, final_outputs, run_snakemake, s3_keys, upload_tree
+from emulated_batch import upload_tree
+from engine_harness import PROCESSED_BUCKET, REPO, final_outputs, run_snakemake, s3_keys
 
 from seqpipe.aws.layout import run_output_uri
 from seqpipe.execution.command import snakemake_argv

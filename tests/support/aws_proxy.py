@@ -2,10 +2,19 @@
 
 Clients (boto3, Snakemake's S3 plugin, htslib, the CLI) are pointed at the proxy instead of moto
 through ``AWS_ENDPOINT_URL``; the proxy forwards every request unchanged and records one line per
-request: service (from the SigV4 credential scope), operation, method, path, status and the bytes
-in each direction. That log is how benchmarks count what a run moved, and how tests assert that a
-key was never written. Faults are injected here, on the wire, never by patching our own code:
-a rule answers a share of matching requests with a throttling or server error, or drops the
+request: service (from the SigV4 credential scope), operation, method, path, status, the bytes
+in each direction, and who asked: the access key the request is signed with and the User-Agent (the
+SDK's app id, ``AWS_SDK_UA_APP_ID``, appears there as ``app/<id>``; htslib signs with the same keys
+but sends its own agent). That log is how benchmarks count what a run moved, and how tests assert
+that a key was never written.
+
+The proxy counts what it hands to the client. htslib reads a region with an open-ended ranged GET and
+closes the connection when it has read enough; the bytes sent until then are counted (an aborted
+response still counts), and the proxy keeps its own send buffer small so that what it has sent but
+the client never read stays within the client's receive buffer.
+
+Faults are injected here, on the wire, never by patching our own code: a rule answers a share of
+matching requests with a throttling, server, access-denied or not-found error, or drops the
 connection (an endpoint that is unreachable).
 
 Run it as a process (``python aws_proxy.py --upstream URL --port N``) and drive it over HTTP:
@@ -37,9 +46,11 @@ import requests
 
 CONTROL = "/__proxy__/"
 CHUNK = 1 << 20
-_SCOPE = re.compile(r"Credential=[^/,]+/\d{8}/[^/]+/([^/]+)/aws4_request")
-# botocore treats these as retryable: S3's SlowDown/InternalError and the JSON protocols' throttling
-S3_ERRORS = {503: "SlowDown", 500: "InternalError"}
+SEND_BUFFER = 64 * 1024
+_SCOPE = re.compile(r"Credential=([^/,]+)/\d{8}/[^/]+/([^/]+)/aws4_request")
+# botocore treats 503 and 500 as retryable (S3's SlowDown/InternalError); 403 and 404 are a denied read
+# and a missing object
+S3_ERRORS = {503: "SlowDown", 500: "InternalError", 403: "AccessDenied", 404: "NoSuchKey"}
 JSON_ERRORS = {400: "ThrottlingException", 500: "InternalServerError", 503: "ServiceUnavailable"}
 DYNAMODB_THROTTLE = "ProvisionedThroughputExceededException"
 
@@ -47,11 +58,14 @@ DYNAMODB_THROTTLE = "ProvisionedThroughputExceededException"
 @dataclass
 class FaultRule:
     """Answer a share (``rate``) of the matching requests with ``status`` or, with ``drop``, close the
-    connection without an answer. ``service``/``operation`` are regular expressions; ``after`` skips
-    that many matching requests first; ``limit`` caps how many faults the rule injects."""
+    connection without an answer. ``service``, ``operation``, ``path`` and ``access_key`` (who signed
+    the request: a Batch job, say) are regular expressions; ``after`` skips that many matching requests
+    first; ``limit`` caps how many faults the rule injects."""
 
     service: str = ".*"
     operation: str = ".*"
+    path: str = ".*"
+    access_key: str = ".*"
     rate: float = 1.0
     status: int = 503
     drop: bool = False
@@ -60,8 +74,9 @@ class FaultRule:
     seen: int = field(default=0, repr=False)
     injected: int = field(default=0, repr=False)
 
-    def matches(self, service: str, operation: str) -> bool:
-        return bool(re.fullmatch(self.service, service) and re.fullmatch(self.operation, operation))
+    def matches(self, service: str, operation: str, path: str, access_key: str) -> bool:
+        wanted = ((self.service, service), (self.operation, operation), (self.path, path))
+        return all(re.fullmatch(p, v) for p, v in (*wanted, (self.access_key, access_key)))
 
 
 @dataclass(frozen=True)
@@ -72,16 +87,20 @@ class Request:
     path: str
     status: int
     bytes_in: int  # request body, client → endpoint
-    bytes_out: int  # response body, endpoint → client
+    bytes_out: int  # response body, endpoint → client (as far as sent when the client hung up)
     fault: str | None
     started: float
     seconds: float
+    access_key: str
+    user_agent: str
+    range: str  # the Range header of a ranged GET, else ""
 
 
-def service_of(headers: dict[str, str], query: dict[str, list[str]]) -> str:
+def signature_of(headers: dict[str, str], query: dict[str, list[str]]) -> tuple[str, str]:
+    """(access key, service) of a SigV4-signed request, from its header or presigned query."""
     credential = headers.get("authorization", "") or "Credential=" + query.get("X-Amz-Credential", [""])[0]
     match = _SCOPE.search(credential)
-    return match.group(1) if match else "unknown"
+    return (match.group(1), match.group(2)) if match else ("", "unknown")
 
 
 def s3_operation(method: str, path: str, query: dict[str, list[str]], headers: dict[str, str]) -> str:
@@ -147,10 +166,10 @@ class _State:
         self.rules: list[FaultRule] = []
         self.random = random.Random(seed)
 
-    def fault_for(self, service: str, operation: str) -> FaultRule | None:
+    def fault_for(self, service: str, operation: str, path: str, access_key: str) -> FaultRule | None:
         with self.lock:
             for rule in self.rules:
-                if not rule.matches(service, operation):
+                if not rule.matches(service, operation, path, access_key):
                     continue
                 rule.seen += 1
                 if rule.seen <= rule.after or (rule.limit is not None and rule.injected >= rule.limit):
@@ -167,6 +186,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:  # the request log replaces it
         pass
+
+    def setup(self) -> None:
+        # what the proxy has sent is then what the client read, give or take its receive buffer
+        self.request.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
+        super().setup()
 
     def _control(self) -> None:
         state = self.server.state
@@ -224,15 +248,16 @@ class _Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         query = parse_qs(split.query, keep_blank_values=True)
         headers = {k.lower(): v for k, v in self.headers.items()}
-        service = service_of(headers, query)
+        access_key, service = signature_of(headers, query)
+        caller = (access_key, headers.get("user-agent", ""), headers.get("range", ""))
         operation = operation_of(service, self.command, split.path, query, headers)
-        rule = self.server.state.fault_for(service, operation)
+        rule = self.server.state.fault_for(service, operation, split.path, access_key)
         bytes_in = 0
         if rule is not None:
             for data in self._body_chunks():
                 bytes_in += len(data)
             if rule.drop:
-                self._record(service, operation, split.path, 0, bytes_in, 0, "drop", started)
+                self._record(service, operation, split.path, 0, bytes_in, 0, "drop", started, caller)
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
@@ -243,9 +268,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(body)
-            self._record(
-                service, operation, split.path, rule.status, bytes_in, 0, f"status {rule.status}", started
-            )
+            fault = f"status {rule.status}"
+            self._record(service, operation, split.path, rule.status, bytes_in, 0, fault, started, caller)
             return
         upstream = http.client.HTTPConnection(
             self.server.upstream_host, self.server.upstream_port, timeout=600
@@ -271,16 +295,21 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header(name, value)
         self.send_header("Content-Length", length if length is not None else str(len(buffered)))
         self.end_headers()
-        bytes_out = 0
-        if buffered:
-            self.wfile.write(buffered)
-            bytes_out = len(buffered)
-        elif self.command != "HEAD":
-            while data := response.read(CHUNK):
-                self.wfile.write(data)
-                bytes_out += len(data)
+        bytes_out, fault = 0, None
+        try:
+            if buffered:
+                self.wfile.write(buffered)
+                bytes_out = len(buffered)
+            elif self.command != "HEAD":
+                while data := response.read(SEND_BUFFER):
+                    self.wfile.write(data)
+                    bytes_out += len(data)
+        except (BrokenPipeError, ConnectionResetError):
+            fault, self.close_connection = "client hung up", True
         upstream.close()
-        self._record(service, operation, split.path, response.status, bytes_in, bytes_out, None, started)
+        self._record(
+            service, operation, split.path, response.status, bytes_in, bytes_out, fault, started, caller
+        )
 
     def _record(
         self,
@@ -292,7 +321,9 @@ class _Handler(BaseHTTPRequestHandler):
         bytes_out: int,
         fault: str | None,
         started: float,
+        caller: tuple[str, str, str],
     ) -> None:
+        access_key, user_agent, ranged = caller
         request = Request(
             service,
             operation,
@@ -304,6 +335,9 @@ class _Handler(BaseHTTPRequestHandler):
             fault,
             started,
             time.time() - started,
+            access_key,
+            user_agent,
+            ranged,
         )
         with self.server.state.lock:
             self.server.state.log.append(request)
@@ -356,9 +390,9 @@ def _free_port() -> int:
 
 
 @contextmanager
-def running_proxy(upstream: str, log: Path, seed: int = 0) -> Iterator[ProxyClient]:
+def running_proxy(upstream: str, log: Path, seed: int = 0, port: int | None = None) -> Iterator[ProxyClient]:
     """Start the proxy as its own process (so a busy test process cannot slow it), stop it after."""
-    port = _free_port()
+    port = port or _free_port()
     with log.open("w") as fh:
         proc = subprocess.Popen(
             [sys.executable, __file__, "--upstream", upstream, "--port", str(port), "--seed", str(seed)],
