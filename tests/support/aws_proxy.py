@@ -97,10 +97,20 @@ class Request:
 
 
 def signature_of(headers: dict[str, str], query: dict[str, list[str]]) -> tuple[str, str]:
-    """(access key, service) of a SigV4-signed request, from its header or presigned query."""
-    credential = headers.get("authorization", "") or "Credential=" + query.get("X-Amz-Credential", [""])[0]
+    """(access key, service) of a signed request, from its header or presigned query.
+
+    SigV4 names the service in its scope; SigV2 (``AWS key:signature``, or ``AWSAccessKeyId`` in a
+    URL boto3 presigns for S3) is only S3's."""
+    authorization = headers.get("authorization", "")
+    credential = authorization or "Credential=" + query.get("X-Amz-Credential", [""])[0]
     match = _SCOPE.search(credential)
-    return (match.group(1), match.group(2)) if match else ("", "unknown")
+    if match:
+        return match.group(1), match.group(2)
+    if authorization.startswith("AWS "):
+        return authorization[4:].split(":", 1)[0], "s3"
+    if "AWSAccessKeyId" in query:
+        return query["AWSAccessKeyId"][0], "s3"
+    return "", "unknown"
 
 
 def s3_operation(method: str, path: str, query: dict[str, list[str]], headers: dict[str, str]) -> str:
