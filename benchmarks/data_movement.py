@@ -15,6 +15,11 @@ the Snakemake jobs (rule and wildcards) it ran. Printed:
 * per rule (or job group): jobs, S3 requests per job, bytes downloaded and uploaded;
 * alignment BAMs: bytes uploaded to keys ending in .bam or .bai, and such keys left (target 0).
 
+The run's outputs go to seqpipe.aws.layout.run_output_uri (runs/<id>/results), its data below the
+head job's storage prefix (runs/<id>). A checkout whose head job took SEQPIPE_OUTPUT_URI as its storage
+prefix (before the layout named the outdir) is given runs/<id> with --output-uri-is-storage-prefix:
+its outputs then land in the same place (its run config's outdir is results).
+
     .venv/bin/python benchmarks/data_movement.py [--workflow /work/main] [--data DIR] [--json FILE]
 """
 
@@ -48,6 +53,7 @@ from emulated_batch import (  # noqa: E402
 from movement import Report, analyse  # noqa: E402
 from run_directory import make_run_dir  # noqa: E402
 
+from seqpipe.aws.layout import run_output_uri, storage_of  # noqa: E402
 from seqpipe.tsv import read_tsv  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
@@ -67,7 +73,7 @@ def fastq_bytes_per_sample(data: Path) -> dict[str, int]:
     return dict(sizes)
 
 
-def run(workflow: Path, data: Path, workdir: Path, hosts: int) -> Report:
+def run(workflow: Path, data: Path, workdir: Path, hosts: int, output_is_prefix: bool = False) -> Report:
     run_dir = make_run_dir(workdir / "run", data, workflow, CONFIG)
     as_workflow_checkout(run_dir)
     # the head job and every Batch job import the package of the workflow they run
@@ -78,7 +84,9 @@ def run(workflow: Path, data: Path, workdir: Path, hosts: int) -> Report:
         session = boto3.session.Session(**_credentials(env))
         s3, batch, iam = (session.client(s, endpoint_url=endpoint.endpoint) for s in ("s3", "batch", "iam"))
         s3.create_bucket(Bucket=BUCKET)
-        run_key = f"runs/{RUN_ID}"
+        output_uri = run_output_uri(BUCKET, RUN_ID)
+        storage_prefix = storage_of(output_uri)[0]
+        run_key = storage_prefix.removeprefix(f"s3://{BUCKET}/")
         upload_tree(s3, run_dir / "data", BUCKET, run_key)
         s3.upload_file(str(run_dir / "run.yaml"), BUCKET, f"configs/{RUN_ID}.yaml")
         queue = create_batch_queue(iam, batch)
@@ -88,7 +96,7 @@ def run(workflow: Path, data: Path, workdir: Path, hosts: int) -> Report:
                 queue,
                 RUN_ID,
                 f"s3://{BUCKET}/configs/{RUN_ID}.yaml",
-                f"s3://{BUCKET}/{run_key}",
+                storage_prefix if output_is_prefix else output_uri,
                 run_dir,
                 TIMEOUT_S,
             )
@@ -167,6 +175,11 @@ def main() -> None:
     parser.add_argument("--hosts", type=int, default=2, help="emulated compute hosts")
     parser.add_argument("--workdir", type=Path, help="keep the run here (default: a temporary directory)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--output-uri-is-storage-prefix",
+        action="store_true",
+        help="the checkout's head job takes SEQPIPE_OUTPUT_URI as its storage prefix (older checkouts)",
+    )
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="seqpipe-movement-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -174,7 +187,9 @@ def main() -> None:
     if data is None:
         data = workdir / "data"
         subprocess.run([str(VENV_BIN / "seqpipe"), "simulate", "--outdir", str(data)], check=True)
-    report = run(args.workflow.resolve(), data.resolve(), workdir, args.hosts)
+    report = run(
+        args.workflow.resolve(), data.resolve(), workdir, args.hosts, args.output_uri_is_storage_prefix
+    )
     print_report(report)
     if args.json:
         args.json.write_text(json.dumps(asdict(report), indent=2))

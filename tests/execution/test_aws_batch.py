@@ -11,12 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 from emulated_batch import BatchQueue, as_workflow_checkout, head_job_environment, upload_tree
-from engine_harness import PROCESSED_BUCKET, VENV_BIN, final_outputs, run_venv_command, s3_keys
+from engine_harness import PROCESSED_BUCKET, SAMPLE, VENV_BIN, final_outputs, run_venv_command, s3_keys
 from snakemake_executor_plugin_aws_batch.constant import VALID_RESOURCES_MAPPING
 
 from seqpipe.aws.items import STEP_KIND
-from seqpipe.aws.layout import run_output_uri
+from seqpipe.aws.layout import run_output_uri, storage_of
+from seqpipe.aws.qc import collect_run
 from seqpipe.aws.repositories import Repositories
 from seqpipe.aws.settings import Settings
 from seqpipe.aws.tables import create_tables
@@ -33,20 +35,29 @@ def test_pipeline_on_aws_batch_submits_runs_and_uploads(
     s3, batch = aws("s3"), aws("batch")
     create_tables(aws("dynamodb"), Settings.from_env().table_names())  # the head job records the steps
     s3.create_bucket(Bucket=PROCESSED_BUCKET)
-    prefix = run_output_uri(PROCESSED_BUCKET, "run-batch")
+    # where the state machine sends the run's outputs (SEQPIPE_OUTPUT_URI) and looks for them after
+    output = run_output_uri(PROCESSED_BUCKET, "run-batch")
+    prefix, outdir = storage_of(output)
     run_key = prefix.removeprefix(f"s3://{PROCESSED_BUCKET}/")
     upload_tree(s3, run_dir / "data", PROCESSED_BUCKET, run_key)
+    # the run config's own outdir does not decide where a Batch run's outputs go: the layout does
+    config = yaml.safe_load((run_dir / "run.yaml").read_text())
+    (run_dir / "run.yaml").write_text(yaml.safe_dump({**config, "outdir": "not-the-layouts"}))
     s3.upload_file(str(run_dir / "run.yaml"), PROCESSED_BUCKET, "configs/run-batch.yaml")
     as_workflow_checkout(run_dir)
     config_uri = f"s3://{PROCESSED_BUCKET}/configs/run-batch.yaml"
-    head_job = head_job_environment(batch_queue, "run-batch", config_uri, prefix, run_dir, TASK_TIMEOUT)
+    head_job = head_job_environment(batch_queue, "run-batch", config_uri, output, run_dir, TASK_TIMEOUT)
     env = dict(os.environ, **head_job)
 
     run = run_venv_command([str(VENV_BIN / "seqpipe-head-job")], cwd=run_dir.parent, timeout=900, env=env)
 
     keys = s3_keys(s3, PROCESSED_BUCKET, run_key + "/")
-    missing = [f for f in final_outputs() if f"{run_key}/{f}" not in keys]
+    missing = [f for f in final_outputs(outdir) if f"{run_key}/{f}" not in keys]
     assert not missing, f"not in s3://{PROCESSED_BUCKET}/{run_key}/: {missing}"
+    assert not [k for k in keys if "/not-the-layouts/" in k]
+    # the state machine's CollectQC finds the run's QC summary at the output URI it is given
+    collected = collect_run(Repositories.from_env().quality, "run-batch", "P1", [SAMPLE], output)
+    assert collected["passed"] + collected["failed"] == [SAMPLE]
     assert "Setting memory to minimum allowed value" not in run.log, "Batch memory was rounded down"
 
     definitions = batch.describe_job_definitions()["jobDefinitions"]

@@ -37,12 +37,14 @@ from movement import analyse, in_bundle
 from run_directory import make_run_dir
 from snakemake_executor_plugin_aws_batch.constant import VALID_RESOURCES_MAPPING
 
+from seqpipe.aws.layout import run_output_uri, storage_of
 from seqpipe.execution.command import snakemake_argv
 
 pytestmark = [pytest.mark.e2e, pytest.mark.aws]
 
 RUN_ID = "run-moves"
-RUN_KEY = f"runs/{RUN_ID}"
+OUTPUT_URI = run_output_uri(PROCESSED_BUCKET, RUN_ID)
+RUN_KEY = storage_of(OUTPUT_URI)[0].removeprefix(f"s3://{PROCESSED_BUCKET}/")
 # two chunks, so that each calling job reads a region of the CRAM
 CONFIG = {"calling": {"callers": ["bcftools", "freebayes"], "scatter": 2}}
 COMPARED = [f"cram/{SAMPLE}.cram", f"cram/{SAMPLE}.cram.crai"] + [
@@ -93,11 +95,10 @@ def batch_run(endpoint: EmulatedBatch, demo_data: Path, tmp_path_factory: pytest
     s3.upload_file(str(run_dir / "run.yaml"), PROCESSED_BUCKET, f"configs/{RUN_ID}.yaml")
     queue = create_batch_queue(iam, batch)
     config_uri = f"s3://{PROCESSED_BUCKET}/configs/{RUN_ID}.yaml"
-    output_uri = f"s3://{PROCESSED_BUCKET}/{RUN_KEY}"
     env = dict(
         os.environ,
         **endpoint.environment(),
-        **head_job_environment(queue, RUN_ID, config_uri, output_uri, run_dir, TIMEOUT),
+        **head_job_environment(queue, RUN_ID, config_uri, OUTPUT_URI, run_dir, TIMEOUT),
     )
     endpoint.proxy.reset()
 

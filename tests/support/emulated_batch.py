@@ -17,7 +17,7 @@ import shlex
 import subprocess
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +126,8 @@ class BatchJob:
     job_id: str
     name: str
     status: str
-    targets: tuple[tuple[str, dict[str, str]], ...]  # (rule, wildcards) of every Snakemake job in it
+    # (rule, wildcards) of every Snakemake job in it; a job is known by its id (hashable: sets of jobs)
+    targets: tuple[tuple[str, dict[str, str]], ...] = field(compare=False)
 
     @property
     def rules(self) -> tuple[str, ...]:

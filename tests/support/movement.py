@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from aws_proxy import Request
 from emulated_batch import JOB_KEY, BatchJob
 
-REFERENCE_DIR = "results/reference/"
+from seqpipe.aws.layout import RUN_OUTDIR
+
+REFERENCE_DIR = f"{RUN_OUTDIR}/reference/"
 # not part of the bundle: the scatter's chunk BEDs and the bundle's own manifest
 NOT_BUNDLE = ("chunks/", "bundle.sha256")
 SOURCES = "snakemake-workflow-sources."
@@ -122,7 +124,7 @@ def analyse(
             for sample in {sample_of(wc, fastq_bytes) for _, wc in job.targets} - {None}:
                 per_sample[sample].add(request, job.job_id)
     for sample, traffic in sorted(per_sample.items()):
-        cram = keys.get(f"{run_key}/results/cram/{sample}.cram", 0)
+        cram = keys.get(f"{run_key}/{RUN_OUTDIR}/cram/{sample}.cram", 0)
         moved = fastq_bytes[sample] + cram
         report.samples[sample] = {
             "downloaded": traffic.down,
