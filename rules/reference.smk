@@ -36,7 +36,8 @@ FROM_REFERENCE_CACHE = (
 
 def reference_path(wildcards):
     """params.reference: the FASTA as the tools are given it, REFERENCE on every engine (under S3
-    storage a link into the host's cache, made by FROM_REFERENCE_CACHE, not the input's local path)."""
+    storage a link into the host's cache, made by FROM_REFERENCE_CACHE, not the input's local path).
+    """
     return REFERENCE
 
 
