@@ -12,27 +12,6 @@ CALLING_INPUT = dict(
 )
 
 
-def stream_region(bed):
-    """Under S3 storage: shell that streams the alignments a tool reads as params.reads ({input.reads},
-    within `bed` unless None) into params.reads, a job-local BAM, and indexes it; else nothing.
-    """
-    if not STORAGE:
-        return ""
-    region = f"-M -L {bed} " if bed else ""
-    return (
-        read_in_place("{input.reads}")
-        + f"samtools view --no-PG -b {region}-T {{params.reference}} -o {{params.reads}} {{input.reads}} && "
-        + "samtools index {params.reads} && "
-    )
-
-
-def reads_for_tool(name):
-    """params.reads: the CRAM itself, or (S3 storage) the job-local BAM stream_region writes."""
-    return lambda wc, input, output: (
-        f"{output[0]}.{name}.bam" if STORAGE else input.reads
-    )
-
-
 rule call_bcftools:
     input:
         **CALLING_INPUT,
@@ -73,9 +52,11 @@ rule call_freebayes:
     params:
         reference=reference_path,
     shell:
-        "(" + FROM_REFERENCE_CACHE + read_in_place("{input.crams}") + "freebayes "
-        "-f {params.reference} -t {input.bed} {input.crams} | grep -v '^##commandline=' | "
-        "bcftools view --no-version -Ob -o {output}) 2> {log}"
+        "("
+        + FROM_REFERENCE_CACHE
+        + read_in_place("{input.crams}")
+        + "freebayes -f {params.reference} -t {input.bed} {input.crams} | "
+        "grep -v '^##commandline=' | bcftools view --no-version -Ob -o {output}) 2> {log}"
 
 
 rule gather_calls:
@@ -267,8 +248,10 @@ rule call_deepvariant:
         model=CALLING["deepvariant"]["model_type"],
         tmp=lambda wc: out(f"calls/deepvariant/tmp/{wc.sample}.{wc.chunk}"),
     shell:
-        "(" + FROM_REFERENCE_CACHE + stream_region("{input.bed}") + "run_deepvariant "
-        "--model_type {params.model} --ref {params.reference} --reads {params.reads} "
+        "("
+        + FROM_REFERENCE_CACHE
+        + stream_region("{input.bed}")
+        + "run_deepvariant --model_type {params.model} --ref {params.reference} --reads {params.reads} "
         "--regions {input.bed} --output_vcf {output.vcf} --output_gvcf {output.gvcf} "
         "--num_shards {threads} --intermediate_results_dir {params.tmp} && rm -rf {params.tmp}) > {log} 2>&1"
 

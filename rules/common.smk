@@ -97,6 +97,42 @@ def read_in_place(files):
     return f"python -m seqpipe.storage.htslib {files} -- " if STORAGE else ""
 
 
+def reference_path(wildcards):
+    """params.reference: the FASTA as the tools are given it, REFERENCE on every engine (under S3
+    storage a link into the host's cache, made by FROM_REFERENCE_CACHE, not the input's local path).
+    """
+    return REFERENCE
+
+
+def reference_files(*extra):
+    """Inputs of a job whose tools read the reference (as params.reference): the FASTA and `extra`
+    bundle files; under S3 storage their objects and the bundle's manifest, read from the host cache.
+    """
+    files = [REFERENCE, *extra]
+    return in_place([*files, BUNDLE_MANIFEST]) if STORAGE else files
+
+
+def stream_region(bed):
+    """Under S3 storage: shell that streams the alignments a tool reads as params.reads ({input.reads},
+    within `bed` unless None) into params.reads, a job-local BAM, and indexes it; else nothing.
+    """
+    if not STORAGE:
+        return ""
+    region = f"-M -L {bed} " if bed else ""
+    return (
+        read_in_place("{input.reads}")
+        + f"samtools view --no-PG -b {region}-T {{params.reference}} -o {{params.reads}} {{input.reads}} && "
+        + "samtools index {params.reads} && "
+    )
+
+
+def reads_for_tool(name):
+    """params.reads: the CRAM itself, or (S3 storage) the job-local BAM stream_region writes."""
+    return lambda wc, input, output: (
+        f"{output[0]}.{name}.bam" if STORAGE else input.reads
+    )
+
+
 def unit_of(wildcards):
     return SHEETS.units[(wildcards.sample, wildcards.unit)]
 

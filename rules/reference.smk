@@ -34,21 +34,6 @@ FROM_REFERENCE_CACHE = (
 )
 
 
-def reference_path(wildcards):
-    """params.reference: the FASTA as the tools are given it, REFERENCE on every engine (under S3
-    storage a link into the host's cache, made by FROM_REFERENCE_CACHE, not the input's local path).
-    """
-    return REFERENCE
-
-
-def reference_files(*extra):
-    """Inputs of a rule whose tools read the reference (as params.reference): the FASTA and `extra`
-    bundle files; under S3 storage their objects and the bundle's manifest, read from the host cache.
-    """
-    files = [REFERENCE, *extra]
-    return in_place([*files, BUNDLE_MANIFEST]) if STORAGE else files
-
-
 rule link_reference:
     input:
         SOURCE_FASTA,
