@@ -178,7 +178,10 @@ def test_calling_reads_the_cram_in_place_with_ranged_reads(batch_run: BatchRun) 
         assert reads, f"{job.name} did not read the CRAM in place"
         seen = [(r.user_agent, r.range, r.bytes_out) for r in reads]
         assert all(r.user_agent.startswith("htslib") for r in reads), ("the CRAM was downloaded", job, seen)
-        assert any(r.range for r in reads), (job, seen)
+        # htslib reads from byte 0 with a plain GET and hangs up once it has its region; elsewhere it
+        # seeks with ranged GETs. Either way, not the whole object.
+        size = batch_run.keys[f"{RUN_KEY}/{cram}"]
+        assert any(r.range for r in reads) or sum(r.bytes_out for r in reads) < size, (job, seen, size)
     second_chunk = [j for j in callers if dict(j.targets[0][1])["chunk"] == "001"]
     starts = [
         int(r.range.removeprefix("bytes=").split("-")[0])
