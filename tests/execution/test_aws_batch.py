@@ -7,12 +7,13 @@ privileged nor named outside the deployment's prefix."""
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
-from emulated_batch import BatchQueue, as_workflow_checkout, head_job_environment, upload_tree
+from emulated_batch import BatchQueue, as_workflow_checkout, batch_jobs, head_job_environment, upload_tree
 from engine_harness import PROCESSED_BUCKET, SAMPLE, VENV_BIN, final_outputs, run_venv_command, s3_keys
 from snakemake_executor_plugin_aws_batch.constant import VALID_RESOURCES_MAPPING
 
@@ -62,8 +63,11 @@ def test_pipeline_on_aws_batch_submits_runs_and_uploads(
 
     definitions = batch.describe_job_definitions()["jobDefinitions"]
     local_jobs = run.log.count("\nlocalrule ")
-    submitted = run.log.count("\nrule ")
-    assert len(definitions) == submitted > 0, "one job definition per submitted job"
+    # a Batch job runs one Snakemake job, or the members of a job group (profiles/aws-batch)
+    submitted = batch_jobs(batch, batch_queue.queue_arn)
+    members = {job.job_id: len(job.targets) for job in submitted}
+    assert len(definitions) == len(submitted) > 0, "one job definition per submitted job"
+    assert sum(members.values()) == run.log.count("\nrule ") + run.log.count("\n    rule ")
     assert local_jobs == 1, "only the target rule `all` runs in the head job"
     for definition in definitions:
         container = definition["containerProperties"]
@@ -89,8 +93,9 @@ def test_pipeline_on_aws_batch_submits_runs_and_uploads(
     # every step of the run is recorded with the Batch job that ran it, read off the executor's calls
     steps = [i for i in Repositories.from_env().jobs.of_run("run-batch") if i["kind"] == STEP_KIND]
     on_batch = [s for s in steps if s["engine"] == "aws-batch"]
-    assert len(steps) == submitted + local_jobs and len(on_batch) == submitted
-    assert sorted(s["engine_job_id"] for s in on_batch) == sorted(j["jobId"] for j in jobs)
+    assert len(steps) == sum(members.values()) + local_jobs and len(on_batch) == sum(members.values())
+    assert Counter(s["engine_job_id"] for s in on_batch) == members
+    assert set(members) == {j["jobId"] for j in jobs}
     for step in on_batch:
         assert [h["status"] for h in step["history"]] == ["QUEUED", "RUNNING", "SUCCEEDED"], step
         assert step["engine_state"] == "SUCCEEDED" and step["engine_exit_status"] == 0
