@@ -178,10 +178,6 @@ def test_calling_reads_the_cram_in_place_with_ranged_reads(batch_run: BatchRun) 
         assert reads, f"{job.name} did not read the CRAM in place"
         seen = [(r.user_agent, r.range, r.bytes_out) for r in reads]
         assert all(r.user_agent.startswith("htslib") for r in reads), ("the CRAM was downloaded", job, seen)
-        # htslib reads from byte 0 with a plain GET and hangs up once it has its region; elsewhere it
-        # seeks with ranged GETs. Either way, not the whole object.
-        size = batch_run.keys[f"{RUN_KEY}/{cram}"]
-        assert any(r.range for r in reads) or sum(r.bytes_out for r in reads) < size, (job, seen, size)
     second_chunk = [j for j in callers if dict(j.targets[0][1])["chunk"] == "001"]
     starts = [
         int(r.range.removeprefix("bytes=").split("-")[0])
@@ -189,6 +185,8 @@ def test_calling_reads_the_cram_in_place_with_ranged_reads(batch_run: BatchRun) 
         for r in batch_run.gets(cram)
         if batch_run.job_of(r) == job and r.range
     ]
+    # the first chunk's tools read from byte 0 with a plain GET, and hang up once they have their
+    # region (here the whole small CRAM); the second chunk's seek to it with ranged GETs
     assert starts and min(starts) > 0, "the second chunk's reads start where its region does"
     readers = {batch_run.job_of(r) for r in batch_run.gets(cram)}
     assert readers == set(callers), "only the callers read the CRAM: QC read it where it was written"
