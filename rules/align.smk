@@ -2,12 +2,12 @@
 # versions and other side jobs fill the gaps instead of delaying it.
 #
 # reads -> map_reads (per unit: fastp | bwa | header | fixmate | sort) -> mark_duplicates (per sample:
-# merge units | markdup | CRAM). The unit BAMs are temporary; under S3 storage they are node-local
-# (temp(group_jobs=True)): Snakemake never uploads them, and on AWS Batch the profile runs a sample's
-# units, its duplicate marking and its QC as one job group on one machine (profiles/aws-batch).
+# merge units | markdup | CRAM). The unit BAMs are temporary; on AWS Batch the profile runs a sample's
+# units, its duplicate marking and its QC as one job group on one machine (profiles/aws-batch), and
+# the unit BAMs are node-local there (temp(group_jobs=True)): Snakemake never uploads them.
 # The CRAM is the only alignment product that leaves that machine.
 #
-# Outputs are byte-identical from run to run and engine to engine (tests/execution/test_same_results.py):
+# Outputs are byte-identical from run to run and engine to engine (tests/execution/test_batch_data_movement.py, tests/execution/test_resume.py):
 # * fastp runs one thread: its threads hand trimmed pairs on in the order they finish, which changes
 #   bwa's batches (so its insert-size estimates) and the order of reads at one position. One fastp
 #   thread trims ~70,000 pairs/s here, several times what bwa mem aligns on 16 threads.
@@ -26,7 +26,7 @@ rule map_reads:
         r2=lambda wc: unit_of(wc).fq2,
         reference=reference_files(*[f"{REFERENCE}.{ext}" for ext in ALIGNER_INDEX]),
     output:
-        bam=temp(out("align/{sample}/{unit}.bam"), group_jobs=STORAGE),
+        bam=temp(out("align/{sample}/{unit}.bam"), group_jobs=NODE_LOCAL_BAMS),
         json=out("qc/fastp/{sample}.{unit}.fastp.json"),
         html=out("qc/fastp/{sample}.{unit}.fastp.html"),
     log:
@@ -113,7 +113,7 @@ if config["duplicates"]["tool"] == "picard":
                 unit=[u.unit for u in units_of(wc.sample)],
             ),
         output:
-            temp(out("align/{sample}.merged.bam"), group_jobs=STORAGE),
+            temp(out("align/{sample}.merged.bam"), group_jobs=NODE_LOCAL_BAMS),
         log:
             log_of("merge_units/{sample}"),
         benchmark:
