@@ -1,5 +1,15 @@
 # Every caller runs per reference chunk (scatter) for one sample or, with calling.joint, for all
 # samples of a group; gather_calls then concatenates, normalizes and soft-filters the chunks.
+# Callers read the CRAMs where they lie: under S3 storage, through htslib's ranged reads of the chunk's
+# blocks and the index (read_in_place); tools without S3 support (GATK, DeepVariant) get the chunk's
+# region streamed through samtools into a job-local BAM (stream_region).
+
+CALLING_INPUT = dict(
+    crams=lambda wc: in_place(crams_for(wc)),
+    crais=lambda wc: in_place([f"{c}.crai" for c in crams_for(wc)]),
+    reference=reference_files(f"{REFERENCE}.fai"),
+    bed=out("reference/chunks/{chunk}.bed"),
+)
 
 
 rule call_bcftools:
@@ -14,11 +24,19 @@ rule call_bcftools:
     priority: 20
     conda:
         "../envs/bcftools.yaml"
+    params:
+        reference=reference_path,
     shell:
-        "(bcftools mpileup --no-version -f {input.reference} -R {input.bed} -a FORMAT/AD,FORMAT/DP -Ou {input.bams} | "
+        "("
+        + FROM_REFERENCE_CACHE
+        + read_in_place("{input.crams}")
+        + "bcftools mpileup --no-version "
+        "-f {params.reference} -R {input.bed} -a FORMAT/AD,FORMAT/DP -Ou {input.crams} | "
         "bcftools call --no-version -m -v -Ob -o {output}) 2> {log}"
 
 
+# FreeBayes records its command line (with the CRAM's path or URL) in the header: dropped, so the VCF
+# does not depend on the engine.
 rule call_freebayes:
     input:
         **CALLING_INPUT,
@@ -31,16 +49,20 @@ rule call_freebayes:
     priority: 20
     conda:
         "../envs/freebayes.yaml"
+    params:
+        reference=reference_path,
     shell:
-        "(freebayes -f {input.reference} -t {input.bed} {input.bams} | "
-        "bcftools view --no-version -Ob -o {output}) 2> {log}"
+        "("
+        + FROM_REFERENCE_CACHE
+        + read_in_place("{input.crams}")
+        + "freebayes -f {params.reference} -t {input.bed} {input.crams} | "
+        "grep -v '^##commandline=' | bcftools view --no-version -Ob -o {output}) 2> {log}"
 
 
 rule gather_calls:
     input:
         chunks=lambda wc: chunk_calls(wc.caller, "sample", wc.sample),
-        reference=REFERENCE,
-        fai=f"{REFERENCE}.fai",
+        reference=reference_files(f"{REFERENCE}.fai"),
     output:
         vcf=out("vcf/{sample}.{caller}.vcf.gz"),
         tbi=out("vcf/{sample}.{caller}.vcf.gz.tbi"),
@@ -51,6 +73,7 @@ rule gather_calls:
     conda:
         "../envs/bcftools.yaml"
     params:
+        reference=reference_path,
         min_qual=CALLING["min_qual"],
         min_depth=CALLING["min_depth"],
     # bcftools 1.16 cannot split multiallelics and drop duplicates (chunk edges) in one norm.
@@ -58,8 +81,10 @@ rule gather_calls:
     # an ALT allele at (freebayes reports such sites). --no-version everywhere: no run dates in
     # the headers, so a rerun gives byte-identical VCFs.
     shell:
-        "(bcftools concat --no-version -Ou {input.chunks} | "
-        "bcftools norm --no-version -f {input.reference} -m- -Ou | "
+        "("
+        + FROM_REFERENCE_CACHE
+        + "bcftools concat --no-version -Ou {input.chunks} | "
+        "bcftools norm --no-version -f {params.reference} -m- -Ou | "
         "bcftools norm --no-version --rm-dup exact -Ou | "
         "bcftools filter --no-version -m+ -s LowQual -e 'QUAL<{params.min_qual}' -Ou | "
         "bcftools filter --no-version -m+ -s LowDepth -e 'INFO/DP<{params.min_depth}' -Ou | "
@@ -70,8 +95,7 @@ rule gather_calls:
 use rule gather_calls as gather_joint_calls with:
     input:
         chunks=lambda wc: chunk_calls(wc.caller, "joint", wc.group),
-        reference=REFERENCE,
-        fai=f"{REFERENCE}.fai",
+        reference=reference_files(f"{REFERENCE}.fai"),
     output:
         vcf=out("vcf/joint/{group}.{caller}.vcf.gz"),
         tbi=out("vcf/joint/{group}.{caller}.vcf.gz.tbi"),
@@ -85,16 +109,16 @@ use rule gather_calls as gather_joint_calls with:
 # neither is packaged for Debian, so the test suite checks their command lines with dry runs.
 
 
+# BaseRecalibrator and ApplyBQSR both read the whole CRAM: under S3 storage it is streamed once.
 rule recalibrate_base_qualities:
     input:
-        bam=out("align/{sample}.markdup.bam"),
-        bai=out("align/{sample}.markdup.bam.bai"),
-        reference=REFERENCE,
-        dict=out("reference/genome.dict"),
+        reads=lambda wc: in_place(cram_of(wc.sample)),
+        index=lambda wc: in_place(f"{cram_of(wc.sample)}.crai"),
+        reference=reference_files(f"{REFERENCE}.fai", out("reference/genome.dict")),
         known=CALLING["gatk"]["known_sites"],
     output:
-        bam=temp(out("align/{sample}.recal.bam")),
-        bai=temp(out("align/{sample}.recal.bam.bai")),
+        cram=temp(out("align/{sample}.recal.cram")),
+        crai=temp(out("align/{sample}.recal.cram.crai")),
         table=out("qc/bqsr/{sample}.recal.table"),
     log:
         log_of("recalibrate_base_qualities/{sample}"),
@@ -105,22 +129,25 @@ rule recalibrate_base_qualities:
     resources:
         mem_mb=4096,
     params:
+        reference=reference_path,
+        reads=reads_for_tool("sample"),
         known=lambda wc, input: " ".join(f"--known-sites {k}" for k in input.known),
     shell:
-        "(gatk --java-options -Xmx{resources.mem_mb}m BaseRecalibrator -R {input.reference} "
-        "-I {input.bam} {params.known} -O {output.table} && "
-        "gatk --java-options -Xmx{resources.mem_mb}m ApplyBQSR -R {input.reference} -I {input.bam} "
-        "--bqsr-recal-file {output.table} -O {output.bam} --create-output-bam-index false && "
-        "samtools index {output.bam} {output.bai}) > {log} 2>&1"
+        "("
+        + FROM_REFERENCE_CACHE
+        + stream_region(None)
+        + "gatk --java-options -Xmx{resources.mem_mb}m "
+        "BaseRecalibrator -R {params.reference} -I {params.reads} {params.known} -O {output.table} && "
+        "gatk --java-options -Xmx{resources.mem_mb}m ApplyBQSR -R {params.reference} -I {params.reads} "
+        "--bqsr-recal-file {output.table} -O {output.cram} --create-output-bam-index false && "
+        "samtools index {output.cram} {output.crai}) > {log} 2>&1"
 
 
 rule call_gatk_gvcf:
     input:
-        bam=lambda wc: analysis_bam(wc.sample),
-        bai=lambda wc: f"{analysis_bam(wc.sample)}.bai",
-        reference=REFERENCE,
-        fai=f"{REFERENCE}.fai",
-        dict=out("reference/genome.dict"),
+        reads=lambda wc: in_place(analysis_reads(wc.sample)),
+        index=lambda wc: in_place(f"{analysis_reads(wc.sample)}.crai"),
+        reference=reference_files(f"{REFERENCE}.fai", out("reference/genome.dict")),
         bed=out("reference/chunks/{chunk}.bed"),
     output:
         gvcf=temp(out("calls/gatk/gvcf/{sample}.{chunk}.g.vcf.gz")),
@@ -133,9 +160,16 @@ rule call_gatk_gvcf:
         "../envs/gatk4.yaml"
     resources:
         mem_mb=4096,
+    params:
+        reference=reference_path,
+        reads=reads_for_tool("region"),
     shell:
-        "gatk --java-options -Xmx{resources.mem_mb}m HaplotypeCaller -R {input.reference} "
-        "-I {input.bam} -L {input.bed} -ERC GVCF -O {output.gvcf} > {log} 2>&1"
+        "("
+        + FROM_REFERENCE_CACHE
+        + stream_region("{input.bed}")
+        + "gatk --java-options "
+        "-Xmx{resources.mem_mb}m HaplotypeCaller -R {params.reference} -I {params.reads} -L {input.bed} "
+        "-ERC GVCF -O {output.gvcf}) > {log} 2>&1"
 
 
 rule genotype_gatk:
@@ -144,8 +178,7 @@ rule genotype_gatk:
             out("calls/gatk/gvcf/{sample}.{{chunk}}.g.vcf.gz"),
             sample=samples_in(wc.scope, wc.name),
         ),
-        reference=REFERENCE,
-        dict=out("reference/genome.dict"),
+        reference=reference_files(out("reference/genome.dict")),
         bed=out("reference/chunks/{chunk}.bed"),
     output:
         temp(out("calls/gatk/{scope}/{name}.{chunk}.bcf")),
@@ -158,13 +191,16 @@ rule genotype_gatk:
     resources:
         mem_mb=4096,
     params:
+        reference=reference_path,
         variants=lambda wc, input: " ".join(f"-V {g}" for g in input.gvcfs),
         combined=lambda wc, output: output[0].replace(".bcf", ".combined.g.vcf.gz"),
         genotyped=lambda wc, output: output[0].replace(".bcf", ".genotyped.vcf.gz"),
     shell:
-        "(gatk --java-options -Xmx{resources.mem_mb}m CombineGVCFs -R {input.reference} "
-        "{params.variants} -L {input.bed} -O {params.combined} && "
-        "gatk --java-options -Xmx{resources.mem_mb}m GenotypeGVCFs -R {input.reference} "
+        "("
+        + FROM_REFERENCE_CACHE
+        + "gatk --java-options -Xmx{resources.mem_mb}m CombineGVCFs "
+        "-R {params.reference} {params.variants} -L {input.bed} -O {params.combined} && "
+        "gatk --java-options -Xmx{resources.mem_mb}m GenotypeGVCFs -R {params.reference} "
         "-V {params.combined} -L {input.bed} -O {params.genotyped} && "
         "bcftools view -Ob -o {output} {params.genotyped} && "
         "rm -f {params.combined}* {params.genotyped}*) > {log} 2>&1"
@@ -188,10 +224,9 @@ rule gather_gvcf:
 
 rule call_deepvariant:
     input:
-        bam=lambda wc: analysis_bam(wc.sample),
-        bai=lambda wc: f"{analysis_bam(wc.sample)}.bai",
-        reference=REFERENCE,
-        fai=f"{REFERENCE}.fai",
+        reads=lambda wc: in_place(analysis_reads(wc.sample)),
+        index=lambda wc: in_place(f"{analysis_reads(wc.sample)}.crai"),
+        reference=reference_files(f"{REFERENCE}.fai"),
         bed=out("reference/chunks/{chunk}.bed"),
     output:
         vcf=temp(out("calls/deepvariant/sample/{sample}.{chunk}.vcf.gz")),
@@ -208,10 +243,15 @@ rule call_deepvariant:
     resources:
         mem_mb=8192,
     params:
+        reference=reference_path,
+        reads=reads_for_tool("region"),
         model=CALLING["deepvariant"]["model_type"],
         tmp=lambda wc: out(f"calls/deepvariant/tmp/{wc.sample}.{wc.chunk}"),
     shell:
-        "(run_deepvariant --model_type {params.model} --ref {input.reference} --reads {input.bam} "
+        "("
+        + FROM_REFERENCE_CACHE
+        + stream_region("{input.bed}")
+        + "run_deepvariant --model_type {params.model} --ref {params.reference} --reads {params.reads} "
         "--regions {input.bed} --output_vcf {output.vcf} --output_gvcf {output.gvcf} "
         "--num_shards {threads} --intermediate_results_dir {params.tmp} && rm -rf {params.tmp}) > {log} 2>&1"
 

@@ -66,12 +66,91 @@ REFERENCE = out("reference/genome.fa")
 CHUNKS = [f"{i:03d}" for i in range(SCATTER)]
 
 
+# Under a default storage provider (S3: the "s3" and "aws-batch" engines) every file is an object and a
+# job starts without the run's files. What moves is chosen here (docs/scaling.md): a job reads the
+# CRAMs it needs in place (htslib ranged reads) and the reference from its host's cache; only the
+# alignment job reads the FASTQs, and the unit BAMs never leave the machine that made them.
+STORAGE = workflow.storage_settings.default_storage_provider is not None
+# With S3 storage and the alignment chain in one job group (profiles/aws-batch), a sample's unit BAMs
+# stay on the group's machine (temp(..., group_jobs=True)); without that group (the "s3" engine runs
+# each job on its own) its consumer reads them from storage, so they are uploaded and removed.
+NODE_LOCAL_BAMS = STORAGE and "map_reads" in workflow.group_settings.overwrite_groups
+
+
+def object_url(path):
+    """The s3:// URL of a workflow path under S3 storage."""
+    prefix = workflow.storage_settings.default_storage_prefix.rstrip("/")
+    return f"{prefix}/{os.path.normpath(path)}"
+
+
+def in_place(paths):
+    """Input files a job reads where they lie: under S3 storage the objects, which Snakemake checks
+    but does not download (the command reads them through read_in_place or the reference cache).
+    """
+    if not STORAGE:
+        return paths
+    if isinstance(paths, str):
+        return storage(object_url(paths), retrieve=False)
+    return [storage(object_url(p), retrieve=False) for p in paths]
+
+
+def read_in_place(files):
+    """Prefix of a command that reads `files` (a placeholder such as "{input.cram}") with htslib: under
+    S3 storage each is replaced by its object's URL unless this job holds a current local copy.
+    """
+    return f"python -m seqpipe.storage.htslib {files} -- " if STORAGE else ""
+
+
+def reference_path(wildcards):
+    """params.reference: the FASTA as the tools are given it, REFERENCE on every engine (under S3
+    storage a link into the host's cache, made by FROM_REFERENCE_CACHE, not the input's local path).
+    """
+    return REFERENCE
+
+
+def reference_files(*extra):
+    """Inputs of a job whose tools read the reference (as params.reference): the FASTA and `extra`
+    bundle files; under S3 storage their objects and the bundle's manifest, read from the host cache.
+    """
+    files = [REFERENCE, *extra]
+    return in_place([*files, BUNDLE_MANIFEST]) if STORAGE else files
+
+
+def stream_region(bed):
+    """Under S3 storage: shell that streams the alignments a tool reads as params.reads ({input.reads},
+    within `bed` unless None) into params.reads, a job-local BAM, and indexes it; else nothing.
+    """
+    if not STORAGE:
+        return ""
+    region = f"-M -L {bed} " if bed else ""
+    return (
+        read_in_place("{input.reads}")
+        + f"samtools view --no-PG -b {region}-T {{params.reference}} -o {{params.reads}} {{input.reads}} && "
+        + "samtools index {params.reads} && "
+    )
+
+
+def reads_for_tool(name):
+    """params.reads: the CRAM itself, or (S3 storage) the job-local BAM stream_region writes."""
+    return lambda wc, input, output: (
+        f"{output[0]}.{name}.bam" if STORAGE else input.reads
+    )
+
+
 def unit_of(wildcards):
     return SHEETS.units[(wildcards.sample, wildcards.unit)]
 
 
 def units_of(sample):
     return SHEETS.units_of(sample)
+
+
+def reads_of(sample):
+    return [path for u in units_of(sample) for path in (u.fq1, u.fq2)]
+
+
+def cram_files(sample):
+    return [out(f"cram/{sample}.{ext}") for ext in ("cram", "cram.crai", "cram.md5")]
 
 
 def cram_outputs():
@@ -115,30 +194,25 @@ def samples_in(scope, name):
     return [name] if scope == "sample" else GROUPS[name]
 
 
-def analysis_bam(sample):
+def cram_of(sample):
+    return out(f"cram/{sample}.cram")
+
+
+def analysis_reads(sample):
+    """The alignments callers read: the sample's CRAM or, with GATK's BQSR, its recalibrated copy."""
     if "gatk" in CALLERS and CALLING["gatk"]["bqsr"]:
-        return out(f"align/{sample}.recal.bam")
-    return out(f"align/{sample}.markdup.bam")
+        return out(f"align/{sample}.recal.cram")
+    return cram_of(sample)
 
 
-def bams_for(wc):
-    names = samples_in(wc.scope, wc.name)
-    return expand(out("align/{sample}.markdup.bam"), sample=names)
+def crams_for(wc):
+    return [cram_of(name) for name in samples_in(wc.scope, wc.name)]
 
 
 def chunk_calls(caller, scope, name):
     # DeepVariant writes a VCF per sample and chunk; every other path ends in BCF.
     ext = "vcf.gz" if (caller, scope) == ("deepvariant", "sample") else "bcf"
     return expand(out(f"calls/{caller}/{scope}/{name}.{{chunk}}.{ext}"), chunk=CHUNKS)
-
-
-CALLING_INPUT = dict(
-    bams=bams_for,
-    bais=lambda wc: [f"{b}.bai" for b in bams_for(wc)],
-    reference=REFERENCE,
-    fai=f"{REFERENCE}.fai",
-    bed=out("reference/chunks/{chunk}.bed"),
-)
 
 
 def stats_of_vcfs():

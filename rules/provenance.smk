@@ -28,18 +28,41 @@ rule collect_software_versions:
         "../scripts/workflow_step.py"
 
 
+# Checksums of a sample's FASTQs and CRAM are computed where those files are: on AWS Batch in the
+# sample's alignment job group (profiles/aws-batch), so the run manifest moves none of them again.
+rule checksum_sample:
+    input:
+        reads=lambda wc: reads_of(wc.sample),
+        cram=lambda wc: cram_files(wc.sample),
+    output:
+        out("manifest/checksums/{sample}.tsv"),
+    log:
+        log_of("checksum_sample/{sample}"),
+    benchmark:
+        benchmark_of("checksum_sample/{sample}")
+    conda:
+        "../envs/python.yaml"
+    params:
+        reads=lambda wc: reads_of(wc.sample),
+        cram=lambda wc: cram_files(wc.sample),
+    script:
+        "../scripts/workflow_step.py"
+
+
+MANIFEST_RESULTS = [
+    *vcf_outputs(),
+    out("qc/qc_summary.tsv"),
+    out("qc/qc_summary.json"),
+    out("qc/multiqc_report.html"),
+]
+
+
 rule write_run_manifest:
     input:
         versions=expand(out("manifest/versions/{tool}.txt"), tool=TOOLS),
-        reads=[path for u in SHEETS.units.values() for path in (u.fq1, u.fq2)],
-        reference=SOURCE_FASTA,
-        results=[
-            *cram_outputs(),
-            *vcf_outputs(),
-            out("qc/qc_summary.tsv"),
-            out("qc/qc_summary.json"),
-            out("qc/multiqc_report.html"),
-        ],
+        checksums=expand(out("manifest/checksums/{sample}.tsv"), sample=SAMPLES),
+        bundle=BUNDLE_MANIFEST,
+        results=MANIFEST_RESULTS,
     output:
         out("manifest/run_manifest.json"),
     log:
@@ -50,6 +73,10 @@ rule write_run_manifest:
         "../envs/python.yaml"
     params:
         config=config,
+        # the source FASTA is recorded with the checksum of its copy in the reference bundle
+        reference=SOURCE_FASTA,
+        reference_copy=os.path.basename(REFERENCE),
+        results=MANIFEST_RESULTS,
         workflow_dir=workflow.basedir,
         snakemake_version=SNAKEMAKE_VERSION,
     script:

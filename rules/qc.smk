@@ -1,8 +1,13 @@
+# The BAM QC rules read every byte of the sample's CRAM, so they read it where it was written: on AWS
+# Batch they run in the sample's alignment job group (profiles/aws-batch), which has the CRAM on its
+# disk, and move nothing. (Read in place from S3, each of them would cost the CRAM's size again.)
+
+
 rule compute_alignment_stats:
     input:
-        bam=out("align/{sample}.markdup.bam"),
-        bai=out("align/{sample}.markdup.bam.bai"),
-        reference=REFERENCE,
+        cram=lambda wc: cram_of(wc.sample),
+        crai=lambda wc: f"{cram_of(wc.sample)}.crai",
+        reference=reference_files(f"{REFERENCE}.fai"),
     output:
         stats=out("qc/samtools/{sample}.stats"),
         flagstat=out("qc/samtools/{sample}.flagstat"),
@@ -13,16 +18,24 @@ rule compute_alignment_stats:
         benchmark_of("compute_alignment_stats/{sample}")
     conda:
         "../envs/samtools.yaml"
+    params:
+        reference=reference_path,
     shell:
-        "(samtools stats -r {input.reference} {input.bam} > {output.stats} && "
-        "samtools flagstat {input.bam} > {output.flagstat} && "
-        "samtools idxstats {input.bam} > {output.idxstats}) 2> {log}"
+        "("
+        + FROM_REFERENCE_CACHE
+        + "samtools stats -r {params.reference} --reference {params.reference} "
+        "{input.cram} > {output.stats} && "
+        "samtools flagstat --input-fmt-option reference={params.reference} {input.cram} "
+        "> {output.flagstat} && "
+        "samtools idxstats --input-fmt-option reference={params.reference} {input.cram} "
+        "> {output.idxstats}) 2> {log}"
 
 
 rule compute_coverage:
     input:
-        bam=out("align/{sample}.markdup.bam"),
-        bai=out("align/{sample}.markdup.bam.bai"),
+        cram=lambda wc: cram_of(wc.sample),
+        crai=lambda wc: f"{cram_of(wc.sample)}.crai",
+        reference=reference_files(f"{REFERENCE}.fai"),
     output:
         summary=out("qc/mosdepth/{sample}.mosdepth.summary.txt"),
         dist=out("qc/mosdepth/{sample}.mosdepth.global.dist.txt"),
@@ -35,18 +48,22 @@ rule compute_coverage:
     conda:
         "../envs/mosdepth.yaml"
     params:
+        reference=reference_path,
         # from the output, so it is the job's local path under S3 storage too
         prefix=lambda wc, output: output.summary.removesuffix(".mosdepth.summary.txt"),
         window=config["qc"]["mosdepth_window"],
     shell:
-        "(mosdepth --no-per-base --fast-mode --by {params.window} {params.prefix} {input.bam} && "
+        "("
+        + FROM_REFERENCE_CACHE
+        + "mosdepth --no-per-base --fast-mode --fasta {params.reference} "
+        "--by {params.window} {params.prefix} {input.cram} && "
         "rm -f {params.prefix}.regions.bed.gz.csi) 2> {log}"
 
 
 rule compute_variant_stats:
     input:
         vcf=out("vcf/{prefix}.vcf.gz"),
-        reference=REFERENCE,
+        reference=reference_files(f"{REFERENCE}.fai"),
     output:
         out("qc/bcftools/{prefix}.stats"),
     log:
@@ -55,9 +72,14 @@ rule compute_variant_stats:
         benchmark_of("compute_variant_stats/{prefix}")
     conda:
         "../envs/bcftools.yaml"
+    params:
+        reference=reference_path,
     # PASS calls only: soft-filtered records stay in the VCF but should not move Ts/Tv.
     shell:
-        "bcftools stats -f PASS -F {input.reference} -s - {input.vcf} > {output} 2> {log}"
+        "("
+        + FROM_REFERENCE_CACHE
+        + "bcftools stats -f PASS -F {params.reference} -s - {input.vcf} "
+        "> {output}) 2> {log}"
 
 
 rule summarize_qc:

@@ -4,19 +4,34 @@ ALIGNER_INDEX = {
     "bwa-mem2": ["0123", "amb", "ann", "bwt.2bit.64", "pac"],
 }[config["aligner"]]
 
-# Index files already beside the user's FASTA are reused (hard-linked), never rebuilt.
+# Index files already beside the user's FASTA are reused (hard-linked), never rebuilt. bwa's .alt file
+# (ALT contigs) is taken when the user has one; nothing here makes it.
 _SOURCE_STEM = os.path.splitext(SOURCE_FASTA)[0]
 REFERENCE_FILES = {
     "fai": (f"{SOURCE_FASTA}.fai", f"{REFERENCE}.fai"),
     "dict": (f"{_SOURCE_STEM}.dict", out("reference/genome.dict")),
     **{ext: (f"{SOURCE_FASTA}.{ext}", f"{REFERENCE}.{ext}") for ext in ALIGNER_INDEX},
 }
+if os.path.exists(f"{SOURCE_FASTA}.alt"):
+    REFERENCE_FILES["alt"] = (f"{SOURCE_FASTA}.alt", f"{REFERENCE}.alt")
 REUSED = {k: v for k, v in REFERENCE_FILES.items() if os.path.exists(v[0])}
 if not all(
     ext in REUSED for ext in ALIGNER_INDEX
 ):  # an aligner index is reused whole or not at all
     REUSED = {k: v for k, v in REUSED.items() if k not in ALIGNER_INDEX}
 REFERENCE_INDEX = [target for _, target in REFERENCE_FILES.values()]
+# The reference bundle: what a compute host caches once (seqpipe.storage.reference_cache), with a
+# manifest of sizes and SHA-256s that the cache checks every fetched file against.
+REFERENCE_BUNDLE = [REFERENCE, *REFERENCE_INDEX]
+BUNDLE_MANIFEST = out("reference/bundle.sha256")
+# Under S3 storage a job first links the bundle from its host's cache to the reference's usual
+# directory, so every tool is given the same reference path on every engine (it is written into CRAM
+# and VCF headers, which therefore do not depend on where the run went).
+FROM_REFERENCE_CACHE = (
+    f"python -m seqpipe.storage.reference_cache {object_url(out('reference'))} {out('reference')} && "
+    if STORAGE
+    else ""
+)
 
 
 rule link_reference:
@@ -114,6 +129,22 @@ if ALIGNER_INDEX[0] not in REUSED:
             command="bwa-mem2" if config["aligner"] == "bwa-mem2" else "bwa",
         shell:
             "{params.command} index {input} > {log} 2>&1"
+
+
+rule checksum_reference:
+    input:
+        REFERENCE_BUNDLE,
+    output:
+        BUNDLE_MANIFEST,
+    log:
+        log_of("reference/checksum_reference"),
+    benchmark:
+        benchmark_of("reference/checksum_reference")
+    priority: 50
+    conda:
+        "../envs/python.yaml"
+    script:
+        "../scripts/workflow_step.py"
 
 
 rule split_reference:

@@ -11,7 +11,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))  # noqa: F821 (injected by Snakemake)
 
 from seqpipe.chunks import write_chunk_beds
-from seqpipe.provenance import write_run_manifest, write_versions_for_multiqc
+from seqpipe.provenance import write_checksums, write_run_manifest, write_versions_for_multiqc
 from seqpipe.qc.summary import summarize_qc
 
 smk = snakemake  # noqa: F821
@@ -35,12 +35,25 @@ elif smk.rule == "summarize_qc":
         smk.output.json,
         demux_verdicts=smk.input.demux,
     )
+# The reference bundle's manifest is read and written by the storage layer (boto3: imported only here).
+elif smk.rule == "checksum_reference":
+    from seqpipe.storage.reference_cache import write_manifest
+
+    write_manifest(smk.input, smk.output[0])
+elif smk.rule == "checksum_sample":
+    write_checksums(smk.input.reads, smk.params.reads, smk.input.cram, smk.params.cram, smk.output[0])
 elif smk.rule == "write_run_manifest":
+    from seqpipe.storage.reference_cache import read_manifest
+
+    bundle = read_manifest(Path(smk.input.bundle).read_text(), smk.input.bundle)
+    (copy,) = [f for f in bundle if f.name == smk.params.reference_copy]
     write_run_manifest(
         smk.params.config,
         smk.input.versions,
-        [*smk.input.reads, smk.input.reference],
+        smk.input.checksums,
+        {"path": smk.params.reference, "bytes": copy.size, "sha256": copy.sha256},
         smk.input.results,
+        smk.params.results,
         smk.params.workflow_dir,
         smk.params.snakemake_version,
         smk.output[0],

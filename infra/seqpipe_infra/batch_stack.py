@@ -17,6 +17,7 @@ from seqpipe_infra.access import grant_bucket
 from seqpipe_infra.common import log_group, removal_policy, workflow_role
 from seqpipe_infra.compliance import acknowledge
 from seqpipe_infra.config import EnvConfig
+from seqpipe_infra.host_cache import cache_user_data, cache_volume
 from seqpipe_infra.names import bucket_name
 from seqpipe_infra.network_stack import NetworkStack
 from seqpipe_infra.permissions import Access
@@ -79,8 +80,11 @@ class BatchStack(cdk.Stack):
                     volume=ec2.BlockDeviceVolume.ebs(
                         200, encrypted=True, volume_type=ec2.EbsDeviceVolumeType.GP3
                     ),
-                )
+                ),
+                # the reference bundle, fetched once per host (seqpipe_infra.host_cache)
+                cache_volume(),
             ],
+            user_data=cache_user_data(),
         )
         self.spot = self._compute_environment("Spot", network, launch_template, spot=True)
         self.on_demand = self._compute_environment("OnDemand", network, launch_template, spot=False)

@@ -84,7 +84,7 @@ def test_head_job_fetches_the_run_config_and_execs_the_aws_batch_command(aws, tm
         "SEQPIPE_WORKFLOW_DIR": str(workflow),
         "SEQPIPE_RUN_ID": "RUN1",
         "SEQPIPE_CONFIG_URI": "s3://raw/configs/RUN1.yaml",
-        "SEQPIPE_OUTPUT_URI": "s3://processed/runs/RUN1",
+        "SEQPIPE_OUTPUT_URI": "s3://processed/runs/RUN1/results",
         "SEQPIPE_TASK_TIMEOUT_SECONDS": "21600",
         "SNAKEMAKE_AWS_BATCH_JOB_QUEUE": queue,
     }
@@ -96,6 +96,7 @@ def test_head_job_fetches_the_run_config_and_execs_the_aws_batch_command(aws, tm
     assert argv[argv.index("--profile") + 1] == "profiles/aws-batch"
     assert argv[argv.index("--configfile") + 1] == "run.yaml"
     assert argv[argv.index("--default-storage-prefix") + 1] == "s3://processed/runs/RUN1"
+    assert argv[argv.index("--config") + 1] == "outdir=results"  # outputs at SEQPIPE_OUTPUT_URI
     assert argv[argv.index("--aws-batch-task-timeout") + 1] == "21600"
     assert argv[argv.index("--envvars") + 1] == "SEQPIPE_RUN_ID"  # every task job carries the run id
     assert (workflow / "run.yaml").read_text() == "samples: samples.tsv\n"

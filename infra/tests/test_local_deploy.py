@@ -30,6 +30,7 @@ from seqpipe_infra.local_endpoint import LOCAL_ACCOUNT, LOCAL_REGION
 from seqpipe_infra.names import function_name, table_name
 from seqpipe_infra.permissions import classify
 
+from seqpipe.aws.layout import run_output_uri
 from seqpipe.aws.repositories import Repositories
 from seqpipe.aws.settings import Settings
 from seqpipe.aws.tables import ALL_TABLES
@@ -134,13 +135,13 @@ def run1(deployed, moto_endpoint: str):
     the endpoint's request log on."""
     thresholds = b"qc:\n  thresholds:\n    mean_depth: {min: 10}\n    mapped_pct: {min: 90}\n"
     run_input = _run_input(deployed, "RUN1", ["S1", "S2"], thresholds)
-    # what the Snakemake head job would have written to s3://<processed>/runs/RUN1
+    # what the Snakemake head job would have written to s3://<processed>/runs/RUN1/results
     processed = _output(deployed, "storage", "ProcessedBucketName")
     subprocess.run(
         [sys.executable, str(PIPELINE_OUTPUTS)],
         env={
             **os.environ,
-            "SEQPIPE_OUTPUT_URI": f"s3://{processed}/runs/RUN1",
+            "SEQPIPE_OUTPUT_URI": run_output_uri(processed, "RUN1"),
             "SEQPIPE_CONFIG_URI": run_input["config_uri"],
             "SAMPLES": "S1,S2",
             "LOW_DEPTH_SAMPLES": "S2",

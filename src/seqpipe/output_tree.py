@@ -26,6 +26,7 @@ PER_SAMPLE_RULE_FOLDERS = (
     "mark_duplicates",
     "recalibrate_base_qualities",
     "convert_to_cram",
+    "checksum_sample",
     "compute_alignment_stats",
     "compute_coverage",
     "gather_calls",
@@ -65,6 +66,7 @@ SAMPLE_OUTPUTS = tuple(
         rf"fastq/{_SAMPLE}_L\d{{3}}_R[12]\.fastq\.gz(\.md5)?",
         rf"qc/({_QC})/{_SAMPLE}{_NAME_REST}",
         rf"(logs|benchmarks)/({_RULES})/{_SAMPLE}{_NAME_REST}",
+        rf"manifest/checksums/{_SAMPLE}{_NAME_REST}",
         rf"(logs|benchmarks)/calls/[^/]+/(sample|gvcf)/{_SAMPLE}{_NAME_REST}",
         rf"(logs|benchmarks)/calls/deepvariant/{_SAMPLE}{_NAME_REST}",
     )

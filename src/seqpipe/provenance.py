@@ -59,8 +59,44 @@ def file_digest(path: str | Path, algorithm: str = "sha256") -> str:
     return digest.hexdigest()
 
 
-def describe_files(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
-    return [{"path": str(p), "bytes": Path(p).stat().st_size, "sha256": file_digest(p)} for p in paths]
+def describe_files(paths: Iterable[str | Path], names: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """Path (``names``, the workflow's paths, when given), size and SHA-256 of each file."""
+    paths = list(paths)
+    shown = [str(p) for p in paths] if names is None else list(names)
+    return [
+        {"path": name, "bytes": Path(p).stat().st_size, "sha256": file_digest(p)}
+        for p, name in zip(paths, shown, strict=True)
+    ]
+
+
+CHECKSUM_FIELDS = ("role", "path", "bytes", "sha256")
+
+
+def write_checksums(
+    inputs: Iterable[str | Path],
+    input_names: Iterable[str],
+    outputs: Iterable[str | Path],
+    output_names: Iterable[str],
+    out: str | Path,
+) -> None:
+    """A sample's checksums, computed where its FASTQs and CRAM are, so that the run manifest only reads
+    them: one tab-separated line per file, with its role (input or output) and workflow path."""
+    rows = ["\t".join(CHECKSUM_FIELDS)]
+    for role, paths, names in (("input", inputs, input_names), ("output", outputs, output_names)):
+        rows += [f"{role}\t{d['path']}\t{d['bytes']}\t{d['sha256']}" for d in describe_files(paths, names)]
+    Path(out).write_text("\n".join(rows) + "\n")
+
+
+def read_checksums(path: str | Path) -> dict[str, list[dict[str, Any]]]:
+    """role -> [{path, bytes, sha256}] of a checksum file."""
+    lines = Path(path).read_text().splitlines()
+    if not lines or tuple(lines[0].split("\t")) != CHECKSUM_FIELDS:
+        raise ValueError(f"{path}: not a checksum file (header {lines[:1]!r})")
+    by_role: dict[str, list[dict[str, Any]]] = {"input": [], "output": []}
+    for line in lines[1:]:
+        role, name, size, sha256 = line.split("\t")
+        by_role[role].append({"path": name, "bytes": int(size), "sha256": sha256})
+    return by_role
 
 
 def workflow_revision(workflow_dir: str | Path) -> str:
@@ -78,8 +114,8 @@ def workflow_revision(workflow_dir: str | Path) -> str:
 def build_manifest(
     config: Mapping[str, Any],
     versions: Mapping[str, str],
-    inputs: Iterable[str | Path],
-    outputs: Iterable[str | Path],
+    inputs: list[dict[str, Any]],
+    outputs: list[dict[str, Any]],
     workflow_dir: str | Path,
     snakemake_version: str,
 ) -> dict[str, Any]:
@@ -92,20 +128,27 @@ def build_manifest(
         },
         "software_versions": dict(versions),
         "config": json.loads(json.dumps(config, default=str)),
-        "inputs": describe_files(inputs),
-        "outputs": describe_files(outputs),
+        "inputs": inputs,
+        "outputs": outputs,
     }
 
 
 def write_run_manifest(
     config: Mapping[str, Any],
     version_files: Iterable[str | Path],
-    inputs: Iterable[str | Path],
+    sample_checksums: Iterable[str | Path],
+    reference: dict[str, Any],
     outputs: Iterable[str | Path],
+    output_names: Iterable[str],
     workflow_dir: str | Path,
     snakemake_version: str,
     path: str | Path,
 ) -> None:
+    """The run's manifest. The large files' checksums (FASTQs, CRAMs, reference) were computed where those
+    files were (``sample_checksums``, ``reference``); the other outputs are read here."""
     versions = {Path(f).stem: Path(f).read_text().strip() for f in version_files}
+    recorded = [read_checksums(f) for f in sample_checksums]
+    inputs = [row for r in recorded for row in r["input"]] + [reference]
+    outputs = [row for r in recorded for row in r["output"]] + describe_files(outputs, output_names)
     manifest = build_manifest(config, versions, inputs, outputs, workflow_dir, snakemake_version)
     Path(path).write_text(json.dumps(manifest, indent=2) + "\n")

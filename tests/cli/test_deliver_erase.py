@@ -10,22 +10,28 @@ from urllib.parse import parse_qs, urlparse
 import requests
 
 from seqpipe.aws.delivery import RECIPIENT_TAG
+from seqpipe.aws.layout import RUN_OUTDIR, run_outputs_key
 from seqpipe.storage.s3 import S3Uri
 
 SAMPLE = "S00008"  # in RUN_0002 (succeeded) and RUN_0004 (failed), passed QC in both
 ACTIVE_SAMPLE = "S00002"  # in RUN_0001 and RUN_0003 (both settled) and RUN_0005 (running)
 
 
+def output_key(run: str, key: str) -> str:
+    """The key of an output of a run (seqpipe.aws.layout.run_output_uri: runs/<run>/results/)."""
+    return f"{run_outputs_key(run)}/{RUN_OUTDIR}/{key}"
+
+
 def put_outputs(s3, settings, run: str, samples: list[str]) -> None:
-    """What the workflow leaves under s3://<processed>/runs/<run>/ (a few files of its layout)."""
+    """What the workflow leaves under s3://<processed>/runs/<run>/results/ (a few files of its layout)."""
     for sample in samples:
         for key in (f"cram/{sample}.cram", f"cram/{sample}.cram.crai", f"vcf/{sample}.bcftools.vcf.gz",
                     f"qc/mosdepth/{sample}.mosdepth.summary.txt"):  # fmt: skip
             s3.put_object(
-                Bucket=settings.processed_bucket, Key=f"runs/{run}/{key}", Body=f"{run}/{key}".encode()
+                Bucket=settings.processed_bucket, Key=output_key(run, key), Body=f"{run}/{key}".encode()
             )
     for key in ("vcf/joint/all.bcftools.vcf.gz", "qc/multiqc_report.html"):
-        s3.put_object(Bucket=settings.processed_bucket, Key=f"runs/{run}/{key}", Body=b"mixed samples")
+        s3.put_object(Bucket=settings.processed_bucket, Key=output_key(run, key), Body=b"mixed samples")
 
 
 def test_deliver_copies_approved_outputs_with_a_manifest_and_expiring_links(seqpipe, demo, settings, aws):
@@ -142,7 +148,9 @@ def _prepare_sample_everywhere(seqpipe, settings, aws) -> None:
     s3.put_object(Bucket=settings.raw_bucket, Key="DEMO/RUN_0002/S00007/S00007_R1.fastq.gz", Body=b"other")
     put_outputs(s3, settings, "RUN_0002", ["S00005", "S00006", "S00007", "S00008"])
     # another sample whose id starts with this one's: never taken along
-    s3.put_object(Bucket=settings.processed_bucket, Key=f"runs/RUN_0002/cram/{SAMPLE}_B.cram", Body=b"B")
+    s3.put_object(
+        Bucket=settings.processed_bucket, Key=output_key("RUN_0002", f"cram/{SAMPLE}_B.cram"), Body=b"B"
+    )
     assert seqpipe("deliver", "RUN_0002", "--recipient", "partner-lab").returncode == 0
 
 
@@ -154,7 +162,8 @@ def test_erase_dry_run_lists_everything_and_changes_nothing(seqpipe, demo, setti
     assert plan["runs"] == ["RUN_0002", "RUN_0004"] and plan["blocked_by"] == {}
     assert f"s3://{settings.raw_bucket}/DEMO/RUN_0004/{SAMPLE}/{SAMPLE}_R2.fastq.gz" in plan["objects"]
     assert f"s3://{settings.delivery_bucket}/RUN_0002/{SAMPLE}/{SAMPLE}.cram" in plan["objects"]
-    assert plan["regenerate"] == [f"s3://{settings.processed_bucket}/runs/RUN_0002/qc/multiqc_report.html"]
+    regenerated = output_key("RUN_0002", "qc/multiqc_report.html")
+    assert plan["regenerate"] == [f"s3://{settings.processed_bucket}/{regenerated}"]
     # a joint VCF whose header cannot be read, of a group not named after the sample, is not its own
     assert not any("joint" in uri or "S00007" in uri for uri in plan["objects"])
     assert plan["rewritten"] == [f"s3://{settings.delivery_bucket}/RUN_0002/manifest.json"]
@@ -190,7 +199,9 @@ def test_erase_removes_the_sample_everywhere_and_writes_an_audit_record(seqpipe,
     for bucket in (settings.processed_bucket, settings.delivery_bucket):
         keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
         assert keys and not any(f"{SAMPLE}." in k or f"/{SAMPLE}/" in k for k in keys), keys
-    s3.head_object(Bucket=settings.processed_bucket, Key=f"runs/RUN_0002/cram/{SAMPLE}_B.cram")  # kept
+    s3.head_object(
+        Bucket=settings.processed_bucket, Key=output_key("RUN_0002", f"cram/{SAMPLE}_B.cram")
+    )  # kept
     manifest = json.loads(
         s3.get_object(Bucket=settings.delivery_bucket, Key="RUN_0002/manifest.json")["Body"].read()
     )

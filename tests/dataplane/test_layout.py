@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from seqpipe.aws.layout import manifest_key, report_under, run_output_uri
+from seqpipe.aws.layout import manifest_key, report_under, run_output_uri, storage_of
 from seqpipe.orchestration.state_machine import StateMachineRefs, build_definition
 
 FORMAT = re.compile(r"^States\.Format\('([^']*)', \$\.run_id\)$")
@@ -22,12 +22,16 @@ def _strings(node: Any) -> list[str]:
 
 
 def test_a_runs_outputs_are_one_prefix_of_the_processed_bucket():
-    assert run_output_uri("proc", "r1") == "s3://proc/runs/r1"
-    assert report_under("s3://proc/runs/r1/") == "s3://proc/runs/r1/qc/multiqc_report.html"
+    assert run_output_uri("proc", "r1") == "s3://proc/runs/r1/results"
+    assert storage_of(run_output_uri("proc", "r1")) == ("s3://proc/runs/r1", "results")
+    assert report_under("s3://proc/runs/r1/results/") == "s3://proc/runs/r1/results/qc/multiqc_report.html"
     assert manifest_key("r1") == "r1/manifest.json"
     for bucket, run_id in (("proc", "a/b"), ("proc/x", "r1"), ("proc", ""), ("", "r1")):
         with pytest.raises(ValueError, match="single path segments"):
             run_output_uri(bucket, run_id)
+    for uri in ("s3://proc", "s3://proc/", "/local/results"):
+        with pytest.raises(ValueError, match="s3://bucket/prefix/outdir"):
+            storage_of(uri)
 
 
 def test_the_state_machine_sends_every_run_output_where_the_layout_puts_it():

@@ -13,7 +13,8 @@ import pytest
 
 # the test modules share engine_harness.py; this directory is not a package
 sys.path.insert(0, str(Path(__file__).parent))
-from engine_harness import REPO, SAMPLE, UNITS, BatchQueue, make_run_dir, slurm_answers
+from emulated_batch import BatchQueue, create_batch_queue
+from engine_harness import REPO, SAMPLE, UNITS, make_run_dir, slurm_answers
 
 
 @pytest.fixture(scope="session")
@@ -69,19 +70,4 @@ def run_dir(tmp_path: Path, demo_data: Path) -> Path:
 def batch_queue(aws: Callable) -> BatchQueue:
     """A Batch job queue on the local endpoint whose jobs run as local processes (the launcher's
     MOTO_BATCH_LOCAL_EXEC): the 'container' is this machine with this venv."""
-    import json
-
-    iam, batch = aws("iam"), aws("batch")
-    trust = json.dumps({"Version": "2012-10-17", "Statement": []})
-    job_role = iam.create_role(RoleName="seqpipe-test-task", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
-    service = iam.create_role(RoleName="seqpipe-test-batch", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
-    env = batch.create_compute_environment(
-        computeEnvironmentName="seqpipe-test", type="UNMANAGED", state="ENABLED", serviceRole=service
-    )
-    queue = batch.create_job_queue(
-        jobQueueName="seqpipe-test-tasks",
-        state="ENABLED",
-        priority=1,
-        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": env["computeEnvironmentArn"]}],
-    )
-    return BatchQueue(queue["jobQueueArn"], job_role)
+    return create_batch_queue(aws("iam"), aws("batch"))

@@ -122,17 +122,6 @@ def final_outputs(outdir: Path | str = "results") -> list[str]:
 PROCESSED_BUCKET = "seqpipe-test-processed"
 
 
-@dataclass(frozen=True)
-class BatchQueue:
-    queue_arn: str
-    job_role_arn: str
-
-
-def upload_tree(s3, local: Path, bucket: str, key_prefix: str) -> None:
-    for path in sorted(p for p in local.rglob("*") if p.is_file()):
-        s3.upload_file(str(path), bucket, f"{key_prefix}/{path.relative_to(local.parent).as_posix()}")
-
-
 def s3_keys(s3, bucket: str, prefix: str) -> dict[str, object]:
     """key -> LastModified under ``prefix``."""
     keys: dict[str, object] = {}

@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 from batch_jobs import submit_job_of_run
 
+from seqpipe.aws.layout import run_output_uri
 from seqpipe.aws.run_jobs import RUN_ID_VARIABLE
 from seqpipe.execution.head_job import HeadJobError, HeadJobRun, argv, fetch_config, terminate_leftover_tasks
 
 RUN = {
     "SEQPIPE_RUN_ID": "r1",
     "SEQPIPE_CONFIG_URI": "s3://proc/config/r1.yaml",
-    "SEQPIPE_OUTPUT_URI": "s3://proc/runs/r1",
+    "SEQPIPE_OUTPUT_URI": run_output_uri("proc", "r1"),
     "SEQPIPE_TASK_TIMEOUT_SECONDS": "21600",
     "SNAKEMAKE_AWS_BATCH_JOB_QUEUE": "arn:aws:batch:us-east-1:123456789012:job-queue/tasks",
 }
@@ -25,7 +26,9 @@ def test_head_job_runs_the_aws_batch_command_of_the_run() -> None:
     command = argv(HeadJobRun.from_environment(RUN))
     assert command[:3] == ["snakemake", "--profile", "profiles/aws-batch"]
     assert command[command.index("--configfile") + 1] == "run.yaml"
+    # outputs exactly at SEQPIPE_OUTPUT_URI (runs/r1/results), whatever outdir run.yaml names
     assert command[command.index("--default-storage-prefix") + 1] == "s3://proc/runs/r1"
+    assert command[command.index("--config") + 1] == "outdir=results"
     # explicit: the plugin's own default (300 s) would kill every real job
     assert command[command.index("--aws-batch-task-timeout") + 1] == "21600"
     # every step of the run recorded under its run id (seqpipe.steps)
@@ -51,6 +54,7 @@ def test_head_job_works_in_the_workflow_directory_of_the_image() -> None:
         ),
         ({**RUN, "SEQPIPE_TASK_TIMEOUT_SECONDS": ""}, "missing environment variables: SEQPIPE_TASK_TIMEOUT"),
         ({**RUN, "SEQPIPE_OUTPUT_URI": "/local/dir"}, "SEQPIPE_OUTPUT_URI must be an s3:// URI"),
+        ({**RUN, "SEQPIPE_OUTPUT_URI": "s3://proc"}, "SEQPIPE_OUTPUT_URI must be an s3:// URI"),
         ({**RUN, "SEQPIPE_CONFIG_URI": "run.yaml"}, "SEQPIPE_CONFIG_URI must be s3://bucket/key"),
         ({**RUN, "SEQPIPE_CONFIG_URI": "s3://proc/config/"}, "SEQPIPE_CONFIG_URI must be s3://bucket/key"),
         ({**RUN, "SEQPIPE_TASK_TIMEOUT_SECONDS": "6h"}, "must be a number of seconds, got '6h'"),

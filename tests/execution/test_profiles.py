@@ -5,7 +5,9 @@ with ``sinfo`` when it loads, so the tests that load it use the local cluster.""
 
 from __future__ import annotations
 
+import functools
 import gzip
+import itertools
 import subprocess
 import sys
 from pathlib import Path
@@ -242,6 +244,64 @@ def test_slurm_jobs_and_group_jobs_fit_a_node_smaller_than_the_table(attempt: in
         ]
         job = GroupResources.basic_layered([members], constraints, run_local=False)
         assert job["_cores"] <= cpus and job["mem_mb"] <= mem, (group, attempt, job)
+
+
+@functools.cache
+def _batch_member(rule: str, attempt: int) -> SimpleNamespace:
+    """A Snakemake job of ``rule`` as the aws-batch profile sizes it (what group sizing reads)."""
+    profile = _batch_profile()
+    threads = profile["set-threads"].get(rule, 1)
+    scope = {"threads": threads, "attempt": attempt}
+    mem = eval(str(profile["set-resources"][rule]["mem_mb"]), scope)
+    return SimpleNamespace(resources={"_cores": threads, "mem_mb": mem, "runtime": 1}, pipe_group=None)
+
+
+@functools.cache
+def _batch_profile() -> dict:
+    return load_profile("aws-batch")
+
+
+def _levels(duplicates: str, units: int, reused_index: bool) -> dict[str, list[list[str]]]:
+    """Each Batch group's jobs by DAG level (jobs of one level may run side by side)."""
+    picard = [["merge_units"], ["mark_duplicates_picard"]]
+    marking = [["mark_duplicates"]] if duplicates == "samtools" else picard
+    link = ["link_reference", *(["link_reference_indices"] if reused_index else [])]
+    index = ["index_reference", "create_sequence_dictionary", *([] if reused_index else ["index_aligner"])]
+    return {
+        resources.ALIGNMENT_GROUP: [
+            ["run_fastqc", "map_reads"] * units,
+            *marking,
+            ["compute_alignment_stats", "compute_coverage", "checksum_sample"],
+        ],
+        "reference": [link, index, ["split_reference", "checksum_reference"]],
+    }
+
+
+@pytest.mark.parametrize("duplicates", ["samtools", "picard"])
+@pytest.mark.parametrize("attempt", range(1, RETRIES_MAX + 1))
+def test_batch_group_jobs_ask_for_a_valid_pair(duplicates: str, attempt: int) -> None:
+    """A Batch group job asks for what Snakemake sums over the members it runs side by side (layered
+    within the profile's cores), the widest layer winning: that must be a (vCPU, memory) pair AWS Batch
+    grants as asked for a sample of 1 to 8 units, a reference with or without the user's aligner index,
+    and for any part of a group a rerun may need (every subset of its rules)."""
+    profile = _batch_profile()
+    assert set(profile["groups"].values()) == {resources.ALIGNMENT_GROUP, "reference"}
+    constraints = Resources({"_cores": Resource("_cores", profile["cores"])})
+    for units in range(1, 9):
+        for reused_index in (False, True):
+            for group, levels in _levels(duplicates, units, reused_index).items():
+                members = {rule for level in levels for rule in level}
+                assert members <= {rule for rule, name in profile["groups"].items() if name == group}
+                for size in range(1, len(members) + 1):
+                    for needed in itertools.combinations(sorted(members), size):
+                        toposorted = [
+                            [_batch_member(rule, attempt) for rule in level if rule in needed]
+                            for level in levels
+                        ]
+                        job = GroupResources.basic_layered([*filter(None, toposorted)], constraints, False)
+                        pair = (job["_cores"], job["mem_mb"])
+                        valid = VALID_RESOURCES_MAPPING.get(pair[1], [])
+                        assert pair[0] in valid, (group, units, needed, pair)
 
 
 def test_engine_command_lines() -> None:

@@ -4,7 +4,10 @@ boto3 retries (or gives up on) as it would against AWS."""
 
 from __future__ import annotations
 
+import http.client
 import os
+import time
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
@@ -78,3 +81,63 @@ def test_server_errors_reach_a_client_without_retries_as_the_aws_error(aws_via_p
     with pytest.raises(ClientError) as raised:
         s3.head_bucket(Bucket="slow")
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+
+
+def test_requests_are_attributed_to_the_signing_key_and_app_id(aws_via_proxy) -> None:
+    s3 = _client("s3", 1)
+    s3.create_bucket(Bucket="attributed")
+    job = boto3.client(
+        "s3",
+        aws_access_key_id="batch-h1-job",
+        aws_secret_access_key="testing",
+        config=Config(user_agent_appid="job-42", retries={"mode": "standard", "max_attempts": 1}),
+    )
+    job.put_object(Bucket="attributed", Key="k", Body=b"x")
+
+    (put,) = [r for r in aws_via_proxy.requests() if r.operation == "PutObject"]
+    assert put.access_key == "batch-h1-job"
+    assert "app/job-42" in put.user_agent
+
+
+def test_a_read_the_client_abandons_is_counted_as_far_as_it_was_sent(aws_via_proxy) -> None:
+    s3 = _client("s3", 1)
+    s3.create_bucket(Bucket="abandoned")
+    size = 8 * 1024 * 1024
+    s3.put_object(Bucket="abandoned", Key="big", Body=os.urandom(size))
+    url = urlsplit(s3.generate_presigned_url("get_object", Params={"Bucket": "abandoned", "Key": "big"}))
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    connection.request("GET", f"{url.path}?{url.query}", headers={"Range": "bytes=1000-"})
+    first = connection.getresponse().read(100_000)
+    connection.close()  # as htslib does once it has read its region
+
+    (get,) = _eventually(lambda: [r for r in aws_via_proxy.requests() if r.operation == "GetObject"])
+    assert len(first) == 100_000 and get.range == "bytes=1000-"
+    assert get.fault == "client hung up"
+    assert 100_000 <= get.bytes_out < size - 1000, "the proxy counted more than it sent, or all of it"
+
+
+def test_faults_can_target_one_key_and_one_caller(aws_via_proxy) -> None:
+    s3 = _client("s3", 1)
+    s3.create_bucket(Bucket="targeted")
+    for key in ("a.cram", "b.cram"):
+        s3.put_object(Bucket="targeted", Key=key, Body=b"x")
+    aws_via_proxy.inject(FaultRule(service="s3", path="/targeted/a.cram", access_key="batch-.*", status=403))
+    job = boto3.client(
+        "s3",
+        aws_access_key_id="batch-h0-job",
+        aws_secret_access_key="testing",
+        config=Config(retries={"mode": "standard", "max_attempts": 1}),
+    )
+
+    with pytest.raises(ClientError) as denied:
+        job.get_object(Bucket="targeted", Key="a.cram")
+    assert denied.value.response["Error"]["Code"] == "AccessDenied"
+    assert job.get_object(Bucket="targeted", Key="b.cram")["Body"].read() == b"x"
+    assert s3.get_object(Bucket="targeted", Key="a.cram")["Body"].read() == b"x"
+
+
+def _eventually(probe, seconds: float = 10.0):
+    deadline = time.monotonic() + seconds
+    while not (found := probe()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return found

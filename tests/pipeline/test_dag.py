@@ -36,7 +36,9 @@ def dry_run(tmp_path: Path, inputs: dict[str, Path], **settings: object) -> tupl
 
 def test_default_calls_both_callers_scattered_and_gathered(tmp_path: Path, fake_inputs: dict) -> None:
     jobs, _ = dry_run(tmp_path, fake_inputs, calling={"scatter": 4})
-    assert jobs["map_reads"] == 6 and jobs["mark_duplicates"] == 3 and jobs["convert_to_cram"] == 3
+    # duplicate marking writes the CRAM from its stream: no convert_to_cram job, no markdup BAM
+    assert jobs["map_reads"] == 6 and jobs["mark_duplicates"] == 3 and "convert_to_cram" not in jobs
+    assert jobs["checksum_sample"] == 3
     assert jobs["call_bcftools"] == 12 and jobs["call_freebayes"] == 12
     assert jobs["gather_calls"] == 6 and "gather_joint_calls" not in jobs
     assert jobs["report_multiqc"] == 1 and jobs["write_run_manifest"] == 1
@@ -52,7 +54,7 @@ def test_joint_calling_calls_each_group_together(tmp_path: Path, fake_inputs: di
         tmp_path, fake_inputs, calling={"callers": ["bcftools"], "scatter": 2, "joint": True}
     )
     assert jobs["gather_joint_calls"] == 2  # groups fam1 (A, B) and fam2 (C)
-    assert re.search(r"bcftools mpileup \S+.* \S+/align/A\.markdup\.bam \S+/align/B\.markdup\.bam", commands)
+    assert re.search(r"bcftools mpileup \S+.* \S+/cram/A\.cram \S+/cram/B\.cram", commands)
 
 
 def test_bwa_mem2_is_selectable(tmp_path: Path, fake_inputs: dict) -> None:
@@ -88,12 +90,12 @@ def test_gatk_gvcf_per_sample_and_joint_genotyping(tmp_path: Path, fake_inputs: 
         jobs["recalibrate_base_qualities"] == 3 and jobs["call_gatk_gvcf"] == 6 and jobs["gather_gvcf"] == 3
     )
     assert (
-        f"BaseRecalibrator -R {out}/reference/genome.fa -I {out}/align/A.markdup.bam --known-sites {known}"
+        f"BaseRecalibrator -R {out}/reference/genome.fa -I {out}/cram/A.cram --known-sites {known}"
         in commands
     )
     assert (
         f"gatk --java-options -Xmx{heap_mb}m HaplotypeCaller -R {out}/reference/genome.fa "
-        f"-I {out}/align/A.recal.bam "
+        f"-I {out}/align/A.recal.cram "
         f"-L {out}/reference/chunks/000.bed -ERC GVCF -O {out}/calls/gatk/gvcf/A.000.g.vcf.gz"
     ) in commands
     assert (
@@ -122,7 +124,7 @@ def test_deepvariant_runs_per_chunk_and_glnexus_joins_groups(tmp_path: Path, fak
     out = tmp_path / "out"
     assert jobs["call_deepvariant"] == 6 and jobs["genotype_deepvariant_joint"] == 4
     assert (
-        f"run_deepvariant --model_type WGS --ref {out}/reference/genome.fa --reads {out}/align/A.markdup.bam "
+        f"run_deepvariant --model_type WGS --ref {out}/reference/genome.fa --reads {out}/cram/A.cram "
         f"--regions {out}/reference/chunks/000.bed --output_vcf {out}/calls/deepvariant/sample/A.000.vcf.gz "
         f"--output_gvcf {out}/calls/deepvariant/gvcf/A.000.g.vcf.gz --num_shards 2"
     ) in commands

@@ -2,10 +2,19 @@
 
 Clients (boto3, Snakemake's S3 plugin, htslib, the CLI) are pointed at the proxy instead of moto
 through ``AWS_ENDPOINT_URL``; the proxy forwards every request unchanged and records one line per
-request: service (from the SigV4 credential scope), operation, method, path, status and the bytes
-in each direction. That log is how benchmarks count what a run moved, and how tests assert that a
-key was never written. Faults are injected here, on the wire, never by patching our own code:
-a rule answers a share of matching requests with a throttling or server error, or drops the
+request: service (from the SigV4 credential scope), operation, method, path, status, the bytes
+in each direction, and who asked: the access key the request is signed with and the User-Agent (the
+SDK's app id, ``AWS_SDK_UA_APP_ID``, appears there as ``app/<id>``; htslib signs with the same keys
+but sends its own agent). That log is how benchmarks count what a run moved, and how tests assert
+that a key was never written.
+
+The proxy counts what it hands to the client. htslib reads a region with an open-ended ranged GET and
+closes the connection when it has read enough; the bytes sent until then are counted (an aborted
+response still counts), and the proxy keeps its own send buffer small so that what it has sent but
+the client never read stays within the client's receive buffer.
+
+Faults are injected here, on the wire, never by patching our own code: a rule answers a share of
+matching requests with a throttling, server, access-denied or not-found error, or drops the
 connection (an endpoint that is unreachable).
 
 Run it as a process (``python aws_proxy.py --upstream URL --port N``) and drive it over HTTP:
@@ -38,9 +47,11 @@ import requests
 
 CONTROL = "/__proxy__/"
 CHUNK = 1 << 20
-_SCOPE = re.compile(r"Credential=[^/,]+/\d{8}/[^/]+/([^/]+)/aws4_request")
+SEND_BUFFER = 64 * 1024
+_SCOPE = re.compile(r"Credential=([^/,]+)/\d{8}/[^/]+/([^/]+)/aws4_request")
 # What each service answers when it throttles, and its server errors (codes botocore retries, and
-# Step Functions names its errors after: Lambda.TooManyRequestsException, DynamoDB.<code>, …)
+# Step Functions names its errors after: Lambda.TooManyRequestsException, DynamoDB.<code>, …); for S3
+# also a denied read (403) and a missing object (404)
 THROTTLING = {
     "s3": (503, "SlowDown"),
     "dynamodb": (400, "ProvisionedThroughputExceededException"),
@@ -49,7 +60,7 @@ THROTTLING = {
 }
 DEFAULT_THROTTLING = (400, "ThrottlingException")
 SERVER_ERRORS = {
-    "s3": {503: "SlowDown", 500: "InternalError"},
+    "s3": {503: "SlowDown", 500: "InternalError", 403: "AccessDenied", 404: "NoSuchKey"},
     "dynamodb": {500: "InternalServerError", 503: "ServiceUnavailable"},
     "lambda": {500: "ServiceException", 503: "ServiceException"},
     "batch": {500: "ServerException", 503: "ServerException"},
@@ -63,11 +74,14 @@ class FaultRule:
     throttling error (``throttle``), or close the connection without an answer (``drop``), or hold the
     request unanswered for ``hold`` seconds and then drop it (logged as "hold" when the hold starts, so
     a test can act on the client meanwhile, e.g. kill it). A faulted request never reaches the
-    endpoint. ``service``/``operation`` are regular expressions; ``after`` skips that many matching
-    requests first; ``limit`` caps how many faults the rule injects."""
+    endpoint. ``service``, ``operation``, ``path`` and ``access_key`` (who signed the request: a Batch
+    job, say) are regular expressions; ``after`` skips that many matching requests first; ``limit``
+    caps how many faults the rule injects."""
 
     service: str = ".*"
     operation: str = ".*"
+    path: str = ".*"
+    access_key: str = ".*"
     rate: float = 1.0
     status: int = 503
     throttle: bool = False
@@ -78,8 +92,9 @@ class FaultRule:
     seen: int = field(default=0, repr=False)
     injected: int = field(default=0, repr=False)
 
-    def matches(self, service: str, operation: str) -> bool:
-        return bool(re.fullmatch(self.service, service) and re.fullmatch(self.operation, operation))
+    def matches(self, service: str, operation: str, path: str, access_key: str) -> bool:
+        wanted = ((self.service, service), (self.operation, operation), (self.path, path))
+        return all(re.fullmatch(p, v) for p, v in (*wanted, (self.access_key, access_key)))
 
 
 @dataclass(frozen=True)
@@ -90,16 +105,30 @@ class Request:
     path: str
     status: int
     bytes_in: int  # request body, client → endpoint
-    bytes_out: int  # response body, endpoint → client
+    bytes_out: int  # response body, endpoint → client (as far as sent when the client hung up)
     fault: str | None
     started: float
     seconds: float
+    access_key: str
+    user_agent: str
+    range: str  # the Range header of a ranged GET, else ""
 
 
-def service_of(headers: dict[str, str], query: dict[str, list[str]]) -> str:
-    credential = headers.get("authorization", "") or "Credential=" + query.get("X-Amz-Credential", [""])[0]
+def signature_of(headers: dict[str, str], query: dict[str, list[str]]) -> tuple[str, str]:
+    """(access key, service) of a signed request, from its header or presigned query.
+
+    SigV4 names the service in its scope; SigV2 (``AWS key:signature``, or ``AWSAccessKeyId`` in a
+    URL boto3 presigns for S3) is only S3's."""
+    authorization = headers.get("authorization", "")
+    credential = authorization or "Credential=" + query.get("X-Amz-Credential", [""])[0]
     match = _SCOPE.search(credential)
-    return match.group(1) if match else "unknown"
+    if match:
+        return match.group(1), match.group(2)
+    if authorization.startswith("AWS "):
+        return authorization[4:].split(":", 1)[0], "s3"
+    if "AWSAccessKeyId" in query:
+        return query["AWSAccessKeyId"][0], "s3"
+    return "", "unknown"
 
 
 def s3_operation(method: str, path: str, query: dict[str, list[str]], headers: dict[str, str]) -> str:
@@ -180,10 +209,10 @@ class _State:
         self.rules: list[FaultRule] = []
         self.random = random.Random(seed)
 
-    def fault_for(self, service: str, operation: str) -> FaultRule | None:
+    def fault_for(self, service: str, operation: str, path: str, access_key: str) -> FaultRule | None:
         with self.lock:
             for rule in self.rules:
-                if not rule.matches(service, operation):
+                if not rule.matches(service, operation, path, access_key):
                     continue
                 rule.seen += 1
                 if rule.seen <= rule.after or (rule.limit is not None and rule.injected >= rule.limit):
@@ -200,6 +229,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:  # the request log replaces it
         pass
+
+    def setup(self) -> None:
+        # what the proxy has sent is then what the client read, give or take its receive buffer
+        self.request.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
+        super().setup()
 
     def _control(self) -> None:
         state = self.server.state
@@ -260,19 +294,20 @@ class _Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         query = parse_qs(split.query, keep_blank_values=True)
         headers = {k.lower(): v for k, v in self.headers.items()}
-        service = service_of(headers, query)
+        access_key, service = signature_of(headers, query)
+        caller = (access_key, headers.get("user-agent", ""), headers.get("range", ""))
         operation = operation_of(service, self.command, split.path, query, headers)
-        rule = self.server.state.fault_for(service, operation)
+        rule = self.server.state.fault_for(service, operation, split.path, access_key)
         bytes_in = 0
         if rule is not None:
             for data in self._body_chunks():
                 bytes_in += len(data)
             if rule.hold:
-                self._record(service, operation, split.path, 0, bytes_in, 0, "hold", started)
+                self._record(service, operation, split.path, 0, bytes_in, 0, "hold", started, caller)
                 time.sleep(rule.hold)
             if rule.drop or rule.hold:
                 if not rule.hold:
-                    self._record(service, operation, split.path, 0, bytes_in, 0, "drop", started)
+                    self._record(service, operation, split.path, 0, bytes_in, 0, "drop", started, caller)
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
@@ -285,7 +320,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(body)
-            self._record(service, operation, split.path, status, bytes_in, 0, f"status {status}", started)
+            fault = f"status {status}"
+            self._record(service, operation, split.path, status, bytes_in, 0, fault, started, caller)
             return
         upstream = http.client.HTTPConnection(
             self.server.upstream_host, self.server.upstream_port, timeout=600
@@ -311,16 +347,21 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header(name, value)
         self.send_header("Content-Length", length if length is not None else str(len(buffered)))
         self.end_headers()
-        bytes_out = 0
-        if buffered:
-            self.wfile.write(buffered)
-            bytes_out = len(buffered)
-        elif self.command != "HEAD":
-            while data := response.read(CHUNK):
-                self.wfile.write(data)
-                bytes_out += len(data)
+        bytes_out, fault = 0, None
+        try:
+            if buffered:
+                self.wfile.write(buffered)
+                bytes_out = len(buffered)
+            elif self.command != "HEAD":
+                while data := response.read(SEND_BUFFER):
+                    self.wfile.write(data)
+                    bytes_out += len(data)
+        except (BrokenPipeError, ConnectionResetError):
+            fault, self.close_connection = "client hung up", True
         upstream.close()
-        self._record(service, operation, split.path, response.status, bytes_in, bytes_out, None, started)
+        self._record(
+            service, operation, split.path, response.status, bytes_in, bytes_out, fault, started, caller
+        )
 
     def _record(
         self,
@@ -332,7 +373,9 @@ class _Handler(BaseHTTPRequestHandler):
         bytes_out: int,
         fault: str | None,
         started: float,
+        caller: tuple[str, str, str],
     ) -> None:
+        access_key, user_agent, ranged = caller
         request = Request(
             service,
             operation,
@@ -344,6 +387,9 @@ class _Handler(BaseHTTPRequestHandler):
             fault,
             started,
             time.time() - started,
+            access_key,
+            user_agent,
+            ranged,
         )
         with self.server.state.lock:
             self.server.state.log.append(request)

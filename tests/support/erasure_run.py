@@ -129,7 +129,7 @@ def record_run(aws: Any, settings: Settings, files: list[WorkflowFile]) -> Recor
             s3.put_object(Bucket=settings.processed_bucket, Key=f"{run.outputs}/{file.path}", Body=body)
             if file.temp:
                 s3.put_object(Bucket=settings.processed_bucket, Key=f"{run.work}/{file.path}", Body=body)
-    output_uri = f"{run_output_uri(settings.processed_bucket, RUN)}/{OUTDIR}"
+    output_uri = run_output_uri(settings.processed_bucket, RUN)  # runs/<run>/results: OUTDIR under the run
     qc.collect_run(repos.quality, RUN, PROJECT, SAMPLES, output_uri)
     runs.finalize(repos, RUN, output_uri, SAMPLES, settings.delivery_bucket)
     return run

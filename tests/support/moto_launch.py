@@ -21,11 +21,17 @@
 3e. A retried .sync task polls its new job (stock: every retry ends at once in States.Timeout).
 3f. An execution that ends sends "Step Functions Execution Status Change" to the default event bus,
    as Step Functions does, so that rules on it run (stock: no event).
-4. MOTO_BATCH_LOCAL_EXEC=1: Batch container jobs run their command as a local process, attempt by
-   attempt under the job definition's retryStrategy (evaluateOnExit included); a job process killed
-   by SIGKILL ends its attempt as a lost host does; TerminateJob stops the process; a job whose
-   queue has no ENABLED compute environment stays RUNNABLE (no capacity); DescribeJobs gives an
-   ended job's container exitCode.
+4. MOTO_BATCH_LOCAL_EXEC=1: Batch container jobs run their command as a local process, each in an
+   empty working directory, signing its AWS requests with its own access key (`batch-h<host>-<job id>`)
+   and naming its job id as its SDK app id, as a job-role session of a real container would: a request
+   log attributes every request to its job and host. Attempts follow the job definition's
+   retryStrategy (evaluateOnExit included); a job process killed by SIGKILL ends its attempt as a lost
+   host does; TerminateJob stops the process; a job whose queue has no ENABLED compute environment
+   stays RUNNABLE (no capacity); DescribeJobs gives an ended job's container exitCode.
+   MOTO_BATCH_HOSTS=dir1:dir2...: emulated compute hosts (default: one, in a temporary directory); jobs
+   are given hosts in turn, and each gets its host's directory as its reference cache
+   (SEQPIPE_REFERENCE_CACHE, a volume of the host on AWS).
+   MOTO_BATCH_JOB_ENDPOINT=URL: the endpoint jobs are given (default this server), e.g. a counting proxy.
 5. MOTO_S3_LARGE_OBJECTS=1: ranged GETs and multipart completion without loading whole objects
    into memory (multi-GB objects for benchmarks).
 
@@ -364,11 +370,17 @@ BaseExecutionWorkerCommunication.terminated = _terminated_with_event
 if os.environ.get("MOTO_BATCH_LOCAL_EXEC") == "1":
     import contextlib
     import fnmatch
+    import itertools
     import shutil
     import signal
     from datetime import datetime
 
     from moto.batch.models import Job as _Job
+
+    _HOSTS = [h for h in os.environ.get("MOTO_BATCH_HOSTS", "").split(":") if h] or [
+        tempfile.mkdtemp(prefix="moto-batch-host-")
+    ]
+    _TURN = itertools.count()
     from moto.batch_simple.models import BatchSimpleBackend
 
     _orig_finish = BatchSimpleBackend._mark_job_as_finished
@@ -401,15 +413,18 @@ if os.environ.get("MOTO_BATCH_LOCAL_EXEC") == "1":
         """One attempt as a local process: (exit code or None, status reason)."""
         cmd = job._get_container_property("command", [])
         env = dict(os.environ)
-        # what the job role + region would give a real container: credentials and this endpoint
+        # what the job role + region would give a real container: its own credentials and this endpoint
+        host = next(_TURN) % len(_HOSTS)
         env.update(
             {
-                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_ACCESS_KEY_ID": f"batch-h{host}-{job.job_id}",
                 "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_SDK_UA_APP_ID": job.job_id,
                 "AWS_DEFAULT_REGION": region,
-                "AWS_ENDPOINT_URL": f"http://127.0.0.1:{PORT}",
+                "AWS_ENDPOINT_URL": os.environ.get("MOTO_BATCH_JOB_ENDPOINT", f"http://127.0.0.1:{PORT}"),
             }
         )
+        env["SEQPIPE_REFERENCE_CACHE"] = _HOSTS[host]
         env.update({e["name"]: e["value"] for e in job._get_container_property("environment", [])})
         env["PATH"] = f"{_SHIM}:{os.path.dirname(sys.executable)}:{env.get('PATH', '')}"
         workdir = tempfile.mkdtemp(prefix=f"moto-batch-{job.job_id[:8]}-")

@@ -119,7 +119,7 @@ def test_delivery_lists_files_with_checksums_or_says_not_delivered(client):
 
 def test_the_report_link_is_a_presigned_url_for_runs_in_s3(client):
     link = client.get("/api/runs/RUN_0001/report").json()
-    assert "runs/RUN_0001/qc/multiqc_report.html" in link["url"]
+    assert "runs/RUN_0001/results/qc/multiqc_report.html" in link["url"]  # seqpipe.aws.layout
     assert "X-Amz-Signature=" in link["url"] and "X-Amz-Expires=3600" in link["url"]
     assert link["expires_at"]
 

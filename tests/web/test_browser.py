@@ -66,7 +66,7 @@ def live_server(demo, settings, secret, aws) -> Iterator[str]:
     s3.create_bucket(Bucket=settings.processed_bucket)
     s3.put_object(
         Bucket=settings.processed_bucket,
-        Key="runs/RUN_0001/qc/multiqc_report.html",
+        Key="runs/RUN_0001/results/qc/multiqc_report.html",  # seqpipe.aws.layout
         Body=REPORT_HTML,
         ContentType="text/html",
     )

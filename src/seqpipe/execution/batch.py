@@ -16,6 +16,13 @@ RegisterJobDefinition request before boto3 sends it: not privileged, and named u
 prefix, the only definitions the head role may register (infra/seqpipe_infra/batch_stack.py). The
 profile installs it; the rewrite is a botocore event handler on boto3's default session, from which
 the plugin makes its client, so no plugin code is replaced.
+
+A job group is one Batch job whose request Snakemake computes: the sum over the members it runs side
+by side (layers of at most the profile's ``cores``), the widest layer winning. Sums of arbitrary pairs
+are rarely pairs of the table, so members of a group ask for GROUP_VCPUS only, 8 or 16, and for a
+multiple of 8192 MiB (``fit_group_memory``): a layer is then one 16-vCPU member or one or two 8-vCPU
+members, and its memory a multiple of 8192 MiB that 8 and 16 vCPUs both accept, whatever members
+a run needs (a whole sample, or the QC jobs of one rerun alone).
 """
 
 from __future__ import annotations
@@ -43,6 +50,23 @@ def _resources_mapping() -> dict[int, list[int]]:
 def valid_memory(vcpus: int) -> list[int]:
     """Memory values (MiB) the executor accepts for ``vcpus`` vCPUs, ascending."""
     return sorted(mem for mem, cpus in _resources_mapping().items() if vcpus in cpus)
+
+
+GROUP_VCPUS = (8, 16)
+GROUP_MEMORY_STEP = 8192
+
+
+def group_vcpus(threads: int) -> int:
+    """The vCPUs a group member asks for: 8, or 16 for more than 8 threads."""
+    return GROUP_VCPUS[0] if threads <= GROUP_VCPUS[0] else GROUP_VCPUS[1]
+
+
+def fit_group_memory(vcpus: int, mem_mb: int) -> int:
+    """A group member's memory (MiB): the least multiple of 8192 valid for ``vcpus`` (8 or 16) and at
+    least ``mem_mb``."""
+    if vcpus not in GROUP_VCPUS:
+        raise BatchResourceError(f"a job group member asks for {GROUP_VCPUS} vCPUs, not {vcpus}")
+    return fit_memory(vcpus, -(-max(mem_mb, 1) // GROUP_MEMORY_STEP) * GROUP_MEMORY_STEP)
 
 
 def fit_memory(vcpus: int, mem_mb: int) -> int:

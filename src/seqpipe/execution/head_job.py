@@ -2,13 +2,16 @@
 run starts.
 
 The state machine's RunWorkflow step sets SEQPIPE_RUN_ID, SEQPIPE_CONFIG_URI (``s3://bucket/key`` of the
-run config) and SEQPIPE_OUTPUT_URI (``s3://<processed bucket>/runs/<run id>``). The head job definition
+run config) and SEQPIPE_OUTPUT_URI (where the run's outputs go: seqpipe.aws.layout.run_output_uri,
+``s3://<processed bucket>/runs/<run id>/results``). The head job definition
 (infra/seqpipe_infra/batch_stack.py) sets SEQPIPE_TASK_TIMEOUT_SECONDS and the executor settings that
 profiles/aws-batch reads (SNAKEMAKE_AWS_BATCH_JOB_QUEUE: the task queue); the image sets
 SEQPIPE_WORKFLOW_DIR. The head job fetches the run config into the workflow directory, terminates the
 task jobs an earlier attempt of itself left running (Batch retries a head job whose host was lost; its
 Snakemake died with the host, its task jobs did not), and replaces itself with the one Snakemake
 command line of ``seqpipe.execution.command`` for the aws-batch engine, with the step recorder on
+and the storage prefix and outdir that put the outputs exactly at SEQPIPE_OUTPUT_URI, whatever outdir
+the run config names (CollectQC, delivery and the dashboard look there)
 (seqpipe.steps: it writes to the jobs table named by JOBS_TABLE or SEQPIPE_PREFIX, as everywhere in
 seqpipe). Every task job carries the run id (seqpipe.aws.run_jobs). Credentials come from the job
 role; no key is ever put on the command line.
@@ -23,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from seqpipe.aws.layout import storage_of
 from seqpipe.aws.run_jobs import RUN_ID_VARIABLE, terminate_run_jobs
 from seqpipe.execution.command import snakemake_argv
 from seqpipe.steps import recording_args
@@ -61,8 +65,12 @@ class HeadJobRun:
             raise HeadJobError(f"missing environment variables: {', '.join(missing)}")
         config = _object_uri(environ["SEQPIPE_CONFIG_URI"])
         output = environ["SEQPIPE_OUTPUT_URI"]
-        if not output.startswith("s3://"):
-            raise HeadJobError(f"SEQPIPE_OUTPUT_URI must be an s3:// URI, got {output!r}")
+        try:
+            storage_of(output)
+        except ValueError:
+            raise HeadJobError(
+                f"SEQPIPE_OUTPUT_URI must be an s3:// URI, s3://bucket/prefix/outdir, got {output!r}"
+            ) from None
         timeout = environ["SEQPIPE_TASK_TIMEOUT_SECONDS"]
         if not timeout.isdigit() or int(timeout) == 0:
             raise HeadJobError(f"SEQPIPE_TASK_TIMEOUT_SECONDS must be a number of seconds, got {timeout!r}")
@@ -89,14 +97,17 @@ def argv(run: HeadJobRun) -> list[str]:
     ever lose it, the plugin's default (300 s) would kill every real job. `--envvars` puts the run id
     into every task job's definition, which is how the run's jobs are found (run_jobs).
     """
+    storage_prefix, outdir = storage_of(run.output_uri)
     extra = [
+        "--config",
+        f"outdir={outdir}",
         "--aws-batch-task-timeout",
         str(run.task_timeout_seconds),
         "--envvars",
         RUN_ID_VARIABLE,
         *recording_args(run.run_id),
     ]
-    return snakemake_argv("aws-batch", configfile=RUN_CONFIG, storage_prefix=run.output_uri, extra=extra)
+    return snakemake_argv("aws-batch", configfile=RUN_CONFIG, storage_prefix=storage_prefix, extra=extra)
 
 
 def terminate_leftover_tasks(run: HeadJobRun) -> list[str]:

@@ -37,13 +37,15 @@ RULES: dict[str, RuleResources] = {
         "8192 + 4096 * (attempt - 1)", "180 * attempt", threads=2, group="reference"
     ),
     "split_reference": RuleResources("1024", "10", group="reference"),
+    # SHA-256 of the bundle (FASTA and index, about 9 GB for GRCh38: a minute)
+    "checksum_reference": RuleResources("1024", "30 * attempt", group="reference"),
     # reads and alignment: the bulk of the CPU (bwa mem), sort buffers are 768 MiB per thread
     "run_fastqc": RuleResources("2048 * attempt", "120 * attempt", threads=2),
     "map_reads": RuleResources("6144 + 800 * threads + 4096 * (attempt - 1)", "720 * attempt", threads=16),
     "merge_units": RuleResources("2048", "120 * attempt", threads=4),
-    "mark_duplicates": RuleResources("2048 * attempt", "240 * attempt", threads=4),
-    "mark_duplicates_picard": RuleResources("16384 + 4096 * (attempt - 1)", "480 * attempt", threads=4),
-    "convert_to_cram": RuleResources("4096 * attempt", "240 * attempt", threads=4),
+    # merge | markdup | CRAM in one stream; the CRAM is encoded by one thread (byte-identical output)
+    "mark_duplicates": RuleResources("2048 * attempt", "360 * attempt", threads=4),
+    "mark_duplicates_picard": RuleResources("16384 + 4096 * (attempt - 1)", "600 * attempt", threads=4),
     # calling, per reference chunk: single-threaded tools; FreeBayes can balloon in repeats
     "call_bcftools": RuleResources("2048 * attempt", "240 * attempt"),
     "call_freebayes": RuleResources("4096 + 2048 * (attempt - 1)", "480 * attempt"),
@@ -69,6 +71,8 @@ RULES: dict[str, RuleResources] = {
     # QC and reporting: minutes each, batched
     "compute_alignment_stats": RuleResources("2048", "120 * attempt", group="bam_qc"),
     "compute_coverage": RuleResources("4096", "60 * attempt", group="bam_qc"),
+    # SHA-256 of a sample's FASTQs and CRAM (about 80 GB for a 30x genome)
+    "checksum_sample": RuleResources("1024", "60 * attempt", group="bam_qc"),
     "summarize_qc": RuleResources("1024", "10", group="report"),
     "report_multiqc": RuleResources("4096 + 2048 * (attempt - 1)", "60 * attempt", group="report"),
     "write_run_manifest": RuleResources("2048", "60 * attempt", group="report"),
@@ -83,6 +87,43 @@ LANES = range(1, 9)  # Illumina flow cells have 1 to 8 lanes
 
 # Unconnected jobs of one group are batched this many at a time (BAM QC of 20 samples per job).
 GROUP_COMPONENTS = {"bam_qc": 20, "versions": 100}
+
+# AWS Batch job groups. Every job of a group runs in one Batch job, on one machine, so files passed
+# between them never go through S3: per sample, the FASTQs are downloaded once for FastQC and the
+# mapping of every unit, the unit BAMs stay node-local, and QC and checksums read the CRAM from disk.
+# Members ask for 8 or 16 vCPUs and multiples of 8192 MiB (seqpipe.execution.batch), so that the
+# group's request, Snakemake's sum over the members that run side by side, is always an AWS Batch
+# (vCPU, memory) pair (tests/execution/test_profiles.py checks every group and subset on attempts 1-3).
+ALIGNMENT_GROUP = "align_{sample}"
+BATCH_GROUPS = {
+    **dict.fromkeys(
+        (
+            "link_reference",
+            "link_reference_indices",
+            "index_reference",
+            "create_sequence_dictionary",
+            "index_aligner",
+            "split_reference",
+            "checksum_reference",
+        ),
+        "reference",
+    ),
+    **dict.fromkeys(
+        (
+            "run_fastqc",
+            "map_reads",
+            "merge_units",
+            "mark_duplicates",
+            "mark_duplicates_picard",
+            "compute_alignment_stats",
+            "compute_coverage",
+            "checksum_sample",
+        ),
+        ALIGNMENT_GROUP,
+    ),
+}
+# A sample's FastQC jobs are not connected to its alignment: all components of a sample's group join.
+BATCH_GROUP_COMPONENTS = {ALIGNMENT_GROUP: 1000}
 
 
 def _by_rule_name() -> dict[str, RuleResources]:
@@ -99,6 +140,16 @@ def set_threads(max_threads: int) -> dict[str, int]:
     if max_threads < 1:
         raise ValueError(f"max_threads must be at least 1, got {max_threads}")
     return {rule: min(r.threads, max_threads) for rule, r in _by_rule_name().items() if r.threads is not None}
+
+
+def batch_threads() -> dict[str, int]:
+    """``set-threads`` of the aws-batch profile: the table's, capped at 16, and 8 or 16 for the members
+    of a job group (seqpipe.execution.batch.group_vcpus)."""
+    from seqpipe.execution.batch import group_vcpus
+
+    threads = set_threads(16)
+    threads.update({rule: group_vcpus(threads.get(rule, 1)) for rule in BATCH_GROUPS})
+    return threads
 
 
 def _value(expr: str) -> int | str:
@@ -118,9 +169,10 @@ def set_resources(
     ``cores`` threads fit in the node's memory together.
     """
 
-    def memory(expr: str, group: str | None) -> int | str:
+    def memory(rule: str, expr: str, group: str | None) -> int | str:
         if engine == "aws-batch":
-            return f"__import__('seqpipe.execution.batch').execution.batch.fit_memory(threads, {expr})"
+            fit = "fit_group_memory" if rule in BATCH_GROUPS else "fit_memory"
+            return f"__import__('seqpipe.execution.batch').execution.batch.{fit}(threads, {expr})"
         if engine == "slurm" and group is not None and mem_cap_mb is not None:
             if cores is None:
                 raise ValueError("slurm memory caps of grouped rules need the profile's cores")
@@ -132,7 +184,7 @@ def set_resources(
     if engine not in ("local", "slurm", "aws-batch"):
         raise ValueError(f"unknown engine {engine!r}; choose local, slurm or aws-batch")
     return {
-        rule: {"mem_mb": memory(r.mem_mb, r.group), "runtime": _value(r.runtime)}
+        rule: {"mem_mb": memory(rule, r.mem_mb, r.group), "runtime": _value(r.runtime)}
         for rule, r in _by_rule_name().items()
     }
 
