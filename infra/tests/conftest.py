@@ -22,6 +22,7 @@ for path in (INFRA, INFRA.parent / "tests" / "support", INFRA / "tests" / "suppo
 import pytest  # noqa: E402
 from moto_server import fresh_environment, moto_server  # noqa: E402
 from seqpipe_infra.config import ENVIRONMENTS, EnvConfig, load_config  # noqa: E402
+from seqpipe_infra.iam_audit import Audit, audit_templates  # noqa: E402
 from seqpipe_infra.local_endpoint import LOCAL_ACCOUNT, LOCAL_REGION  # noqa: E402
 
 MOTO_LAUNCHER = INFRA / "tests" / "support" / "moto_infra_launch.py"
@@ -76,6 +77,13 @@ def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
 def env(request: pytest.FixtureRequest, synthesis: Synthesis) -> tuple[EnvConfig, dict[str, dict]]:
     """(config, {stack name: template}) of one environment."""
     return synthesis.configs[request.param], synthesis.templates(request.param)
+
+
+@pytest.fixture(params=ENVIRONMENTS)
+def audited(request: pytest.FixtureRequest, synthesis: Synthesis) -> tuple[EnvConfig, Audit]:
+    """(config, the IAM audit of its templates) of one environment."""
+    config = synthesis.configs[request.param]
+    return config, audit_templates(synthesis.outdir, config.prefix, config.account, config.region)
 
 
 @pytest.fixture(scope="session")

@@ -5,40 +5,17 @@ when a key is scheduled for deletion or disabled."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
-import pytest
 from seqpipe_infra.common import erasure_role_arn
-from seqpipe_infra.config import ENVIRONMENTS, EnvConfig
 from seqpipe_infra.iam_audit import Audit, Statement, audit_templates
 from seqpipe_infra.key_guard import key_event_pattern
 from seqpipe_infra.names import bucket_name
 from seqpipe_infra.replica_stack import replica_bucket_name, replica_key_alias
-
-
-@pytest.fixture(params=ENVIRONMENTS)
-def env(request, synthesis) -> tuple[EnvConfig, dict[str, dict]]:
-    return synthesis.configs[request.param], synthesis.templates(request.param)
-
-
-@pytest.fixture(params=ENVIRONMENTS)
-def audited(request, synthesis) -> tuple[EnvConfig, Audit]:
-    config = synthesis.configs[request.param]
-    return config, audit_templates(synthesis.outdir, config.prefix, config.account, config.region)
-
-
-def resources(template: dict, type_: str) -> Iterator[tuple[str, dict]]:
-    for logical_id, resource in template["Resources"].items():
-        if resource["Type"] == type_:
-            yield logical_id, resource.get("Properties", {})
-
-
-def as_list(value) -> list:
-    return value if isinstance(value, list) else [value]
+from synthesized import as_list, resources_of
 
 
 def bucket(template: dict, name: str) -> dict:
-    (props,) = [p for _, p in resources(template, "AWS::S3::Bucket") if p.get("BucketName") == name]
+    (props,) = [p for _, p in resources_of(template, "AWS::S3::Bucket") if p.get("BucketName") == name]
     return props
 
 
@@ -100,7 +77,7 @@ def test_raw_is_replicated_to_another_region_where_configured(env, synthesis):
     }
     (encryption,) = replica["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
-    aliases = [p["AliasName"] for _, p in resources(templates[replica_stack], "AWS::KMS::Alias")]
+    aliases = [p["AliasName"] for _, p in resources_of(templates[replica_stack], "AWS::KMS::Alias")]
     assert aliases == [replica_key_alias(config)]
 
 
@@ -147,26 +124,26 @@ def test_audit_logs_are_encrypted_with_a_key_of_their_own(env):
     config, templates = env
     storage = templates[f"{config.prefix}-storage"]
     keys = {
-        p["AliasName"]: p["TargetKeyId"]["Fn::GetAtt"][0] for _, p in resources(storage, "AWS::KMS::Alias")
+        p["AliasName"]: p["TargetKeyId"]["Fn::GetAtt"][0] for _, p in resources_of(storage, "AWS::KMS::Alias")
     }
     data, audit = keys[f"alias/{config.prefix}-data"], keys[f"alias/{config.prefix}-audit"]
     assert data != audit
     for key in (data, audit):
         assert storage["Resources"][key]["Properties"]["EnableKeyRotation"] is True
-    ((_, trail),) = resources(storage, "AWS::CloudTrail::Trail")
+    ((_, trail),) = resources_of(storage, "AWS::CloudTrail::Trail")
     assert trail["KMSKeyId"] == {"Fn::GetAtt": [audit, "Arn"]}
     trail_bucket = bucket(storage, bucket_name(config, "trail"))
     (encryption,) = trail_bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     assert encryption["ServerSideEncryptionByDefault"]["KMSMasterKeyID"] == {"Fn::GetAtt": [audit, "Arn"]}
     (group,) = [
         p
-        for _, p in resources(storage, "AWS::Logs::LogGroup")
+        for _, p in resources_of(storage, "AWS::Logs::LogGroup")
         if p["LogGroupName"] == f"/seqpipe/{config.environment}/cloudtrail"
     ]
     assert group["KmsKeyId"] == {"Fn::GetAtt": [audit, "Arn"]}
     # CloudTrail may use the audit key, and nothing of the workloads does
     for template in templates.values():
-        for _, policy in resources(template, "AWS::IAM::Policy"):
+        for _, policy in resources_of(template, "AWS::IAM::Policy"):
             for statement in policy["PolicyDocument"]["Statement"]:
                 assert audit not in str(statement.get("Resource")), statement
 
@@ -175,16 +152,16 @@ def test_key_deletion_or_disabling_notifies_the_alerts_topic(env):
     config, templates = env
     monitoring = templates[f"{config.prefix}-monitoring"]
     (rule,) = [
-        p for _, p in resources(monitoring, "AWS::Events::Rule") if p["Name"].endswith("-kms-key-deletion")
+        p for _, p in resources_of(monitoring, "AWS::Events::Rule") if p["Name"].endswith("-kms-key-deletion")
     ]
     assert rule["EventPattern"] == key_event_pattern() and rule["State"] == "ENABLED"
-    ((topic, _),) = resources(monitoring, "AWS::SNS::Topic")
+    ((topic, _),) = resources_of(monitoring, "AWS::SNS::Topic")
     (target,) = rule["Targets"]
     assert target["Arn"] == {"Ref": topic}
     assert "<detail-userIdentity-arn>" in target["InputTransformer"]["InputTemplate"]
     publishers = [
         s["Principal"]
-        for _, policy in resources(monitoring, "AWS::SNS::TopicPolicy")
+        for _, policy in resources_of(monitoring, "AWS::SNS::TopicPolicy")
         for s in policy["PolicyDocument"]["Statement"]
         if s["Effect"] == "Allow"
     ]
@@ -192,7 +169,7 @@ def test_key_deletion_or_disabling_notifies_the_alerts_topic(env):
     # the topic is encrypted with the data key: EventBridge may use it to publish
     storage = templates[f"{config.prefix}-storage"]
     ((_, key),) = [
-        (i, p) for i, p in resources(storage, "AWS::KMS::Key") if "patient data" in p["Description"]
+        (i, p) for i, p in resources_of(storage, "AWS::KMS::Key") if "patient data" in p["Description"]
     ]
     granted = {
         action

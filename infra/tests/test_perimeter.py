@@ -9,37 +9,14 @@ checked both as written and by evaluating requests against them (seqpipe_infra.i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-from seqpipe_infra.config import ENVIRONMENTS, EnvConfig
-from seqpipe_infra.iam_audit import Audit, Statement, audit_templates
+from seqpipe_infra.config import EnvConfig
+from seqpipe_infra.iam_audit import Audit, Statement
 from seqpipe_infra.names import bucket_name, repository_uri, task_job_definitions_arn
+from synthesized import as_list, resources_of
 
 from seqpipe.execution.batch import JOB_DEFINITION_PREFIX_VARIABLE
 
 FOREIGN_ACCOUNT = "999999999999"
-
-
-@pytest.fixture(params=ENVIRONMENTS)
-def env(request, synthesis) -> tuple[EnvConfig, dict[str, dict]]:
-    return synthesis.configs[request.param], synthesis.templates(request.param)
-
-
-@pytest.fixture(params=ENVIRONMENTS)
-def audited(request, synthesis) -> tuple[EnvConfig, Audit]:
-    config = synthesis.configs[request.param]
-    return config, audit_templates(synthesis.outdir, config.prefix, config.account, config.region)
-
-
-def resources(template: dict, type_: str) -> Iterator[tuple[str, dict]]:
-    for logical_id, resource in template["Resources"].items():
-        if resource["Type"] == type_:
-            yield logical_id, resource.get("Properties", {})
-
-
-def as_list(value) -> list:
-    return value if isinstance(value, list) else [value]
 
 
 def head_role(audit: Audit) -> str:
@@ -49,7 +26,7 @@ def head_role(audit: Audit) -> str:
 
 def test_batch_hosts_answer_metadata_only_with_a_token_and_within_one_hop(env):
     config, templates = env
-    ((_, template),) = resources(templates[f"{config.prefix}-batch"], "AWS::EC2::LaunchTemplate")
+    ((_, template),) = resources_of(templates[f"{config.prefix}-batch"], "AWS::EC2::LaunchTemplate")
     options = template["LaunchTemplateData"]["MetadataOptions"]
     assert options["HttpTokens"] == "required"
     assert options["HttpPutResponseHopLimit"] == 1
@@ -59,12 +36,12 @@ def test_head_job_names_task_definitions_under_the_deployments_prefix(env):
     config, templates = env
     ((_, definition),) = [
         (i, p)
-        for i, p in resources(templates[f"{config.prefix}-batch"], "AWS::Batch::JobDefinition")
+        for i, p in resources_of(templates[f"{config.prefix}-batch"], "AWS::Batch::JobDefinition")
         if p["JobDefinitionName"] == f"{config.prefix}-head"
     ]
     environment = {e["Name"]: e["Value"] for e in definition["ContainerProperties"]["Environment"]}
     assert environment[JOB_DEFINITION_PREFIX_VARIABLE] == config.prefix
-    (repository,) = [p for _, p in resources(templates[f"{config.prefix}-batch"], "AWS::ECR::Repository")]
+    (repository,) = [p for _, p in resources_of(templates[f"{config.prefix}-batch"], "AWS::ECR::Repository")]
     assert repository_uri(config).endswith(f"/{repository['RepositoryName']}")
 
 
@@ -116,7 +93,7 @@ def test_head_role_terminates_jobs_only(audited):
 def endpoint_audit(config: EnvConfig, templates: dict[str, dict]) -> dict[str, Audit]:
     """Each VPC endpoint's policy as statements of one principal, the endpoint, by service."""
     audits = {}
-    for _, endpoint in resources(templates[f"{config.prefix}-network"], "AWS::EC2::VPCEndpoint"):
+    for _, endpoint in resources_of(templates[f"{config.prefix}-network"], "AWS::EC2::VPCEndpoint"):
         name = endpoint["ServiceName"]  # a string, or an Fn::Join of the region
         if isinstance(name, dict):
             name = "".join(p if isinstance(p, str) else config.region for p in name["Fn::Join"][1])
@@ -199,7 +176,7 @@ def test_dynamodb_and_sns_endpoints_reach_the_deployments_tables_and_topic(env):
 def test_workload_egress_goes_to_the_endpoints_only(env):
     config, templates = env
     network = templates[f"{config.prefix}-network"]
-    groups = dict(resources(network, "AWS::EC2::SecurityGroup"))
+    groups = dict(resources_of(network, "AWS::EC2::SecurityGroup"))
     (workload,) = [
         i for i, p in groups.items() if p["GroupDescription"].startswith("Batch hosts and Lambdas")
     ]
@@ -207,7 +184,7 @@ def test_workload_egress_goes_to_the_endpoints_only(env):
     assert "SecurityGroupEgress" not in groups[workload]  # no inline rule, e.g. to 0.0.0.0/0
     rules = [
         p
-        for _, p in resources(network, "AWS::EC2::SecurityGroupEgress")
+        for _, p in resources_of(network, "AWS::EC2::SecurityGroupEgress")
         if p["GroupId"]["Fn::GetAtt"][0] == workload
     ]
     destinations = sorted(

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from seqpipe_infra.names import bucket_name
-from synthesized import resources
+from synthesized import as_list, resources
 
 from seqpipe.aws.tables import ALL_TABLES, ERASURE_AUDIT
 from seqpipe.handlers.registry import HANDLERS, JOB_QUEUE_READERS
@@ -52,10 +52,6 @@ def statements(templates: dict) -> Iterator[dict]:
     for _, props in resources(templates, "AWS::IAM::Role"):
         for policy in props.get("Policies", []):
             yield from policy["PolicyDocument"]["Statement"]
-
-
-def as_list(value) -> list:
-    return value if isinstance(value, list) else [value]
 
 
 def tag_keys(props: dict) -> set[str]:
