@@ -1,11 +1,13 @@
-"""Conventions shared by every stack: names, tags, workflow roles, log groups."""
+"""Conventions shared by every stack: names, tags, workflow roles, log groups, data buckets, event rules."""
 
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from seqpipe_infra.config import PROJECT, EnvConfig
@@ -105,3 +107,47 @@ def _retention_enum_name(days: int) -> str:
         3653: "TEN_YEARS",
     }
     return by_days[days]
+
+
+def data_bucket(
+    scope: Construct,
+    id: str,
+    config: EnvConfig,
+    *,
+    name: str,
+    key: kms.IKey,
+    access_logs: s3.IBucket,
+    log_prefix: str,
+    object_lock: bool = False,
+    retention: s3.ObjectLockRetention | None = None,
+    **props,
+) -> s3.Bucket:
+    """A bucket of patient data: versioned, KMS-encrypted with a bucket key, TLS 1.2 only, private,
+    owned by the account, with access logs; Object Lock where asked (a lock can only be set at
+    creation), with `retention` as its default."""
+    return s3.Bucket(
+        scope,
+        id,
+        bucket_name=name,
+        encryption=s3.BucketEncryption.KMS,
+        encryption_key=key,
+        bucket_key_enabled=True,
+        object_lock_enabled=True if object_lock else None,
+        object_lock_default_retention=retention,
+        enforce_ssl=True,
+        minimum_tls_version=1.2,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        versioned=True,
+        server_access_logs_bucket=access_logs,
+        server_access_logs_prefix=log_prefix,
+        removal_policy=removal_policy(config),
+        **props,
+    )
+
+
+def event_pattern(pattern: dict) -> events.EventPattern:
+    """An EventBridge pattern written as the JSON the service takes (so tests can match events with it)."""
+    return events.EventPattern(
+        source=pattern.get("source"), detail_type=pattern.get("detail-type"), detail=pattern.get("detail")
+    )

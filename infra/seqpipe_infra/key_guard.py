@@ -17,6 +17,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from seqpipe_infra.common import event_pattern
 from seqpipe_infra.config import EnvConfig
 
 KEY_EVENTS = ("ScheduleKeyDeletion", "DisableKey")
@@ -43,9 +44,7 @@ class KeyGuard(Construct):
             "KeyDeletionOrDisable",
             rule_name=f"{config.prefix}-kms-key-deletion",
             description="A KMS key of the account scheduled for deletion or disabled",
-            event_pattern=events.EventPattern(
-                source=pattern["source"], detail_type=pattern["detail-type"], detail=pattern["detail"]
-            ),
+            event_pattern=event_pattern(pattern),
             targets=[
                 targets.SnsTopic(
                     topic,

@@ -42,6 +42,7 @@ from seqpipe_infra.names import (
 _RUN_PERIOD = cdk.Duration.minutes(5)
 # The runbook of a Lambda's errors alarm (others: "quarantined file").
 _ERROR_RUNBOOKS = {"run-cleanup": "failed run", "queue-watch": "jobs waiting for capacity"}
+
 # A call made with the root user's credentials or a root console sign-in (CIS AWS Foundations 1.7):
 # AWS services acting for the account are left out.
 ROOT_ACTIVITY_PATTERN = (
@@ -116,27 +117,21 @@ class MonitoringStack(cdk.Stack):
                 ),
             ]
             + [
+                # throttles: reserved concurrency reached, S3 events wait in EventBridge's retries, then
+                # the DLQ
                 AlarmSpec(
-                    construct_id=f"LambdaErrors{_camel(base)}",
-                    alarm_name=f"{function_name(config, base)}-errors",
+                    construct_id=f"Lambda{kind}{_camel(base)}",
+                    alarm_name=f"{function_name(config, base)}-{kind.lower()}",
                     metric=metric,
-                    trigger=triggers.lambda_errors,
-                    runbook=_ERROR_RUNBOOKS.get(base, "quarantined file"),
+                    trigger=trigger,
+                    runbook=runbooks.get(base, default),
                     rolls_back=True,
                 )
-                for base, metric in zip(HANDLERS, lambda_errors, strict=True)
-            ]
-            + [
-                # reserved concurrency reached: S3 events wait in EventBridge's retries, then the DLQ
-                AlarmSpec(
-                    construct_id=f"LambdaThrottles{_camel(base)}",
-                    alarm_name=f"{function_name(config, base)}-throttles",
-                    metric=metric,
-                    trigger=triggers.lambda_throttles,
-                    runbook="throttled function",
-                    rolls_back=True,
+                for kind, metrics, trigger, runbooks, default in (
+                    ("Errors", lambda_errors, triggers.lambda_errors, _ERROR_RUNBOOKS, "quarantined file"),
+                    ("Throttles", lambda_throttles, triggers.lambda_throttles, {}, "throttled function"),
                 )
-                for base, metric in zip(HANDLERS, lambda_throttles, strict=True)
+                for base, metric in zip(HANDLERS, metrics, strict=True)
             ]
             + self._detection_alarms()
         )

@@ -27,7 +27,7 @@ from seqpipe.orchestration.state_machine import (
 )
 from seqpipe_infra.access import acknowledge_unscoped, grant_bucket, grant_publish, grant_table
 from seqpipe_infra.batch_stack import BatchStack
-from seqpipe_infra.common import log_group, workflow_role
+from seqpipe_infra.common import event_pattern, log_group, workflow_role
 from seqpipe_infra.compliance import acknowledge
 from seqpipe_infra.config import EnvConfig
 from seqpipe_infra.data_stack import DataStack
@@ -329,42 +329,39 @@ class OrchestrationStack(cdk.Stack):
             "RunEnded",
             rule_name=f"{self.config.prefix}-run-ended",
             description="A run's execution failed, timed out or was stopped: end the run, terminate its jobs",
-            event_pattern=events.EventPattern(
-                source=ended["source"], detail_type=ended["detail-type"], detail=ended["detail"]
-            ),
+            event_pattern=event_pattern(ended),
             targets=[self._target(self.functions["run-cleanup"])],
         )
-        validation = self.functions["validation-handler"]
-        events.Rule(
-            self,
-            "RawObjectCreated",
-            rule_name=f"{self.config.prefix}-raw-object-created",
-            description="A new object in the raw bucket is validated",
-            event_pattern=events.EventPattern(
-                source=["aws.s3"],
-                detail_type=["Object Created"],
-                detail={
-                    "bucket": {"name": [settings.raw_bucket]},
-                    "object": {"key": [{"anything-but": {"prefix": QUARANTINE_PREFIX}}]},
-                },
+        # S3's "Object Created" events of raw: every upload is validated (quarantined ones aside), and
+        # VCF/BCF uploads are also normalized, indexed and summarized
+        raw_rules = {
+            "RawObjectCreated": (
+                "raw-object-created",
+                "A new object in the raw bucket is validated",
+                [{"anything-but": {"prefix": QUARANTINE_PREFIX}}],
+                "validation-handler",
             ),
-            targets=[self._target(validation)],
-        )
-        events.Rule(
-            self,
-            "RawVcfCreated",
-            rule_name=f"{self.config.prefix}-raw-vcf-created",
-            description="A new VCF/BCF in the raw bucket is normalized, indexed and summarized",
-            event_pattern=events.EventPattern(
-                source=["aws.s3"],
-                detail_type=["Object Created"],
-                detail={
-                    "bucket": {"name": [settings.raw_bucket]},
-                    "object": {"key": [{"suffix": suffix} for suffix in VCF_SUFFIXES]},
-                },
+            "RawVcfCreated": (
+                "raw-vcf-created",
+                "A new VCF/BCF in the raw bucket is normalized, indexed and summarized",
+                [{"suffix": suffix} for suffix in VCF_SUFFIXES],
+                "vcf-processor",
             ),
-            targets=[self._target(self.functions["vcf-processor"])],
-        )
+        }
+        for id, (name, description, keys, function) in raw_rules.items():
+            created = {
+                "source": ["aws.s3"],
+                "detail-type": ["Object Created"],
+                "detail": {"bucket": {"name": [settings.raw_bucket]}, "object": {"key": keys}},
+            }
+            events.Rule(
+                self,
+                id,
+                rule_name=f"{self.config.prefix}-{name}",
+                description=description,
+                event_pattern=event_pattern(created),
+                targets=[self._target(self.functions[function])],
+            )
         events.Rule(
             self,
             "QueueWatchSchedule",

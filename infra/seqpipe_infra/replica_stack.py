@@ -15,7 +15,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from seqpipe_infra.common import erasure_role_arn, removal_policy, workflow_role_arn_pattern
+from seqpipe_infra.common import data_bucket, erasure_role_arn, removal_policy, workflow_role_arn_pattern
 from seqpipe_infra.compliance import acknowledge
 from seqpipe_infra.config import EnvConfig
 from seqpipe_infra.names import RAW, bucket_name
@@ -89,26 +89,17 @@ class ReplicaStack(cdk.Stack):
         access_logs = access_log_bucket(self, here)
         acknowledge(access_logs, *ACCESS_LOG_ACKNOWLEDGEMENT)
         lock_days = config.durability.raw_lock_days
-        self.bucket = s3.Bucket(
+        self.bucket = data_bucket(
             self,
             "Replica",
-            bucket_name=replica_bucket_name(config),
-            encryption=s3.BucketEncryption.KMS,
-            encryption_key=key,
-            bucket_key_enabled=True,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=True,
+            config,
+            name=replica_bucket_name(config),
+            key=key,
+            access_logs=access_logs,
+            log_prefix=f"{REPLICA}/",
             # S3 replicates from an Object Lock bucket only into one
-            object_lock_enabled=True,
-            object_lock_default_retention=s3.ObjectLockRetention.governance(cdk.Duration.days(lock_days))
-            if lock_days
-            else None,
-            server_access_logs_bucket=access_logs,
-            server_access_logs_prefix=f"{REPLICA}/",
-            removal_policy=removal_policy(config),
+            object_lock=True,
+            retention=s3.ObjectLockRetention.governance(cdk.Duration.days(lock_days)) if lock_days else None,
         )
         # as on raw: no workflow role but the erasure role deletes a replicated object
         self.bucket.add_to_resource_policy(

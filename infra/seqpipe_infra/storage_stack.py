@@ -18,7 +18,12 @@ from constructs import Construct
 
 from seqpipe.aws.layout import RUNS_PREFIX, WORK_PREFIX
 from seqpipe.aws.quarantine import QUARANTINE_TAG
-from seqpipe_infra.common import erasure_role_arn, log_group, removal_policy, workflow_role_arn_pattern
+from seqpipe_infra.common import (
+    data_bucket,
+    erasure_role_arn,
+    log_group,
+    workflow_role_arn_pattern,
+)
 from seqpipe_infra.compliance import acknowledge
 from seqpipe_infra.config import EnvConfig
 from seqpipe_infra.delivery_access import grant_partners
@@ -218,24 +223,17 @@ class StorageStack(cdk.Stack):
                 noncurrent_version_expiration=cdk.Duration.days(noncurrent_days or lc.noncurrent_expire_days),
             )
         ]
-        bucket = s3.Bucket(
+        bucket = data_bucket(
             self,
             id,
-            bucket_name=bucket_name(self.config, purpose),
-            encryption=s3.BucketEncryption.KMS,
-            encryption_key=key or self.key,
-            bucket_key_enabled=True,
-            object_lock_enabled=True if object_lock else None,
-            object_lock_default_retention=object_lock,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=True,
-            server_access_logs_bucket=self.access_logs,
-            server_access_logs_prefix=f"{purpose}/",
+            self.config,
+            name=bucket_name(self.config, purpose),
+            key=key or self.key,
+            access_logs=self.access_logs,
+            log_prefix=f"{purpose}/",
+            object_lock=object_lock is not None,
+            retention=object_lock,
             lifecycle_rules=common_rules + rules,
-            removal_policy=removal_policy(self.config),
         )
         bucket.add_to_resource_policy(
             iam.PolicyStatement(
