@@ -58,6 +58,9 @@ def _parse_samples(ctx: click.Context, param: click.Parameter, value: str) -> tu
               help="Share of read pairs copied as PCR duplicates.")  # fmt: skip
 @click.option("--lowmap/--no-lowmap", default=True, show_default=True,
               help="Also write strata/lowmap.bed (reference tiles bwa maps with MAPQ < 10).")  # fmt: skip
+@click.option("--layout", type=click.Choice(["default", "human-like"]), default="default", show_default=True,
+              help="human-like: autosomes, chrX/chrY with PARs, ALT, decoy and unplaced contigs, a male and "
+              "a female (docs/human-genomes.md); only --seed and --threads apply.")  # fmt: skip
 @click.option(
     "--threads", default=2, show_default=True, type=click.IntRange(min=1), help="Parallel tool runs."
 )
@@ -72,6 +75,7 @@ def simulate(
     indel_per_kb: float,
     duplicates: float,
     lowmap: bool,
+    layout: str,
     threads: int,
 ) -> None:
     """Generate a seeded demo data set: reference, strata BEDs, truth VCFs, 2×150 reads and sheets.
@@ -91,6 +95,9 @@ def simulate(
         threads=threads,
     )
     started = time.monotonic()
+    if layout == "human-like":
+        _simulate_human_like(outdir, seed, threads)
+        return
     try:
         summary = sim.simulate(params)
     except (ValueError, RuntimeError, OSError) as exc:
@@ -105,4 +112,22 @@ def simulate(
             f"  {sample}: {counts['snv']} SNVs, {counts['indel']} indels "
             f"({counts['str_indel']} in microsatellites), "
             f"{pairs} read pairs incl. {summary['duplicate_pairs'][sample]} duplicates"
+        )
+
+
+def _simulate_human_like(outdir: Path, seed: int, threads: int) -> None:
+    from seqpipe.simulate.human_like import HumanLikeParams, simulate_human_like
+
+    try:
+        summary = simulate_human_like(HumanLikeParams(outdir=outdir, seed=seed, threads=threads))
+    except (ValueError, RuntimeError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    root = outdir.resolve()
+    click.echo(
+        f"human-like data written to {root}; run it with: snakemake --configfile {root / 'config.yaml'}"
+    )
+    for sample, counts in summary["truth"].items():
+        click.echo(
+            f"  {sample} ({summary['sex'][sample]}): {counts['variants']} variants, {counts['het']} het, "
+            f"{counts['hemizygous']} hemizygous"
         )
