@@ -6,6 +6,8 @@ from snakemake.utils import validate
 from snakemake import __version__ as SNAKEMAKE_VERSION
 
 from seqpipe.provenance import VERSION_COMMANDS, tools_used
+from seqpipe.reference.checks import check_reference
+from seqpipe.reference.sex_chromosomes import SexChromosomes
 from seqpipe.sheets import load_sheets, sheets_from_records
 
 validate(config, workflow.source_path("../config/schemas/config.schema.yaml"))
@@ -16,6 +18,7 @@ CALLING = config["calling"]
 CALLERS = CALLING["callers"]
 SCATTER = CALLING["scatter"]
 THREADS = config["mapping"]["threads"]
+SEX_CHROMOSOMES = SexChromosomes.from_config(config["reference"])
 if CALLING["gatk"]["bqsr"] and not CALLING["gatk"]["known_sites"]:
     raise ValueError(
         "config: calling.gatk.bqsr is true but calling.gatk.known_sites lists no VCF of known variants"
@@ -39,6 +42,8 @@ def _load_inputs():
 SHEETS = _load_inputs()
 SAMPLES = sorted(SHEETS.samples)
 GROUPS = SHEETS.groups()
+# Each sample's declared sex; 'unknown' ones are called with the sex inferred from their data.
+DECLARED_SEX = {name: s.sex for name, s in SHEETS.samples.items()}
 
 
 wildcard_constraints:
@@ -174,6 +179,7 @@ def vcf_outputs():
 
 def final_outputs():
     return [
+        out("qc/sex_check.tsv"),
         *cram_outputs(),
         *vcf_outputs(),
         out("qc/multiqc_report.html"),

@@ -90,6 +90,7 @@ rule summarize_qc:
         ),
         markdup=expand(out("qc/markdup/{sample}.markdup.txt"), sample=SAMPLES),
         demux=[f for f in demux_qc_files() if os.path.basename(f) == "demux_qc.tsv"],
+        sex=out("qc/sex_check.tsv"),
         variant_stats=expand(
             out("qc/bcftools/{sample}.{caller}.stats"), sample=SAMPLES, caller=CALLERS
         ),
@@ -134,6 +135,7 @@ rule report_multiqc:
         stats_of_vcfs(),
         demux_qc_files(),
         out("qc/qc_summary_mqc.tsv"),
+        out("qc/sex_check_mqc.tsv"),
         out("manifest/software_mqc_versions.yml"),
         config=workflow.source_path("../config/multiqc.yaml"),
     output:

@@ -32,9 +32,12 @@ PER_SAMPLE_RULE_FOLDERS = (
     "gather_calls",
     "gather_gvcf",
     "compute_variant_stats",
+    "genotype_x_sites",
+    "infer_sex",
+    "write_gatk_intervals",
 )
 # qc/<tool>/{sample}.… (and qc/bcftools/joint/{group}.… for joint calls)
-PER_SAMPLE_QC_FOLDERS = ("fastqc", "fastp", "samtools", "markdup", "mosdepth", "bcftools", "bqsr")
+PER_SAMPLE_QC_FOLDERS = ("fastqc", "fastp", "samtools", "markdup", "mosdepth", "bcftools", "bqsr", "sex")
 TOP_FOLDERS = (
     "cram",
     "vcf",
@@ -95,6 +98,7 @@ MIXED_OUTPUTS = tuple(
         r"qc/demux/.+",
         r"demux/.+",
         r"manifest/run_manifest\.json",
+        r"qc/sex_check(_mqc)?\.tsv",
     )
 )
 # What Snakemake's remote executors upload beside the outputs (config and sample sheets included).
@@ -112,6 +116,7 @@ RESERVED_SAMPLE_IDS = frozenset(
         "tmp",
         "calls",
         "chunks",
+        "ploidy",
         "versions",
         "multiqc_data",
         "unassigned",

@@ -130,7 +130,8 @@ def summarize_qc(
 ) -> None:
     """The summary's three files from per-sample report files (variant stats sample-major).
 
-    Verdicts of the demultiplexing stage (runs from BCL, e.g. too few reads) join the summary as they are.
+    Verdicts of other stages join the summary as they are: the demultiplexing's (runs from BCL, e.g.
+    too few reads) and the sex check's (seqpipe.qc.sex).
     """
     metrics_by_sample = {}
     checks: list[Verdict] = []
