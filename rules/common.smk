@@ -46,6 +46,11 @@ GROUPS = SHEETS.groups()
 DECLARED_SEX = {name: s.sex for name, s in SHEETS.samples.items()}
 
 
+def sex_inputs(names):
+    """The inferred sex of those of `names` whose sheet says 'unknown' (the others need none)."""
+    return [out(f"qc/sex/{n}.sex.json") for n in names if DECLARED_SEX[n] == "unknown"]
+
+
 wildcard_constraints:
     sample="|".join(SAMPLES),
     unit="[A-Za-z0-9][A-Za-z0-9_.-]*",

@@ -3,11 +3,6 @@
 # A sample declared 'unknown' is called with its inferred sex, so its calls wait for the inference.
 
 
-def sex_inputs(names):
-    """The inferred sex of those of `names` whose sheet says 'unknown' (the others need none)."""
-    return [out(f"qc/sex/{n}.sex.json") for n in names if DECLARED_SEX[n] == "unknown"]
-
-
 # Non-PAR X called diploid: a male shows (almost) no heterozygous site there.
 rule genotype_x_sites:
     input:
@@ -102,8 +97,14 @@ rule write_gatk_intervals:
         chunks=expand(out("reference/chunks/{chunk}.bed"), chunk=CHUNKS),
         inferred=lambda wc: sex_inputs([wc.sample]),
     output:
-        haploid=expand(out("calls/ploidy/sample/{{sample}}.{chunk}.gatk_ploidy1.bed"), chunk=CHUNKS),
-        diploid=expand(out("calls/ploidy/sample/{{sample}}.{chunk}.gatk_ploidy2.bed"), chunk=CHUNKS),
+        haploid=expand(
+            out("calls/ploidy/sample/{{sample}}.{chunk}.gatk_ploidy1.bed"),
+            chunk=CHUNKS,
+        ),
+        diploid=expand(
+            out("calls/ploidy/sample/{{sample}}.{chunk}.gatk_ploidy2.bed"),
+            chunk=CHUNKS,
+        ),
     log:
         log_of("write_gatk_intervals/{sample}"),
     benchmark:
