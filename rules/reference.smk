@@ -25,6 +25,10 @@ if not all(
 ):  # an aligner index is reused whole or not at all
     REUSED = {k: v for k, v in REUSED.items() if k not in ALIGNER_INDEX}
 REFERENCE_INDEX = [target for _, target in REFERENCE_FILES.values()]
+# What bwa (and bwa-mem2) read beside the FASTA: the index and, when there is one, the .alt file.
+ALIGNER_FILES = [f"{REFERENCE}.{ext}" for ext in ALIGNER_INDEX] + (
+    [f"{REFERENCE}.alt"] if "alt" in REFERENCE_FILES else []
+)
 # The reference bundle: what a compute host caches once (seqpipe.storage.reference_cache), with a
 # manifest of sizes and SHA-256s that the cache checks every fetched file against.
 REFERENCE_BUNDLE = [REFERENCE, *REFERENCE_INDEX]

@@ -151,7 +151,9 @@ def test_alt_decoy_and_unplaced_contigs_are_aligned_to_but_not_called(human_run:
     for sample in SEX:
         idxstats = human_run.path(f"qc/samtools/{sample}.idxstats").read_text().splitlines()
         mapped = {f[0]: int(f[2]) for f in (line.split("\t") for line in idxstats)}
-        assert all(mapped[contig] > 500 for contig in NOT_CALLED), mapped
+        # the ALT contig draws the reads of F1's ALT haplotype; M1 has none
+        aligned_to = NOT_CALLED if sample == "F1" else NOT_CALLED[1:]
+        assert all(mapped[contig] > 500 for contig in aligned_to), mapped
         for vcf in _vcfs(sample):
             assert not _genotypes(human_run.path(vcf), sample, NOT_CALLED)
     chunks = [r for bed in sorted(human_run.path("reference/chunks").glob("*.bed")) for r in read_bed(bed)]

@@ -73,6 +73,12 @@ RULES: dict[str, RuleResources] = {
     "compute_coverage": RuleResources("4096", "60 * attempt", group="bam_qc"),
     # SHA-256 of a sample's FASTQs and CRAM (about 80 GB for a 30x genome)
     "checksum_sample": RuleResources("1024", "60 * attempt", group="bam_qc"),
+    # sex: non-PAR X genotyped (bcftools, ~150 Mb of a 30x genome), then small Python steps
+    "genotype_x_sites": RuleResources("2048 * attempt", "120 * attempt"),
+    "infer_sex": RuleResources("1024", "10"),
+    "write_ploidy": RuleResources("512", "5"),
+    "write_gatk_intervals": RuleResources("512", "5"),
+    "check_sex": RuleResources("512", "5", group="report"),
     "summarize_qc": RuleResources("1024", "10", group="report"),
     "report_multiqc": RuleResources("4096 + 2048 * (attempt - 1)", "60 * attempt", group="report"),
     "write_run_manifest": RuleResources("2048", "60 * attempt", group="report"),
