@@ -14,16 +14,18 @@ from pathlib import Path
 
 from seqpipe.reference.contigs import read_fai
 from seqpipe.reference.regions import intersect, read_bed, subtract, write_bed
-from seqpipe.reference.sex_chromosomes import SexChromosomes
+from seqpipe.reference.sex_chromosomes import SEXES, SexChromosomes
 
 CODES = {"male": "M", "female": "F", "unknown": "U"}
 
 
 def calling_sex(declared: str, inferred_json: str | Path | None) -> str:
-    """The declared sex, else the inferred one; 'unknown' (diploid everywhere) when neither is clear."""
-    if declared in ("male", "female") or inferred_json is None:
+    """The declared sex, else the inferred one; 'unknown' (diploid everywhere) when neither is clear
+    (the inference was ambiguous, or the reference has no X to infer from)."""
+    if declared in SEXES or inferred_json is None:
         return declared
-    return json.loads(Path(inferred_json).read_text())["inferred"]
+    inferred = json.loads(Path(inferred_json).read_text())["inferred"]
+    return inferred if inferred in SEXES else "unknown"
 
 
 def write_caller_ploidy(

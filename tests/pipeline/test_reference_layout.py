@@ -3,6 +3,7 @@ ploidy every caller is given for each sex."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -163,5 +164,9 @@ def test_unknown_sex_is_called_as_inferred(tmp_path: Path) -> None:
     inferred.write_text('{"inferred": "male"}')
     assert calling_sex("unknown", inferred) == "male"
     assert calling_sex("female", None) == "female"
-    inferred.write_text('{"inferred": "ambiguous"}')
-    assert calling_sex("unknown", inferred) == "ambiguous"
+    for undecided in ("ambiguous", "not checked"):  # (no X in the reference)
+        inferred.write_text(json.dumps({"inferred": undecided}))
+        assert calling_sex("unknown", inferred) == "unknown"
+    files = [tmp_path / name for name in ("ploidy.txt", "samples.txt", "cnv.bed")]
+    write_caller_ploidy(GRCH38, _fai(tmp_path), {"S": calling_sex("unknown", inferred)}, *files)
+    assert files[1].read_text() == "S\tU\n" and files[2].read_text() == ""

@@ -161,12 +161,13 @@ def read_inference(path: str | Path) -> SexInference:
     return SexInference(**json.loads(Path(path).read_text()))
 
 
-def sex_check(declared: str, inference: SexInference) -> Verdict:
-    """FAIL when the sheet and the data disagree; WARN when the data cannot tell."""
+def sex_check(declared: str, inference: SexInference) -> Verdict | None:
+    """FAIL when the sheet and the data disagree; WARN when the data cannot tell; None without an X
+    among the called contigs (nothing to check, as in the small demo genomes)."""
     threshold = f"declared {declared}"
     value = inference.y_depth_ratio
     if inference.inferred == "not checked":
-        return Verdict(inference.sample, "sex", value, threshold, PASS, "")
+        return None
     if inference.inferred == "ambiguous":
         reason = f"sex could not be inferred ({inference.evidence()}); declared {declared}"
         return Verdict(inference.sample, "sex", value, threshold, WARN, reason)
@@ -185,7 +186,7 @@ def write_sex_checks(
     """The checks as a verdict table (joined into qc_summary.tsv) and as a MultiQC table."""
     found = [read_inference(path) for path in inferences]
     checks = [sex_check(declared[i.sample], i) for i in found]
-    write_verdicts(checks, verdicts)
+    write_verdicts([c for c in checks if c is not None], verdicts)
     rows = [
         MQC_HEADER + "Sample\tdeclared\tinferred\tverdict\tx_depth_ratio\ty_depth_ratio\tx_het_share\tx_sites"
     ]
@@ -193,7 +194,12 @@ def write_sex_checks(
         numbers = [inference.x_depth_ratio, inference.y_depth_ratio, inference.x_het_share]
         rows.append(
             "\t".join(
-                [inference.sample, declared[inference.sample], inference.inferred, check.verdict]
+                [
+                    inference.sample,
+                    declared[inference.sample],
+                    inference.inferred,
+                    check.verdict if check else "-",
+                ]
                 + ["NA" if n is None else f"{n:.3f}" for n in numbers]
                 + [str(inference.x_sites)]
             )
