@@ -29,6 +29,7 @@ if smk.rule == "split_reference":
         list(smk.output.chunks),
         smk.output.callable,
         smk.output.x_non_par,
+        smk.input.targets[0] if smk.input.targets else None,
     )
 elif smk.rule == "infer_sex":
     from seqpipe.qc.sex import infer_sex, write_inference
@@ -77,7 +78,8 @@ elif smk.rule == "summarize_qc":
         smk.output.tsv,
         smk.output.multiqc,
         smk.output.json,
-        demux_verdicts=[*smk.input.demux, smk.input.sex],
+        verdict_files=smk.input.verdicts,
+        target_files=smk.input.targets,
     )
 # The reference bundle's manifest is read and written by the storage layer (boto3: imported only here).
 elif smk.rule == "checksum_reference":

@@ -1,7 +1,8 @@
 """Split the callable reference into N chunks of about equal callable length for scatter-gather calling.
 
 The callable reference is the called contigs (seqpipe.reference.contigs: the primary assembly by
-default) without their N gaps. Chunks are cut in a gap (or between contigs) when one lies near the
+default) without their N gaps, and in a targeted run only their part inside the padded targets
+(seqpipe.targets). Chunks are cut in a gap (or between contigs) when one lies near the
 ideal cut, so a caller rarely sees a chunk edge in sequence; a gap-free stretch longer than a chunk is
 cut where the chunk fills up.
 """
@@ -12,7 +13,7 @@ import bisect
 from pathlib import Path
 
 from seqpipe.reference.contigs import ContigSelection, callable_regions, read_alt, read_fai
-from seqpipe.reference.regions import Region, intersect, write_bed
+from seqpipe.reference.regions import Region, intersect, read_bed, write_bed
 from seqpipe.reference.sex_chromosomes import SexChromosomes
 
 # How far (share of a chunk) a cut may move to fall into a gap instead of into sequence.
@@ -63,12 +64,18 @@ def write_reference_layout(
     chunk_beds: list[str | Path],
     callable_bed: str | Path,
     x_non_par_bed: str | Path,
+    targets: str | Path | None = None,
 ) -> None:
-    """The chunk BEDs, the callable reference and the callable non-PAR X (sex inference reads it)."""
+    """The chunk BEDs, the callable reference and the callable non-PAR X (sex inference reads it).
+
+    With `targets` (the padded targets BED) calling and sex inference stay inside the targets: an
+    exome's depth outside them says nothing about its sex."""
     contigs = read_fai(fai)
     names = [name for name, _ in contigs]
     alt_contigs = read_alt(alt, names) if alt else set()
     regions = callable_regions(fasta, selection.called(names, alt_contigs))
+    if targets is not None:
+        regions = intersect(regions, read_bed(targets))
     chunks = split_regions(regions, len(chunk_beds))
     for i, bed in enumerate(chunk_beds):
         write_bed(bed, chunks[i] if i < len(chunks) else [])
