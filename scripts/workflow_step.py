@@ -64,6 +64,21 @@ elif smk.rule in ("write_ploidy", "write_gatk_intervals"):
         write_gatk_intervals(
             chromosomes, smk.input.fai, sex, smk.input.chunks, smk.output.haploid, smk.output.diploid
         )
+elif smk.rule == "prepare_targets":
+    from seqpipe.targets import write_targets
+
+    write_targets(smk.input.fai, smk.input.bed, smk.params.padding, smk.output.merged, smk.output.padded)
+elif smk.rule == "check_identity":
+    from seqpipe.identity.checks import write_identity_qc
+
+    write_identity_qc(
+        smk.input.depths,
+        smk.params.samples,
+        smk.params.relatives,
+        smk.params.settings,
+        smk.output.identity,
+        smk.output.contamination,
+    )
 elif smk.rule == "collect_software_versions":
     write_versions_for_multiqc(smk.input, smk.output[0])
 elif smk.rule == "summarize_qc":
