@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import click
 
 from seqpipe import simulate as sim
+from seqpipe.simulate.scenarios import SCENARIOS, simulate_scenario
 
 # The pipeline's samples.tsv schema allows these names (they become file names and SM tags).
 SAMPLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
@@ -64,6 +66,13 @@ def _parse_samples(ctx: click.Context, param: click.Parameter, value: str) -> tu
 @click.option(
     "--threads", default=2, show_default=True, type=click.IntRange(min=1), help="Parallel tool runs."
 )
+@click.option(
+    "--scenario",
+    type=click.Choice(SCENARIOS),
+    default=None,
+    help="QC scenario with its own samples (at the first --samples depth): contaminated samples, "
+    "a duplicate/swapped sample, exome-like or amplicon reads (docs/demo-data.md).",
+)
 def simulate(
     outdir: Path,
     seed: int,
@@ -77,6 +86,7 @@ def simulate(
     lowmap: bool,
     layout: str,
     threads: int,
+    scenario: str | None,
 ) -> None:
     """Generate a seeded demo data set: reference, strata BEDs, truth VCFs, 2×150 reads and sheets.
 
@@ -99,9 +109,15 @@ def simulate(
         _simulate_human_like(outdir, seed, threads)
         return
     try:
-        summary = sim.simulate(params)
+        if scenario:
+            truth = simulate_scenario(scenario, params)
+        else:
+            summary = sim.simulate(params)
     except (ValueError, RuntimeError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
+    if scenario:
+        click.echo(f"scenario {scenario} written to {outdir.resolve()}: {json.dumps(truth)}")
+        return
     root = outdir.resolve()
     click.echo(f"demo data written to {root} in {time.monotonic() - started:.1f} s")
     for name in ("reference/genome.fa", "samples.tsv", "units.tsv", "truth/", "strata/", "manifest.json"):

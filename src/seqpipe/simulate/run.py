@@ -22,6 +22,8 @@ from seqpipe.simulate.reads import (
 from seqpipe.simulate.variants import TruthRates, Variant, draw_truth, haplotypes
 
 GENERATED = ("reference", "truth", "reads", "strata", "samples.tsv", "units.tsv", "manifest.json")
+# written by scenarios (seqpipe.simulate.scenarios) on top of the above
+GENERATED += ("targets.bed", "primers.bed")
 
 
 @dataclass(frozen=True)
