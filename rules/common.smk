@@ -240,3 +240,30 @@ TOOLS = tools_used(config)
 
 wildcard_constraints:
     tool="|".join(VERSION_COMMANDS),
+
+
+# Targeted sequencing, amplicon mode and sample identity (rules/targets.smk, rules/identity.smk).
+def target_qc_files(sample):
+    """A sample's target-coverage files, in the order seqpipe.qc.summary reads them (none without targets)."""
+    if not TARGETS:
+        return []
+    return [
+        out(f"qc/targets/{sample}.mosdepth.summary.txt"),
+        out(f"qc/targets/{sample}.mosdepth.region.dist.txt"),
+        out(f"qc/targets/{sample}.thresholds.bed.gz"),
+        out(f"qc/targets/{sample}.on_target.txt"),
+    ]
+
+
+def identity_verdict_files():
+    """The identity and contamination verdict tables (none for a single sample: nothing to compare)."""
+    if len(SAMPLES) < 2:
+        return []
+    return [out("qc/identity/identity_qc.tsv"), out("qc/identity/contamination_qc.tsv")]
+
+
+def markdup_files():
+    """Duplicate-marking reports; none in amplicon mode, which marks no duplicates."""
+    if AMPLICON:
+        return []
+    return expand(out("qc/markdup/{sample}.markdup.txt"), sample=SAMPLES)

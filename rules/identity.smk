@@ -7,18 +7,13 @@
 IDENTITY = config["identity"]
 
 
-def identity_verdict_files():
-    """The identity and contamination verdict tables (none for a single sample: nothing to compare)."""
-    if len(SAMPLES) < 2:
-        return []
-    return [out("qc/identity/identity_qc.tsv"), out("qc/identity/contamination_qc.tsv")]
-
-
 # Sites with their alleles (call -C alleles) so that every sample is genotyped at every site, hom-ref
 # included; mpileup keeps duplicates out and reads up to 10,000 reads per sample at a site.
 rule genotype_identity_sites:
     input:
-        vcfs=expand(out("vcf/{sample}.{caller}.vcf.gz"), sample=SAMPLES, caller=CALLERS[0]),
+        vcfs=expand(
+            out("vcf/{sample}.{caller}.vcf.gz"), sample=SAMPLES, caller=CALLERS[0]
+        ),
         crams=lambda wc: in_place([cram_of(s) for s in SAMPLES]),
         crais=lambda wc: in_place([f"{cram_of(s)}.crai" for s in SAMPLES]),
         reference=reference_files(f"{REFERENCE}.fai"),

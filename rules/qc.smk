@@ -82,13 +82,6 @@ rule compute_variant_stats:
         "> {output}) 2> {log}"
 
 
-def markdup_files():
-    """Duplicate-marking reports; none in amplicon mode, which marks no duplicates."""
-    if AMPLICON:
-        return []
-    return expand(out("qc/markdup/{sample}.markdup.txt"), sample=SAMPLES)
-
-
 rule summarize_qc:
     input:
         flagstat=expand(out("qc/samtools/{sample}.flagstat"), sample=SAMPLES),

@@ -23,18 +23,6 @@ QC_THRESHOLDS = target_thresholds(config)
 TARGET_DEPTH = 20
 
 
-def target_qc_files(sample):
-    """A sample's target-coverage files, in the order seqpipe.qc.summary reads them (none without targets)."""
-    if not TARGETS:
-        return []
-    return [
-        out(f"qc/targets/{sample}.mosdepth.summary.txt"),
-        out(f"qc/targets/{sample}.mosdepth.region.dist.txt"),
-        out(f"qc/targets/{sample}.thresholds.bed.gz"),
-        out(f"qc/targets/{sample}.on_target.txt"),
-    ]
-
-
 if TARGETS:
 
     rule prepare_targets:
@@ -79,7 +67,9 @@ if TARGETS:
             "../envs/mosdepth.yaml"
         params:
             reference=reference_path,
-            prefix=lambda wc, output: output.summary.removesuffix(".mosdepth.summary.txt"),
+            prefix=lambda wc, output: output.summary.removesuffix(
+                ".mosdepth.summary.txt"
+            ),
             depth=TARGET_DEPTH,
         shell:
             "("
@@ -132,7 +122,7 @@ if AMPLICON:
             + "samtools merge --no-PG -u -c -p -@ {threads} -o - {input.bams} | "
             "samtools ampliconclip --no-PG -u --strand --both-ends --filter-len {params.min_length} "
             "-b {input.primers} -f {output.stats} - | "
-            "samtools collate --no-PG -u -O -T {params.tmp}.collate - | "
+            "samtools collate --no-PG -u -O - {params.tmp}.collate | "
             "samtools fixmate --no-PG -u - - | "
             "samtools sort --no-PG -u -@ {threads} -m 768M -T {params.tmp}.sort - | "
             "samtools view --no-PG -C -T {params.reference} -o - - | "

@@ -106,12 +106,14 @@ def write_targets(
 
 
 def target_thresholds(config: dict) -> dict[str, dict[str, float]]:
-    """The per-sample limits QC checks in this kind of run: qc.thresholds, where with targets the
-    target metrics replace the genome-wide mean depth (meaningless for an exome or panel), and in
+    """The per-sample limits QC checks in this kind of run: qc.thresholds, where with targets
+    targets.thresholds replace the genome-wide mean depth (meaningless for an exome or panel) and
+    Ts/Tv (whole-genome limits: exomes run higher, a viral panel has a handful of SNVs), and in
     amplicon mode the duplicate rate is not measured."""
     thresholds = dict(config.get("qc", {}).get("thresholds", {}))
     if config.get("targets"):
         thresholds.pop("mean_depth", None)
+        thresholds.pop("tstv", None)
         thresholds |= config["targets"].get("thresholds", {})
     if config.get("amplicon"):
         thresholds.pop("duplicate_pct", None)

@@ -8,7 +8,7 @@ Each starts from `simulate` (reference, truth, whole-genome reads) and reshapes 
 * exome: reads only over target intervals (plus a thin whole-genome background, as capture leaves),
   with targets.bed and the expected on-target rate and target depth in the manifest;
 * amplicon: tiled amplicons read end to end from their primers (every read starts at a primer),
-  with primers.bed (strand column) and targets.bed (the amplicons).
+  with primers.bed (strand column) and targets.bed (the inserts between the primers).
 The truth of each scenario is in manifest.json under "scenario".
 """
 
@@ -34,7 +34,8 @@ EXOME_TARGETS = 40
 EXOME_TARGET_BP = (800, 1500)
 EXOME_BACKGROUND_DEPTH = 2.0
 AMPLICONS = 30
-AMPLICON_BP = 400
+# read pairs of 2 x 150 cover the whole amplicon, as ARTIC's 400 bp amplicons under 2 x 250 reads
+AMPLICON_BP = 280
 PRIMER_BP = 22
 AMPLICON_ERROR_RATE = 0.002
 
@@ -203,7 +204,8 @@ def _amplicon(params: SimulationParams) -> dict:
         primers.append((chrom, start, start + PRIMER_BP, f"amp_{number}_LEFT", 1 + number % 2, "+"))
         primers.append((chrom, end - PRIMER_BP, end, f"amp_{number}_RIGHT", 1 + number % 2, "-"))
     (outdir / "primers.bed").write_text("".join("\t".join(map(str, p)) + "\n" for p in primers))
-    files.write_bed(outdir / "targets.bed", amplicons)
+    # the targets are the inserts: what is left of an amplicon once its primers are clipped
+    files.write_bed(outdir / "targets.bed", [(c, s + PRIMER_BP, e - PRIMER_BP) for c, s, e in amplicons])
     reads = {}
     for sample, (variants, haps) in _sample_haplotypes(params).items():
         _unit_pairs(outdir, sample)  # the whole-genome reads are replaced
