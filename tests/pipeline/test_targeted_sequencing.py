@@ -115,9 +115,11 @@ def test_exome_20x_share_and_fold_80_agree_with_per_base_depths(exome: PipelineR
         ).stdout  # fmt: skip
         depths = sorted(int(line.split("\t")[2]) for line in out.splitlines())
         at_20x = 100 * sum(d >= 20 for d in depths) / len(depths)
-        fold_80 = (sum(depths) / len(depths)) / depths[int(0.2 * len(depths))]
-        assert abs(metrics["target_20x_pct"] - at_20x) <= 1, (metrics, at_20x)
-        assert abs(metrics["fold_80"] - fold_80) <= 0.05, (metrics, fold_80)
+        mean, reached = sum(depths) / len(depths), depths[int(0.2 * len(depths))]
+        assert abs(metrics["target_20x_pct"] - at_20x) <= 0.01, (metrics, at_20x)
+        # mosdepth's distribution has two decimals: the depth 80 % of bases reach may be one off
+        low, high = mean / (reached + 1) - 0.01, mean / (reached - 1) + 0.01
+        assert low <= metrics["fold_80"] <= high, (metrics, reached)
         assert 1 < metrics["fold_80"] < 2
 
 
@@ -189,10 +191,10 @@ def test_amplicon_mode_keeps_every_read_and_clips_the_primers(amplicons: Pipelin
         clipped = _clip_stats(amplicons.path(f"qc/ampliconclip/{sample}.ampliconclip.txt"))
         assert clipped["TOTAL CLIPPED"] >= 0.99 * clipped["TOTAL READS"]
     verdicts = read_verdicts(amplicons.path("qc/qc_summary.tsv"))
-    assert {v.metric for v in verdicts if v.sample == "S1"} == {
-        "mapped_pct", "on_target_pct", "mean_target_depth", "target_20x_pct", "fold_80",
-    }  # fmt: skip
-    assert all(v.verdict == PASS for v in verdicts), verdicts
+    panel = {"mapped_pct", "on_target_pct", "mean_target_depth", "target_20x_pct", "fold_80"}
+    # beside the two samples' identity checks (a 30-amplicon panel has too few sites for a verdict)
+    assert {v.metric for v in verdicts} == panel | {"identity_discordance", "contamination_pct"}
+    assert all(v.verdict == PASS for v in verdicts if v.metric in panel), verdicts
 
 
 ARTIC = "sarscov2-artic-miseq"

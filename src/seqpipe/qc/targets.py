@@ -31,6 +31,7 @@ def fold_80(region_dist: str | Path, mean: float | None) -> float | None:
     """Fold-80 base penalty: the mean target depth over the depth that 80 % of target bases reach.
 
     None when a fifth of the target bases or more is not covered at all (the penalty is infinite).
+    mosdepth gives the shares with two decimals, so the depth found may be one off the exact one.
     """
     reached = 0
     for line in Path(region_dist).read_text().splitlines():

@@ -128,18 +128,21 @@ def _hap_slice(variants: list[Variant], contigs: dict[str, str], hap: int, regio
 
 
 def _regions(params: SimulationParams, count: int, lengths: tuple[int, int], gap: int, label: str) -> list:
-    """`count` non-overlapping regions of the reference, in order, at least `gap` apart."""
+    """`count` non-overlapping regions of the reference, in order, at least `gap` apart and clear of
+    segmental duplications (panels and exome designs leave out what cannot be mapped uniquely)."""
     genome = build_genome(params.seed, params.genome_size, params.contigs)
     rng = rng_for(params.seed, label)
     chosen: list[tuple[str, int, int]] = []
     names = list(genome.contigs)
+    segdups = genome.strata.get("segdup", [])
     for _ in range(1000 * count):
         if len(chosen) == count:
             break
         chrom = rng.choices(names, weights=[len(genome.contigs[n]) for n in names])[0]
         length = rng.randint(*lengths)
         start = rng.randint(1000, len(genome.contigs[chrom]) - length - 1000)
-        if all(c != chrom or start >= e + gap or start + length + gap <= s for c, s, e in chosen):
+        taken = chosen + [(c, s - gap, e + gap) for c, s, e in segdups]
+        if all(c != chrom or start >= e + gap or start + length + gap <= s for c, s, e in taken):
             chosen.append((chrom, start, start + length))
     order = {n: i for i, n in enumerate(names)}
     return sorted(chosen, key=lambda r: (order[r[0]], r[1]))
