@@ -126,7 +126,10 @@ def test_multiqc_report_has_every_tool_section(pipeline_run: PipelineRun) -> Non
 def test_qc_verdicts_pass_on_good_data(pipeline_run: PipelineRun) -> None:
     verdicts = read_verdicts(pipeline_run.path("qc/qc_summary.tsv"))
     assert {v.sample for v in verdicts} == set(SAMPLES)
-    assert {v.metric for v in verdicts} == {"mapped_pct", "mean_depth", "duplicate_pct", "tstv"}
+    # two samples: also the identity and contamination checks (unrelated, clean)
+    assert {v.metric for v in verdicts} == {
+        "mapped_pct", "mean_depth", "duplicate_pct", "tstv", "identity_discordance", "contamination_pct",
+    }  # fmt: skip
     assert all(v.verdict == "PASS" for v in verdicts), verdicts
     depth = {v.sample: v.value for v in verdicts if v.metric == "mean_depth"}
     assert 27 < depth["S1"] < 33 and 17 < depth["S2"] < 23
