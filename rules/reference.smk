@@ -164,7 +164,7 @@ rule split_reference:
         fai=f"{REFERENCE}.fai",
         alt=[f"{REFERENCE}.alt"] if "alt" in REFERENCE_FILES else [],
         # calling stays in the padded targets of targeted runs (rules/targets.smk)
-        targets=lambda wc: PADDED_TARGET_BED if TARGETS else [],
+        targets=lambda wc: [PADDED_TARGET_BED] if TARGETS else [],
     output:
         chunks=expand(out("reference/chunks/{chunk}.bed"), chunk=CHUNKS),
         callable=out("reference/callable.bed"),
