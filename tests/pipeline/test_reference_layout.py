@@ -84,6 +84,27 @@ def test_chunks_are_balanced_by_callable_length_and_cut_in_gaps(tmp_path: Path) 
     assert read_bed(tmp_path / "x.bed") == []
 
 
+def test_targeted_chunks_are_the_padded_targets_inside_the_callable_reference(tmp_path: Path) -> None:
+    # chr1: 0-4600, gap 4600-5100, 5100-10000; chrX: 10000 bp before PAR1 (GRCh38), so non-PAR
+    (tmp_path / "genome.fa").write_text(
+        ">chr1\n" + "A" * 4600 + "N" * 500 + "C" * 4900 + "\n>chrX\n" + "G" * 10000 + "\n"
+    )
+    (tmp_path / "genome.fa.fai").write_text("chr1\t10000\t6\t10000\t10001\nchrX\t10000\t0\t10000\t10001\n")
+    # a target across the gap, one inside chr1's second stretch, one on X
+    (tmp_path / "padded.bed").write_text("chr1\t4000\t5200\nchr1\t7000\t7500\nchrX\t100\t300\n")
+    beds = [tmp_path / f"{i}.bed" for i in range(2)]
+    write_reference_layout(
+        tmp_path / "genome.fa", tmp_path / "genome.fa.fai", None, ContigSelection(), GRCH38, beds,
+        tmp_path / "callable.bed", tmp_path / "x.bed", tmp_path / "padded.bed",
+    )  # fmt: skip
+    callable_targets = [("chr1", 4000, 4600), ("chr1", 5100, 5200), ("chr1", 7000, 7500), ("chrX", 100, 300)]
+    assert read_bed(tmp_path / "callable.bed") == callable_targets
+    # 1400 callable bases in two chunks of 700: the first target ends there
+    assert [read_bed(b) for b in beds] == [callable_targets[:2], callable_targets[2:]]
+    # sex inference reads X only where an exome has reads
+    assert read_bed(tmp_path / "x.bed") == [("chrX", 100, 300)]
+
+
 def test_a_gap_free_stretch_longer_than_a_chunk_is_still_cut() -> None:
     chunks = split_regions([("chr1", 0, 1000)], 4)
     assert chunks == [[("chr1", 0, 250)], [("chr1", 250, 500)], [("chr1", 500, 750)], [("chr1", 750, 1000)]]
