@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-Region = tuple[str, int, int]  # contig, 0-based start, end (BED convention)
+from seqpipe.reference.regions import Region, write_bed
 
 
 class TargetsError(ValueError):
@@ -89,10 +89,6 @@ def merge_regions(regions: Iterable[Region], contigs: dict[str, int], padding: i
         else:
             merged.append((contig, start, end))
     return merged
-
-
-def write_bed(path: str | Path, regions: Iterable[Region]) -> None:
-    Path(path).write_text("".join(f"{c}\t{s}\t{e}\n" for c, s, e in regions))
 
 
 def write_targets(
