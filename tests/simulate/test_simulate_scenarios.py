@@ -80,3 +80,12 @@ def test_exome_reads_pile_on_the_targets_and_the_truth_counts_them(tmp_path: Pat
     assert pairs["background"] * 300 / exome["genome_bp"] == pytest.approx(2 * 1.04, rel=0.05)
     assert len((tmp_path / "data" / "targets.bed").read_text().splitlines()) == 40
     assert "targets.bed" in manifest["files"]
+
+
+def test_a_scenario_is_refused_on_the_human_like_layout(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        simulate_cli, ["--outdir", str(tmp_path / "data"), "--layout", "human-like", "--scenario", "exome"]
+    )
+    assert result.exit_code == 2
+    assert "--scenario applies to the default layout" in result.output
+    assert not (tmp_path / "data").exists()

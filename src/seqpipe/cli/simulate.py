@@ -106,6 +106,9 @@ def simulate(
     )
     started = time.monotonic()
     if layout == "human-like":
+        if scenario:
+            # the scenarios build on the default layout's genome and sheets
+            raise click.UsageError("--scenario applies to the default layout, not to --layout human-like")
         _simulate_human_like(outdir, seed, threads)
         return
     try:
