@@ -30,9 +30,14 @@ rule genotype_x_sites:
         "else : > {output}; fi) 2> {log}"
 
 
+# Depth of 1 kb windows, or in a targeted run of the targets (an exome has no reads between them).
 rule infer_sex:
     input:
-        regions=out("qc/mosdepth/{sample}.regions.bed.gz"),
+        regions=lambda wc: out(
+            f"qc/targets/{wc.sample}.regions.bed.gz"
+            if TARGETS
+            else f"qc/mosdepth/{wc.sample}.regions.bed.gz"
+        ),
         callable=out("reference/callable.bed"),
         x_sites=out("qc/sex/{sample}.x_sites.vcf"),
     output:

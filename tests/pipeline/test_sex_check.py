@@ -53,6 +53,26 @@ def test_sex_is_inferred_when_depth_and_heterozygosity_agree(
     assert found.x_depth_ratio == pytest.approx(x_depth / 30) and found.x_sites == het + hom
 
 
+@pytest.mark.parametrize(("x_depth", "y_depth", "inferred"), [(60.0, 0.2, "female"), (30.0, 30.0, "male")])
+def test_an_exome_sex_is_inferred_from_the_depth_of_its_targets(
+    tmp_path: Path, x_depth: float, y_depth: float, inferred: str
+) -> None:
+    # 200 bp targets every 5 kb at 60x (none between them), the callable reference their padded spans
+    targets = [(c, s, s + 200) for c in ("chr1", "chrX") for s in range(12_000, 100_000, 5000)]
+    targets += [("chrY", s, s + 200) for s in range(12_000, 50_000, 5000)]
+    depth = {"chr1": 60.0, "chrX": x_depth, "chrY": y_depth}
+    regions = tmp_path / "targets.regions.bed.gz"
+    with gzip.open(regions, "wt") as fh:
+        fh.writelines(f"{c}\t{s}\t{e}\t{depth[c]}\n" for c, s, e in targets)
+    callable_bed = tmp_path / "callable.bed"
+    callable_bed.write_text("".join(f"{c}\t{s - 100}\t{e + 100}\n" for c, s, e in targets))
+    sites = tmp_path / "x_sites.vcf"
+    sites.write_text("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS\n")
+    found = infer_sex("S", CHROMOSOMES, regions, callable_bed, sites, {})
+    assert found.inferred == inferred
+    assert found.x_depth_ratio == pytest.approx(x_depth / 60)
+
+
 def test_a_declared_sex_the_data_contradict_fails_naming_both() -> None:
     male = SexInference("S", 0.51, 0.5, 0.01, 146, "male")
     check = sex_check("female", male)

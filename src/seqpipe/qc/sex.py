@@ -2,7 +2,8 @@
 
 Three pieces of evidence, each voting female, male or not at all (docs/human-genomes.md):
 * X/autosome depth ratio: median depth of 1 kb windows on callable non-PAR X over the autosomes'
-  (about 1 in a female, 0.5 in a male);
+  (about 1 in a female, 0.5 in a male); in a targeted run, of the targets themselves (their depth
+  from mosdepth over the targets, the callable reference being the padded targets);
 * Y/autosome depth ratio on callable non-PAR Y (about 0.5 in a male, near 0 in a female);
 * X heterozygosity: the share of het genotypes among confident variant sites on non-PAR X, called
   diploid (a male has one X, so his share is near 0 up to errors).
@@ -12,6 +13,7 @@ also describes X0, XXY or a contaminated sample).
 
 from __future__ import annotations
 
+import bisect
 import gzip
 import json
 import statistics
@@ -65,13 +67,20 @@ def _window_depths(mosdepth_regions: str | Path) -> list[tuple[str, int, int, fl
 
 
 def _median_inside(windows: list[tuple[str, int, int, float]], regions: Sequence[Region]) -> float | None:
-    """Median depth of the windows lying wholly inside `regions` (gaps and PARs left out)."""
+    """Median depth of the windows lying wholly inside `regions` (gaps and PARs left out).
+
+    `regions` do not overlap (the callable reference), so a window can only lie in the last region
+    starting at or before it: one lookup per window, for a genome's 3 million windows or an exome's
+    200,000 targets."""
     by_contig: dict[str, list[tuple[int, int]]] = {}
-    for c, s, e in regions:
+    for c, s, e in sorted(regions):
         by_contig.setdefault(c, []).append((s, e))
-    depths = [
-        depth for c, s, e, depth in windows if any(rs <= s and e <= re for rs, re in by_contig.get(c, []))
-    ]
+    starts = {c: [s for s, _ in spans] for c, spans in by_contig.items()}
+    depths = []
+    for c, s, e, depth in windows:
+        i = bisect.bisect_right(starts.get(c, []), s) - 1
+        if i >= 0 and e <= by_contig[c][i][1]:
+            depths.append(depth)
     return statistics.median(depths) if depths else None
 
 
