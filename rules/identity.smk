@@ -19,7 +19,8 @@ rule genotype_identity_sites:
         reference=reference_files(f"{REFERENCE}.fai"),
     output:
         sites=out("qc/identity/sites.tsv.gz"),
-        genotypes=out("qc/identity/genotypes.bcf"),
+        # every sample's genotypes and allele depths are kept in allele_depths.tsv.gz
+        genotypes=temp(out("qc/identity/genotypes.bcf")),
         depths=out("qc/identity/allele_depths.tsv.gz"),
     log:
         log_of("identity/genotype_identity_sites"),
