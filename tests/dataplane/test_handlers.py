@@ -10,6 +10,7 @@ from pathlib import Path
 import pysam
 import pytest
 from batch_jobs import submit_job_of_run
+from polling import wait_until
 
 from seqpipe.aws import ingest
 from seqpipe.aws.qc import QcInputError
@@ -284,19 +285,23 @@ def test_the_late_end_of_an_earlier_attempt_leaves_the_current_attempt_and_its_j
     batch = dataplane.client("batch")
     head = submit_job_of_run(batch, deployment.head_queue, "RUN1", "attempt-2-head", ["sleep", "60"])
 
+    def head_status() -> str:
+        return batch.describe_jobs(jobs=[head])["jobs"][0]["status"]
+
     # attempt 1's FAILED event arrives only now (EventBridge delivers at least once, not in order)
     event = run_ended(EXECUTION.format(1), "FAILED", {"run_id": "RUN1"})
     result = run_cleanup.handler(event, lambda_context)
 
     assert result == {"run_id": "RUN1", "owned": False, "timed_out": False, "terminated": []}
     assert jobs.get("RUN1")["status"] == "RUNNING"
-    assert batch.describe_jobs(jobs=[head])["jobs"][0]["status"] == "RUNNING"
+    assert head_status() == "RUNNING"
     # attempt 2 ending does what attempt 1 could not
     result = run_cleanup.handler(
         run_ended(EXECUTION.format(2), "ABORTED", {"run_id": "RUN1"}), lambda_context
     )
     assert result["owned"] and result["terminated"] == [head] and result["status"] == "ABORTED"
-    assert batch.describe_jobs(jobs=[head])["jobs"][0]["status"] == "FAILED"
+    # the endpoint stops a terminated job asynchronously, as Batch does
+    wait_until(lambda: head_status() == "FAILED", timeout=60, what="the head job terminated")
 
 
 def test_the_run_cleanup_names_an_execution_whose_input_the_event_does_not_carry(dataplane, lambda_context):

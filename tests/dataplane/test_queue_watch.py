@@ -7,10 +7,11 @@ import json
 import time
 
 from batch_jobs import submit_job_of_run
+from polling import wait_until
 
 from seqpipe.handlers.registry import OLDEST_RUNNABLE_SECONDS
 
-from .test_state_machine import metric_sum, wait_until
+from .test_state_machine import metric_sum
 
 
 def watch(dataplane) -> dict:

@@ -8,14 +8,13 @@ import json
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from batch_jobs import submit_job_of_run
+from polling import wait_until
 
 from seqpipe.aws.layout import run_output_uri
 from seqpipe.aws.repositories import Repositories
@@ -35,15 +34,6 @@ def raw_input(dataplane) -> str:
     key = f"P1/RUN1/S1/{DATA_FILE}"
     dataplane.client("s3").upload_file(str(DATA / DATA_FILE), dataplane.settings.raw_bucket, key)
     return f"s3://{dataplane.settings.raw_bucket}/{key}"
-
-
-def wait_until(check: Callable[[], Any], timeout: float = 180, what: str = "condition") -> Any:
-    """check()'s first true value, polled (the run cleanup runs asynchronously after an execution)."""
-    deadline = time.monotonic() + timeout
-    while not (value := check()):
-        assert time.monotonic() < deadline, f"{what}: not reached after {timeout} s"
-        time.sleep(0.5)
-    return value
 
 
 def metric_points(dataplane, metric: CustomMetric) -> list[dict]:
