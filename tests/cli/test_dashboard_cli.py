@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import requests
+from polling import wait_until
 
 from seqpipe.web.auth import issue_token, verify_token
 
@@ -58,12 +59,14 @@ def test_the_served_dashboard_answers_with_a_token_and_refuses_without(seqpipe, 
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        for _ in range(200):
+
+        def answers() -> bool:
             try:
-                requests.get(url + "/healthz", timeout=0.5)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+                return requests.get(url + "/healthz", timeout=2).ok
+            except requests.RequestException:  # not listening yet, or (a loaded machine) slow to answer
+                return False
+
+        wait_until(answers, timeout=60, what="the dashboard answering /healthz")
         token = issue_token("served-secret", "tester", 60)
         assert requests.get(url + "/api/runs", timeout=10).status_code == 401
         runs = requests.get(url + "/api/runs", headers={"Authorization": f"Bearer {token}"}, timeout=10)

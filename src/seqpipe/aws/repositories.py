@@ -52,6 +52,7 @@ from seqpipe.aws.transitions import (
     JobStatus,
     Lifecycle,
     NotOwner,
+    SampleStatus,
 )
 from seqpipe.storage.s3 import resource
 
@@ -206,6 +207,15 @@ def _assignments(attributes: dict[str, Any]) -> tuple[dict[str, str], dict[str, 
     return names, values, sets
 
 
+# A sample's statuses that show a run's write of the key status done already (delivery follows a pass).
+_SETTLED_AT_OR_AFTER = {
+    SampleStatus.QC_PASSED: {SampleStatus.QC_PASSED, SampleStatus.DELIVERED},
+    SampleStatus.QC_FAILED: {SampleStatus.QC_FAILED},
+    SampleStatus.DELIVERED: {SampleStatus.DELIVERED},
+    SampleStatus.FAILED: {SampleStatus.FAILED},
+}
+
+
 class MetadataRepository(_Table):
     """Table genomics-metadata: samples, the runs a sample is in, and the files of a sample."""
 
@@ -218,10 +228,29 @@ class MetadataRepository(_Table):
     def add_sample_to_run(self, sample: str, run_id: str, project: str) -> None:
         self.table.put_item(Item=to_dynamo(membership_item(sample, run_id, project)))
 
-    def set_sample_status(
-        self, sample: str, status: str, expected_version: int | None = None, **attributes: Any
-    ) -> Item:
-        return self._transition(SAMPLE_LIFECYCLE, sample_key(sample), status, expected_version, attributes)
+    def set_sample_status(self, sample: str, status: str, run_id: str) -> bool:
+        """The sample's status as run `run_id` sees it; False if nothing was written.
+
+        PROCESSING claims the sample for the run (a later run's claim takes it over). A verdict or a
+        delivery is written only while the run holds the sample: not when a run started since has
+        claimed it (that run's verdict will be the sample's), and not twice (a retried finalize finds
+        it written already). Two runs of one sample, or a step retried after a fault, so converge
+        instead of failing on the second writer."""
+        attributes = {"run_id": run_id}
+        if status == SampleStatus.PROCESSING:
+            self._transition(SAMPLE_LIFECYCLE, sample_key(sample), status, None, attributes)
+            return True
+        try:
+            self._transition(
+                SAMPLE_LIFECYCLE, sample_key(sample), status, None, attributes, owner=("run_id", run_id)
+            )
+        except NotOwner:
+            return False
+        except IllegalTransition as error:
+            if error.current not in _SETTLED_AT_OR_AFTER[status]:
+                raise
+            return False
+        return True
 
     def record_file(
         self, sample: str, uri: str, etag: str, sequencer: str | None = None, **attributes: Any

@@ -63,11 +63,13 @@ def record_run(repos: Repositories, run_id: str, project: str, samples: list[str
     if not samples:
         raise RunInputError("samples: a run needs at least one sample")
     created, item = repos.jobs.record_run(run_id, project, samples, **attributes)
-    if created:
+    # Still SUBMITTED: the start that recorded it may have stopped before claiming every sample (a
+    # killed handler, redelivered); the claims are idempotent, so this start finishes them.
+    if created or item.get("status") == JobStatus.SUBMITTED:
         for sample in samples:
             repos.metadata.register_sample(sample, project)
             repos.metadata.add_sample_to_run(sample, run_id, project)
-            repos.metadata.set_sample_status(sample, SampleStatus.PROCESSING, run_id=run_id)
+            repos.metadata.set_sample_status(sample, SampleStatus.PROCESSING, run_id)
     return {"created": created, "status": item.get("status"), "attempt": item.get("attempt")}
 
 
@@ -99,12 +101,15 @@ def finalize(
     job = repos.jobs.get(run_id)
     if job is None:
         raise RunInputError(f"run {run_id} has no job record")
+    if job["status"] == JobStatus.SUCCEEDED and execution_arn in (None, job.get("execution_arn")):
+        # this finalize again (Step Functions retries a task whose answer was lost): what it did stands
+        return {"run_id": run_id, "status": job["status"], "delivery": job.get("delivery")}
     for sample in job["samples"]:
         status = SampleStatus.QC_PASSED if sample in approved else SampleStatus.QC_FAILED
-        repos.metadata.set_sample_status(sample, status, run_id=run_id)
+        repos.metadata.set_sample_status(sample, status, run_id)
     delivery = deliver(run_id, output_uri, approved, delivery_bucket) if approved else {"files": 0}
     for sample in approved:
-        repos.metadata.set_sample_status(sample, SampleStatus.DELIVERED, run_id=run_id)
+        repos.metadata.set_sample_status(sample, SampleStatus.DELIVERED, run_id)
     item = repos.jobs.transition(
         run_id, JobStatus.SUCCEEDED, execution_arn=execution_arn, delivery=delivery, output_uri=output_uri
     )

@@ -91,7 +91,7 @@ def record_local_qc(repos: Repositories, record: LocalRecord) -> dict[str, str]:
     outcome = {sample: PASS for sample in result["passed"]} | {sample: FAIL for sample in result["failed"]}
     for sample, verdict in outcome.items():
         status = SampleStatus.QC_PASSED if verdict == PASS else SampleStatus.QC_FAILED
-        repos.metadata.set_sample_status(sample, status, run_id=record.run_id)
+        repos.metadata.set_sample_status(sample, status, record.run_id)
     return outcome
 
 
