@@ -464,7 +464,7 @@ def running_proxy(upstream: str, log: Path, seed: int = 0, port: int | None = No
         try:
             client.faults()
             break
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or slow to answer on a loaded machine
             if time.monotonic() > deadline:
                 proc.kill()
                 raise RuntimeError(f"aws_proxy did not start within 30 s; see {log}") from None

@@ -39,9 +39,9 @@ def moto_server(launcher: Path, log: Path, env: dict[str, str]) -> Iterator[str]
         if proc.poll() is not None:
             raise RuntimeError(f"moto server exited early; see {log}:\n{log.read_text()[-3000:]}")
         try:
-            requests.get(url + "/moto-api/", timeout=0.5)
+            requests.get(url + "/moto-api/", timeout=5)
             break
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or slow to answer on a loaded machine
             if time.monotonic() > deadline:
                 proc.kill()
                 raise RuntimeError(f"moto server did not start within 60 s; see {log}") from None
