@@ -40,7 +40,7 @@ class Variant:
     alt: str
     span: tuple[int, int]
     microsatellite: bool = False
-    genotype: tuple[int, int] = (0, 1)
+    genotype: tuple[int, ...] = (0, 1)  # one allele per copy: (1,) is hemizygous
 
     @property
     def is_snv(self) -> bool:
@@ -75,7 +75,7 @@ def _indel_length(rng: random.Random, step: int = 1) -> int:
     return rng.choices(lengths, weights=[n**INDEL_LENGTH_EXPONENT for n in lengths])[0]
 
 
-def _random_indel(rng: random.Random, seq: str, chrom: str, pos: int) -> Variant:
+def random_indel(rng: random.Random, seq: str, chrom: str, pos: int) -> Variant:
     length = _indel_length(rng)
     if rng.random() < 0.5:
         return _deletion(seq, chrom, pos, length, False)
@@ -120,7 +120,7 @@ class _SiteDrawer:
 
     def indel(self) -> Variant:
         chrom, pos = self.position()
-        return _random_indel(self.rng, self.genome.contigs[chrom], chrom, pos)
+        return random_indel(self.rng, self.genome.contigs[chrom], chrom, pos)
 
     def microsatellite_indel(self) -> Variant:
         tract = self.rng.choice(self.genome.microsatellites)
