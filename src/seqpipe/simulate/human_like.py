@@ -22,7 +22,7 @@ from seqpipe.simulate.intervals import Interval, IntervalIndex
 from seqpipe.simulate.reads import add_duplicates_and_shuffle, art_seed, read_pairs, run_art, write_units
 from seqpipe.simulate.run import prepare_outdir
 from seqpipe.simulate.sequence import random_dna, rng_for, substitute
-from seqpipe.simulate.variants import Variant, random_indel
+from seqpipe.simulate.variants import Variant, haplotype, random_indel
 
 AUTOSOMES = {"chr1": 160_000, "chr2": 120_000, "chr3": 100_000}
 X_LENGTH, Y_LENGTH = 160_000, 60_000
@@ -171,16 +171,6 @@ def _hemizygous(variants: list[Variant], sex: str) -> list[Variant]:
     return out
 
 
-def _apply(seq: str, chrom: str, variants: list[Variant], copy: int) -> str:
-    parts, cursor = [], 0
-    for v in variants:
-        if v.chrom == chrom and v.genotype[copy]:
-            parts += [seq[cursor : v.pos], v.alt]
-            cursor = v.pos + len(v.ref)
-    parts.append(seq[cursor:])
-    return "".join(parts)
-
-
 def _without_gaps(name: str, seq: str) -> dict[str, str]:
     """ART reads whatever it is given: N stretches are left out by cutting the sequence around them."""
     pieces = [piece.strip("N") for piece in seq.replace("N" * 100, "\n").split("\n")]
@@ -193,7 +183,7 @@ def haplotype_fastas(contigs: dict[str, str], variants: list[Variant], sex: str)
     haplotypes: list[dict[str, str]] = [{}, {}]
     for copy in (0, 1):
         for name in [*primary, "chrX"]:
-            seq = _apply(contigs[name], name, variants, copy)
+            seq = haplotype(contigs[name], name, variants, copy)
             if name == "chrX" and sex == "male" and copy == 1:
                 # the male's second copy of the PARs is on his Y: PAR reads come from both
                 pars = par_regions()["chrX"]
@@ -201,7 +191,7 @@ def haplotype_fastas(contigs: dict[str, str], variants: list[Variant], sex: str)
                 continue
             haplotypes[copy].update(_without_gaps(name, seq))
     if sex == "male":
-        haplotypes[1].update(_without_gaps("chrY", _apply(contigs["chrY"], "chrY", variants, 1)))
+        haplotypes[1].update(_without_gaps("chrY", haplotype(contigs["chrY"], "chrY", variants, 1)))
     return haplotypes
 
 

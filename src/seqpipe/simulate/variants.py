@@ -174,16 +174,20 @@ def draw_truth(seed: int, genome: Genome, samples: list[str], rates: TruthRates)
     return truth
 
 
+def haplotype(seq: str, chrom: str, variants: list[Variant], copy: int) -> str:
+    """The contig's sequence on one copy (0 or 1) of a sample: the variants whose genotype carries
+    their ALT on that copy applied (sorted, non-overlapping)."""
+    parts, cursor = [], 0
+    for v in variants:
+        if v.chrom == chrom and v.genotype[copy]:
+            parts += [seq[cursor : v.pos], v.alt]
+            cursor = v.pos + len(v.ref)
+    parts.append(seq[cursor:])
+    return "".join(parts)
+
+
 def haplotypes(genome: Genome, variants: list[Variant]) -> tuple[dict[str, str], dict[str, str]]:
     """The two phased haplotype sequences of a sample (variants must be sorted and non-overlapping)."""
-    result: tuple[dict[str, str], dict[str, str]] = ({}, {})
-    for chrom, seq in genome.contigs.items():
-        for hap in (0, 1):
-            parts, cursor = [], 0
-            for v in variants:
-                if v.chrom == chrom and v.genotype[hap]:
-                    parts += [seq[cursor : v.pos], v.alt]
-                    cursor = v.pos + len(v.ref)
-            parts.append(seq[cursor:])
-            result[hap][chrom] = "".join(parts)
-    return result
+    contigs = genome.contigs.items()
+    first, second = ({c: haplotype(seq, c, variants, copy) for c, seq in contigs} for copy in (0, 1))
+    return first, second
