@@ -33,12 +33,12 @@ rule genotype_identity_sites:
     shell:
         "("
         + FROM_REFERENCE_CACHE
-        + read_in_place("{input.crams}")
         + "bcftools merge --no-version -m none -f PASS -Ou {input.vcfs} | "
         "bcftools view --no-version -v snps -m2 -M2 -Ou | "
         "bcftools query -f '%CHROM\\t%POS\\t%REF,%ALT\\n' | bgzip -c > {output.sites} && "
         "tabix -f -s1 -b2 -e2 {output.sites} && "
-        "bcftools mpileup --no-version -f {params.reference} -T {output.sites} -d 10000 -q 20 -Q 20 "
+        + read_in_place("{input.crams}")
+        + "bcftools mpileup --no-version -f {params.reference} -T {output.sites} -d 10000 -q 20 -Q 20 "
         "-a FORMAT/AD,FORMAT/DP -Ou {input.crams} | "
         "bcftools call --no-version -m -C alleles -T {output.sites} -Ob -o {output.genotypes} && "
         "(bcftools query -l {output.genotypes} | paste -sd '\\t' && "

@@ -24,8 +24,9 @@ rule genotype_x_sites:
     shell:
         "("
         + FROM_REFERENCE_CACHE
+        + "if [ -s {input.bed} ]; then "
         + read_in_place("{input.cram}")
-        + "if [ -s {input.bed} ]; then bcftools mpileup --no-version -f {params.reference} "
+        + "bcftools mpileup --no-version -f {params.reference} "
         "-R {input.bed} -Ou {input.cram} | bcftools call --no-version -m -v -Ov -o {output}; "
         "else : > {output}; fi) 2> {log}"
 
