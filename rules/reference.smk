@@ -169,6 +169,8 @@ rule split_reference:
         chunks=expand(out("reference/chunks/{chunk}.bed"), chunk=CHUNKS),
         callable=out("reference/callable.bed"),
         x_non_par=out("reference/x_non_par.bed"),
+        # contig lengths for the per-sample ploidy steps, which so need no reference bundle
+        contigs=out("reference/contigs.tsv"),
     log:
         log_of("reference/split_reference"),
     benchmark:

@@ -77,7 +77,7 @@ rule check_sex:
 # bcftools' ploidy and samples files and freebayes' CNV map, for one sample or one joint-calling group.
 rule write_ploidy:
     input:
-        fai=f"{REFERENCE}.fai",
+        contigs=out("reference/contigs.tsv"),
         inferred=lambda wc: sex_inputs(samples_in(wc.scope, wc.name)),
     output:
         bcftools_ploidy=out("calls/ploidy/{scope}/{name}.bcftools_ploidy.txt"),
@@ -99,7 +99,7 @@ rule write_ploidy:
 # GATK calls one ploidy per run: each chunk of a sample, split into its ploidy-1 and ploidy-2 intervals.
 rule write_gatk_intervals:
     input:
-        fai=f"{REFERENCE}.fai",
+        contigs=out("reference/contigs.tsv"),
         chunks=expand(out("reference/chunks/{chunk}.bed"), chunk=CHUNKS),
         inferred=lambda wc: sex_inputs([wc.sample]),
     output:

@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))  # noqa: F821 
 from seqpipe.chunks import write_reference_layout
 from seqpipe.provenance import write_checksums, write_run_manifest, write_versions_for_multiqc
 from seqpipe.qc.summary import summarize_qc
-from seqpipe.reference.contigs import ContigSelection
+from seqpipe.reference.contigs import ContigSelection, write_contig_lengths
 from seqpipe.reference.sex_chromosomes import SexChromosomes
 
 smk = snakemake  # noqa: F821
@@ -31,6 +31,7 @@ if smk.rule == "split_reference":
         smk.output.x_non_par,
         smk.input.targets[0] if smk.input.targets else None,
     )
+    write_contig_lengths(smk.input.fai, smk.output.contigs)
 elif smk.rule == "infer_sex":
     from seqpipe.qc.sex import infer_sex, write_inference
 
@@ -53,7 +54,7 @@ elif smk.rule in ("write_ploidy", "write_gatk_intervals"):
         sexes = {name: calling_sex(sex, inferred.get(name)) for name, sex in smk.params.declared.items()}
         write_caller_ploidy(
             chromosomes,
-            smk.input.fai,
+            smk.input.contigs,
             sexes,
             smk.output.bcftools_ploidy,
             smk.output.bcftools_samples,
@@ -62,7 +63,7 @@ elif smk.rule in ("write_ploidy", "write_gatk_intervals"):
     else:
         sex = calling_sex(smk.params.declared, inferred.get(smk.wildcards.sample))
         write_gatk_intervals(
-            chromosomes, smk.input.fai, sex, smk.input.chunks, smk.output.haploid, smk.output.diploid
+            chromosomes, smk.input.contigs, sex, smk.input.chunks, smk.output.haploid, smk.output.diploid
         )
 elif smk.rule == "prepare_targets":
     from seqpipe.targets import write_targets

@@ -30,14 +30,15 @@ def calling_sex(declared: str, inferred_json: str | Path | None) -> str:
 
 def write_caller_ploidy(
     chromosomes: SexChromosomes,
-    fai: str | Path,
+    contigs: str | Path,
     sexes: Mapping[str, str],
     bcftools_ploidy: str | Path,
     bcftools_samples: str | Path,
     freebayes_cnv: str | Path,
 ) -> None:
-    """The files of one calling scope (a sample or a group); `sexes`: sample → sex used for calling."""
-    lengths = dict(read_fai(fai))
+    """The files of one calling scope (a sample or a group); `sexes`: sample → sex used for calling.
+    `contigs`: the contig lengths (reference/contigs.tsv, or a .fai)."""
+    lengths = dict(read_fai(contigs))
     lines = [
         f"{c}\t{s + 1}\t{e}\t{code}\t{ploidy}\n"
         for sex, code in CODES.items()
@@ -56,7 +57,7 @@ def write_caller_ploidy(
 
 def write_gatk_intervals(
     chromosomes: SexChromosomes,
-    fai: str | Path,
+    contigs: str | Path,
     sex: str,
     chunk_beds: Sequence[str | Path],
     haploid_beds: Sequence[str | Path],
@@ -66,7 +67,7 @@ def write_gatk_intervals(
 
     A chunk with nothing to call at either ploidy (a female's chrY alone) is called diploid whole:
     GATK cannot run on no interval, and a female has no reads there to call."""
-    changes = chromosomes.ploidy(sex, dict(read_fai(fai)))
+    changes = chromosomes.ploidy(sex, dict(read_fai(contigs)))
     haploid = [region for region, ploidy in changes if ploidy == 1]
     for chunk_bed, haploid_bed, diploid_bed in zip(chunk_beds, haploid_beds, diploid_beds, strict=True):
         chunk = read_bed(chunk_bed)

@@ -116,6 +116,7 @@ BATCH_GROUPS = {
             "index_reference",
             "create_sequence_dictionary",
             "index_aligner",
+            "prepare_targets",
             "split_reference",
             "checksum_reference",
         ),

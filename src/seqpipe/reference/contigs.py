@@ -43,6 +43,13 @@ def read_fai(fai: str | Path) -> list[tuple[str, int]]:
         return [(fields[0], int(fields[1])) for fields in (line.split("\t") for line in fh) if fields[0]]
 
 
+def write_contig_lengths(fai: str | Path, path: str | Path) -> None:
+    """The contigs' names and lengths (the .fai's first columns), for the per-sample ploidy steps: read
+    from here they need no reference bundle, which on AWS Batch each host fetches once, into its cache,
+    for the jobs whose tools read the reference."""
+    Path(path).write_text("".join(f"{name}\t{length}\n" for name, length in read_fai(fai)))
+
+
 def contig_names(fasta: str | Path) -> list[str]:
     """From the .fai beside the FASTA, else from the FASTA's header lines."""
     fai = Path(f"{fasta}.fai")
