@@ -24,7 +24,7 @@ rule map_reads:
     input:
         r1=lambda wc: unit_of(wc).fq1,
         r2=lambda wc: unit_of(wc).fq2,
-        reference=reference_files(*[f"{REFERENCE}.{ext}" for ext in ALIGNER_INDEX]),
+        reference=reference_files(*ALIGNER_FILES),
     output:
         bam=temp(out("align/{sample}/{unit}.bam"), group_jobs=NODE_LOCAL_BAMS),
         json=out("qc/fastp/{sample}.{unit}.fastp.json"),

@@ -12,9 +12,13 @@ CALLING_INPUT = dict(
 )
 
 
+# Ploidy follows each sample's sex (rules/sex.smk): bcftools by region and sex, freebayes by region
+# and sample, GATK by the intervals of each ploidy.
 rule call_bcftools:
     input:
         **CALLING_INPUT,
+        ploidy=out("calls/ploidy/{scope}/{name}.bcftools_ploidy.txt"),
+        sexes=out("calls/ploidy/{scope}/{name}.bcftools_samples.txt"),
     output:
         temp(out("calls/bcftools/{scope}/{name}.{chunk}.bcf")),
     log:
@@ -32,7 +36,8 @@ rule call_bcftools:
         + read_in_place("{input.crams}")
         + "bcftools mpileup --no-version "
         "-f {params.reference} -R {input.bed} -a FORMAT/AD,FORMAT/DP -Ou {input.crams} | "
-        "bcftools call --no-version -m -v -Ob -o {output}) 2> {log}"
+        "bcftools call --no-version -m -v --ploidy-file {input.ploidy} --samples-file {input.sexes} "
+        "-Ob -o {output}) 2> {log}"
 
 
 # FreeBayes records its command line (with the CRAM's path or URL) in the header: dropped, so the VCF
@@ -40,6 +45,7 @@ rule call_bcftools:
 rule call_freebayes:
     input:
         **CALLING_INPUT,
+        cnv=out("calls/ploidy/{scope}/{name}.freebayes_cnv.bed"),
     output:
         temp(out("calls/freebayes/{scope}/{name}.{chunk}.bcf")),
     log:
@@ -55,7 +61,7 @@ rule call_freebayes:
         "("
         + FROM_REFERENCE_CACHE
         + read_in_place("{input.crams}")
-        + "freebayes -f {params.reference} -t {input.bed} {input.crams} | "
+        + "freebayes -f {params.reference} -t {input.bed} --cnv-map {input.cnv} {input.crams} | "
         "grep -v '^##commandline=' | bcftools view --no-version -Ob -o {output}) 2> {log}"
 
 
@@ -149,6 +155,8 @@ rule call_gatk_gvcf:
         index=lambda wc: in_place(f"{analysis_reads(wc.sample)}.crai"),
         reference=reference_files(f"{REFERENCE}.fai", out("reference/genome.dict")),
         bed=out("reference/chunks/{chunk}.bed"),
+        haploid=out("calls/ploidy/sample/{sample}.{chunk}.gatk_ploidy1.bed"),
+        diploid=out("calls/ploidy/sample/{sample}.{chunk}.gatk_ploidy2.bed"),
     output:
         gvcf=temp(out("calls/gatk/gvcf/{sample}.{chunk}.g.vcf.gz")),
         tbi=temp(out("calls/gatk/gvcf/{sample}.{chunk}.g.vcf.gz.tbi")),
@@ -163,13 +171,22 @@ rule call_gatk_gvcf:
     params:
         reference=reference_path,
         reads=reads_for_tool("region"),
+        part=lambda wc, output: f"{output.gvcf}.ploidy",
+    # one HaplotypeCaller per ploidy that has intervals in this chunk, then the parts merged in order
     shell:
         "("
         + FROM_REFERENCE_CACHE
         + stream_region("{input.bed}")
-        + "gatk --java-options "
-        "-Xmx{resources.mem_mb}m HaplotypeCaller -R {params.reference} -I {params.reads} -L {input.bed} "
-        "-ERC GVCF -O {output.gvcf}) > {log} 2>&1"
+        + "parts='' && "
+        + " && ".join(
+            f"if [ -s {{input.{intervals}}} ]; then gatk --java-options -Xmx{{resources.mem_mb}}m "
+            f"HaplotypeCaller -R {{params.reference}} -I {{params.reads}} -L {{input.{intervals}}} "
+            f"--sample-ploidy {ploidy} -ERC GVCF -O {{params.part}}{ploidy}.g.vcf.gz && "
+            f'parts="$parts -I {{params.part}}{ploidy}.g.vcf.gz"; fi'
+            for ploidy, intervals in ((1, "haploid"), (2, "diploid"))
+        )
+        + " && gatk --java-options -Xmx{resources.mem_mb}m MergeVcfs $parts -O {output.gvcf} && "
+        "rm -f {params.part}*) > {log} 2>&1"
 
 
 rule genotype_gatk:

@@ -6,6 +6,8 @@ from snakemake.utils import validate
 from snakemake import __version__ as SNAKEMAKE_VERSION
 
 from seqpipe.provenance import VERSION_COMMANDS, tools_used
+from seqpipe.reference.checks import check_reference
+from seqpipe.reference.sex_chromosomes import SexChromosomes
 from seqpipe.sheets import load_sheets, sheets_from_records
 
 validate(config, workflow.source_path("../config/schemas/config.schema.yaml"))
@@ -16,6 +18,7 @@ CALLING = config["calling"]
 CALLERS = CALLING["callers"]
 SCATTER = CALLING["scatter"]
 THREADS = config["mapping"]["threads"]
+SEX_CHROMOSOMES = SexChromosomes.from_config(config["reference"])
 if CALLING["gatk"]["bqsr"] and not CALLING["gatk"]["known_sites"]:
     raise ValueError(
         "config: calling.gatk.bqsr is true but calling.gatk.known_sites lists no VCF of known variants"
@@ -39,6 +42,13 @@ def _load_inputs():
 SHEETS = _load_inputs()
 SAMPLES = sorted(SHEETS.samples)
 GROUPS = SHEETS.groups()
+# Each sample's declared sex; 'unknown' ones are called with the sex inferred from their data.
+DECLARED_SEX = {name: s.sex for name, s in SHEETS.samples.items()}
+
+
+def sex_inputs(names):
+    """The inferred sex of those of `names` whose sheet says 'unknown' (the others need none)."""
+    return [out(f"qc/sex/{n}.sex.json") for n in names if DECLARED_SEX[n] == "unknown"]
 
 
 wildcard_constraints:
@@ -174,6 +184,7 @@ def vcf_outputs():
 
 def final_outputs():
     return [
+        out("qc/sex_check.tsv"),
         *cram_outputs(),
         *vcf_outputs(),
         out("qc/multiqc_report.html"),
@@ -229,3 +240,30 @@ TOOLS = tools_used(config)
 
 wildcard_constraints:
     tool="|".join(VERSION_COMMANDS),
+
+
+# Targeted sequencing, amplicon mode and sample identity (rules/targets.smk, rules/identity.smk).
+def target_qc_files(sample):
+    """A sample's target-coverage files, in the order seqpipe.qc.summary reads them (none without targets)."""
+    if not TARGETS:
+        return []
+    return [
+        out(f"qc/targets/{sample}.mosdepth.summary.txt"),
+        out(f"qc/targets/{sample}.mosdepth.region.dist.txt"),
+        out(f"qc/targets/{sample}.thresholds.bed.gz"),
+        out(f"qc/targets/{sample}.on_target.txt"),
+    ]
+
+
+def identity_verdict_files():
+    """The identity and contamination verdict tables (none for a single sample: nothing to compare)."""
+    if len(SAMPLES) < 2:
+        return []
+    return [out("qc/identity/identity_qc.tsv"), out("qc/identity/contamination_qc.tsv")]
+
+
+def markdup_files():
+    """Duplicate-marking reports; none in amplicon mode, which marks no duplicates."""
+    if AMPLICON:
+        return []
+    return expand(out("qc/markdup/{sample}.markdup.txt"), sample=SAMPLES)

@@ -88,11 +88,14 @@ rule summarize_qc:
         mosdepth=expand(
             out("qc/mosdepth/{sample}.mosdepth.summary.txt"), sample=SAMPLES
         ),
-        markdup=expand(out("qc/markdup/{sample}.markdup.txt"), sample=SAMPLES),
-        demux=[f for f in demux_qc_files() if os.path.basename(f) == "demux_qc.tsv"],
+        markdup=markdup_files(),
+        verdicts=[f for f in demux_qc_files() if os.path.basename(f) == "demux_qc.tsv"]
+        + [out("qc/sex_check.tsv")]
+        + identity_verdict_files(),
         variant_stats=expand(
             out("qc/bcftools/{sample}.{caller}.stats"), sample=SAMPLES, caller=CALLERS
         ),
+        targets=[f for sample in SAMPLES for f in target_qc_files(sample)],
     output:
         tsv=out("qc/qc_summary.tsv"),
         multiqc=out("qc/qc_summary_mqc.tsv"),
@@ -107,7 +110,7 @@ rule summarize_qc:
         samples=SAMPLES,
         callers=CALLERS,
         # a param, so that changing a threshold re-evaluates the verdicts
-        thresholds=config["qc"].get("thresholds", {}),
+        thresholds=QC_THRESHOLDS,
     script:
         "../scripts/workflow_step.py"
 
@@ -130,10 +133,11 @@ rule report_multiqc:
             sample=SAMPLES,
             ext=["summary.txt", "global.dist.txt"],
         ),
-        expand(out("qc/markdup/{sample}.markdup.txt"), sample=SAMPLES),
+        markdup_files(),
         stats_of_vcfs(),
         demux_qc_files(),
         out("qc/qc_summary_mqc.tsv"),
+        out("qc/sex_check_mqc.tsv"),
         out("manifest/software_mqc_versions.yml"),
         config=workflow.source_path("../config/multiqc.yaml"),
     output:

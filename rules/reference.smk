@@ -5,7 +5,8 @@ ALIGNER_INDEX = {
 }[config["aligner"]]
 
 # Index files already beside the user's FASTA are reused (hard-linked), never rebuilt. bwa's .alt file
-# (ALT contigs) is taken when the user has one; nothing here makes it.
+# (ALT contigs) is taken when the user has one; nothing here makes it. It travels with the reference
+# (REFERENCE_BUNDLE: into every host cache), so bwa and bwa-mem2 align ALT-aware wherever they run.
 _SOURCE_STEM = os.path.splitext(SOURCE_FASTA)[0]
 REFERENCE_FILES = {
     "fai": (f"{SOURCE_FASTA}.fai", f"{REFERENCE}.fai"),
@@ -15,11 +16,19 @@ REFERENCE_FILES = {
 if os.path.exists(f"{SOURCE_FASTA}.alt"):
     REFERENCE_FILES["alt"] = (f"{SOURCE_FASTA}.alt", f"{REFERENCE}.alt")
 REUSED = {k: v for k, v in REFERENCE_FILES.items() if os.path.exists(v[0])}
+# At the head, before any job: the .alt matches the FASTA, and PARs are known if a sample may be male.
+# (A cloud job parses the workflow without the user's reference; the head has checked it.)
+if os.path.exists(SOURCE_FASTA):
+    check_reference(SOURCE_FASTA, SEX_CHROMOSOMES, DECLARED_SEX)
 if not all(
     ext in REUSED for ext in ALIGNER_INDEX
 ):  # an aligner index is reused whole or not at all
     REUSED = {k: v for k, v in REUSED.items() if k not in ALIGNER_INDEX}
 REFERENCE_INDEX = [target for _, target in REFERENCE_FILES.values()]
+# What bwa (and bwa-mem2) read beside the FASTA: the index and, when there is one, the .alt file.
+ALIGNER_FILES = [f"{REFERENCE}.{ext}" for ext in ALIGNER_INDEX] + (
+    [f"{REFERENCE}.alt"] if "alt" in REFERENCE_FILES else []
+)
 # The reference bundle: what a compute host caches once (seqpipe.storage.reference_cache), with a
 # manifest of sizes and SHA-256s that the cache checks every fetched file against.
 REFERENCE_BUNDLE = [REFERENCE, *REFERENCE_INDEX]
@@ -147,16 +156,29 @@ rule checksum_reference:
         "../scripts/workflow_step.py"
 
 
+# The called contigs (calling.contigs; ALT contigs never) without their N gaps, in chunks of about
+# equal callable length; and the callable non-PAR X that sex inference genotypes.
 rule split_reference:
     input:
-        f"{REFERENCE}.fai",
+        fasta=REFERENCE,
+        fai=f"{REFERENCE}.fai",
+        alt=[f"{REFERENCE}.alt"] if "alt" in REFERENCE_FILES else [],
+        # calling stays in the padded targets of targeted runs (rules/targets.smk)
+        targets=lambda wc: [PADDED_TARGET_BED] if TARGETS else [],
     output:
-        expand(out("reference/chunks/{chunk}.bed"), chunk=CHUNKS),
+        chunks=expand(out("reference/chunks/{chunk}.bed"), chunk=CHUNKS),
+        callable=out("reference/callable.bed"),
+        x_non_par=out("reference/x_non_par.bed"),
+        # contig lengths for the per-sample ploidy steps, which so need no reference bundle
+        contigs=out("reference/contigs.tsv"),
     log:
         log_of("reference/split_reference"),
     benchmark:
         benchmark_of("reference/split_reference")
     conda:
         "../envs/python.yaml"
+    params:
+        contigs=CALLING["contigs"],
+        reference=config["reference"],
     script:
         "../scripts/workflow_step.py"

@@ -10,15 +10,76 @@ from pathlib import Path
 # The workflow's package, importable from its checkout in any environment (venv or --sdm conda)
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))  # noqa: F821 (injected by Snakemake)
 
-from seqpipe.chunks import write_chunk_beds
+from seqpipe.chunks import write_reference_layout
 from seqpipe.provenance import write_checksums, write_run_manifest, write_versions_for_multiqc
 from seqpipe.qc.summary import summarize_qc
+from seqpipe.reference.contigs import ContigSelection, write_contig_lengths
+from seqpipe.reference.sex_chromosomes import SexChromosomes
 
 smk = snakemake  # noqa: F821
 sys.stderr = open(smk.log[0], "w")  # noqa: SIM115 (lives as long as the script)
 
 if smk.rule == "split_reference":
-    write_chunk_beds(smk.input[0], list(smk.output))
+    write_reference_layout(
+        smk.input.fasta,
+        smk.input.fai,
+        smk.input.alt[0] if smk.input.alt else None,
+        ContigSelection(**smk.params.contigs),
+        SexChromosomes.from_config(smk.params.reference),
+        list(smk.output.chunks),
+        smk.output.callable,
+        smk.output.x_non_par,
+        smk.input.targets[0] if smk.input.targets else None,
+    )
+    write_contig_lengths(smk.input.fai, smk.output.contigs)
+elif smk.rule == "infer_sex":
+    from seqpipe.qc.sex import infer_sex, write_inference
+
+    chromosomes = SexChromosomes.from_config(smk.params.reference)
+    sample = smk.wildcards.sample
+    inference = infer_sex(
+        sample, chromosomes, smk.input.regions, smk.input.callable, smk.input.x_sites, smk.params.limits
+    )
+    write_inference(inference, smk.output[0])
+elif smk.rule == "check_sex":
+    from seqpipe.qc.sex import write_sex_checks
+
+    write_sex_checks(smk.params.declared, list(smk.input), smk.output.verdicts, smk.output.multiqc)
+elif smk.rule in ("write_ploidy", "write_gatk_intervals"):
+    from seqpipe.ploidy import calling_sex, write_caller_ploidy, write_gatk_intervals
+
+    chromosomes = SexChromosomes.from_config(smk.params.reference)
+    inferred = {Path(p).name.removesuffix(".sex.json"): p for p in smk.input.inferred}
+    if smk.rule == "write_ploidy":
+        sexes = {name: calling_sex(sex, inferred.get(name)) for name, sex in smk.params.declared.items()}
+        write_caller_ploidy(
+            chromosomes,
+            smk.input.contigs,
+            sexes,
+            smk.output.bcftools_ploidy,
+            smk.output.bcftools_samples,
+            smk.output.freebayes_cnv,
+        )
+    else:
+        sex = calling_sex(smk.params.declared, inferred.get(smk.wildcards.sample))
+        write_gatk_intervals(
+            chromosomes, smk.input.contigs, sex, smk.input.chunks, smk.output.haploid, smk.output.diploid
+        )
+elif smk.rule == "prepare_targets":
+    from seqpipe.targets import write_targets
+
+    write_targets(smk.input.fai, smk.input.bed, smk.params.padding, smk.output.merged, smk.output.padded)
+elif smk.rule == "check_identity":
+    from seqpipe.identity.checks import write_identity_qc
+
+    write_identity_qc(
+        smk.input.depths,
+        smk.params.samples,
+        smk.params.relatives,
+        smk.params.settings,
+        smk.output.identity,
+        smk.output.contamination,
+    )
 elif smk.rule == "collect_software_versions":
     write_versions_for_multiqc(smk.input, smk.output[0])
 elif smk.rule == "summarize_qc":
@@ -33,7 +94,8 @@ elif smk.rule == "summarize_qc":
         smk.output.tsv,
         smk.output.multiqc,
         smk.output.json,
-        demux_verdicts=smk.input.demux,
+        verdict_files=smk.input.verdicts,
+        target_files=smk.input.targets,
     )
 # The reference bundle's manifest is read and written by the storage layer (boto3: imported only here).
 elif smk.rule == "checksum_reference":

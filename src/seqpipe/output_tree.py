@@ -32,9 +32,25 @@ PER_SAMPLE_RULE_FOLDERS = (
     "gather_calls",
     "gather_gvcf",
     "compute_variant_stats",
+    "genotype_x_sites",
+    "infer_sex",
+    "write_gatk_intervals",
+    "compute_target_coverage",
+    "clip_primers",
 )
 # qc/<tool>/{sample}.… (and qc/bcftools/joint/{group}.… for joint calls)
-PER_SAMPLE_QC_FOLDERS = ("fastqc", "fastp", "samtools", "markdup", "mosdepth", "bcftools", "bqsr")
+PER_SAMPLE_QC_FOLDERS = (
+    "fastqc",
+    "fastp",
+    "samtools",
+    "markdup",
+    "mosdepth",
+    "bcftools",
+    "bqsr",
+    "sex",
+    "targets",
+    "ampliconclip",
+)
 TOP_FOLDERS = (
     "cram",
     "vcf",
@@ -95,6 +111,8 @@ MIXED_OUTPUTS = tuple(
         r"qc/demux/.+",
         r"demux/.+",
         r"manifest/run_manifest\.json",
+        r"qc/sex_check(_mqc)?\.tsv",
+        r"qc/identity/.+",  # every sample's genotypes at the identity sites
     )
 )
 # What Snakemake's remote executors upload beside the outputs (config and sample sheets included).
@@ -112,9 +130,11 @@ RESERVED_SAMPLE_IDS = frozenset(
         "tmp",
         "calls",
         "chunks",
+        "ploidy",
         "versions",
         "multiqc_data",
         "unassigned",
+        "identity",
     }
 )
 SAMPLE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")

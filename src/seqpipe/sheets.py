@@ -30,6 +30,8 @@ class Sample:
     sample: str
     group: str
     sex: str = "unknown"
+    # samples the sheet declares as sharing DNA with this one: not flagged by the identity check
+    relatives: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -179,6 +181,12 @@ def load_sheets(
         if row["fq1"] == row["fq2"]:
             problems.append(f"{units_path} line {number}, field 'fq2': the same file as fq1")
     for number, row in s_rows:
+        for relative in row.get("relatives", "").split(",") if "relatives" in row else ():
+            if relative not in names or relative == row["sample"]:
+                problems.append(
+                    f"{samples_path} line {number}, field 'relatives': '{relative}' is not another sample "
+                    f"of {samples_path}"
+                )
         if row["sample"] not in with_units:
             problems.append(
                 f"{samples_path} line {number}, field 'sample': '{row['sample']}' has no unit in {units_path}"
@@ -189,7 +197,10 @@ def load_sheets(
     sheets = Sheets()
     for _, row in s_rows:
         sheets.samples[row["sample"]] = Sample(
-            row["sample"], row.get("group", row["sample"]), row.get("sex", "unknown")
+            row["sample"],
+            row.get("group", row["sample"]),
+            row.get("sex", "unknown"),
+            tuple(row["relatives"].split(",")) if "relatives" in row else (),
         )
     for _, row in u_rows:
         unit = Unit(**row)

@@ -73,12 +73,15 @@ def _listed_rules(workdir: Path, **config: object) -> set[str]:
 def workflow_rules(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     """The rules Snakemake itself lists for two runs that together take every branch of the workflow:
     from a run folder (every demux rule, Picard), with a bare reference (the workflow indexes it) and samtools
-    marking duplicates; and from FASTQ sheets, with an indexed reference and Picard marking duplicates."""
+    marking duplicates; and from FASTQ sheets, with an indexed reference, Picard marking duplicates, targets
+    and amplicon mode."""
     base = tmp_path_factory.mktemp("rules")
     bare, indexed = base / "bare.fa", base / "indexed.fa"
     for fasta in (bare, indexed):
         fasta.write_text(">chr1\n" + "ACGT" * 100 + "\n")
     Path(f"{indexed}.fai").write_text("chr1\t400\t6\t400\t401\n")
+    bed = base / "targets.bed"  # targets and amplicon mode: their rules too
+    bed.write_text("chr1\t10\t300\n")
     (base / "samples.tsv").write_text("sample\tgroup\nA\tfam1\n")
     (base / "units.tsv").write_text(f"sample\tunit\tfq1\tfq2\nA\tL1\t{base}/A_R1.fq.gz\t{base}/A_R2.fq.gz\n")
     for read in ("R1", "R2"):
@@ -99,6 +102,8 @@ def workflow_rules(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
         units=str(base / "units.tsv"),
         reference={"fasta": str(indexed)},
         duplicates={"tool": "picard"},
+        targets={"bed": str(bed)},
+        amplicon={"primers": str(bed)},
         outdir="out",
     )
     return from_sequencer | from_fastq

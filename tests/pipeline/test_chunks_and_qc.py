@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from seqpipe.chunks import split_genome
+from seqpipe.chunks import split_regions
 from seqpipe.qc.metrics import duplicate_pct
 from seqpipe.qc.summary import QcSummary
 from seqpipe.qc.verdicts import FAIL, PASS, WARN, Verdict, evaluate, read_verdicts, write_verdicts
@@ -16,7 +16,7 @@ from seqpipe.tsv import TsvError
 
 def test_chunks_cover_the_genome_in_order_without_overlap() -> None:
     contigs = [("chr1", 1000), ("chr2", 450), ("chr3", 50)]
-    chunks = split_genome(contigs, 4)
+    chunks = split_regions([(name, 0, length) for name, length in contigs], 4)
     assert len(chunks) == 4
     flat = [region for chunk in chunks for region in chunk]
     assert [r[0] for r in flat] == sorted([r[0] for r in flat], key=["chr1", "chr2", "chr3"].index)

@@ -93,11 +93,15 @@ def test_gatk_gvcf_per_sample_and_joint_genotyping(tmp_path: Path, fake_inputs: 
         f"BaseRecalibrator -R {out}/reference/genome.fa -I {out}/cram/A.cram --known-sites {known}"
         in commands
     )
-    assert (
-        f"gatk --java-options -Xmx{heap_mb}m HaplotypeCaller -R {out}/reference/genome.fa "
-        f"-I {out}/align/A.recal.cram "
-        f"-L {out}/reference/chunks/000.bed -ERC GVCF -O {out}/calls/gatk/gvcf/A.000.g.vcf.gz"
-    ) in commands
+    # one HaplotypeCaller per ploidy on the chunk's intervals of that ploidy (docs/human-genomes.md)
+    gvcf = f"{out}/calls/gatk/gvcf/A.000.g.vcf.gz"
+    for ploidy in (1, 2):
+        assert (
+            f"gatk --java-options -Xmx{heap_mb}m HaplotypeCaller -R {out}/reference/genome.fa "
+            f"-I {out}/align/A.recal.cram -L {out}/calls/ploidy/sample/A.000.gatk_ploidy{ploidy}.bed "
+            f"--sample-ploidy {ploidy} -ERC GVCF -O {gvcf}.ploidy{ploidy}.g.vcf.gz"
+        ) in commands
+    assert f"gatk --java-options -Xmx{heap_mb}m MergeVcfs $parts -O {gvcf}" in commands
     assert (
         f"CombineGVCFs -R {out}/reference/genome.fa -V {out}/calls/gatk/gvcf/A.001.g.vcf.gz "
         f"-V {out}/calls/gatk/gvcf/B.001.g.vcf.gz -L {out}/reference/chunks/001.bed"

@@ -126,7 +126,10 @@ def test_multiqc_report_has_every_tool_section(pipeline_run: PipelineRun) -> Non
 def test_qc_verdicts_pass_on_good_data(pipeline_run: PipelineRun) -> None:
     verdicts = read_verdicts(pipeline_run.path("qc/qc_summary.tsv"))
     assert {v.sample for v in verdicts} == set(SAMPLES)
-    assert {v.metric for v in verdicts} == {"mapped_pct", "mean_depth", "duplicate_pct", "tstv"}
+    # two samples: also the identity and contamination checks (unrelated, clean)
+    assert {v.metric for v in verdicts} == {
+        "mapped_pct", "mean_depth", "duplicate_pct", "tstv", "identity_discordance", "contamination_pct",
+    }  # fmt: skip
     assert all(v.verdict == "PASS" for v in verdicts), verdicts
     depth = {v.sample: v.value for v in verdicts if v.metric == "mean_depth"}
     assert 27 < depth["S1"] < 33 and 17 < depth["S2"] < 23
@@ -165,7 +168,8 @@ def test_every_job_leaves_a_log_and_a_benchmark(pipeline_run: PipelineRun) -> No
     logs = list(pipeline_run.path("logs").rglob("*.log"))
     assert len(benchmarks) >= 40 and len(logs) >= 40
     # mark_duplicates writes the CRAM (no convert_to_cram); checksum_sample its md5s
-    assert {b.parts[-2] for b in benchmarks} >= {"map_reads", "mark_duplicates", "checksum_sample"}
+    expected = {"map_reads", "mark_duplicates", "checksum_sample", "infer_sex", "identity"}
+    assert {b.parts[-2] for b in benchmarks} >= expected
 
 
 def test_stricter_thresholds_fail_with_the_reason_without_realigning(

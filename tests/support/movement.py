@@ -23,8 +23,9 @@ from emulated_batch import JOB_KEY, BatchJob
 from seqpipe.aws.layout import RUN_OUTDIR
 
 REFERENCE_DIR = f"{RUN_OUTDIR}/reference/"
-# not part of the bundle: the scatter's chunk BEDs and the bundle's own manifest
-NOT_BUNDLE = ("chunks/", "bundle.sha256")
+# not part of the bundle: the bundle's own manifest and the layout a run derives from the reference
+# (the scatter's chunk BEDs, callable and non-PAR X regions, contig lengths, targets)
+NOT_BUNDLE = ("bundle.sha256", "chunks/", "callable.bed", "x_non_par.bed", "contigs.tsv", "targets.")
 SOURCES = "snakemake-workflow-sources."
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import click
 
 from seqpipe import simulate as sim
+from seqpipe.simulate.scenarios import SCENARIOS, simulate_scenario
 
 # The pipeline's samples.tsv schema allows these names (they become file names and SM tags).
 SAMPLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
@@ -58,8 +60,18 @@ def _parse_samples(ctx: click.Context, param: click.Parameter, value: str) -> tu
               help="Share of read pairs copied as PCR duplicates.")  # fmt: skip
 @click.option("--lowmap/--no-lowmap", default=True, show_default=True,
               help="Also write strata/lowmap.bed (reference tiles bwa maps with MAPQ < 10).")  # fmt: skip
+@click.option("--layout", type=click.Choice(["default", "human-like"]), default="default", show_default=True,
+              help="human-like: autosomes, chrX/chrY with PARs, ALT, decoy and unplaced contigs, a male and "
+              "a female (docs/human-genomes.md); only --seed and --threads apply.")  # fmt: skip
 @click.option(
     "--threads", default=2, show_default=True, type=click.IntRange(min=1), help="Parallel tool runs."
+)
+@click.option(
+    "--scenario",
+    type=click.Choice(SCENARIOS),
+    default=None,
+    help="QC scenario with its own samples (at the first --samples depth): contaminated samples, "
+    "a duplicate/swapped sample, exome-like or amplicon reads (docs/demo-data.md).",
 )
 def simulate(
     outdir: Path,
@@ -72,7 +84,9 @@ def simulate(
     indel_per_kb: float,
     duplicates: float,
     lowmap: bool,
+    layout: str,
     threads: int,
+    scenario: str | None,
 ) -> None:
     """Generate a seeded demo data set: reference, strata BEDs, truth VCFs, 2×150 reads and sheets.
 
@@ -91,10 +105,22 @@ def simulate(
         threads=threads,
     )
     started = time.monotonic()
+    if layout == "human-like":
+        if scenario:
+            # the scenarios build on the default layout's genome and sheets
+            raise click.UsageError("--scenario applies to the default layout, not to --layout human-like")
+        _simulate_human_like(outdir, seed, threads)
+        return
     try:
-        summary = sim.simulate(params)
+        if scenario:
+            truth = simulate_scenario(scenario, params)
+        else:
+            summary = sim.simulate(params)
     except (ValueError, RuntimeError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
+    if scenario:
+        click.echo(f"scenario {scenario} written to {outdir.resolve()}: {json.dumps(truth)}")
+        return
     root = outdir.resolve()
     click.echo(f"demo data written to {root} in {time.monotonic() - started:.1f} s")
     for name in ("reference/genome.fa", "samples.tsv", "units.tsv", "truth/", "strata/", "manifest.json"):
@@ -105,4 +131,22 @@ def simulate(
             f"  {sample}: {counts['snv']} SNVs, {counts['indel']} indels "
             f"({counts['str_indel']} in microsatellites), "
             f"{pairs} read pairs incl. {summary['duplicate_pairs'][sample]} duplicates"
+        )
+
+
+def _simulate_human_like(outdir: Path, seed: int, threads: int) -> None:
+    from seqpipe.simulate.human_like import HumanLikeParams, simulate_human_like
+
+    try:
+        summary = simulate_human_like(HumanLikeParams(outdir=outdir, seed=seed, threads=threads))
+    except (ValueError, RuntimeError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    root = outdir.resolve()
+    click.echo(
+        f"human-like data written to {root}; run it with: snakemake --configfile {root / 'config.yaml'}"
+    )
+    for sample, counts in summary["truth"].items():
+        click.echo(
+            f"  {sample} ({summary['sex'][sample]}): {counts['variants']} variants, {counts['het']} het, "
+            f"{counts['hemizygous']} hemizygous"
         )

@@ -39,6 +39,7 @@ RULES: dict[str, RuleResources] = {
     "split_reference": RuleResources("1024", "10", group="reference"),
     # SHA-256 of the bundle (FASTA and index, about 9 GB for GRCh38: a minute)
     "checksum_reference": RuleResources("1024", "30 * attempt", group="reference"),
+    "prepare_targets": RuleResources("1024", "10", group="reference"),
     # reads and alignment: the bulk of the CPU (bwa mem), sort buffers are 768 MiB per thread
     "run_fastqc": RuleResources("2048 * attempt", "120 * attempt", threads=2),
     "map_reads": RuleResources("6144 + 800 * threads + 4096 * (attempt - 1)", "720 * attempt", threads=16),
@@ -46,6 +47,8 @@ RULES: dict[str, RuleResources] = {
     # merge | markdup | CRAM in one stream; the CRAM is encoded by one thread (byte-identical output)
     "mark_duplicates": RuleResources("2048 * attempt", "360 * attempt", threads=4),
     "mark_duplicates_picard": RuleResources("16384 + 4096 * (attempt - 1)", "600 * attempt", threads=4),
+    # amplicon mode's replacement of mark_duplicates: merge, clip, collate, fixmate, sort
+    "clip_primers": RuleResources("2048 * attempt", "360 * attempt", threads=4),
     # calling, per reference chunk: single-threaded tools; FreeBayes can balloon in repeats
     "call_bcftools": RuleResources("2048 * attempt", "240 * attempt"),
     "call_freebayes": RuleResources("4096 + 2048 * (attempt - 1)", "480 * attempt"),
@@ -71,8 +74,18 @@ RULES: dict[str, RuleResources] = {
     # QC and reporting: minutes each, batched
     "compute_alignment_stats": RuleResources("2048", "120 * attempt", group="bam_qc"),
     "compute_coverage": RuleResources("4096", "60 * attempt", group="bam_qc"),
+    "compute_target_coverage": RuleResources("4096", "60 * attempt", group="bam_qc"),
+    # every sample at the run's variant sites, then the identity and contamination verdicts
+    "genotype_identity_sites": RuleResources("2048 * attempt", "240 * attempt"),
+    "check_identity": RuleResources("1024", "10 * attempt", group="report"),
     # SHA-256 of a sample's FASTQs and CRAM (about 80 GB for a 30x genome)
     "checksum_sample": RuleResources("1024", "60 * attempt", group="bam_qc"),
+    # sex: non-PAR X genotyped (bcftools, ~150 Mb of a 30x genome), then small Python steps
+    "genotype_x_sites": RuleResources("2048 * attempt", "120 * attempt"),
+    "infer_sex": RuleResources("1024", "10"),
+    "write_ploidy": RuleResources("512", "5"),
+    "write_gatk_intervals": RuleResources("512", "5"),
+    "check_sex": RuleResources("512", "5", group="report"),
     "summarize_qc": RuleResources("1024", "10", group="report"),
     "report_multiqc": RuleResources("4096 + 2048 * (attempt - 1)", "60 * attempt", group="report"),
     "write_run_manifest": RuleResources("2048", "60 * attempt", group="report"),
@@ -103,6 +116,7 @@ BATCH_GROUPS = {
             "index_reference",
             "create_sequence_dictionary",
             "index_aligner",
+            "prepare_targets",
             "split_reference",
             "checksum_reference",
         ),
@@ -115,8 +129,10 @@ BATCH_GROUPS = {
             "merge_units",
             "mark_duplicates",
             "mark_duplicates_picard",
+            "clip_primers",
             "compute_alignment_stats",
             "compute_coverage",
+            "compute_target_coverage",
             "checksum_sample",
         ),
         ALIGNMENT_GROUP,

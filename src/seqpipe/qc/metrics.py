@@ -15,11 +15,11 @@ def mapped_pct(flagstat: str | Path) -> float | None:
     return float(re.search(r"\(([\d.]+)%", match.group(0)).group(1))
 
 
-def mean_depth(mosdepth_summary: str | Path) -> float | None:
-    """Genome-wide mean depth: the 'total' row of mosdepth's summary."""
+def mean_depth(mosdepth_summary: str | Path, row: str = "total") -> float | None:
+    """Genome-wide mean depth: the 'total' row of mosdepth's summary (or another `row`)."""
     for line in Path(mosdepth_summary).read_text().splitlines()[1:]:
         fields = line.split("\t")
-        if fields[0] == "total":
+        if fields[0] == row:
             return float(fields[3])
     return None
 
@@ -76,7 +76,7 @@ def is_variant_count(metric: str) -> bool:
 def sample_metrics(
     flagstat: str | Path,
     mosdepth_summary: str | Path,
-    markdup_stats: str | Path,
+    markdup_stats: str | Path | None,
     bcftools_stats: dict[str, str | Path],
 ) -> dict[str, float | None]:
     """All metrics of one sample, to four decimals as every output shows them.
@@ -87,7 +87,8 @@ def sample_metrics(
     metrics: dict[str, float | None] = {
         "mapped_pct": mapped_pct(flagstat),
         "mean_depth": mean_depth(mosdepth_summary),
-        "duplicate_pct": duplicate_pct(markdup_stats),
+        # no duplicate marking in amplicon mode
+        "duplicate_pct": None if markdup_stats is None else duplicate_pct(markdup_stats),
     }
     for rank, (caller, path) in enumerate(bcftools_stats.items()):
         for name, value in variant_stats(path).items():

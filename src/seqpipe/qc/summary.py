@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from seqpipe.qc.metrics import is_variant_count, sample_metrics
+from seqpipe.qc.targets import target_metrics
 from seqpipe.qc.verdicts import (
     FAIL,
     PASS,
@@ -126,20 +127,27 @@ def summarize_qc(
     tsv: str | Path,
     multiqc_table: str | Path,
     summary_json: str | Path,
-    demux_verdicts: Sequence[str | Path] = (),
+    verdict_files: Sequence[str | Path] = (),
+    target_files: Sequence[str | Path] = (),
 ) -> None:
     """The summary's three files from per-sample report files (variant stats sample-major).
 
-    Verdicts of the demultiplexing stage (runs from BCL, e.g. too few reads) join the summary as they are.
+    `markdup` is empty in amplicon mode (no duplicate marking); `target_files` holds, for targeted runs,
+    four files per sample (seqpipe.qc.targets.target_metrics' arguments). Verdicts made by other steps
+    (the demultiplexing's, e.g. too few reads; the sex check's, seqpipe.qc.sex; sample identity;
+    contamination) join as they are.
     """
     metrics_by_sample = {}
     checks: list[Verdict] = []
     for i, sample in enumerate(samples):
         stats = {caller: variant_stats[i * len(callers) + j] for j, caller in enumerate(callers)}
-        metrics = sample_metrics(flagstat[i], mosdepth[i], markdup[i], stats)
+        metrics = sample_metrics(flagstat[i], mosdepth[i], markdup[i] if markdup else None, stats)
+        if target_files:
+            targets = target_metrics(*target_files[4 * i : 4 * i + 4])
+            metrics |= {name: None if v is None else round(v, 4) for name, v in targets.items()}
         metrics_by_sample[sample] = metrics
         checks += evaluate(sample, metrics, thresholds)
-    for path in demux_verdicts:
+    for path in verdict_files:
         checks += read_verdicts(path)
     write_summary(QcSummary.of(metrics_by_sample, checks), tsv, multiqc_table, summary_json)
 

@@ -45,7 +45,7 @@ def write_truth_vcf(path: Path, sample: str, contigs: dict[str, str], variants: 
     ]
     body = [
         f"{v.chrom}\t{v.pos + 1}\t.\t{v.ref}\t{v.alt}\t.\tPASS\t{'STR' if v.microsatellite else '.'}\tGT\t"
-        f"{v.genotype[0]}|{v.genotype[1]}"
+        f"{'|'.join(map(str, v.genotype))}"
         for v in variants
     ]
     text = "\n".join(header + body) + "\n"

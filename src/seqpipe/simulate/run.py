@@ -22,6 +22,8 @@ from seqpipe.simulate.reads import (
 from seqpipe.simulate.variants import TruthRates, Variant, draw_truth, haplotypes
 
 GENERATED = ("reference", "truth", "reads", "strata", "samples.tsv", "units.tsv", "manifest.json")
+# written by scenarios (seqpipe.simulate.scenarios) on top of the above
+GENERATED += ("targets.bed", "primers.bed")
 
 
 @dataclass(frozen=True)
@@ -45,18 +47,21 @@ class SimulationParams:
         return values
 
 
-def _prepare_outdir(outdir: Path) -> None:
-    """Refuse a directory holding anything but (part of) an earlier data set, which is replaced."""
+def prepare_outdir(outdir: Path, extra: tuple[str, ...] = ()) -> None:
+    """Refuse a directory holding anything but (part of) an earlier data set, which is replaced.
+
+    `extra`: more names a layout generates (beside GENERATED)."""
+    generated = (*GENERATED, *extra)
     if outdir.exists() and not outdir.is_dir():
         raise ValueError(f"--outdir {outdir} exists and is not a directory")
     if outdir.is_dir():
-        foreign = sorted(p.name for p in outdir.iterdir() if p.name not in GENERATED)
+        foreign = sorted(p.name for p in outdir.iterdir() if p.name not in generated)
         if foreign:
             raise ValueError(
                 f"--outdir {outdir} is not empty and holds no earlier demo data set "
                 f"(found: {', '.join(foreign[:5])}); choose a new or empty directory"
             )
-        for name in GENERATED:
+        for name in generated:
             target = outdir / name
             if target.is_dir():
                 shutil.rmtree(target)
@@ -74,7 +79,7 @@ def simulate(params: SimulationParams) -> dict:
     if len(set(names)) != len(names):
         raise ValueError(f"--samples lists a sample twice: {', '.join(names)}")
     outdir = params.outdir.resolve()
-    _prepare_outdir(outdir)
+    prepare_outdir(outdir)
 
     genome = build_genome(params.seed, params.genome_size, params.contigs)
     fasta = outdir / "reference" / "genome.fa"

@@ -40,7 +40,7 @@ class Variant:
     alt: str
     span: tuple[int, int]
     microsatellite: bool = False
-    genotype: tuple[int, int] = (0, 1)
+    genotype: tuple[int, ...] = (0, 1)  # one allele per copy: (1,) is hemizygous
 
     @property
     def is_snv(self) -> bool:
@@ -75,7 +75,7 @@ def _indel_length(rng: random.Random, step: int = 1) -> int:
     return rng.choices(lengths, weights=[n**INDEL_LENGTH_EXPONENT for n in lengths])[0]
 
 
-def _random_indel(rng: random.Random, seq: str, chrom: str, pos: int) -> Variant:
+def random_indel(rng: random.Random, seq: str, chrom: str, pos: int) -> Variant:
     length = _indel_length(rng)
     if rng.random() < 0.5:
         return _deletion(seq, chrom, pos, length, False)
@@ -120,7 +120,7 @@ class _SiteDrawer:
 
     def indel(self) -> Variant:
         chrom, pos = self.position()
-        return _random_indel(self.rng, self.genome.contigs[chrom], chrom, pos)
+        return random_indel(self.rng, self.genome.contigs[chrom], chrom, pos)
 
     def microsatellite_indel(self) -> Variant:
         tract = self.rng.choice(self.genome.microsatellites)
@@ -174,16 +174,20 @@ def draw_truth(seed: int, genome: Genome, samples: list[str], rates: TruthRates)
     return truth
 
 
+def haplotype(seq: str, chrom: str, variants: list[Variant], copy: int) -> str:
+    """The contig's sequence on one copy (0 or 1) of a sample: the variants whose genotype carries
+    their ALT on that copy applied (sorted, non-overlapping)."""
+    parts, cursor = [], 0
+    for v in variants:
+        if v.chrom == chrom and v.genotype[copy]:
+            parts += [seq[cursor : v.pos], v.alt]
+            cursor = v.pos + len(v.ref)
+    parts.append(seq[cursor:])
+    return "".join(parts)
+
+
 def haplotypes(genome: Genome, variants: list[Variant]) -> tuple[dict[str, str], dict[str, str]]:
     """The two phased haplotype sequences of a sample (variants must be sorted and non-overlapping)."""
-    result: tuple[dict[str, str], dict[str, str]] = ({}, {})
-    for chrom, seq in genome.contigs.items():
-        for hap in (0, 1):
-            parts, cursor = [], 0
-            for v in variants:
-                if v.chrom == chrom and v.genotype[hap]:
-                    parts += [seq[cursor : v.pos], v.alt]
-                    cursor = v.pos + len(v.ref)
-            parts.append(seq[cursor:])
-            result[hap][chrom] = "".join(parts)
-    return result
+    contigs = genome.contigs.items()
+    first, second = ({c: haplotype(seq, c, variants, copy) for c, seq in contigs} for copy in (0, 1))
+    return first, second
