@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from seqpipe.chunks import split_regions
 from seqpipe.qc.metrics import duplicate_pct
 from seqpipe.qc.summary import QcSummary
+from seqpipe.qc.targets import target_metrics
 from seqpipe.qc.verdicts import FAIL, PASS, WARN, Verdict, evaluate, read_verdicts, write_verdicts
 from seqpipe.tsv import TsvError
 
@@ -96,3 +98,36 @@ def test_duplicate_pct_reads_picard_metrics(tmp_path: Path) -> None:
         "LIBRARY\tUNPAIRED_READS_EXAMINED\tREAD_PAIRS_EXAMINED\tPERCENT_DUPLICATION\nlib1\t0\t100\t0.0382\n"
     )
     assert abs(duplicate_pct(metrics) - 3.82) < 1e-9
+
+
+def test_an_infinite_fold_80_fails_saying_how_much_of_the_targets_is_uncovered(tmp_path: Path) -> None:
+    """mosdepth run as compute_target_coverage runs it, on reads over three of four 500 bp amplicons."""
+    targets = [("chr1", start, start + 500) for start in (1000, 3000, 5000, 7000)]
+    (tmp_path / "targets.bed").write_text("".join(f"{c}\t{s}\t{e}\n" for c, s, e in targets))
+    reads = "".join(
+        f"r{start}_{copy}\t0\tchr1\t{start + 1}\t60\t100M\t*\t0\t0\t{'A' * 100}\t{'F' * 100}\n"
+        for _, begin, _ in targets[:3]
+        for start in range(begin - 50, begin + 500, 50)
+        for copy in range(15)
+    )
+    (tmp_path / "reads.sam").write_text("@HD\tVN:1.6\tSO:unsorted\n@SQ\tSN:chr1\tLN:10000\n" + reads)
+    bam = tmp_path / "reads.bam"
+    subprocess.run(["samtools", "sort", "-o", str(bam), str(tmp_path / "reads.sam")], check=True)
+    subprocess.run(["samtools", "index", str(bam)], check=True)
+    prefix = tmp_path / "S1"
+    subprocess.run(
+        ["mosdepth", "--no-per-base", "--fast-mode", "--by", str(tmp_path / "targets.bed"),
+         "--thresholds", "20", str(prefix), str(bam)],
+        check=True,
+    )  # fmt: skip
+    (tmp_path / "on_target.txt").write_text("reads\t495\non_target\t495\n")
+    metrics, no_value = target_metrics(
+        f"{prefix}.mosdepth.summary.txt",
+        f"{prefix}.mosdepth.region.dist.txt",
+        f"{prefix}.thresholds.bed.gz",
+        tmp_path / "on_target.txt",
+    )
+    assert metrics["fold_80"] is None and metrics["target_20x_pct"] == 75
+    (verdict,) = evaluate("S1", metrics, {"fold_80": {"max": 1.8}}, no_value)
+    assert verdict.verdict == FAIL and verdict.value is None
+    assert verdict.reason == "fold_80 is not finite: 25 % of target bases have no coverage"

@@ -259,3 +259,8 @@ def test_artic_panel_verdicts_judge_the_amplicons_not_the_genome(artic: dict[str
     assert verdicts["mean_target_depth"].verdict == PASS
     # this public subsample covers few amplicons: most of the panel is below 20x, as a lab should see
     assert verdicts["target_20x_pct"].value < 20 and verdicts["target_20x_pct"].verdict == "FAIL"
+    # and more than a fifth of it has no read at all: the fold-80 penalty is infinite, and said so
+    assert verdicts["fold_80"].verdict == "FAIL" and verdicts["fold_80"].value is None
+    assert re.fullmatch(
+        r"fold_80 is not finite: [\d.]+ % of target bases have no coverage", verdicts["fold_80"].reason
+    )
