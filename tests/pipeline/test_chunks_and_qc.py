@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
+import random
 import subprocess
 from pathlib import Path
 
@@ -16,18 +16,33 @@ from seqpipe.qc.verdicts import FAIL, PASS, WARN, Verdict, evaluate, read_verdic
 from seqpipe.tsv import TsvError
 
 
-def test_chunks_cover_the_genome_in_order_without_overlap() -> None:
-    contigs = [("chr1", 1000), ("chr2", 450), ("chr3", 50)]
-    chunks = split_regions([(name, 0, length) for name, length in contigs], 4)
-    assert len(chunks) == 4
-    flat = [region for chunk in chunks for region in chunk]
-    assert [r[0] for r in flat] == sorted([r[0] for r in flat], key=["chr1", "chr2", "chr3"].index)
-    for contig, length in contigs:
-        pieces = [(s, e) for c, s, e in flat if c == contig]
-        assert pieces[0][0] == 0 and pieces[-1][1] == length
-        assert all(a[1] == b[0] for a, b in itertools.pairwise(pieces))
-    sizes = [sum(e - s for _, s, e in chunk) for chunk in chunks]
-    assert max(sizes) - min(sizes) <= 375
+@pytest.mark.parametrize("n", [2, 3, 4, 7])
+def test_chunks_take_whole_regions_in_reference_order_balanced_by_callable_length(n: int) -> None:
+    rng = random.Random(n)
+    regions, start = [], 0
+    for contig in ("chr1", "chr2", "chr3"):
+        for _ in range(12):
+            length = rng.randint(1000, 9000)
+            regions.append((contig, start, start + length))
+            start += length + rng.randint(100, 5000)  # an N gap
+    chunks = split_regions(regions, n)
+    assert len(chunks) == n and all(chunks)
+    assert [region for chunk in chunks for region in chunk] == regions  # none cut, none moved
+    total, longest = sum(e - s for _, s, e in regions), max(e - s for _, s, e in regions)
+    for chunk in chunks:  # each cut is within half a region of the ideal one
+        assert abs(sum(e - s for _, s, e in chunk) - total / n) <= longest
+
+
+def test_a_region_longer_than_a_chunk_is_never_cut() -> None:
+    regions = [("chr1", 0, 100), ("chr1", 200, 5000), ("chr2", 0, 100)]
+    assert split_regions(regions, 3) == [[regions[0]], [regions[1]], [regions[2]]]
+    assert split_regions([("chr1", 0, 1000)], 4) == [[("chr1", 0, 1000)], [], [], []]
+
+
+def test_fewer_regions_than_chunks_leave_the_last_chunks_empty() -> None:
+    regions = [("chr1", 0, 1000), ("chr2", 0, 450), ("chr3", 0, 50)]
+    assert split_regions(regions, 5) == [[regions[0]], [regions[1]], [regions[2]], [], []]
+    assert split_regions([], 2) == [[], []]
 
 
 def test_verdicts_pass_fail_and_unmeasured_with_reasons() -> None:
