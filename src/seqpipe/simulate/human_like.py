@@ -19,7 +19,14 @@ import yaml
 
 from seqpipe.simulate import files
 from seqpipe.simulate.intervals import Interval, IntervalIndex
-from seqpipe.simulate.reads import add_duplicates_and_shuffle, art_seed, read_pairs, run_art, write_units
+from seqpipe.simulate.reads import (
+    add_duplicates_and_shuffle,
+    art_seed,
+    read_pairs,
+    run_art,
+    without_gaps,
+    write_units,
+)
 from seqpipe.simulate.run import prepare_outdir
 from seqpipe.simulate.sequence import random_dna, rng_for, substitute
 from seqpipe.simulate.variants import Variant, haplotype, random_indel
@@ -171,12 +178,6 @@ def _hemizygous(variants: list[Variant], sex: str) -> list[Variant]:
     return out
 
 
-def _without_gaps(name: str, seq: str) -> dict[str, str]:
-    """ART reads whatever it is given: N stretches are left out by cutting the sequence around them."""
-    pieces = [piece.strip("N") for piece in seq.replace("N" * 100, "\n").split("\n")]
-    return {f"{name}_{i}": piece for i, piece in enumerate(pieces) if len(piece) > 1000}
-
-
 def haplotype_fastas(contigs: dict[str, str], variants: list[Variant], sex: str) -> list[dict[str, str]]:
     """The sample's two haploid genomes (the sequences ART reads from)."""
     primary = [n for n in contigs if n not in (ALT_NAME, "chrX", "chrY")]
@@ -189,9 +190,9 @@ def haplotype_fastas(contigs: dict[str, str], variants: list[Variant], sex: str)
                 pars = par_regions()["chrX"]
                 haplotypes[copy].update({f"chrY_par{i + 1}": seq[s:e] for i, (_, s, e) in enumerate(pars)})
                 continue
-            haplotypes[copy].update(_without_gaps(name, seq))
+            haplotypes[copy].update(without_gaps({name: seq}))
     if sex == "male":
-        haplotypes[1].update(_without_gaps("chrY", haplotype(contigs["chrY"], "chrY", variants, 1)))
+        haplotypes[1].update(without_gaps({"chrY": haplotype(contigs["chrY"], "chrY", variants, 1)}))
     return haplotypes
 
 

@@ -129,19 +129,20 @@ def _hap_slice(variants: list[Variant], contigs: dict[str, str], hap: int, regio
 
 def _regions(params: SimulationParams, count: int, lengths: tuple[int, int], gap: int, label: str) -> list:
     """`count` non-overlapping regions of the reference, in order, at least `gap` apart and clear of
-    segmental duplications (panels and exome designs leave out what cannot be mapped uniquely)."""
+    N gaps and segmental duplications (panels and exome designs leave out what cannot be mapped
+    uniquely)."""
     genome = build_genome(params.seed, params.genome_size, params.contigs)
     rng = rng_for(params.seed, label)
     chosen: list[tuple[str, int, int]] = []
     names = list(genome.contigs)
-    segdups = genome.strata.get("segdup", [])
+    avoided = genome.strata.get("segdup", []) + genome.gaps
     for _ in range(1000 * count):
         if len(chosen) == count:
             break
         chrom = rng.choices(names, weights=[len(genome.contigs[n]) for n in names])[0]
         length = rng.randint(*lengths)
         start = rng.randint(1000, len(genome.contigs[chrom]) - length - 1000)
-        taken = chosen + [(c, s - gap, e + gap) for c, s, e in segdups]
+        taken = chosen + [(c, s - gap, e + gap) for c, s, e in avoided]
         if all(c != chrom or start >= e + gap or start + length + gap <= s for c, s, e in taken):
             chosen.append((chrom, start, start + length))
     order = {n: i for i, n in enumerate(names)}
@@ -156,7 +157,7 @@ def _sample_haplotypes(params: SimulationParams) -> dict[str, tuple[list[Variant
 
 
 def _exome(params: SimulationParams) -> dict:
-    targets = _regions(params, EXOME_TARGETS, EXOME_TARGET_BP, 2000, "exome")
+    targets = _regions(params, EXOME_TARGETS, EXOME_TARGET_BP, 1000, "exome")
     target_depth = params.samples[0][1]
     background = replace(params, samples=tuple((s, EXOME_BACKGROUND_DEPTH) for s, _ in params.samples))
     simulate(replace(background, units_per_sample=1))
@@ -176,7 +177,11 @@ def _exome(params: SimulationParams) -> dict:
                 pairs += read_pairs(fq1, fq2)
             rng_for(params.seed, "exome-shuffle", sample).shuffle(pairs)
             reads[sample] = (pairs, background_pairs)
-    genome_bp = params.genome_size
+    # background reads come from the sequence between the N gaps
+    genome_bp = sum(
+        len(seq) - seq.count("N")
+        for seq in build_genome(params.seed, params.genome_size, params.contigs).contigs.values()
+    )
     truth = {
         "targets_bp": sum(e - s for _, s, e in targets),
         "target_depth": target_depth,
