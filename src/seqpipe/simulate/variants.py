@@ -191,6 +191,23 @@ def haplotype(seq: str, chrom: str, variants: list[Variant], copy: int) -> str:
     return "".join(parts)
 
 
+def haplotype_slice(
+    variants: list[Variant], contigs: dict[str, str], copy: int, region: tuple[str, int, int]
+) -> str:
+    """One copy's sequence (`contigs`, as haplotype made it) over a reference region, its ends shifted
+    by the indels before them on that copy."""
+    chrom, start, end = region
+
+    def shifted(pos: int) -> int:
+        return pos + sum(
+            len(v.alt) - len(v.ref)
+            for v in variants
+            if v.chrom == chrom and v.genotype[copy] and v.pos + len(v.ref) <= pos
+        )
+
+    return contigs[chrom][shifted(start) : shifted(end)]
+
+
 def haplotypes(genome: Genome, variants: list[Variant]) -> tuple[dict[str, str], dict[str, str]]:
     """The two phased haplotype sequences of a sample (variants must be sorted and non-overlapping)."""
     contigs = genome.contigs.items()
