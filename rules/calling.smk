@@ -33,11 +33,14 @@ rule call_bcftools:
     shell:
         "("
         + FROM_REFERENCE_CACHE
-        + read_in_place("{input.crams}")
-        + "bcftools mpileup --no-version "
-        "-f {params.reference} -R {input.bed} -a FORMAT/AD,FORMAT/DP -Ou {input.crams} | "
-        "bcftools call --no-version -m -v --ploidy-file {input.ploidy} --samples-file {input.sexes} "
-        "-Ob -o {output}) 2> {log}"
+        + unless_empty_chunk(
+            read_in_place("{input.crams}") + "bcftools mpileup --no-version "
+            "-f {params.reference} -R {input.bed} -a FORMAT/AD,FORMAT/DP -Ou {input.crams} | "
+            "bcftools call --no-version -m -v --ploidy-file {input.ploidy} --samples-file {input.sexes} "
+            "-Ob -o {output}",
+            "{output}",
+        )
+        + ") 2> {log}"
 
 
 # FreeBayes records its command line (with the CRAM's path or URL) in the header: dropped, so the VCF
@@ -60,9 +63,13 @@ rule call_freebayes:
     shell:
         "("
         + FROM_REFERENCE_CACHE
-        + read_in_place("{input.crams}")
-        + "freebayes -f {params.reference} -t {input.bed} --cnv-map {input.cnv} {input.crams} | "
-        "grep -v '^##commandline=' | bcftools view --no-version -Ob -o {output}) 2> {log}"
+        + unless_empty_chunk(
+            read_in_place("{input.crams}")
+            + "freebayes -f {params.reference} -t {input.bed} --cnv-map {input.cnv} {input.crams} | "
+            "grep -v '^##commandline=' | bcftools view --no-version -Ob -o {output}",
+            "{output}",
+        )
+        + ") 2> {log}"
 
 
 rule gather_calls:
@@ -89,7 +96,9 @@ rule gather_calls:
     shell:
         "("
         + FROM_REFERENCE_CACHE
-        + "bcftools concat --no-version -Ou {input.chunks} | "
+        + "bcftools concat --no-version -Ou "
+        + non_empty("{input.chunks}")
+        + " | "
         "bcftools norm --no-version -f {params.reference} -m- -Ou | "
         "bcftools norm --no-version --rm-dup exact -Ou | "
         "bcftools filter --no-version -m+ -s LowQual -e 'QUAL<{params.min_qual}' -Ou | "
@@ -176,17 +185,21 @@ rule call_gatk_gvcf:
     shell:
         "("
         + FROM_REFERENCE_CACHE
-        + stream_region("{input.bed}")
-        + "parts='' && "
-        + " && ".join(
-            f"if [ -s {{input.{intervals}}} ]; then gatk --java-options -Xmx{{resources.mem_mb}}m "
-            f"HaplotypeCaller -R {{params.reference}} -I {{params.reads}} -L {{input.{intervals}}} "
-            f"--sample-ploidy {ploidy} -ERC GVCF -O {{params.part}}{ploidy}.g.vcf.gz && "
-            f'parts="$parts -I {{params.part}}{ploidy}.g.vcf.gz"; fi'
-            for ploidy, intervals in ((1, "haploid"), (2, "diploid"))
+        + unless_empty_chunk(
+            stream_region("{input.bed}")
+            + "parts='' && "
+            + " && ".join(
+                f"if [ -s {{input.{intervals}}} ]; then gatk --java-options -Xmx{{resources.mem_mb}}m "
+                f"HaplotypeCaller -R {{params.reference}} -I {{params.reads}} -L {{input.{intervals}}} "
+                f"--sample-ploidy {ploidy} -ERC GVCF -O {{params.part}}{ploidy}.g.vcf.gz && "
+                f'parts="$parts -I {{params.part}}{ploidy}.g.vcf.gz"; fi'
+                for ploidy, intervals in ((1, "haploid"), (2, "diploid"))
+            )
+            + " && gatk --java-options -Xmx{resources.mem_mb}m MergeVcfs $parts -O {output.gvcf} && "
+            "rm -f {params.part}*",
+            "{output.gvcf} {output.tbi}",
         )
-        + " && gatk --java-options -Xmx{resources.mem_mb}m MergeVcfs $parts -O {output.gvcf} && "
-        "rm -f {params.part}*) > {log} 2>&1"
+        + ") > {log} 2>&1"
 
 
 rule genotype_gatk:
@@ -215,12 +228,16 @@ rule genotype_gatk:
     shell:
         "("
         + FROM_REFERENCE_CACHE
-        + "gatk --java-options -Xmx{resources.mem_mb}m CombineGVCFs "
-        "-R {params.reference} {params.variants} -L {input.bed} -O {params.combined} && "
-        "gatk --java-options -Xmx{resources.mem_mb}m GenotypeGVCFs -R {params.reference} "
-        "-V {params.combined} -L {input.bed} -O {params.genotyped} && "
-        "bcftools view -Ob -o {output} {params.genotyped} && "
-        "rm -f {params.combined}* {params.genotyped}*) > {log} 2>&1"
+        + unless_empty_chunk(
+            "gatk --java-options -Xmx{resources.mem_mb}m CombineGVCFs "
+            "-R {params.reference} {params.variants} -L {input.bed} -O {params.combined} && "
+            "gatk --java-options -Xmx{resources.mem_mb}m GenotypeGVCFs -R {params.reference} "
+            "-V {params.combined} -L {input.bed} -O {params.genotyped} && "
+            "bcftools view -Ob -o {output} {params.genotyped} && "
+            "rm -f {params.combined}* {params.genotyped}*",
+            "{output}",
+        )
+        + ") > {log} 2>&1"
 
 
 rule gather_gvcf:
@@ -236,7 +253,9 @@ rule gather_gvcf:
     conda:
         "../envs/bcftools.yaml"
     shell:
-        "(bcftools concat -Oz -o {output.gvcf} {input} && tabix -p vcf {output.gvcf}) 2> {log}"
+        "(bcftools concat -Oz -o {output.gvcf} "
+        + non_empty("{input}")
+        + " && tabix -p vcf {output.gvcf}) 2> {log}"
 
 
 rule call_deepvariant:
@@ -267,10 +286,15 @@ rule call_deepvariant:
     shell:
         "("
         + FROM_REFERENCE_CACHE
-        + stream_region("{input.bed}")
-        + "run_deepvariant --model_type {params.model} --ref {params.reference} --reads {params.reads} "
-        "--regions {input.bed} --output_vcf {output.vcf} --output_gvcf {output.gvcf} "
-        "--num_shards {threads} --intermediate_results_dir {params.tmp} && rm -rf {params.tmp}) > {log} 2>&1"
+        + unless_empty_chunk(
+            stream_region("{input.bed}")
+            + "run_deepvariant --model_type {params.model} --ref {params.reference} "
+            "--reads {params.reads} --regions {input.bed} --output_vcf {output.vcf} "
+            "--output_gvcf {output.gvcf} --num_shards {threads} "
+            "--intermediate_results_dir {params.tmp} && rm -rf {params.tmp}",
+            "{output.vcf} {output.gvcf}",
+        )
+        + ") > {log} 2>&1"
 
 
 rule genotype_deepvariant_joint:
@@ -294,6 +318,11 @@ rule genotype_deepvariant_joint:
     params:
         workdir=lambda wc: out(f"calls/deepvariant/tmp/{wc.name}.{wc.chunk}.GLnexus.DB"),
     shell:
-        "(rm -rf {params.workdir} && glnexus_cli --config DeepVariantWGS --dir {params.workdir} "
-        "--bed {input.bed} --threads {threads} {input.gvcfs} | bcftools view -Ob -o {output} && "
-        "rm -rf {params.workdir}) 2> {log}"
+        "("
+        + unless_empty_chunk(
+            "rm -rf {params.workdir} && glnexus_cli --config DeepVariantWGS --dir {params.workdir} "
+            "--bed {input.bed} --threads {threads} {input.gvcfs} | bcftools view -Ob -o {output} && "
+            "rm -rf {params.workdir}",
+            "{output}",
+        )
+        + ") 2> {log}"

@@ -140,6 +140,21 @@ def stream_region(bed):
     )
 
 
+def unless_empty_chunk(command, outputs):
+    """Shell that runs `command` when the chunk {input.bed} holds a region, else leaves `outputs` (a
+    space-separated list) as empty files. A reference with fewer regions (stretches between N gaps, or
+    padded targets, which chunks never cut) than chunks has empty chunks, and callers refuse an empty
+    region file (bcftools mpileup crashes, freebayes stops); the gathering steps skip empty files.
+    """
+    empty = " && ".join(f": > {output}" for output in outputs.split())
+    return f"if [ -s {{input.bed}} ]; then {command}; else {empty}; fi"
+
+
+def non_empty(files):
+    """Shell word list of `files` (a placeholder such as "{input.chunks}") without the empty ones."""
+    return f'$(for f in {files}; do if [ -s "$f" ]; then echo "$f"; fi; done)'
+
+
 def reads_for_tool(name):
     """params.reads: the CRAM itself, or (S3 storage) the job-local BAM stream_region writes."""
     return lambda wc, input, output: (

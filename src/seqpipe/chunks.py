@@ -2,57 +2,43 @@
 
 The callable reference is the called contigs (seqpipe.reference.contigs: the primary assembly by
 default) without their N gaps, and in a targeted run only their part inside the padded targets
-(seqpipe.targets). Chunks are cut in a gap (or between contigs) when one lies near the
-ideal cut, so a caller rarely sees a chunk edge in sequence; a gap-free stretch longer than a chunk is
-cut where the chunk fills up.
+(seqpipe.targets). Its regions (the stretches between N gaps, or the padded targets) go whole, in
+reference order, to the chunks, as GATK's SplitIntervals does with BALANCING_WITHOUT_INTERVAL_SUBDIVISION
+and sarek with its interval lists: a caller never sees a chunk edge inside sequence it calls, so no
+variant or haplotype is split between two chunks. The price is balance: a chunk is off the ideal size
+by up to half a region, and a reference with fewer regions than chunks leaves chunks empty.
 """
 
 from __future__ import annotations
 
 import bisect
+import itertools
 from pathlib import Path
 
 from seqpipe.reference.contigs import ContigSelection, callable_regions, read_alt, read_fai
 from seqpipe.reference.regions import Region, intersect, read_bed, write_bed
 from seqpipe.reference.sex_chromosomes import SexChromosomes
 
-# How far (share of a chunk) a cut may move to fall into a gap instead of into sequence.
-GAP_SNAP = 0.1
-
 
 def split_regions(regions: list[Region], n: int) -> list[list[Region]]:
-    """N chunks in reference order, each ~total/N callable bases.
+    """N chunks of whole regions in reference order, each near total/N callable bases.
 
-    Chunks follow the reference order, so gathering them in order gives a sorted VCF.
-    Fewer than N chunks come back only when there are fewer than N callable bases.
+    Chunks follow the reference order, so gathering them in order gives a sorted VCF. The cut after
+    chunk k is the region boundary nearest to k/N of the callable bases, while every chunk still gets a
+    region of its own; with fewer regions than chunks the last chunks are empty.
     """
-    total = sum(end - start for _, start, end in regions)
-    size = -(-total // n)  # ceiling: the last chunk is never the odd large one
-    edges, done = [], 0  # callable bases before each region boundary
+    edges = [0]  # callable bases before each region boundary
     for _, start, end in regions:
-        done += end - start
-        edges.append(done)
-    cuts: list[int] = []
+        edges.append(edges[-1] + end - start)
+    cuts = [0]  # regions in the chunks so far
     for k in range(1, n):
-        target = k * size
-        if target >= total:
-            break
+        target = k * edges[-1] / n
         i = bisect.bisect_left(edges, target)
-        nearest = min(edges[max(0, i - 1) : i + 1], key=lambda edge: abs(edge - target))
-        cut = nearest if abs(nearest - target) <= GAP_SNAP * size else target
-        cuts.append(cut if not cuts or cut > cuts[-1] else target)
-    chunks: list[list[Region]] = [[]]
-    done = 0
-    for name, start, end in regions:
-        while start < end:
-            if len(chunks) <= len(cuts) and done == cuts[len(chunks) - 1]:
-                chunks.append([])
-            limit = cuts[len(chunks) - 1] if len(chunks) <= len(cuts) else done + end - start
-            stop = min(end, start + limit - done)
-            chunks[-1].append((name, start, stop))
-            done += stop - start
-            start = stop
-    return chunks
+        nearest = min((j for j in (i - 1, i) if 0 <= j < len(edges)), key=lambda j: abs(edges[j] - target))
+        low = min(cuts[-1] + 1, len(regions))
+        cuts.append(min(max(nearest, low), max(low, len(regions) - (n - k))))
+    cuts.append(len(regions))
+    return [regions[a:b] for a, b in itertools.pairwise(cuts)]
 
 
 def write_reference_layout(
@@ -76,9 +62,8 @@ def write_reference_layout(
     regions = callable_regions(fasta, selection.called(names, alt_contigs))
     if targets is not None:
         regions = intersect(regions, read_bed(targets))
-    chunks = split_regions(regions, len(chunk_beds))
-    for i, bed in enumerate(chunk_beds):
-        write_bed(bed, chunks[i] if i < len(chunks) else [])
+    for bed, chunk in zip(chunk_beds, split_regions(regions, len(chunk_beds)), strict=True):
+        write_bed(bed, chunk)
     write_bed(callable_bed, regions)
     lengths = dict(contigs)
     x_regions = chromosomes.non_par(chromosomes.x, lengths[chromosomes.x]) if chromosomes.x in lengths else []

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
+import random
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -10,22 +11,38 @@ import pytest
 from seqpipe.chunks import split_regions
 from seqpipe.qc.metrics import duplicate_pct
 from seqpipe.qc.summary import QcSummary
+from seqpipe.qc.targets import target_metrics
 from seqpipe.qc.verdicts import FAIL, PASS, WARN, Verdict, evaluate, read_verdicts, write_verdicts
 from seqpipe.tsv import TsvError
 
 
-def test_chunks_cover_the_genome_in_order_without_overlap() -> None:
-    contigs = [("chr1", 1000), ("chr2", 450), ("chr3", 50)]
-    chunks = split_regions([(name, 0, length) for name, length in contigs], 4)
-    assert len(chunks) == 4
-    flat = [region for chunk in chunks for region in chunk]
-    assert [r[0] for r in flat] == sorted([r[0] for r in flat], key=["chr1", "chr2", "chr3"].index)
-    for contig, length in contigs:
-        pieces = [(s, e) for c, s, e in flat if c == contig]
-        assert pieces[0][0] == 0 and pieces[-1][1] == length
-        assert all(a[1] == b[0] for a, b in itertools.pairwise(pieces))
-    sizes = [sum(e - s for _, s, e in chunk) for chunk in chunks]
-    assert max(sizes) - min(sizes) <= 375
+@pytest.mark.parametrize("n", [2, 3, 4, 7])
+def test_chunks_take_whole_regions_in_reference_order_balanced_by_callable_length(n: int) -> None:
+    rng = random.Random(n)
+    regions, start = [], 0
+    for contig in ("chr1", "chr2", "chr3"):
+        for _ in range(12):
+            length = rng.randint(1000, 9000)
+            regions.append((contig, start, start + length))
+            start += length + rng.randint(100, 5000)  # an N gap
+    chunks = split_regions(regions, n)
+    assert len(chunks) == n and all(chunks)
+    assert [region for chunk in chunks for region in chunk] == regions  # none cut, none moved
+    total, longest = sum(e - s for _, s, e in regions), max(e - s for _, s, e in regions)
+    for chunk in chunks:  # each cut is within half a region of the ideal one
+        assert abs(sum(e - s for _, s, e in chunk) - total / n) <= longest
+
+
+def test_a_region_longer_than_a_chunk_is_never_cut() -> None:
+    regions = [("chr1", 0, 100), ("chr1", 200, 5000), ("chr2", 0, 100)]
+    assert split_regions(regions, 3) == [[regions[0]], [regions[1]], [regions[2]]]
+    assert split_regions([("chr1", 0, 1000)], 4) == [[("chr1", 0, 1000)], [], [], []]
+
+
+def test_fewer_regions_than_chunks_leave_the_last_chunks_empty() -> None:
+    regions = [("chr1", 0, 1000), ("chr2", 0, 450), ("chr3", 0, 50)]
+    assert split_regions(regions, 5) == [[regions[0]], [regions[1]], [regions[2]], [], []]
+    assert split_regions([], 2) == [[], []]
 
 
 def test_verdicts_pass_fail_and_unmeasured_with_reasons() -> None:
@@ -96,3 +113,36 @@ def test_duplicate_pct_reads_picard_metrics(tmp_path: Path) -> None:
         "LIBRARY\tUNPAIRED_READS_EXAMINED\tREAD_PAIRS_EXAMINED\tPERCENT_DUPLICATION\nlib1\t0\t100\t0.0382\n"
     )
     assert abs(duplicate_pct(metrics) - 3.82) < 1e-9
+
+
+def test_an_infinite_fold_80_fails_saying_how_much_of_the_targets_is_uncovered(tmp_path: Path) -> None:
+    """mosdepth run as compute_target_coverage runs it, on reads over three of four 500 bp amplicons."""
+    targets = [("chr1", start, start + 500) for start in (1000, 3000, 5000, 7000)]
+    (tmp_path / "targets.bed").write_text("".join(f"{c}\t{s}\t{e}\n" for c, s, e in targets))
+    reads = "".join(
+        f"r{start}_{copy}\t0\tchr1\t{start + 1}\t60\t100M\t*\t0\t0\t{'A' * 100}\t{'F' * 100}\n"
+        for _, begin, _ in targets[:3]
+        for start in range(begin - 50, begin + 500, 50)
+        for copy in range(15)
+    )
+    (tmp_path / "reads.sam").write_text("@HD\tVN:1.6\tSO:unsorted\n@SQ\tSN:chr1\tLN:10000\n" + reads)
+    bam = tmp_path / "reads.bam"
+    subprocess.run(["samtools", "sort", "-o", str(bam), str(tmp_path / "reads.sam")], check=True)
+    subprocess.run(["samtools", "index", str(bam)], check=True)
+    prefix = tmp_path / "S1"
+    subprocess.run(
+        ["mosdepth", "--no-per-base", "--fast-mode", "--by", str(tmp_path / "targets.bed"),
+         "--thresholds", "20", str(prefix), str(bam)],
+        check=True,
+    )  # fmt: skip
+    (tmp_path / "on_target.txt").write_text("reads\t495\non_target\t495\n")
+    metrics, no_value = target_metrics(
+        f"{prefix}.mosdepth.summary.txt",
+        f"{prefix}.mosdepth.region.dist.txt",
+        f"{prefix}.thresholds.bed.gz",
+        tmp_path / "on_target.txt",
+    )
+    assert metrics["fold_80"] is None and metrics["target_20x_pct"] == 75
+    (verdict,) = evaluate("S1", metrics, {"fold_80": {"max": 1.8}}, no_value)
+    assert verdict.verdict == FAIL and verdict.value is None
+    assert verdict.reason == "fold_80 is not finite: 25 % of target bases have no coverage"

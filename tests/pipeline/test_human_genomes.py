@@ -129,6 +129,34 @@ def test_sex_is_inferred_for_every_sample_and_unknown_is_called_as_inferred(huma
     assert "sex_check" in json.dumps(report["report_saved_raw_data"])
 
 
+@pytest.fixture(scope="module")
+def human_exome(tmp_path_factory: pytest.TempPathFactory) -> PipelineRun:
+    """The same genomes sequenced as an exome: reads only over targets, on chrX and chrY too."""
+    data = tmp_path_factory.mktemp("human-exome") / "data"
+    simulate_human_like(HumanLikeParams(outdir=data, seed=3, depth=40, exome_targets=60))
+    config = _config(data.parent / "config.yaml", data, data / "samples.tsv",
+                     calling={"callers": ["bcftools"], "scatter": 2})  # fmt: skip
+    result = snakemake("--configfile", str(config), "--cores", "2", workdir=data.parent)
+    assert result.returncode == 0, result.stderr[-5000:]
+    return PipelineRun(data, data.parent / "results", config, result)
+
+
+def test_an_exome_sex_is_inferred_right_from_its_targets(human_exome: PipelineRun) -> None:
+    targets = read_bed(human_exome.data / "targets.bed")
+    assert {c for c, _, _ in targets} == {"chr1", "chr2", "chr3", "chrX", "chrY"}
+    for sample, sex in SEX.items():
+        inferred = json.loads(human_exome.path(f"qc/sex/{sample}.sex.json").read_text())
+        assert inferred["inferred"] == sex, inferred
+        # X targets at half (male) or full (female) depth; Y targets only in the male
+        x_ratio, y_ratio = (0.5, 0.5) if sex == "male" else (1.0, 0.0)
+        assert abs(inferred["x_depth_ratio"] - x_ratio) < 0.15, inferred
+        assert abs(inferred["y_depth_ratio"] - y_ratio) < 0.15, inferred
+    checks = {
+        v.sample: v.verdict for v in read_verdicts(human_exome.path("qc/qc_summary.tsv")) if v.metric == "sex"
+    }
+    assert checks == {"M1": PASS, "F1": PASS}
+
+
 def test_a_swapped_sheet_fails_the_sex_check_naming_both_sexes(
     human_run: PipelineRun, tmp_path: Path
 ) -> None:

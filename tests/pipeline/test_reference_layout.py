@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from seqpipe.chunks import split_regions, write_reference_layout
+from seqpipe.chunks import write_reference_layout
 from seqpipe.ploidy import calling_sex, write_caller_ploidy, write_gatk_intervals
 from seqpipe.reference.contigs import DEFAULT_EXCLUDE, ContigSelection, ReferenceError, read_alt
 from seqpipe.reference.regions import read_bed
@@ -54,7 +54,7 @@ def test_an_alt_file_naming_contigs_missing_from_the_fasta_is_refused_by_line(tm
     ]
 
 
-def test_chunks_are_balanced_by_callable_length_and_cut_in_gaps(tmp_path: Path) -> None:
+def test_chunks_are_balanced_by_callable_length_and_cut_only_in_gaps(tmp_path: Path) -> None:
     # chr1: 0-4600, gap 4600-5100, 5100-10000; chr2: 10000 bp; 19500 callable bases
     (tmp_path / "genome.fa").write_text(
         ">chr1\n" + "A" * 4600 + "N" * 500 + "C" * 4900 + "\n>chr2\n" + "G" * 10000 + "\n"
@@ -69,13 +69,9 @@ def test_chunks_are_balanced_by_callable_length_and_cut_in_gaps(tmp_path: Path) 
     )  # fmt: skip
     chunks = [read_bed(b) for b in beds]
     # ideal cuts at 4875, 9750, 14625 callable bases: the first two move into the gap and to the end
-    # of chr1, the third has no gap near and cuts chr2; no N base and no unplaced contig is called
-    assert chunks == [
-        [("chr1", 0, 4600)],
-        [("chr1", 5100, 10000)],
-        [("chr2", 0, 5125)],
-        [("chr2", 5125, 10000)],
-    ]
+    # of chr1; chr2 has no gap, so it is not cut and the last chunk is empty. No N base and no
+    # unplaced contig is called
+    assert chunks == [[("chr1", 0, 4600)], [("chr1", 5100, 10000)], [("chr2", 0, 10000)], []]
     assert read_bed(tmp_path / "callable.bed") == [
         ("chr1", 0, 4600),
         ("chr1", 5100, 10000),
@@ -103,11 +99,6 @@ def test_targeted_chunks_are_the_padded_targets_inside_the_callable_reference(tm
     assert [read_bed(b) for b in beds] == [callable_targets[:2], callable_targets[2:]]
     # sex inference reads X only where an exome has reads
     assert read_bed(tmp_path / "x.bed") == [("chrX", 100, 300)]
-
-
-def test_a_gap_free_stretch_longer_than_a_chunk_is_still_cut() -> None:
-    chunks = split_regions([("chr1", 0, 1000)], 4)
-    assert chunks == [[("chr1", 0, 250)], [("chr1", 250, 500)], [("chr1", 500, 750)], [("chr1", 750, 1000)]]
 
 
 def test_built_in_pars_per_build_and_pars_from_config() -> None:

@@ -259,3 +259,21 @@ def test_artic_panel_verdicts_judge_the_amplicons_not_the_genome(artic: dict[str
     assert verdicts["mean_target_depth"].verdict == PASS
     # this public subsample covers few amplicons: most of the panel is below 20x, as a lab should see
     assert verdicts["target_20x_pct"].value < 20 and verdicts["target_20x_pct"].verdict == "FAIL"
+    # and more than a fifth of it has no read at all: the fold-80 penalty is infinite, and said so
+    assert verdicts["fold_80"].verdict == "FAIL" and verdicts["fold_80"].value is None
+    assert re.fullmatch(
+        r"fold_80 is not finite: [\d.]+ % of target bases have no coverage", verdicts["fold_80"].reason
+    )
+
+
+def test_fewer_regions_than_chunks_leave_a_chunk_empty_and_both_callers_still_call(
+    artic: dict[str, PipelineRun],
+) -> None:
+    """ARTIC's tiled amplicons overlap: merged they are one region, which no chunk cuts, so of the two
+    chunks (scatter 2) the second is empty, and both callers leave it without calls."""
+    run = artic["amplicon"]
+    chunks = [_bed(bed) for bed in sorted(run.path("reference/chunks").glob("*.bed"))]
+    assert chunks == [_bed(run.path("reference/callable.bed")), []] and len(chunks[0]) == 1
+    for caller in ("bcftools", "freebayes"):
+        with pysam.VariantFile(str(run.path(f"vcf/artic.{caller}.vcf.gz"))) as vcf:
+            assert list(vcf)

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from seqpipe.cli.main import cli
 from seqpipe.reference.contigs import ContigSelection, read_alt
 from seqpipe.sheets import load_sheets
+from seqpipe.simulate.human_like import build_reference, exome_targets, par_regions, target_windows
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -82,3 +83,25 @@ def test_the_male_has_no_reads_from_a_second_x_and_the_female_none_from_y(human_
     pairs = {u["sample"]: u["pairs"] for u in manifest["summary"]["units"]}
     # M1: one X and a short Y instead of a second X, so fewer reads than F1 at the same depth
     assert pairs["M1"] < pairs["F1"]
+
+
+def test_an_exome_reads_each_target_from_the_copies_of_it_a_sample_has() -> None:
+    contigs, _ = build_reference(5)
+    targets = exome_targets(5, contigs, 60)
+    assert {c for c, _, _ in targets} == {"chr1", "chr2", "chr3", "chrX", "chrY"}
+    assert all("N" not in contigs[c][s:e] for c, s, e in targets)
+    x_par = par_regions()["chrX"]
+    in_par = {f"chrX_{s}" for c, s, e in targets if c == "chrX" and any(ps <= s < pe for _, ps, pe in x_par)}
+    names = {f"{c}_{s}" for c, s, _ in targets}
+    y = {n for n in names if n.startswith("chrY")}
+    x_non_par = {n for n in names if n.startswith("chrX")} - in_par
+    assert y and x_non_par and in_par
+    # no variants: each window is the reference over its target
+    male, female = (
+        target_windows(contigs, [], "male", targets),
+        target_windows(contigs, [], "female", targets),
+    )
+    assert set(female[0]) == set(female[1]) == names - y
+    assert set(male[0]) == names - y and set(male[1]) == names - x_non_par
+    chrom, start, end = targets[0]
+    assert male[0][f"{chrom}_{start}"] == contigs[chrom][start:end]

@@ -38,6 +38,29 @@ def test_strata_beds_are_sorted_merged_and_inside_the_contigs(small_demo):
             assert c1 < c2 or (c1 == c2 and e1 < s2), name
 
 
+def test_the_reference_has_n_gaps_free_of_truth_features_and_reads(small_demo, small_manifest):
+    """An assembly-like reference: N gaps in every contig, which no truth variant, stratum or read touches."""
+    gaps = [tuple(gap) for gap in small_manifest["summary"]["gaps"]]
+    with pysam.FastaFile(str(small_demo / "reference" / "genome.fa")) as fasta:
+        sequences = {name: fasta.fetch(name) for name in fasta.references}
+    assert {chrom for chrom, _, _ in gaps} == set(sequences)
+    for chrom, start, end in gaps:
+        assert end - start >= 100 and set(sequences[chrom][start:end]) == {"N"}
+    assert sum(seq.count("N") for seq in sequences.values()) == sum(e - s for _, s, e in gaps)
+    for sample in ("S1", "S2"):
+        with pysam.VariantFile(str(small_demo / "truth" / f"{sample}.vcf.gz")) as truth:
+            positions = [(r.chrom, r.start, r.stop) for r in truth]
+        assert positions and not [
+            p for p in positions if any(c == p[0] and s - 200 < p[2] and p[1] < e + 200 for c, s, e in gaps)
+        ]
+    for name in ("segdup", "interspersed", "str", "gc_extreme", "lowmap"):
+        for line in (small_demo / "strata" / f"{name}.bed").read_text().splitlines():
+            chrom, start, end = line.split("\t")
+            assert "N" not in sequences[chrom][int(start) : int(end)], (name, line)
+    reads = _fastq(small_demo / "reads" / "S1_L001_R1.fastq.gz")
+    assert not [r for r in reads if b"NNNNNNNNNN" in r[1]]
+
+
 def test_segmental_duplications_are_hard_to_map(small_demo, small_manifest):
     strata_bp = small_manifest["summary"]["strata_bp"]
     genome = small_manifest["summary"]["genome_bp"]
@@ -67,8 +90,10 @@ def test_reads_have_expected_counts_names_length_and_duplicates(small_demo, smal
         names |= {a[0].split()[0] for a in r1}
     duplicates = summary["duplicate_pairs"][sample]
     unique = len(pairs) - duplicates
-    # ART draws depth/2 per haplotype: read pairs = depth * genome / (2 * 150).
-    assert unique == pytest.approx(depth * summary["genome_bp"] / 300, rel=0.02)
+    # ART draws depth/2 per haplotype from the sequence between the N gaps: read pairs = depth *
+    # sequenced bases / (2 * 150).
+    sequenced = summary["genome_bp"] - sum(end - start for _, start, end in summary["gaps"])
+    assert unique == pytest.approx(depth * sequenced / 300, rel=0.02)
     assert duplicates == round(0.04 * unique)
     assert sum(n - 1 for n in Counter(pairs).values()) == duplicates
     assert len(names) == len(pairs)  # every read name is unique, duplicates included

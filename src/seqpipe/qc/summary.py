@@ -142,11 +142,12 @@ def summarize_qc(
     for i, sample in enumerate(samples):
         stats = {caller: variant_stats[i * len(callers) + j] for j, caller in enumerate(callers)}
         metrics = sample_metrics(flagstat[i], mosdepth[i], markdup[i] if markdup else None, stats)
+        no_value: dict[str, str] = {}
         if target_files:
-            targets = target_metrics(*target_files[4 * i : 4 * i + 4])
+            targets, no_value = target_metrics(*target_files[4 * i : 4 * i + 4])
             metrics |= {name: None if v is None else round(v, 4) for name, v in targets.items()}
         metrics_by_sample[sample] = metrics
-        checks += evaluate(sample, metrics, thresholds)
+        checks += evaluate(sample, metrics, thresholds, no_value)
     for path in verdict_files:
         checks += read_verdicts(path)
     write_summary(QcSummary.of(metrics_by_sample, checks), tsv, multiqc_table, summary_json)

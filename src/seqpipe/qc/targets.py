@@ -43,6 +43,15 @@ def fold_80(region_dist: str | Path, mean: float | None) -> float | None:
     return mean / reached
 
 
+def uncovered_pct(region_dist: str | Path) -> float:
+    """% of target bases at depth 0 (mosdepth's share of bases at depth >= 1, two decimals)."""
+    for line in Path(region_dist).read_text().splitlines():
+        scope, depth, share = line.split("\t")
+        if scope == "total" and depth == "1":
+            return round(100 * (1 - float(share)), 2)
+    return 100.0  # mosdepth lists no depth above the highest reached: no base is covered
+
+
 def on_target_pct(counts: str | Path) -> float | None:
     """% of primary, mapped, non-duplicate reads that overlap a padded target."""
     values = dict(line.split("\t") for line in Path(counts).read_text().splitlines())
@@ -52,11 +61,17 @@ def on_target_pct(counts: str | Path) -> float | None:
 
 def target_metrics(
     mosdepth_summary: str | Path, region_dist: str | Path, thresholds_bed: str | Path, counts: str | Path
-) -> dict[str, float | None]:
+) -> tuple[dict[str, float | None], dict[str, str]]:
+    """The target metrics, and why a metric that was looked at has no value (its verdict's reason)."""
     mean = mean_target_depth(mosdepth_summary)
-    return {
+    metrics = {
         "on_target_pct": on_target_pct(counts),
         "mean_target_depth": mean,
         "target_20x_pct": target_bases_pct(thresholds_bed),
         "fold_80": fold_80(region_dist, mean),
     }
+    reasons = {}
+    if metrics["fold_80"] is None:
+        uncovered = uncovered_pct(region_dist)
+        reasons["fold_80"] = f"fold_80 is not finite: {uncovered:g} % of target bases have no coverage"
+    return metrics, reasons

@@ -37,15 +37,22 @@ def _describe(limits: Mapping[str, float]) -> str:
 
 
 def evaluate(
-    sample: str, metrics: Mapping[str, float | None], thresholds: Mapping[str, Mapping[str, float]]
+    sample: str,
+    metrics: Mapping[str, float | None],
+    thresholds: Mapping[str, Mapping[str, float]],
+    no_value: Mapping[str, str] | None = None,
 ) -> list[Verdict]:
-    """One verdict per thresholded metric; a metric that could not be measured fails, with that reason."""
+    """One verdict per thresholded metric; a metric without a value fails, with that reason.
+
+    `no_value` says why a metric has none when that is known (e.g. an infinite fold-80); otherwise the
+    reason is that it was not measured."""
     verdicts = []
     for metric, limits in sorted(thresholds.items()):
         value = metrics.get(metric)
         threshold = _describe(limits)
         if value is None:
-            verdicts.append(Verdict(sample, metric, None, threshold, FAIL, f"{metric} was not measured"))
+            reason = (no_value or {}).get(metric, f"{metric} was not measured")
+            verdicts.append(Verdict(sample, metric, None, threshold, FAIL, reason))
             continue
         if "min" in limits and value < limits["min"]:
             reason = f"{metric} {value:g} is below the minimum {limits['min']:g}"

@@ -1,9 +1,11 @@
 """The synthetic reference: a GC-varying random backbone with engineered difficulty pasted in.
 
-Features are written over free stretches of the backbone (lengths stay fixed, so coordinates are
-known exactly) in this order: GC-extreme blocks, interspersed repeats (SINE/LINE-like families),
-microsatellites, and finally segmental duplications (their target stretches are reserved first, while
-free space is still long), whose copies carry the features of their source.
+Like a real assembly it has N gaps (about one per GAP_SPACING bases of each contig), which no feature,
+segmental duplication source or truth variant touches and from which no read comes: the pipeline's
+scatter chunks are cut at them. Features are written over free stretches of the backbone (lengths stay
+fixed, so coordinates are known exactly) in this order: GC-extreme blocks, interspersed repeats
+(SINE/LINE-like families), microsatellites, and finally segmental duplications (their target stretches
+are reserved first, while free space is still long), whose copies carry the features of their source.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ SEGDUP_GENOME_SHARE = 0.08
 CONTIG_SHARES = (0.5, 0.3, 0.2)
 EDGE_MARGIN = 500
 FEATURE_GAP = 50
+GAP_SPACING = 50_000
+GAP_BP = (500, 3000)
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class Genome:
     contigs: dict[str, str]
     strata: dict[str, list[Interval]] = field(default_factory=dict)
     microsatellites: list[Microsatellite] = field(default_factory=list)
+    gaps: list[Interval] = field(default_factory=list)  # the N stretches, in reference order
 
 
 @dataclass
@@ -89,6 +94,21 @@ def _backbone(rng: random.Random, length: int) -> bytearray:
         parts.append(random_dna(rng, size, rng.uniform(0.36, 0.56)))
         remaining -= size
     return bytearray("".join(parts).encode())
+
+
+def _gaps(seed: int, lengths: dict[str, int]) -> list[Interval]:
+    """About one gap per GAP_SPACING bases of each contig (at least one), spread along it with some
+    jitter, so the callable stretches between them are of unequal lengths, as in an assembly."""
+    rng = rng_for(seed, "gaps")
+    gaps: list[Interval] = []
+    for name, length in lengths.items():
+        count = max(1, round(length / GAP_SPACING))
+        spacing = length / (count + 1)
+        for k in range(1, count + 1):
+            size = min(rng.randint(*GAP_BP), int(spacing / 4))
+            start = int(k * spacing + rng.uniform(-0.25, 0.25) * spacing - size / 2)
+            gaps.append((name, start, start + size))
+    return gaps
 
 
 def _count(per_mb: float, genome_size: int) -> int:
@@ -155,10 +175,10 @@ def _reserve_segdup_targets(b: _Builder, genome_size: int) -> list[Interval]:
     return targets
 
 
-def _copy_segdups(b: _Builder, targets: list[Interval]) -> None:
+def _copy_segdups(b: _Builder, targets: list[Interval], gaps: list[Interval]) -> None:
     names = list(b.contigs)
     weights = [len(s) for s in b.contigs.values()]
-    taken = IntervalIndex(targets)
+    taken = IntervalIndex([*targets, *gaps])
     for dest_chrom, dest_start, dest_end in targets:
         length = dest_end - dest_start
         for _ in range(1000):
@@ -216,12 +236,17 @@ def build_genome(seed: int, genome_size: int, n_contigs: int = 3) -> Genome:
         for n, length in zip(names, _contig_lengths(genome_size, n_contigs), strict=True)
     }
     b = _Builder(rng=rng, contigs=contigs)
+    gaps = _gaps(seed, {name: len(seq) for name, seq in contigs.items()})
+    for chrom, start, end in gaps:
+        b.occupied.add(chrom, start, end)
     targets = _reserve_segdup_targets(b, genome_size)
     _add_gc_blocks(b, genome_size)
     _add_interspersed(b, genome_size)
     tracts = _add_microsatellites(b, genome_size)
-    _copy_segdups(b, targets)
+    _copy_segdups(b, targets, gaps)
+    for chrom, start, end in gaps:
+        contigs[chrom][start:end] = b"N" * (end - start)
     sequences = {n: s.decode() for n, s in contigs.items()}
     strata = {kind: merge(b.features.get(kind, [])) for kind in ("segdup", "interspersed", "gc_extreme")}
     strata["str"] = merge(b.features.get("str", []) + _natural_microsatellites(sequences))
-    return Genome(contigs=sequences, strata=strata, microsatellites=tracts)
+    return Genome(contigs=sequences, strata=strata, microsatellites=tracts, gaps=gaps)

@@ -5,7 +5,9 @@ PARs are N in the reference (PAR reads map to chrX) and the chromosomes carry N 
 M1, a male (one X, one Y; hemizygous truth on non-PAR X and on Y), and F1, a female who carries the ALT
 haplotype on one copy of chr1 (its differences are het variants of her truth in primary coordinates).
 Decoy and unplaced contigs are in both samples' genomes, with variants, so reads land there and a
-caller would find something if those contigs were called.
+caller would find something if those contigs were called. With `exome_targets`, the same genomes are
+sequenced as an exome: reads come only from targets (targets.bed) on the autosomes, chrX (PARs
+included) and chrY, each from the copies of it the sample has.
 """
 
 from __future__ import annotations
@@ -19,10 +21,17 @@ import yaml
 
 from seqpipe.simulate import files
 from seqpipe.simulate.intervals import Interval, IntervalIndex
-from seqpipe.simulate.reads import add_duplicates_and_shuffle, art_seed, read_pairs, run_art, write_units
+from seqpipe.simulate.reads import (
+    add_duplicates_and_shuffle,
+    art_seed,
+    read_pairs,
+    run_art,
+    without_gaps,
+    write_units,
+)
 from seqpipe.simulate.run import prepare_outdir
 from seqpipe.simulate.sequence import random_dna, rng_for, substitute
-from seqpipe.simulate.variants import Variant, haplotype, random_indel
+from seqpipe.simulate.variants import Variant, haplotype, haplotype_slice, random_indel
 
 AUTOSOMES = {"chr1": 160_000, "chr2": 120_000, "chr3": 100_000}
 X_LENGTH, Y_LENGTH = 160_000, 60_000
@@ -36,6 +45,7 @@ UNPLACED_NAME, UNPLACED_LENGTH = "chrUn_KI270302v1", 15_000
 SNV_PER_KB, INDEL_PER_KB, HET_SHARE = 1.0, 0.1, 0.6
 SPACING, EDGE = 30, 300
 SAMPLES = {"M1": "male", "F1": "female"}
+EXOME_TARGET_BP, EXOME_SPACING, EXOME_MIN_PER_CONTIG, EXOME_PADDING = (800, 1500), 1000, 6, 100
 SWAPPED = {"male": "female", "female": "male"}
 
 
@@ -45,6 +55,7 @@ class HumanLikeParams:
     seed: int = 1
     depth: float = 20.0
     duplicate_share: float = 0.02
+    exome_targets: int = 0  # more than 0: an exome of about this many targets, not a whole genome
     threads: int = 2
 
     def recorded(self) -> dict:
@@ -171,12 +182,6 @@ def _hemizygous(variants: list[Variant], sex: str) -> list[Variant]:
     return out
 
 
-def _without_gaps(name: str, seq: str) -> dict[str, str]:
-    """ART reads whatever it is given: N stretches are left out by cutting the sequence around them."""
-    pieces = [piece.strip("N") for piece in seq.replace("N" * 100, "\n").split("\n")]
-    return {f"{name}_{i}": piece for i, piece in enumerate(pieces) if len(piece) > 1000}
-
-
 def haplotype_fastas(contigs: dict[str, str], variants: list[Variant], sex: str) -> list[dict[str, str]]:
     """The sample's two haploid genomes (the sequences ART reads from)."""
     primary = [n for n in contigs if n not in (ALT_NAME, "chrX", "chrY")]
@@ -189,10 +194,59 @@ def haplotype_fastas(contigs: dict[str, str], variants: list[Variant], sex: str)
                 pars = par_regions()["chrX"]
                 haplotypes[copy].update({f"chrY_par{i + 1}": seq[s:e] for i, (_, s, e) in enumerate(pars)})
                 continue
-            haplotypes[copy].update(_without_gaps(name, seq))
+            haplotypes[copy].update(without_gaps({name: seq}))
     if sex == "male":
-        haplotypes[1].update(_without_gaps("chrY", haplotype(contigs["chrY"], "chrY", variants, 1)))
+        haplotypes[1].update(without_gaps({"chrY": haplotype(contigs["chrY"], "chrY", variants, 1)}))
     return haplotypes
+
+
+def exome_targets(seed: int, contigs: dict[str, str], count: int) -> list[Interval]:
+    """About `count` targets over the primary contigs by callable length (at least EXOME_MIN_PER_CONTIG
+    on each, so chrY has some), clear of N, the ALT region, the PAR edges and each other."""
+    rng = rng_for(seed, "human-like", "exome")
+    names = [*AUTOSOMES, "chrX", "chrY"]
+    callable_bp = {name: len(contigs[name]) - contigs[name].count("N") for name in names}
+    pars = [iv for ivs in par_regions().values() for iv in ivs]
+    taken = IntervalIndex([ALT_SOURCE])
+    targets: list[Interval] = []
+    for name in names:
+        seq = contigs[name]
+        wanted = max(EXOME_MIN_PER_CONTIG, round(count * callable_bp[name] / sum(callable_bp.values())))
+        for _ in range(1000 * wanted):
+            if wanted == 0:
+                break
+            length = rng.randint(*EXOME_TARGET_BP)
+            start = rng.randint(EDGE + EXOME_SPACING, len(seq) - EDGE - EXOME_SPACING - length)
+            lo, hi = start - EXOME_SPACING, start + length + EXOME_SPACING
+            if "N" in seq[lo:hi] or taken.overlaps(name, lo, hi):
+                continue
+            if _in_any(pars, name, start) != _in_any(pars, name, start + length - 1):
+                continue
+            taken.add(name, start, start + length)
+            targets.append((name, start, start + length))
+            wanted -= 1
+    return sorted(targets, key=lambda t: (names.index(t[0]), t[1]))
+
+
+def target_windows(
+    contigs: dict[str, str], variants: list[Variant], sex: str, targets: list[Interval]
+) -> list[dict[str, str]]:
+    """The sample's two copies over the targets each copy has (an exome's reads come only from there):
+    a male's second copy is his Y, which has chrX's PARs and chrY's targets."""
+    pars = par_regions()["chrX"]
+    windows: list[dict[str, str]] = [{}, {}]
+    for copy in (0, 1):
+        sequences = {name: haplotype(contigs[name], name, variants, copy) for name in {t[0] for t in targets}}
+        for chrom, start, end in targets:
+            on_y_copy = sex == "male" and copy == 1
+            if chrom == "chrY" and not on_y_copy:
+                continue
+            if chrom == "chrX" and on_y_copy and not _in_any(pars, chrom, start):
+                continue
+            windows[copy][f"{chrom}_{start}"] = haplotype_slice(
+                variants, sequences, copy, (chrom, start, end)
+            )
+    return windows
 
 
 def _truth_genotype(v: Variant, sex: str) -> tuple[int, ...]:
@@ -214,6 +268,9 @@ def simulate_human_like(params: HumanLikeParams) -> dict:
     Path(f"{fasta}.alt").write_text(alt_alignment())
     for name, intervals in strata().items():
         files.write_bed(outdir / "strata" / f"{name}.bed", intervals)
+    targets = exome_targets(params.seed, contigs, params.exome_targets) if params.exome_targets else []
+    if targets:
+        files.write_bed(outdir / "targets.bed", targets)
     truth: dict[str, list[Variant]] = {}
     jobs = []
     with tempfile.TemporaryDirectory(prefix=".art-", dir=outdir) as tmp:
@@ -223,9 +280,14 @@ def simulate_human_like(params: HumanLikeParams) -> dict:
                 variants += [replace(v, genotype=(0, 1)) for v in alt_differences]
             variants.sort(key=lambda v: (list(contigs).index(v.chrom), v.pos))
             truth[sample] = variants
-            for copy, haplotype in enumerate(haplotype_fastas(contigs, variants, sex)):
+            copies = (
+                target_windows(contigs, variants, sex, targets)
+                if targets
+                else haplotype_fastas(contigs, variants, sex)
+            )
+            for copy, sequences in enumerate(copies):
                 hap_fasta = Path(tmp) / f"{sample}.hap{copy + 1}.fa"
-                files.write_fasta(hap_fasta, haplotype)
+                files.write_fasta(hap_fasta, sequences)
                 jobs.append(
                     (
                         hap_fasta,
@@ -265,6 +327,8 @@ def simulate_human_like(params: HumanLikeParams) -> dict:
         "outdir": "results",
         "reference": {"fasta": str(fasta), "build": "human-like", "par": pars},
     }
+    if targets:
+        config["targets"] = {"bed": str(outdir / "targets.bed"), "padding": EXOME_PADDING}
     (outdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     summary = {
         "layout": "human-like",
@@ -273,6 +337,7 @@ def simulate_human_like(params: HumanLikeParams) -> dict:
         "par": pars,
         "alt": {"contig": ALT_NAME, "source": list(ALT_SOURCE), "differences": len(alt_differences)},
         "sex": SAMPLES,
+        "targets": len(targets),
         "truth": {
             s: {
                 "variants": len(vs),

@@ -54,6 +54,16 @@ def run_art(haplotype_fasta: Path, prefix: Path, depth: float, seed: int) -> tup
     return Path(f"{prefix}1.fq"), Path(f"{prefix}2.fq")
 
 
+def without_gaps(contigs: dict[str, str]) -> dict[str, str]:
+    """The sequences ART reads from: ART reads whatever it is given, so each contig is cut around its
+    N gaps (runs of 100 N or more) and the pieces (named contig_i) of more than 1 kb are kept."""
+    pieces: dict[str, str] = {}
+    for name, seq in contigs.items():
+        parts = [part.strip("N") for part in seq.replace("N" * 100, "\n").split("\n")]
+        pieces |= {f"{name}_{i}": part for i, part in enumerate(parts) if len(part) > 1000}
+    return pieces
+
+
 def read_pairs(fq1: Path, fq2: Path) -> list[Pair]:
     lines1 = fq1.read_bytes().split(b"\n")
     lines2 = fq2.read_bytes().split(b"\n")

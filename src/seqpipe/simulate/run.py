@@ -17,6 +17,7 @@ from seqpipe.simulate.reads import (
     art_seed,
     read_pairs,
     run_art,
+    without_gaps,
     write_units,
 )
 from seqpipe.simulate.variants import TruthRates, Variant, draw_truth, haplotypes
@@ -108,6 +109,7 @@ def simulate(params: SimulationParams) -> dict:
     summary = {
         "genome_bp": sum(len(s) for s in genome.contigs.values()),
         "contigs": {name: len(seq) for name, seq in genome.contigs.items()},
+        "gaps": [list(gap) for gap in genome.gaps],
         "strata_bp": {name: sum(e - s for _, s, e in iv) for name, iv in strata.items()},
         "truth": {
             s: {
@@ -136,7 +138,7 @@ def _simulate_reads(
         for sample, depth in params.samples:
             for hap, contigs in enumerate(haplotypes(genome, truth[sample])):
                 fasta = Path(tmp) / f"{sample}.hap{hap + 1}.fa"
-                files.write_fasta(fasta, contigs)
+                files.write_fasta(fasta, without_gaps(contigs))
                 jobs.append(
                     (
                         fasta,

@@ -25,7 +25,7 @@ from seqpipe.simulate.genome import build_genome
 from seqpipe.simulate.reads import READ_LENGTH, Pair, read_pairs, run_art, write_units
 from seqpipe.simulate.run import SimulationParams, simulate
 from seqpipe.simulate.sequence import derive_seed, reverse_complement, rng_for, substitute
-from seqpipe.simulate.variants import Variant, draw_truth, haplotypes
+from seqpipe.simulate.variants import Variant, draw_truth, haplotype_slice, haplotypes
 
 SCENARIOS = ("contamination", "identity", "exome", "amplicon")
 CONTAMINATION = {"X0": 0.0, "X2": 0.02, "X5": 0.05, "X10": 0.10}
@@ -113,35 +113,22 @@ def _identity(params: SimulationParams) -> dict:
     return _rewrite_sheets(outdir, params, reads, {"same_person": [["P1", "P1b"]], "unrelated": ["P2", "P3"]})
 
 
-def _hap_slice(variants: list[Variant], contigs: dict[str, str], hap: int, region: tuple) -> str:
-    """The haplotype's sequence over a reference region (ends shifted by the indels before them)."""
-    chrom, start, end = region
-
-    def shifted(pos: int) -> int:
-        return pos + sum(
-            len(v.alt) - len(v.ref)
-            for v in variants
-            if v.chrom == chrom and v.genotype[hap] and v.pos + len(v.ref) <= pos
-        )
-
-    return contigs[chrom][shifted(start) : shifted(end)]
-
-
 def _regions(params: SimulationParams, count: int, lengths: tuple[int, int], gap: int, label: str) -> list:
     """`count` non-overlapping regions of the reference, in order, at least `gap` apart and clear of
-    segmental duplications (panels and exome designs leave out what cannot be mapped uniquely)."""
+    N gaps and segmental duplications (panels and exome designs leave out what cannot be mapped
+    uniquely)."""
     genome = build_genome(params.seed, params.genome_size, params.contigs)
     rng = rng_for(params.seed, label)
     chosen: list[tuple[str, int, int]] = []
     names = list(genome.contigs)
-    segdups = genome.strata.get("segdup", [])
+    avoided = genome.strata.get("segdup", []) + genome.gaps
     for _ in range(1000 * count):
         if len(chosen) == count:
             break
         chrom = rng.choices(names, weights=[len(genome.contigs[n]) for n in names])[0]
         length = rng.randint(*lengths)
         start = rng.randint(1000, len(genome.contigs[chrom]) - length - 1000)
-        taken = chosen + [(c, s - gap, e + gap) for c, s, e in segdups]
+        taken = chosen + [(c, s - gap, e + gap) for c, s, e in avoided]
         if all(c != chrom or start >= e + gap or start + length + gap <= s for c, s, e in taken):
             chosen.append((chrom, start, start + length))
     order = {n: i for i, n in enumerate(names)}
@@ -156,7 +143,7 @@ def _sample_haplotypes(params: SimulationParams) -> dict[str, tuple[list[Variant
 
 
 def _exome(params: SimulationParams) -> dict:
-    targets = _regions(params, EXOME_TARGETS, EXOME_TARGET_BP, 2000, "exome")
+    targets = _regions(params, EXOME_TARGETS, EXOME_TARGET_BP, 1000, "exome")
     target_depth = params.samples[0][1]
     background = replace(params, samples=tuple((s, EXOME_BACKGROUND_DEPTH) for s, _ in params.samples))
     simulate(replace(background, units_per_sample=1))
@@ -168,7 +155,7 @@ def _exome(params: SimulationParams) -> dict:
             pairs = _unit_pairs(outdir, sample)
             background_pairs = len(pairs)
             for hap, contigs in enumerate(haps):
-                windows = {f"{r[0]}_{r[1]}": _hap_slice(variants, contigs, hap, r) for r in targets}
+                windows = {f"{r[0]}_{r[1]}": haplotype_slice(variants, contigs, hap, r) for r in targets}
                 fasta = Path(tmp) / f"{sample}.{hap}.fa"
                 files.write_fasta(fasta, windows)
                 seed = derive_seed(params.seed, "exome", sample, hap)
@@ -176,7 +163,11 @@ def _exome(params: SimulationParams) -> dict:
                 pairs += read_pairs(fq1, fq2)
             rng_for(params.seed, "exome-shuffle", sample).shuffle(pairs)
             reads[sample] = (pairs, background_pairs)
-    genome_bp = params.genome_size
+    # background reads come from the sequence between the N gaps
+    genome_bp = sum(
+        len(seq) - seq.count("N")
+        for seq in build_genome(params.seed, params.genome_size, params.contigs).contigs.values()
+    )
     truth = {
         "targets_bp": sum(e - s for _, s, e in targets),
         "target_depth": target_depth,
@@ -217,7 +208,7 @@ def _amplicon(params: SimulationParams) -> dict:
         pairs = []
         for chrom, start, end in amplicons:
             for hap, contigs in enumerate(haps):
-                seq = _hap_slice(variants, contigs, hap, (chrom, start, end))
+                seq = haplotype_slice(variants, contigs, hap, (chrom, start, end))
                 pairs += [_amplicon_pair(rng, seq, AMPLICON_ERROR_RATE) for _ in range(copies // 2)]
         rng.shuffle(pairs)
         reads[sample] = pairs

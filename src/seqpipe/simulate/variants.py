@@ -110,8 +110,12 @@ class _SiteDrawer:
         self.weights = [len(s) for s in genome.contigs.values()]
 
     def position(self) -> tuple[str, int]:
-        chrom = self.rng.choices(self.names, weights=self.weights)[0]
-        return chrom, self.rng.randint(EDGE_MARGIN, len(self.genome.contigs[chrom]) - EDGE_MARGIN)
+        """A random base that is not in an N gap (sites near one are refused later, as too close)."""
+        while True:
+            chrom = self.rng.choices(self.names, weights=self.weights)[0]
+            pos = self.rng.randint(EDGE_MARGIN, len(self.genome.contigs[chrom]) - EDGE_MARGIN)
+            if self.genome.contigs[chrom][pos] != "N":
+                return chrom, pos
 
     def snv(self) -> Variant:
         chrom, pos = self.position()
@@ -158,7 +162,8 @@ def draw_truth(seed: int, genome: Genome, samples: list[str], rates: TruthRates)
     for index, sample in enumerate(samples):
         rng = rng_for(seed, "truth", sample)
         drawer = _SiteDrawer(rng, genome, rates.het_share)
-        taken = IntervalIndex()
+        # no variant in or near an N gap: reads thin out towards it as they do at a contig's end
+        taken = IntervalIndex([(c, s - EDGE_MARGIN, e + EDGE_MARGIN) for c, s, e in genome.gaps])
         variants: list[Variant] = []
         want = {"snv": n_snv, "indel": n_indel - n_str, "str": n_str}
         if index > 0:
@@ -184,6 +189,23 @@ def haplotype(seq: str, chrom: str, variants: list[Variant], copy: int) -> str:
             cursor = v.pos + len(v.ref)
     parts.append(seq[cursor:])
     return "".join(parts)
+
+
+def haplotype_slice(
+    variants: list[Variant], contigs: dict[str, str], copy: int, region: tuple[str, int, int]
+) -> str:
+    """One copy's sequence (`contigs`, as haplotype made it) over a reference region, its ends shifted
+    by the indels before them on that copy."""
+    chrom, start, end = region
+
+    def shifted(pos: int) -> int:
+        return pos + sum(
+            len(v.alt) - len(v.ref)
+            for v in variants
+            if v.chrom == chrom and v.genotype[copy] and v.pos + len(v.ref) <= pos
+        )
+
+    return contigs[chrom][shifted(start) : shifted(end)]
 
 
 def haplotypes(genome: Genome, variants: list[Variant]) -> tuple[dict[str, str], dict[str, str]]:
