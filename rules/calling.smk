@@ -2,14 +2,73 @@
 # samples of a group; gather_calls then concatenates, normalizes and soft-filters the chunks.
 # Callers read the CRAMs where they lie: under S3 storage, through htslib's ranged reads of the chunk's
 # blocks and the index (read_in_place); tools without S3 support (GATK, DeepVariant) get the chunk's
-# region streamed through samtools into a job-local BAM (stream_region).
+# region streamed through samtools into a job-local BAM (stream_region). On AWS Batch a chunk's
+# bcftools and FreeBayes run as one job group (profiles/aws-batch) whose slice_calling_reads copies the
+# chunk's region of each CRAM to the job's disk once, and both read that copy.
+NODE_LOCAL_SLICES = (
+    STORAGE and "slice_calling_reads" in workflow.group_settings.overwrite_groups
+)
+
+
+def calling_slices(wc):
+    return out(f"calls/slices/{wc.scope}/{wc.name}.{wc.chunk}")
+
+
+def calling_reads(wc, input):
+    """params.reads of bcftools and FreeBayes: the CRAMs, or the chunk's slices of them (in order)."""
+    if not NODE_LOCAL_SLICES:
+        return input.crams
+    return [f"{input.slices}/{sample}.bam" for sample in samples_in(wc.scope, wc.name)]
+
 
 CALLING_INPUT = dict(
-    crams=lambda wc: in_place(crams_for(wc)),
-    crais=lambda wc: in_place([f"{c}.crai" for c in crams_for(wc)]),
     reference=reference_files(f"{REFERENCE}.fai"),
     bed=out("reference/chunks/{chunk}.bed"),
+    **(
+        dict(slices=calling_slices)
+        if NODE_LOCAL_SLICES
+        else dict(
+            crams=lambda wc: in_place(crams_for(wc)),
+            crais=lambda wc: in_place([f"{c}.crai" for c in crams_for(wc)]),
+        )
+    ),
 )
+# the callers' prefix: read the CRAMs in place, unless they read the job-local slices
+READ_CALLING_READS = "" if NODE_LOCAL_SLICES else read_in_place("{input.crams}")
+
+
+# The alignments of the chunk's regions (-M: each read once), per sample of the scope in the scope's
+# order, as BAMs with the CRAMs' headers: the callers' input on AWS Batch. BAM level 1: a 30x genome's
+# chunk is written fast and read once, on the same disk. The CRAM URLs pass through sh's arguments,
+# which read_in_place rewrites.
+rule slice_calling_reads:
+    input:
+        crams=lambda wc: in_place(crams_for(wc)),
+        crais=lambda wc: in_place([f"{c}.crai" for c in crams_for(wc)]),
+        reference=reference_files(f"{REFERENCE}.fai"),
+        bed=out("reference/chunks/{chunk}.bed"),
+    output:
+        temp(
+            directory(out("calls/slices/{scope}/{name}.{chunk}")),
+            group_jobs=NODE_LOCAL_SLICES,
+        ),
+    log:
+        log_of("calls/slices/{scope}/{name}.{chunk}"),
+    benchmark:
+        benchmark_of("calls/slices/{scope}/{name}.{chunk}")
+    priority: 20
+    conda:
+        "../envs/samtools.yaml"
+    params:
+        reference=reference_path,
+    shell:
+        "("
+        + FROM_REFERENCE_CACHE
+        + "mkdir -p {output} && "
+        + read_in_place("{input.crams}")
+        + "sh -c 'for cram; do slice={output}/$(basename $cram .cram).bam && "
+        "samtools view --no-PG -M -L {input.bed} -T {params.reference} -O bam,level=1 -o $slice $cram && "
+        "samtools index $slice || exit 1; done' slice {input.crams}) 2> {log}"
 
 
 # Ploidy follows each sample's sex (rules/sex.smk): bcftools by region and sex, freebayes by region
@@ -30,12 +89,13 @@ rule call_bcftools:
         "../envs/bcftools.yaml"
     params:
         reference=reference_path,
+        reads=calling_reads,
     shell:
         "("
         + FROM_REFERENCE_CACHE
-        + read_in_place("{input.crams}")
+        + READ_CALLING_READS
         + "bcftools mpileup --no-version "
-        "-f {params.reference} -R {input.bed} -a FORMAT/AD,FORMAT/DP -Ou {input.crams} | "
+        "-f {params.reference} -R {input.bed} -a FORMAT/AD,FORMAT/DP -Ou {params.reads} | "
         "bcftools call --no-version -m -v --ploidy-file {input.ploidy} --samples-file {input.sexes} "
         "-Ob -o {output}) 2> {log}"
 
@@ -57,11 +117,12 @@ rule call_freebayes:
         "../envs/freebayes.yaml"
     params:
         reference=reference_path,
+        reads=calling_reads,
     shell:
         "("
         + FROM_REFERENCE_CACHE
-        + read_in_place("{input.crams}")
-        + "freebayes -f {params.reference} -t {input.bed} --cnv-map {input.cnv} {input.crams} | "
+        + READ_CALLING_READS
+        + "freebayes -f {params.reference} -t {input.bed} --cnv-map {input.cnv} {params.reads} | "
         "grep -v '^##commandline=' | bcftools view --no-version -Ob -o {output}) 2> {log}"
 
 
