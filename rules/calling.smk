@@ -5,33 +5,20 @@
 # region streamed through samtools into a job-local BAM (stream_region). On AWS Batch a chunk's
 # bcftools and FreeBayes run as one job group (profiles/aws-batch) whose slice_calling_reads copies the
 # chunk's region of each CRAM to the job's disk once, and both read that copy.
-NODE_LOCAL_SLICES = (
-    STORAGE and "slice_calling_reads" in workflow.group_settings.overwrite_groups
-)
-
-
-def calling_slices(wc):
-    return out(f"calls/slices/{wc.scope}/{wc.name}.{wc.chunk}")
-
-
-def calling_reads(wc, input):
-    """params.reads of bcftools and FreeBayes: the CRAMs, or the chunk's slices of them (in order)."""
-    if not NODE_LOCAL_SLICES:
-        return input.crams
-    return [f"{input.slices}/{sample}.bam" for sample in samples_in(wc.scope, wc.name)]
-
-
-CALLING_INPUT = dict(
+CHUNK_OF_CRAMS = dict(
+    crams=lambda wc: in_place(crams_for(wc)),
+    crais=lambda wc: in_place([f"{c}.crai" for c in crams_for(wc)]),
     reference=reference_files(f"{REFERENCE}.fai"),
     bed=out("reference/chunks/{chunk}.bed"),
-    **(
-        dict(slices=calling_slices)
-        if NODE_LOCAL_SLICES
-        else dict(
-            crams=lambda wc: in_place(crams_for(wc)),
-            crais=lambda wc: in_place([f"{c}.crai" for c in crams_for(wc)]),
-        )
-    ),
+)
+CALLING_INPUT = (
+    dict(
+        slices=out("calls/slices/{scope}/{name}.{chunk}"),
+        reference=CHUNK_OF_CRAMS["reference"],
+        bed=CHUNK_OF_CRAMS["bed"],
+    )
+    if NODE_LOCAL_SLICES
+    else CHUNK_OF_CRAMS
 )
 # the callers' prefix: read the CRAMs in place, unless they read the job-local slices
 READ_CALLING_READS = "" if NODE_LOCAL_SLICES else read_in_place("{input.crams}")
@@ -43,10 +30,7 @@ READ_CALLING_READS = "" if NODE_LOCAL_SLICES else read_in_place("{input.crams}")
 # which read_in_place rewrites.
 rule slice_calling_reads:
     input:
-        crams=lambda wc: in_place(crams_for(wc)),
-        crais=lambda wc: in_place([f"{c}.crai" for c in crams_for(wc)]),
-        reference=reference_files(f"{REFERENCE}.fai"),
-        bed=out("reference/chunks/{chunk}.bed"),
+        **CHUNK_OF_CRAMS,
     output:
         temp(
             directory(out("calls/slices/{scope}/{name}.{chunk}")),

@@ -147,6 +147,32 @@ def reads_for_tool(name):
     )
 
 
+def in_alignment_group(paths):
+    """Inputs a sample's step reads from what its alignment wrote (the CRAM): with the alignment group
+    (AWS Batch) the files on the group's disk, where the step runs (an object a member of the group
+    writes is uploaded when the group ends, so it cannot be read in place in it); else in place.
+    """
+    return paths if NODE_LOCAL_BAMS else in_place(paths)
+
+
+def read_in_alignment_group(files):
+    """The command prefix that goes with in_alignment_group (read_in_place, or nothing on the disk)."""
+    return "" if NODE_LOCAL_BAMS else read_in_place(files)
+
+
+# On AWS Batch a chunk's bcftools and FreeBayes read job-local slices of the CRAMs (rules/calling.smk).
+NODE_LOCAL_SLICES = (
+    STORAGE and "slice_calling_reads" in workflow.group_settings.overwrite_groups
+)
+
+
+def calling_reads(wc, input):
+    """params.reads of bcftools and FreeBayes: the CRAMs, or the chunk's slices of them (in order)."""
+    if not NODE_LOCAL_SLICES:
+        return input.crams
+    return [f"{input.slices}/{sample}.bam" for sample in samples_in(wc.scope, wc.name)]
+
+
 def unit_of(wildcards):
     return SHEETS.units[(wildcards.sample, wildcards.unit)]
 
