@@ -14,6 +14,10 @@ rule genotype_identity_sites:
         vcfs=expand(
             out("vcf/{sample}.{caller}.vcf.gz"), sample=SAMPLES, caller=CALLERS[0]
         ),
+        # bcftools merge reads the indexes beside the VCFs (a Batch job has only what it declares)
+        tbis=expand(
+            out("vcf/{sample}.{caller}.vcf.gz.tbi"), sample=SAMPLES, caller=CALLERS[0]
+        ),
         crams=lambda wc: in_place([cram_of(s) for s in SAMPLES]),
         crais=lambda wc: in_place([f"{cram_of(s)}.crai" for s in SAMPLES]),
         reference=reference_files(f"{REFERENCE}.fai"),
