@@ -81,10 +81,23 @@ CHUNKS = [f"{i:03d}" for i in range(SCATTER)]
 # CRAMs it needs in place (htslib ranged reads) and the reference from its host's cache; only the
 # alignment job reads the FASTQs, and the unit BAMs never leave the machine that made them.
 STORAGE = workflow.storage_settings.default_storage_provider is not None
+
+
+def in_job_group(name):
+    """Whether the rule `name` runs in a job group under S3 storage. The head job knows it from
+    --groups; a group's own Batch job is started without --groups, with --local-groupid, and must
+    build the same jobs (its members' inputs and outputs) as the head job did.
+    """
+    groups = workflow.group_settings
+    return STORAGE and (
+        name in groups.overwrite_groups or groups.local_groupid != "local"
+    )
+
+
 # With S3 storage and the alignment chain in one job group (profiles/aws-batch), a sample's unit BAMs
 # stay on the group's machine (temp(..., group_jobs=True)); without that group (the "s3" engine runs
 # each job on its own) its consumer reads them from storage, so they are uploaded and removed.
-NODE_LOCAL_BAMS = STORAGE and "map_reads" in workflow.group_settings.overwrite_groups
+NODE_LOCAL_BAMS = in_job_group("map_reads")
 
 
 def object_url(path):
@@ -161,9 +174,7 @@ def read_in_alignment_group(files):
 
 
 # On AWS Batch a chunk's bcftools and FreeBayes read job-local slices of the CRAMs (rules/calling.smk).
-NODE_LOCAL_SLICES = (
-    STORAGE and "slice_calling_reads" in workflow.group_settings.overwrite_groups
-)
+NODE_LOCAL_SLICES = in_job_group("slice_calling_reads")
 
 
 def calling_reads(wc, input):
