@@ -2,9 +2,10 @@
 # samples of a group; gather_calls then concatenates, normalizes and soft-filters the chunks.
 # Callers read the CRAMs where they lie: under S3 storage, through htslib's ranged reads of the chunk's
 # blocks and the index (read_in_place); tools without S3 support (GATK, DeepVariant) get the chunk's
-# region streamed through samtools into a job-local BAM (stream_region). On AWS Batch a chunk's
-# bcftools and FreeBayes run as one job group (profiles/aws-batch) whose slice_calling_reads copies the
-# chunk's region of each CRAM to the job's disk once, and both read that copy.
+# region streamed through samtools into a job-local BAM (stream_region). Under S3 storage bcftools and
+# FreeBayes read the chunk's slice of the CRAMs that slice_calling_reads copies once; on AWS Batch the
+# three run as one job group (profiles/aws-batch), so the slice never leaves the job's disk (Snakemake
+# does not upload a group's temporary files that only the group reads).
 CHUNK_OF_CRAMS = dict(
     crams=lambda wc: in_place(crams_for(wc)),
     crais=lambda wc: in_place([f"{c}.crai" for c in crams_for(wc)]),
@@ -17,15 +18,13 @@ CALLING_INPUT = (
         reference=CHUNK_OF_CRAMS["reference"],
         bed=CHUNK_OF_CRAMS["bed"],
     )
-    if NODE_LOCAL_SLICES
+    if STORAGE
     else CHUNK_OF_CRAMS
 )
-# the callers' prefix: read the CRAMs in place, unless they read the job-local slices
-READ_CALLING_READS = "" if NODE_LOCAL_SLICES else read_in_place("{input.crams}")
 
 
 # The alignments of the chunk's regions (-M: each read once), per sample of the scope in the scope's
-# order, as BAMs with the CRAMs' headers: the callers' input on AWS Batch. BAM level 1: a 30x genome's
+# order, as BAMs with the CRAMs' headers: the callers' input under S3 storage. BAM level 1: a 30x genome's
 # chunk is written fast and read once, on the same disk. The CRAM URLs pass through sh's arguments,
 # which read_in_place rewrites.
 rule slice_calling_reads:
@@ -34,7 +33,6 @@ rule slice_calling_reads:
     output:
         temp(
             directory(out("calls/slices/{scope}/{name}.{chunk}")),
-            group_jobs=NODE_LOCAL_SLICES,
         ),
     log:
         log_of("calls/slices/{scope}/{name}.{chunk}"),
@@ -75,10 +73,7 @@ rule call_bcftools:
         reference=reference_path,
         reads=calling_reads,
     shell:
-        "("
-        + FROM_REFERENCE_CACHE
-        + READ_CALLING_READS
-        + "bcftools mpileup --no-version "
+        f"({FROM_REFERENCE_CACHE}bcftools mpileup --no-version "
         "-f {params.reference} -R {input.bed} -a FORMAT/AD,FORMAT/DP -Ou {params.reads} | "
         "bcftools call --no-version -m -v --ploidy-file {input.ploidy} --samples-file {input.sexes} "
         "-Ob -o {output}) 2> {log}"
@@ -105,7 +100,6 @@ rule call_freebayes:
     shell:
         "("
         + FROM_REFERENCE_CACHE
-        + READ_CALLING_READS
         + "freebayes -f {params.reference} -t {input.bed} --cnv-map {input.cnv} {params.reads} | "
         "grep -v '^##commandline=' | bcftools view --no-version -Ob -o {output}) 2> {log}"
 

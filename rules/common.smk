@@ -81,23 +81,10 @@ CHUNKS = [f"{i:03d}" for i in range(SCATTER)]
 # CRAMs it needs in place (htslib ranged reads) and the reference from its host's cache; only the
 # alignment job reads the FASTQs, and the unit BAMs never leave the machine that made them.
 STORAGE = workflow.storage_settings.default_storage_provider is not None
-
-
-def in_job_group(name):
-    """Whether the rule `name` runs in a job group under S3 storage. The head job knows it from
-    --groups; a group's own Batch job is started without --groups, with --local-groupid, and must
-    build the same jobs (its members' inputs and outputs) as the head job did.
-    """
-    groups = workflow.group_settings
-    return STORAGE and (
-        name in groups.overwrite_groups or groups.local_groupid != "local"
-    )
-
-
 # With S3 storage and the alignment chain in one job group (profiles/aws-batch), a sample's unit BAMs
 # stay on the group's machine (temp(..., group_jobs=True)); without that group (the "s3" engine runs
 # each job on its own) its consumer reads them from storage, so they are uploaded and removed.
-NODE_LOCAL_BAMS = in_job_group("map_reads")
+NODE_LOCAL_BAMS = STORAGE and "map_reads" in workflow.group_settings.overwrite_groups
 
 
 def object_url(path):
@@ -160,26 +147,10 @@ def reads_for_tool(name):
     )
 
 
-def in_alignment_group(paths):
-    """Inputs a sample's step reads from what its alignment wrote (the CRAM): with the alignment group
-    (AWS Batch) the files on the group's disk, where the step runs (an object a member of the group
-    writes is uploaded when the group ends, so it cannot be read in place in it); else in place.
-    """
-    return paths if NODE_LOCAL_BAMS else in_place(paths)
-
-
-def read_in_alignment_group(files):
-    """The command prefix that goes with in_alignment_group (read_in_place, or nothing on the disk)."""
-    return "" if NODE_LOCAL_BAMS else read_in_place(files)
-
-
-# On AWS Batch a chunk's bcftools and FreeBayes read job-local slices of the CRAMs (rules/calling.smk).
-NODE_LOCAL_SLICES = in_job_group("slice_calling_reads")
-
-
 def calling_reads(wc, input):
-    """params.reads of bcftools and FreeBayes: the CRAMs, or the chunk's slices of them (in order)."""
-    if not NODE_LOCAL_SLICES:
+    """params.reads of bcftools and FreeBayes: the CRAMs, or under S3 storage the chunk's slices of them
+    (rules/calling.smk), in the scope's order."""
+    if not STORAGE:
         return input.crams
     return [f"{input.slices}/{sample}.bam" for sample in samples_in(wc.scope, wc.name)]
 

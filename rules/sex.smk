@@ -4,11 +4,11 @@
 
 
 # Non-PAR X called diploid: a male shows (almost) no heterozygous site there. On AWS Batch it runs in
-# the sample's alignment group, on the CRAM the group wrote (in_alignment_group).
+# the sample's alignment group and reads the CRAM on the group's disk, as BAM QC does.
 rule genotype_x_sites:
     input:
-        cram=lambda wc: in_alignment_group(cram_of(wc.sample)),
-        crai=lambda wc: in_alignment_group(f"{cram_of(wc.sample)}.crai"),
+        cram=lambda wc: cram_of(wc.sample),
+        crai=lambda wc: f"{cram_of(wc.sample)}.crai",
         reference=reference_files(f"{REFERENCE}.fai"),
         bed=out("reference/x_non_par.bed"),
     output:
@@ -26,7 +26,6 @@ rule genotype_x_sites:
         "("
         + FROM_REFERENCE_CACHE
         + "if [ -s {input.bed} ]; then "
-        + read_in_alignment_group("{input.cram}")
         + "bcftools mpileup --no-version -f {params.reference} "
         "-R {input.bed} -Ou {input.cram} | bcftools call --no-version -m -v -Ov -o {output}; "
         "else : > {output}; fi) 2> {log}"
