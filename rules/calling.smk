@@ -2,14 +2,55 @@
 # samples of a group; gather_calls then concatenates, normalizes and soft-filters the chunks.
 # Callers read the CRAMs where they lie: under S3 storage, through htslib's ranged reads of the chunk's
 # blocks and the index (read_in_place); tools without S3 support (GATK, DeepVariant) get the chunk's
-# region streamed through samtools into a job-local BAM (stream_region).
-
-CALLING_INPUT = dict(
+# region streamed through samtools into a job-local BAM (stream_region). Under S3 storage bcftools and
+# FreeBayes read the chunk's slice of the CRAMs that slice_calling_reads copies once; on AWS Batch the
+# three run as one job group (profiles/aws-batch), so the slice never leaves the job's disk (Snakemake
+# does not upload a group's temporary files that only the group reads).
+CHUNK_OF_CRAMS = dict(
     crams=lambda wc: in_place(crams_for(wc)),
     crais=lambda wc: in_place([f"{c}.crai" for c in crams_for(wc)]),
     reference=reference_files(f"{REFERENCE}.fai"),
     bed=out("reference/chunks/{chunk}.bed"),
 )
+CALLING_INPUT = (
+    dict(
+        slices=out("calls/slices/{scope}/{name}.{chunk}"),
+        reference=CHUNK_OF_CRAMS["reference"],
+        bed=CHUNK_OF_CRAMS["bed"],
+    )
+    if STORAGE
+    else CHUNK_OF_CRAMS
+)
+
+
+# The alignments of the chunk's regions (-M: each read once), per sample of the scope in the scope's
+# order, as BAMs with the CRAMs' headers: the callers' input under S3 storage. BAM level 1: a 30x genome's
+# chunk is written fast and read once, on the same disk. The CRAM URLs pass through sh's arguments,
+# which read_in_place rewrites.
+rule slice_calling_reads:
+    input:
+        **CHUNK_OF_CRAMS,
+    output:
+        temp(
+            directory(out("calls/slices/{scope}/{name}.{chunk}")),
+        ),
+    log:
+        log_of("calls/slices/{scope}/{name}.{chunk}"),
+    benchmark:
+        benchmark_of("calls/slices/{scope}/{name}.{chunk}")
+    priority: 20
+    conda:
+        "../envs/samtools.yaml"
+    params:
+        reference=reference_path,
+    # an empty chunk has nothing to slice (its callers call nothing)
+    shell:
+        "(" + FROM_REFERENCE_CACHE + "mkdir -p {output} && "
+        "if [ -s {input.bed} ]; then "
+        + read_in_place("{input.crams}")
+        + "sh -c 'for cram; do slice={output}/$(basename $cram .cram).bam && "
+        "samtools view --no-PG -M -L {input.bed} -T {params.reference} -O bam,level=1 -o $slice $cram && "
+        "samtools index $slice || exit 1; done' slice {input.crams}; fi) 2> {log}"
 
 
 # Ploidy follows each sample's sex (rules/sex.smk): bcftools by region and sex, freebayes by region
@@ -30,12 +71,13 @@ rule call_bcftools:
         "../envs/bcftools.yaml"
     params:
         reference=reference_path,
+        reads=calling_reads,
     shell:
         "("
         + FROM_REFERENCE_CACHE
         + unless_empty_chunk(
-            read_in_place("{input.crams}") + "bcftools mpileup --no-version "
-            "-f {params.reference} -R {input.bed} -a FORMAT/AD,FORMAT/DP -Ou {input.crams} | "
+            "bcftools mpileup --no-version "
+            "-f {params.reference} -R {input.bed} -a FORMAT/AD,FORMAT/DP -Ou {params.reads} | "
             "bcftools call --no-version -m -v --ploidy-file {input.ploidy} --samples-file {input.sexes} "
             "-Ob -o {output}",
             "{output}",
@@ -60,12 +102,12 @@ rule call_freebayes:
         "../envs/freebayes.yaml"
     params:
         reference=reference_path,
+        reads=calling_reads,
     shell:
         "("
         + FROM_REFERENCE_CACHE
         + unless_empty_chunk(
-            read_in_place("{input.crams}")
-            + "freebayes -f {params.reference} -t {input.bed} --cnv-map {input.cnv} {input.crams} | "
+            "freebayes -f {params.reference} -t {input.bed} --cnv-map {input.cnv} {params.reads} | "
             "grep -v '^##commandline=' | bcftools view --no-version -Ob -o {output}",
             "{output}",
         )

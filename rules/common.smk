@@ -162,6 +162,14 @@ def reads_for_tool(name):
     )
 
 
+def calling_reads(wc, input):
+    """params.reads of bcftools and FreeBayes: the CRAMs, or under S3 storage the chunk's slices of them
+    (rules/calling.smk), in the scope's order."""
+    if not STORAGE:
+        return input.crams
+    return [f"{input.slices}/{sample}.bam" for sample in samples_in(wc.scope, wc.name)]
+
+
 def unit_of(wildcards):
     return SHEETS.units[(wildcards.sample, wildcards.unit)]
 

@@ -14,13 +14,15 @@ rule genotype_identity_sites:
         vcfs=expand(
             out("vcf/{sample}.{caller}.vcf.gz"), sample=SAMPLES, caller=CALLERS[0]
         ),
+        # bcftools merge reads the indexes beside the VCFs (a Batch job has only what it declares)
+        tbis=expand(
+            out("vcf/{sample}.{caller}.vcf.gz.tbi"), sample=SAMPLES, caller=CALLERS[0]
+        ),
         crams=lambda wc: in_place([cram_of(s) for s in SAMPLES]),
         crais=lambda wc: in_place([f"{cram_of(s)}.crai" for s in SAMPLES]),
         reference=reference_files(f"{REFERENCE}.fai"),
     output:
         sites=out("qc/identity/sites.tsv.gz"),
-        # every sample's genotypes and allele depths are kept in allele_depths.tsv.gz
-        genotypes=temp(out("qc/identity/genotypes.bcf")),
         depths=out("qc/identity/allele_depths.tsv.gz"),
     log:
         log_of("identity/genotype_identity_sites"),
@@ -30,6 +32,12 @@ rule genotype_identity_sites:
         "../envs/bcftools.yaml"
     params:
         reference=reference_path,
+        # a scratch file of this job, not an output: every sample's genotypes and allele depths are kept
+        # in allele_depths.tsv.gz (a temporary output nothing reads is never uploaded, and the Batch job
+        # then fails waiting for it in S3)
+        genotypes=lambda wc, output: output.depths.replace(
+            "allele_depths.tsv.gz", "genotypes.bcf"
+        ),
     shell:
         "("
         + FROM_REFERENCE_CACHE
@@ -40,9 +48,9 @@ rule genotype_identity_sites:
         + read_in_place("{input.crams}")
         + "bcftools mpileup --no-version -f {params.reference} -T {output.sites} -d 10000 -q 20 -Q 20 "
         "-a FORMAT/AD,FORMAT/DP -Ou {input.crams} | "
-        "bcftools call --no-version -m -C alleles -T {output.sites} -Ob -o {output.genotypes} && "
-        "(bcftools query -l {output.genotypes} | paste -sd '\\t' && "
-        "bcftools query -f '%CHROM\\t%POS[\\t%GT:%AD]\\n' {output.genotypes}) | gzip -n > {output.depths}"
+        "bcftools call --no-version -m -C alleles -T {output.sites} -Ob -o {params.genotypes} && "
+        "(bcftools query -l {params.genotypes} | paste -sd '\\t' && "
+        "bcftools query -f '%CHROM\\t%POS[\\t%GT:%AD]\\n' {params.genotypes}) | gzip -n > {output.depths} && rm {params.genotypes}"
         ") 2> {log}"
 
 

@@ -3,11 +3,12 @@
 # A sample declared 'unknown' is called with its inferred sex, so its calls wait for the inference.
 
 
-# Non-PAR X called diploid: a male shows (almost) no heterozygous site there.
+# Non-PAR X called diploid: a male shows (almost) no heterozygous site there. On AWS Batch it runs in
+# the sample's alignment group and reads the CRAM on the group's disk, as BAM QC does.
 rule genotype_x_sites:
     input:
-        cram=lambda wc: in_place(cram_of(wc.sample)),
-        crai=lambda wc: in_place(f"{cram_of(wc.sample)}.crai"),
+        cram=lambda wc: cram_of(wc.sample),
+        crai=lambda wc: f"{cram_of(wc.sample)}.crai",
         reference=reference_files(f"{REFERENCE}.fai"),
         bed=out("reference/x_non_par.bed"),
     output:
@@ -25,7 +26,6 @@ rule genotype_x_sites:
         "("
         + FROM_REFERENCE_CACHE
         + "if [ -s {input.bed} ]; then "
-        + read_in_place("{input.cram}")
         + "bcftools mpileup --no-version -f {params.reference} "
         "-R {input.bed} -Ou {input.cram} | bcftools call --no-version -m -v -Ov -o {output}; "
         "else : > {output}; fi) 2> {log}"

@@ -5,7 +5,8 @@ counting proxy; then:
 * no alignment BAM is ever written to S3 (neither in the bucket's listing nor in the request log):
   a sample's units, duplicate marking, QC and checksums ran as one Batch job that read its FASTQs
   once and uploaded the CRAM;
-* calling jobs read the CRAM in place with htslib's ranged reads, never by downloading it;
+* a chunk's callers run as one Batch job that reads the chunk's region of the CRAM in place, once, with
+  htslib's ranged reads (never by downloading it), into a job-local slice both callers read;
 * the reference bundle was fetched once per host, into each host's cache;
 * CRAMs and VCFs are byte-identical to a local run of the same data;
 * the data-movement benchmark's figures (tests/support/movement.py) agree with the run;
@@ -145,6 +146,8 @@ def test_a_sample_is_aligned_marked_and_checked_in_one_job_that_reads_its_fastqs
             "compute_alignment_stats",
             "compute_coverage",
             "checksum_sample",
+            "genotype_x_sites",
+            "infer_sex",
         ]
     )
     for fastq in sorted((batch_run.run_dir / "data" / "reads").glob("*.fastq.gz")):
@@ -169,27 +172,32 @@ def test_every_batch_job_asks_for_a_pair_the_executor_grants(batch_run: BatchRun
     assert groups == 1
 
 
-def test_calling_reads_the_cram_in_place_with_ranged_reads(batch_run: BatchRun) -> None:
+def test_each_chunk_reads_its_region_of_the_cram_once_for_both_callers(batch_run: BatchRun) -> None:
     cram = f"results/cram/{SAMPLE}.cram"
-    callers = [job for job in batch_run.jobs if set(job.rules) & {"call_bcftools", "call_freebayes"}]
-    assert len(callers) == 2 * len(CONFIG["calling"]["callers"])
-    for job in callers:
+    chunks = [job for job in batch_run.jobs if "slice_calling_reads" in job.rules]
+    assert len(chunks) == CONFIG["calling"]["scatter"]
+    for job in chunks:
+        assert sorted(job.rules) == ["call_bcftools", "call_freebayes", "slice_calling_reads"], job
         reads = [r for r in batch_run.gets(cram) if batch_run.job_of(r) == job]
         assert reads, f"{job.name} did not read the CRAM in place"
         seen = [(r.user_agent, r.range, r.bytes_out) for r in reads]
         assert all(r.user_agent.startswith("htslib") for r in reads), ("the CRAM was downloaded", job, seen)
-    second_chunk = [j for j in callers if dict(j.targets[0][1])["chunk"] == "001"]
+        # one reader (the slice) opens the CRAM: one plain GET or one ranged GET per region it seeks to
+        assert sum(r.bytes_out for r in reads) <= batch_run.keys[f"{RUN_KEY}/{cram}"] + 2**20, seen
+    second_chunk = [j for j in chunks if dict(j.targets[0][1])["chunk"] == "001"]
     starts = [
         int(r.range.removeprefix("bytes=").split("-")[0])
         for job in second_chunk
         for r in batch_run.gets(cram)
         if batch_run.job_of(r) == job and r.range
     ]
-    # the first chunk's tools read from byte 0 with a plain GET, and hang up once they have their
-    # region (here the whole small CRAM); the second chunk's seek to it with ranged GETs
+    # the first chunk's slice reads from byte 0 with a plain GET, and hangs up once it has its region
+    # (here the whole small CRAM); the second chunk's seeks to it with ranged GETs
     assert starts and min(starts) > 0, "the second chunk's reads start where its region does"
     readers = {batch_run.job_of(r) for r in batch_run.gets(cram)}
-    assert readers == set(callers), "only the callers read the CRAM: QC read it where it was written"
+    assert readers == set(chunks), "only the chunks' slices read the CRAM: QC read it where it was written"
+    slices = [k for k in batch_run.keys if "/calls/slices/" in k]
+    assert slices == [], "the slices stay on the chunk's machine"
 
 
 def test_the_reference_is_fetched_once_per_host(batch_run: BatchRun) -> None:
@@ -243,7 +251,7 @@ def test_a_cram_the_job_may_not_read_fails_the_rule_with_its_url_and_the_s3_erro
         "aws-batch",
         configfile="run.yaml",
         storage_prefix=f"s3://{PROCESSED_BUCKET}/{RUN_KEY}",
-        extra=["--forcerun", "call_bcftools", "--until", "call_bcftools", "--retries", "0"],
+        extra=["--forcerun", "slice_calling_reads", "--until", "slice_calling_reads", "--retries", "0"],
     )
     try:
         run = run_snakemake(argv, cwd=batch_run.run_dir, timeout=TIMEOUT, env=batch_run.env, check=False)
@@ -254,5 +262,5 @@ def test_a_cram_the_job_may_not_read_fails_the_rule_with_its_url_and_the_s3_erro
     # what a failed Batch job's log holds (CloudWatch on AWS; the endpoint's log here)
     failures = moto_log.read_text()[logged:]
     url = f"s3://{PROCESSED_BUCKET}/{RUN_KEY}/results/cram/{SAMPLE}.cram"
-    assert "[moto-batch] job snakejob-call_bcftools" in failures, failures[-3000:]
+    assert "[moto-batch] job snakejob-call_sample_" in failures, failures[-3000:]
     assert url in failures and "403" in failures, failures[-3000:]

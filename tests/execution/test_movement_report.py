@@ -68,3 +68,25 @@ def test_a_known_run_is_counted_by_sample_rule_host_and_kind() -> None:
     assert report.bam_bytes_uploaded == 42 and report.bam_keys_left == []
     assert report.head == {"requests": 1, "downloaded": 10, "uploaded": 0}
     assert report.batch_jobs == 2
+
+
+def test_a_job_that_reads_several_samples_crams_counts_each_for_its_sample() -> None:
+    """The identity job has no sample among its wildcards and reads every sample's CRAM: each CRAM's
+    bytes are its sample's, its other reads (the merged sites) no sample's."""
+    identity = BatchJob(
+        CALL, "snakejob-genotype_identity_sites", "SUCCEEDED", (("genotype_identity_sites", {}),)
+    )
+    job = f"batch-h0-{CALL}"
+    log = [
+        request("results/cram/S1.cram", "GET", job, down=120),
+        request("results/cram/S1.cram.crai", "GET", job, down=3),
+        request("results/cram/S2.cram", "GET", job, down=80),
+        request("results/vcf/S2.bcftools.vcf.gz", "GET", job, down=9),
+        request("results/qc/identity/sites.tsv.gz", "GET", job, down=5),
+    ]
+    keys = {f"{RUN}/results/cram/S1.cram": 300, f"{RUN}/results/cram/S2.cram": 200}
+
+    report = analyse(log, [identity], keys, {"S1": 1000, "S2": 600}, RUN)
+
+    assert {s: r["downloaded"] for s, r in report.samples.items()} == {"S1": 123, "S2": 89}
+    assert report.rules["genotype_identity_sites"]["downloaded"] == 217

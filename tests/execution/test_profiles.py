@@ -276,9 +276,11 @@ def _levels(duplicates: str, units: int, reused_index: bool) -> dict[str, list[l
         resources.ALIGNMENT_GROUP: [
             ["run_fastqc", "map_reads"] * units,
             *marking,
-            ["compute_alignment_stats", "compute_coverage", "checksum_sample"],
+            ["compute_alignment_stats", "compute_coverage", "checksum_sample", "genotype_x_sites"],
+            ["infer_sex"],
         ],
         "reference": [link, index, ["split_reference", "checksum_reference"]],
+        resources.CALLING_GROUP: [["slice_calling_reads"], ["call_bcftools", "call_freebayes"]],
     }
 
 
@@ -288,9 +290,14 @@ def test_batch_group_jobs_ask_for_a_valid_pair(duplicates: str, attempt: int) ->
     """A Batch group job asks for what Snakemake sums over the members it runs side by side (layered
     within the profile's cores), the widest layer winning: that must be a (vCPU, memory) pair AWS Batch
     grants as asked for a sample of 1 to 8 units, a reference with or without the user's aligner index,
+    a calling chunk (its slice, then its single-threaded callers side by side, each at its own size),
     and for any part of a group a rerun may need (every subset of its rules)."""
     profile = _batch_profile()
-    assert set(profile["groups"].values()) == {resources.ALIGNMENT_GROUP, "reference"}
+    assert set(profile["groups"].values()) == {
+        resources.ALIGNMENT_GROUP,
+        "reference",
+        resources.CALLING_GROUP,
+    }
     constraints = Resources({"_cores": Resource("_cores", profile["cores"])})
     for units in range(1, 9):
         for reused_index in (False, True):
@@ -307,6 +314,21 @@ def test_batch_group_jobs_ask_for_a_valid_pair(duplicates: str, attempt: int) ->
                         pair = (job["_cores"], job["mem_mb"])
                         valid = VALID_RESOURCES_MAPPING.get(pair[1], [])
                         assert pair[0] in valid, (group, units, needed, pair)
+
+
+@pytest.mark.parametrize("attempt", range(1, RETRIES_MAX + 1))
+def test_a_calling_chunk_asks_for_its_two_single_threaded_callers_not_for_a_packed_group(
+    attempt: int,
+) -> None:
+    """A chunk's job runs its slice, then bcftools and FreeBayes side by side: 2 vCPUs, not 16."""
+    profile = _batch_profile()
+    constraints = Resources({"_cores": Resource("_cores", profile["cores"])})
+    levels = [
+        [_batch_member(rule, attempt) for rule in level]
+        for level in _levels("samtools", 1, False)[resources.CALLING_GROUP]
+    ]
+    job = GroupResources.basic_layered(levels, constraints, False)
+    assert job["_cores"] == 2 and job["mem_mb"] <= 16384, job
 
 
 def test_engine_command_lines() -> None:

@@ -8,7 +8,9 @@ Every request is attributed to the Batch job that made it by the access key it i
 
 * reference: GETs of the reference bundle (FASTA, .fai, .dict, aligner index), counted per host;
 * sources: GETs of the workflow's source archive, which every Batch job deploys;
-* data: everything else, counted per sample for the jobs that work on one sample.
+* data: everything else, counted per sample: a sample's own files (its CRAM and index, its VCFs) for
+  that sample whatever job read them (the identity job reads every sample's CRAM), other files for the
+  samples of the job that read them.
 """
 
 from __future__ import annotations
@@ -57,6 +59,12 @@ def sample_of(wildcards: Mapping[str, str], samples: Iterable[str]) -> str | Non
         return wildcards.get("name")
     prefix = wildcards.get("prefix", "")  # compute_variant_stats: <sample>.<caller>
     return next((s for s in samples if prefix.startswith(f"{s}.")), None)
+
+
+def owner_of(key: str, samples: Iterable[str]) -> str | None:
+    """The sample whose file the object is (<sample>.cram, <sample>.<caller>.vcf.gz, ...), if any."""
+    name = key.rsplit("/", 1)[-1]
+    return next((s for s in samples if name.startswith(f"{s}.")), None)
 
 
 def label_of(job: BatchJob) -> str:
@@ -122,7 +130,9 @@ def analyse(
         elif kind == "sources":
             sources.add(request, job.job_id)
         else:
-            for sample in {sample_of(wc, fastq_bytes) for _, wc in job.targets} - {None}:
+            owner = owner_of(key, fastq_bytes)
+            samples = {owner} if owner else {sample_of(wc, fastq_bytes) for _, wc in job.targets} - {None}
+            for sample in samples:
                 per_sample[sample].add(request, job.job_id)
     for sample, traffic in sorted(per_sample.items()):
         cram = keys.get(f"{run_key}/{RUN_OUTDIR}/cram/{sample}.cram", 0)
