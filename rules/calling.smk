@@ -45,8 +45,9 @@ rule slice_calling_reads:
         reference=reference_path,
     # an empty chunk has nothing to slice (its callers call nothing)
     shell:
-        "(" + FROM_REFERENCE_CACHE + "mkdir -p {output} && "
-        "if [ -s {input.bed} ]; then "
+        "("
+        + FROM_REFERENCE_CACHE
+        + "mkdir -p {output} && if [ -s {input.bed} ]; then "
         + read_in_place("{input.crams}")
         + "sh -c 'for cram; do slice={output}/$(basename $cram .cram).bam && "
         "samtools view --no-PG -M -L {input.bed} -T {params.reference} -O bam,level=1 -o $slice $cram && "
