@@ -96,6 +96,9 @@ def test_a_sample_sequenced_twice_fails_as_the_same_person_and_unrelated_ones_pa
     assert checks["P1"].value < 0.05
     assert checks["P2"].verdict == checks["P3"].verdict == PASS
     assert checks["P2"].value > 0.5 and checks["P3"].value > 0.5
+    # the same person twice is no contaminant of itself: none of these samples has foreign DNA
+    contamination = _checks(duplicated, "contamination_pct")
+    assert all(c.value < 1.5 and c.verdict == PASS for c in contamination.values()), contamination
 
 
 def test_a_pair_the_sheet_declares_related_is_not_flagged(duplicated: PipelineRun):

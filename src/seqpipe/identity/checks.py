@@ -80,12 +80,22 @@ def contamination_verdicts(
     names: Sequence[str],
     sites: Sequence[Sequence[Call]],
     samples: Sequence[str],
+    pairs: Sequence[Pair],
     settings: Mapping[str, float],
 ) -> list[Verdict]:
+    """Per sample: its contamination by the run's other samples. The same person twice is no
+    contaminant of itself (its DNA cannot be told from the sample's own, and its few genotyping
+    differences would pass for a large fraction): the identity verdict reports that pair."""
     limit = settings["max_contamination_pct"]
+    same_person = [
+        (p.first, p.second)
+        for p in pairs
+        if p.sites >= settings["min_sites"] and p.discordance <= settings["duplicate_max_discordance"]
+    ]
     verdicts = []
     for sample in samples:
-        found = estimate(names, sites, sample, int(settings["min_site_depth"]))
+        itself = {a if b == sample else b for a, b in same_person if sample in (a, b)}
+        found = estimate(names, sites, sample, int(settings["min_site_depth"]), exclude=itself)
         pct = round(100 * found.fraction, 2)
         if not found.sites:
             verdicts.append(
@@ -113,5 +123,6 @@ def write_identity_qc(
     contamination_tsv: str | Path,
 ) -> None:
     names, sites = read_allele_depths(allele_depths)
-    write_verdicts(identity_verdicts(samples, compare_pairs(names, sites), relatives, settings), identity_tsv)
-    write_verdicts(contamination_verdicts(names, sites, samples, settings), contamination_tsv)
+    pairs = compare_pairs(names, sites)
+    write_verdicts(identity_verdicts(samples, pairs, relatives, settings), identity_tsv)
+    write_verdicts(contamination_verdicts(names, sites, samples, pairs, settings), contamination_tsv)

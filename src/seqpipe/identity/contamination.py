@@ -21,7 +21,7 @@ estimate is then a lower bound.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from seqpipe.identity.allele_depths import Call
@@ -88,15 +88,20 @@ def _best_alpha(sites: Sequence[Observation]) -> tuple[float, float]:
 
 
 def estimate(
-    samples: Sequence[str], sites: Sequence[Sequence[Call]], sample: str, min_depth: int
+    samples: Sequence[str],
+    sites: Sequence[Sequence[Call]],
+    sample: str,
+    min_depth: int,
+    exclude: Collection[str] = (),
 ) -> Estimate:
-    """The contamination of `sample` by the run's other samples; fraction 0 without usable sites."""
+    """The contamination of `sample` by the run's other samples but `exclude`; fraction 0 without
+    usable sites."""
     index = samples.index(sample)
     own = [site[index] for site in sites]
     best = Estimate(0.0, None, 0)
     best_likelihood = -math.inf
     for j, candidate in enumerate(samples):
-        if j == index:
+        if j == index or candidate in exclude:
             continue
         found = observations(own, [site[j] for site in sites], min_depth)
         if not any(s.q > 0 for s in found):
