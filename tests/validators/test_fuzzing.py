@@ -101,9 +101,36 @@ def test_a_seeded_slice_of_the_fuzzer_finds_nothing():
     run = subprocess.run([*command, "--seed", "16", "--json"], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     summary = json.loads(run.stdout)
-    assert summary["inputs"] == dict.fromkeys(summary["formats"], SLICE) and len(summary["formats"]) == 9
+    formats = summary["formats"].values()
+    assert [t["inputs"] for t in formats] == [SLICE] * 9
+    assert summary["ranges"] == {fmt: [[0, SLICE]] for fmt in summary["formats"]}
     contained = ("htslib_crash", "memory_budget", "slow_on_a_loaded_machine")
     failures = [f for f in summary["findings"] if f["kind"] not in contained]
     assert failures == []
-    assert summary["max_bytes"]["bytes"] <= QUICK_READ_LIMIT
-    assert max(summary["peak"]["worker"], summary["peak"]["deep_child"]) < 500 * 10**6
+    assert max(t["max_bytes"]["bytes"] for t in formats) <= QUICK_READ_LIMIT
+    peaks = [t[key]["bytes"] for t in formats for key in ("peak_worker", "peak_deep_child")]
+    assert 0 < max(peaks) < 500 * 10**6
+
+
+def test_shards_of_a_campaign_add_up_to_the_whole_run(tmp_path):
+    """Input i is a function of (seed, format, i): shards run apart merge into the run of their union,
+    and overlapping shards are refused (an input would count twice)."""
+    command = [sys.executable, str(REPO / "benchmarks" / "fuzz_validators.py"), "--formats", "VCF,BAM"]
+
+    def fuzz(*args: str) -> dict:
+        run = subprocess.run([*command, *args], capture_output=True, text=True, timeout=300, check=True)
+        return json.loads(run.stdout)
+
+    shards = []
+    for start in ("0", "12"):
+        shards.append(tmp_path / f"shard-{start}.json")
+        shards[-1].write_text(json.dumps(fuzz("--start", start, "--inputs", "12", "--json")))
+    merged, whole = fuzz("--merge", *map(str, shards), "--json"), fuzz("--inputs", "24", "--json")
+    assert merged["ranges"] == whole["ranges"] == {"VCF": [[0, 24]], "BAM": [[0, 24]]}
+    for fmt in ("VCF", "BAM"):
+        for key in ("inputs", "valid", "mutations", "max_bytes"):
+            assert merged["formats"][fmt][key] == whole["formats"][fmt][key], (fmt, key)
+    overlap = subprocess.run(
+        [*command, "--merge", str(shards[0]), str(shards[0])], capture_output=True, text=True
+    )
+    assert overlap.returncode != 0 and "shards overlap at input 0" in overlap.stderr
