@@ -5,6 +5,7 @@ The full run (100,000 inputs per format) is a command, not a test: benchmarks/fu
 from __future__ import annotations
 
 import ctypes
+import gzip
 import json
 import subprocess
 import sys
@@ -85,6 +86,18 @@ def test_a_quoted_header_value_of_two_megabytes_is_checked_in_little_memory():
     )
     valid, own_mib, child_mib = run.stdout.split()
     assert valid == "True" and int(own_mib) < 150 and int(child_mib) < 150
+
+
+def test_a_comment_line_of_33_million_tabs_is_checked_within_the_memory_budget(tmp_path):
+    """SAM:3117 of seed 20261207: an @CO line of 32 MiB of tabs, split into fields before its type was
+    looked at, took the deep check past its budget ("validation could not complete"). Stored gzipped
+    (32 MiB of tabs make 33 KB)."""
+    path = tmp_path / "fuzz-co-line-of-33-million-tabs.sam"
+    path.write_bytes(gzip.decompress((REGRESSIONS / f"{path.name}.gz").read_bytes()))
+    assert max(len(line) for line in path.read_bytes().split(b"\n")) > 32 * 2**20
+    for deep in (False, True):
+        result = validate(path, deep=deep)
+        assert result.valid and result.errors == [], result.errors
 
 
 def test_memory_claimed_by_the_isolated_child_beyond_its_budget_ends_the_child_only():
