@@ -4,8 +4,12 @@ indexes) and run folders through `validate()`, quick and deep, in worker process
     .venv/bin/python benchmarks/fuzz_validators.py --inputs 100000             # per format, all formats
     .venv/bin/python benchmarks/fuzz_validators.py --inputs 300 --json         # the CI slice
     .venv/bin/python benchmarks/fuzz_validators.py --replay BAM:1234 --save /tmp/case   # one input again
+    .venv/bin/python benchmarks/fuzz_validators.py --start 5000 --inputs 1000 --json > shard-5000.json
+    .venv/bin/python benchmarks/fuzz_validators.py --merge shard-*.json          # a campaign in shards
 
-Input i of format F under --seed S is a pure function of (S, F, i): every finding can be replayed.
+Input i of format F under --seed S is a pure function of (S, F, i): every finding can be replayed, and
+a campaign can run in shards (--start I --inputs N: inputs I to I+N-1 of every format) at different
+times; --merge adds their JSON up (and refuses shards that overlap, or of different seeds).
 Seeds are the repository's own test files (tests/dataplane/data) and files htslib makes from them
 (SAM text, BCF, BAI, CRAI, TBI, CSI), plus a minimal run folder. Each input stacks 1-3 mutations:
 bit flips, byte patches, truncations, range deletions and duplications, splices from another seed;
@@ -30,9 +34,12 @@ Each input is validated in quick and in deep mode. Checked per call: a Validatio
 is a crash as well; a deep child killed by a signal is an htslib crash, isolated but counted); no
 call takes over 10 s (a call over it is timed again, and is a timeout proper only if it also used
 10 s of CPU: on a machine shared with other work a call can wait that long for a core); quick mode
-reads at most QUICK_READ_LIMIT bytes; the peak resident memory of the worker (quick mode runs in
-it; inputs are made in a forked child so that their making does not count) and of each deep-mode
-child (os.wait4 in place of the os.waitpid the validators call) stays under 500 MB. A deep child
+reads at most QUICK_READ_LIMIT bytes; the peak resident memory of each input stays under 500 MB: in
+the worker (quick mode, and deep mode's parent side, run in it) and in each deep-mode child (os.wait4
+in place of the os.waitpid the validators call). Workers are persistent and fork only where deep mode
+itself forks: an input is made in the worker, then the heap its making freed goes back to the system
+(malloc_trim) and the worker's peak (VmHWM) is reset to its resident memory of then (5 written to
+/proc/self/clear_refs), so the peak read after the calls is that input's alone. A deep child
 stopped by its memory budget is counted apart (the input is refused, as it must be, and nothing
 else is hurt). Workers have an address-space ceiling of 2 GiB (a blow-up becomes a finding, not a
 machine out of memory); a worker busy with one input for HANG_LIMIT seconds is killed with its
@@ -42,7 +49,9 @@ children and the input recorded. Findings (with the input files, up to 1 MiB) go
 from __future__ import annotations
 
 import argparse
+import ctypes
 import gzip
+import itertools
 import json
 import multiprocessing as mp
 import os
@@ -55,7 +64,6 @@ import sys
 import tempfile
 import time
 import zlib
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -609,24 +617,9 @@ def make_input(seeds: dict[str, list[Seed]], fmt: str, index: int, seed: int, fo
     return Input(folder / base.name, folder, mutations)
 
 
-def make_input_in_child(seeds: dict[str, list[Seed]], fmt: str, index: int, seed: int, folder: Path) -> Input:
-    """make_input in a forked child: building a 32 MiB line takes memory that must not count as
-    the validators' (the worker's peak resident memory is theirs alone)."""
-    pid = os.fork()
-    if pid == 0:
-        try:
-            item = make_input(seeds, fmt, index, seed, folder)
-            (folder / "input.json").write_text(
-                json.dumps({"path": str(item.path), "mutations": item.mutations})
-            )
-        finally:
-            os._exit(0)
-    os.wait4(pid, 0)
-    made = json.loads((folder / "input.json").read_text())  # missing: the mutator failed (a fuzzer finding)
-    (folder / "input.json").unlink()
-    return Input(Path(made["path"]), folder, made["mutations"])
+# ---- memory of one input ---------------------------------------------------------------------------------
 
-
+LIBC = ctypes.CDLL(None)
 DEEP_PEAKS: list[int] = []
 
 
@@ -640,6 +633,28 @@ def measure_deep_children() -> None:
         return pid, status
 
     os.waitpid = waitpid
+
+
+def start_measuring() -> None:
+    """One input's memory is measured from what the worker holds before it: the heap that making it
+    (or the last input) freed goes back to the system, and the peak is reset to the resident memory
+    of now (Linux: 5 written to clear_refs resets VmHWM). Where the reset is refused, the peak stays
+    the worker's highest so far, an upper bound."""
+    DEEP_PEAKS.clear()
+    LIBC.malloc_trim(0)
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+    except OSError:
+        pass
+
+
+def peak_rss() -> tuple[int, int]:
+    """Peak resident memory in bytes since start_measuring(): this process (quick mode and the parent
+    side of deep mode run in it), and the largest deep child."""
+    with open("/proc/self/status") as status:
+        own = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM:"))
+    return own, max(DEEP_PEAKS, default=0)
 
 
 # ---- checking one input ----------------------------------------------------------------------------------
@@ -698,10 +713,90 @@ def check_input(item: Input) -> tuple[list[dict], dict]:
     return findings, measured
 
 
-def peak_rss() -> tuple[int, int]:
-    """Peak resident memory in bytes: this process (quick mode runs in it), and the largest deep child."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return own, max(DEEP_PEAKS, default=0)
+# ---- summaries: per format, mergeable (worker chunks, a run, shards of a campaign) -----------------------
+
+MAXIMA = (("slowest", "seconds"), ("most_cpu", "cpu"), ("max_bytes", "bytes"), ("peak_worker", "bytes"),
+          ("peak_deep_child", "bytes"))  # fmt: skip
+
+
+def new_summary() -> dict:
+    return {"formats": {}, "findings": [], "ranges": {}, "seconds": 0.0}
+
+
+def totals(summary: dict, fmt: str) -> dict:
+    empty = {"inputs": 0, "valid": {}, "findings": {}, "mutations": {}}
+    return summary["formats"].setdefault(fmt, empty | {key: {unit: 0} for key, unit in MAXIMA})
+
+
+def count(counts: dict, name: str, n: int = 1) -> None:
+    counts[name] = counts.get(name, 0) + n
+
+
+def add_finding(summary: dict, fmt: str, index: int, finding: dict, mutations: list[str]) -> None:
+    summary["findings"].append({"format": fmt, "index": index, "mutations": mutations, **finding})
+    count(totals(summary, fmt)["findings"], finding["kind"])
+
+
+def add_input(
+    summary: dict, item: Input, fmt: str, index: int, checked: tuple[list, dict], findings_dir: str
+) -> None:
+    """One input's measurements (checked: check_input's findings and measurements; peak_rss after it)."""
+    found, measured = checked
+    own, child = peak_rss()
+    mine = totals(summary, fmt)
+    mine["inputs"] += 1
+    for mutation in item.mutations:
+        count(mine["mutations"], mutation)
+    candidates = [
+        ("peak_worker", {"bytes": own, "index": index}),
+        ("peak_deep_child", {"bytes": child, "index": index}),
+    ]
+    for mode, m in measured.items():
+        count(mine["valid"], mode, m["valid"])
+        call = {"seconds": m["seconds"], "cpu": m["cpu"], "index": index, "mode": mode}
+        candidates += [("slowest", call), ("most_cpu", call)]
+        if mode == "quick":
+            candidates.append(("max_bytes", {"bytes": m["bytes_read"], "index": index}))
+    keep_highest(mine, candidates)
+    if max(own, child) > MEMORY_LIMIT:
+        found = [*found, {"kind": "rss", "mode": "-", "message": f"peak RSS {max(own, child) // 10**6} MB"}]
+    for finding in found:
+        add_finding(summary, fmt, index, finding, item.mutations)
+    if found and findings_dir:
+        save_input(item, Path(findings_dir) / f"{fmt}-{index}", found)
+
+
+def keep_highest(mine: dict, candidates: list[tuple[str, dict]]) -> None:
+    units = dict(MAXIMA)
+    for key, candidate in candidates:
+        if candidate[units[key]] > mine[key][units[key]]:
+            mine[key] = candidate
+
+
+def merge(total: dict, part: dict) -> None:
+    """part's counts added to total's, its maxima kept where higher, its findings and ranges appended."""
+    for fmt, theirs in part["formats"].items():
+        mine = totals(total, fmt)
+        mine["inputs"] += theirs["inputs"]
+        for key in ("valid", "findings", "mutations"):
+            for name, n in theirs[key].items():
+                count(mine[key], name, n)
+        keep_highest(mine, [(key, theirs[key]) for key, _ in MAXIMA])
+    total["findings"] += part["findings"]
+    for fmt, ranges in part["ranges"].items():
+        total["ranges"].setdefault(fmt, []).extend(ranges)
+    total["seconds"] += part["seconds"]
+
+
+def save_input(item: Input, folder: Path, found: list[dict]) -> None:
+    for path in sorted(p for p in item.folder.rglob("*") if p.is_file() and p.stat().st_size <= SAVE_LIMIT):
+        target = folder / path.relative_to(item.folder)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "finding.json").write_text(
+        json.dumps({"mutations": item.mutations, "findings": found}, indent=1)
+    )
 
 
 # ---- workers and the supervisor ---------------------------------------------------------------------------
@@ -719,108 +814,34 @@ def worker(
     measure_deep_children()
     while (task := tasks.get()) is not None:
         fmt, start, stop = task
-        summary = Summary()
+        summary = new_summary()
         for index in range(start, stop):
             progress[0], progress[1], progress[2] = FORMATS.index(fmt), index, time.time()
             try:
-                item = make_input_in_child(seeds, fmt, index, seed, scratch)
+                item = make_input(seeds, fmt, index, seed, scratch)
             except Exception as exc:  # the mutator's own defect: say so, never count it as a validator's
-                summary.add_finding(fmt, index, {"kind": "fuzzer", "mode": "-", "message": repr(exc)}, [])
+                add_finding(summary, fmt, index, {"kind": "fuzzer", "mode": "-", "message": repr(exc)}, [])
                 continue
-            found, measured = check_input(item)
-            summary.add(fmt, index, item, found, measured, peak_rss(), findings_dir)
+            start_measuring()  # after making the input: its making is not the validators' memory
+            add_input(summary, item, fmt, index, check_input(item), findings_dir)
         progress[2] = 0.0
-        results.put(summary.to_dict())
-
-
-@dataclass
-class Summary:
-    inputs: Counter = field(default_factory=Counter)
-    valid: Counter = field(default_factory=Counter)
-    mutations: Counter = field(default_factory=Counter)
-    findings: list = field(default_factory=list)
-    slowest: dict = field(default_factory=lambda: {"seconds": 0.0})  # by wall clock
-    most_cpu: dict = field(default_factory=lambda: {"cpu": 0.0})
-    max_bytes: dict = field(default_factory=lambda: {"bytes": 0})
-    peak: dict = field(default_factory=lambda: {"worker": 0, "deep_child": 0})
-
-    def add_finding(self, fmt: str, index: int, finding: dict, mutations: list[str]) -> None:
-        self.findings.append({"format": fmt, "index": index, "mutations": mutations, **finding})
-
-    def add(self, fmt, index, item, found, measured, rss, findings_dir) -> None:
-        self.inputs[fmt] += 1
-        self.mutations.update(f"{fmt}:{m}" for m in item.mutations)
-        for mode, m in measured.items():
-            self.valid[f"{fmt}:{mode}"] += m["valid"]
-            call = {"seconds": m["seconds"], "cpu": m["cpu"], "format": fmt, "index": index, "mode": mode}
-            if m["seconds"] > self.slowest["seconds"]:
-                self.slowest = call
-            if m["cpu"] > self.most_cpu["cpu"]:
-                self.most_cpu = call
-            if mode == "quick" and m["bytes_read"] > self.max_bytes["bytes"]:
-                self.max_bytes = {"bytes": m["bytes_read"], "format": fmt, "index": index}
-        own, children = rss
-        if own > self.peak["worker"]:
-            self.peak.update(worker=own, worker_input=f"{fmt}:{index}")
-        if children > self.peak["deep_child"]:
-            self.peak.update(deep_child=children, deep_child_input=f"{fmt}:{index}")
-        if max(own, children) > MEMORY_LIMIT and not any(f["kind"] == "rss" for f in self.findings):
-            found = [
-                *found,
-                {"kind": "rss", "mode": "-", "message": f"peak RSS {max(own, children) // 10**6} MB"},
-            ]
-        for finding in found:
-            self.add_finding(fmt, index, finding, item.mutations)
-        if found and findings_dir:
-            save_input(item, Path(findings_dir) / f"{fmt}-{index}", found)
-
-    def to_dict(self) -> dict:
-        return {k: dict(v) if isinstance(v, Counter) else v for k, v in self.__dict__.items()}
-
-
-def save_input(item: Input, folder: Path, found: list[dict]) -> None:
-    for path in sorted(p for p in item.folder.rglob("*") if p.is_file() and p.stat().st_size <= SAVE_LIMIT):
-        target = folder / path.relative_to(item.folder)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, target)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "finding.json").write_text(
-        json.dumps({"mutations": item.mutations, "findings": found}, indent=1)
-    )
-
-
-def merge(total: dict, part: dict) -> None:
-    for key in ("inputs", "valid", "mutations"):
-        for name, count in part[key].items():
-            total[key][name] = total[key].get(name, 0) + count
-    total["findings"] += part["findings"]
-    if part["slowest"]["seconds"] > total["slowest"]["seconds"]:
-        total["slowest"] = part["slowest"]
-    if part["most_cpu"]["cpu"] > total["most_cpu"]["cpu"]:
-        total["most_cpu"] = part["most_cpu"]
-    if part["max_bytes"]["bytes"] > total["max_bytes"]["bytes"]:
-        total["max_bytes"] = part["max_bytes"]
-    for key in ("worker", "deep_child"):
-        if part["peak"][key] > total["peak"][key]:
-            total["peak"][key] = part["peak"][key]
-            total["peak"][f"{key}_input"] = part["peak"].get(f"{key}_input")
+        results.put(summary)
 
 
 def run(args: argparse.Namespace) -> dict:
     # workers live in their own process groups: a terminated run must stop them itself (below)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     formats = args.formats.split(",")
+    stop = args.start + args.inputs
     context = mp.get_context("fork")
     tasks, results = context.Queue(), context.Queue()
     chunks = [
-        (fmt, start, min(start + CHUNK, args.inputs))
-        for start in range(0, args.inputs, CHUNK)
-        for fmt in formats
+        (fmt, first, min(first + CHUNK, stop)) for first in range(args.start, stop, CHUNK) for fmt in formats
     ]
     for chunk in chunks:
         tasks.put(chunk)
     scratch = tempfile.mkdtemp(prefix="seqpipe-fuzz-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
-    total = Summary().to_dict()
+    total = new_summary()
 
     def start_worker() -> tuple:
         progress = context.Array("d", 3, lock=False)
@@ -847,24 +868,22 @@ def run(args: argparse.Namespace) -> dict:
                         os.killpg(process.pid, 9)
                     process.join()
                     message = f"worker busy over {HANG_LIMIT:.0f} s or died"
-                    total["findings"].append(
-                        {"format": fmt, "index": index, "kind": "hang", "mode": "-", "message": message}
-                    )
-                    stop = next(c[2] for c in chunks if c[0] == fmt and c[1] <= index < c[2])
-                    if index + 1 < stop:
-                        tasks.put((fmt, index + 1, stop))
-                        chunks.append((fmt, index + 1, stop))
+                    add_finding(total, fmt, index, {"kind": "hang", "mode": "-", "message": message}, [])
+                    end = next(c[2] for c in chunks if c[0] == fmt and c[1] <= index < c[2])
+                    if index + 1 < end:
+                        tasks.put((fmt, index + 1, end))
+                        chunks.append((fmt, index + 1, end))
                     done += 1  # the interrupted chunk will not report
                     workers[n] = start_worker()
             if time.time() - last_report > args.report_every:
                 last_report = time.time()
+                total["seconds"] = round(time.time() - started, 1)
                 if args.snapshot:  # what is known so far survives an interrupted run
-                    total["seconds"] = round(time.time() - started, 1)
                     Path(args.snapshot + ".tmp").write_text(json.dumps(total, default=str))
                     os.replace(args.snapshot + ".tmp", args.snapshot)
-                inputs, elapsed = sum(total["inputs"].values()), time.time() - started
-                line = f"[{elapsed:7.0f} s] {inputs} inputs, {len(total['findings'])} findings"
-                print(f"{line}, {inputs / elapsed:.1f}/s {total['inputs']}", file=sys.stderr, flush=True)
+                inputs = sum(t["inputs"] for t in total["formats"].values())
+                line = f"[{total['seconds']:7.0f} s] {inputs} inputs, {len(total['findings'])} findings"
+                print(f"{line}, {inputs / total['seconds']:.1f}/s", file=sys.stderr, flush=True)
     finally:
         for _ in workers:
             tasks.put(None)
@@ -874,18 +893,48 @@ def run(args: argparse.Namespace) -> dict:
                 os.killpg(process.pid, 9)
         shutil.rmtree(scratch, ignore_errors=True)
     total["seconds"] = round(time.time() - started, 1)
-    total["seed"], total["formats"] = args.seed, formats
+    total["ranges"] = {fmt: [[args.start, stop]] for fmt in formats}
+    total["seed"], total["workers"] = args.seed, args.workers
+    return total
+
+
+def merge_shards(paths: list[str]) -> dict:
+    """The summary of a campaign run in shards (JSON of --json runs, same seed, input ranges apart)."""
+    total = new_summary()
+    seeds = set()
+    for path in paths:
+        shard = json.loads(Path(path).read_text())
+        seeds.add(shard["seed"])
+        merge(total, shard)
+    if len(seeds) != 1:
+        sys.exit(f"shards of different seeds ({sorted(seeds)}) do not add up to one campaign")
+    for fmt, ranges in total["ranges"].items():
+        ranges.sort()
+        for (_, end), (start, _) in itertools.pairwise(ranges):
+            if start < end:
+                sys.exit(f"{fmt}: shards overlap at input {start}: an input would count twice")
+        joined: list[list[int]] = []
+        for start, end in ranges:  # adjacent shards make one range
+            if joined and joined[-1][1] == start:
+                joined[-1][1] = end
+            else:
+                joined.append([start, end])
+        total["ranges"][fmt] = joined
+    total["seed"], total["shards"] = seeds.pop(), len(paths)
     return total
 
 
 def replay(args: argparse.Namespace) -> dict:
     fmt, index = args.replay.rsplit(":", 1)
+    measure_deep_children()
     with tempfile.TemporaryDirectory() as tmp:
         seeds = build_seeds(Path(tmp) / "seeds")
         item = make_input(seeds, fmt, int(index), args.seed, Path(tmp) / "input")
         if args.save:
             save_input(item, Path(args.save), [])
+        start_measuring()
         found, measured = check_input(item)
+        own, child = peak_rss()
         results = {
             m: [str(i) for i in validate(item.path, deep=m == "deep").issues] for m in ("quick", "deep")
         }
@@ -894,6 +943,7 @@ def replay(args: argparse.Namespace) -> dict:
         "mutations": item.mutations,
         "findings": found,
         "measured": measured,
+        "peak_rss": {"worker": own, "deep_child": child},
         **results,
     }
 
@@ -903,6 +953,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--inputs", type=int, default=100_000, help="inputs per format")
+    parser.add_argument("--start", type=int, default=0, help="index of the first input (a shard)")
     parser.add_argument(
         "--formats", default=",".join(FORMATS), help=f"comma-separated, of {', '.join(FORMATS)}"
     )
@@ -913,9 +964,10 @@ def main() -> None:
     parser.add_argument("--snapshot", default="", help="JSON file rewritten with the totals at each report")
     parser.add_argument("--replay", help="FORMAT:INDEX: run one input in this process and print it")
     parser.add_argument("--save", help="with --replay: write the input's files here")
+    parser.add_argument("--merge", nargs="+", metavar="SHARD", help="summarise the JSON of shard runs")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     args = parser.parse_args()
-    summary = replay(args) if args.replay else run(args)
+    summary = replay(args) if args.replay else merge_shards(args.merge) if args.merge else run(args)
     if args.json or args.replay:
         print(json.dumps(summary, indent=1, default=str))
     else:
@@ -923,20 +975,25 @@ def main() -> None:
 
 
 def print_summary(summary: dict) -> None:
-    kinds = Counter((f["format"], f["kind"]) for f in summary["findings"])
-    print(f"seed {summary['seed']}, {summary['seconds']} s")
-    for fmt in summary["formats"]:
-        found = ", ".join(f"{kind} {n}" for (f, kind), n in sorted(kinds.items()) if f == fmt) or "none"
-        valid = summary["valid"]
-        still = f"quick {valid.get(fmt + ':quick', 0)}, deep {valid.get(fmt + ':deep', 0)}"
-        print(f"{fmt:9} {summary['inputs'].get(fmt, 0):>8} inputs; still valid: {still}; findings: {found}")
-    print(f"slowest call (wall clock): {summary['slowest']}; most CPU: {summary['most_cpu']}")
-    print(f"most bytes read in quick mode: {summary['max_bytes']} (limit {QUICK_READ_LIMIT})")
-    peak = summary["peak"]
+    inputs = sum(t["inputs"] for t in summary["formats"].values())
+    rate = inputs / summary["seconds"] if summary["seconds"] else 0.0
+    print(f"seed {summary['seed']}: {inputs} inputs in {summary['seconds']:.0f} s, {rate:.1f} inputs/s")
     print(
-        f"peak RSS: worker {peak['worker'] / 10**6:.0f} MB ({peak.get('worker_input')}), "
-        f"deep child {peak['deep_child'] / 10**6:.0f} MB ({peak.get('deep_child_input')})"
+        f"{'format':9} {'inputs':>8} {'ranges':>16} {'valid q/d':>13} {'most CPU s':>16} {'wall s':>6} "
+        f"{'worker MB':>9} {'deep MB':>8} {'quick bytes':>11}  findings"
     )
+    for fmt, t in summary["formats"].items():
+        ranges = ",".join(f"{a}-{b - 1}" for a, b in summary["ranges"].get(fmt, []))
+        valid = f"{t['valid'].get('quick', 0)}/{t['valid'].get('deep', 0)}"
+        cpu = t["most_cpu"]
+        most = f"{cpu['cpu']:.2f} ({cpu.get('mode', '-')} {cpu.get('index', '-')})"
+        found = ", ".join(f"{kind} {n}" for kind, n in sorted(t["findings"].items())) or "none"
+        print(
+            f"{fmt:9} {t['inputs']:>8} {ranges:>16} {valid:>13} {most:>16} {t['slowest']['seconds']:>6.2f} "
+            f"{t['peak_worker']['bytes'] / 10**6:>9.0f} {t['peak_deep_child']['bytes'] / 10**6:>8.0f} "
+            f"{t['max_bytes']['bytes']:>11}  {found}"
+        )
+    print(f"quick-mode read limit {QUICK_READ_LIMIT} bytes; memory limit {MEMORY_LIMIT // 10**6} MB an input")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ The full run (100,000 inputs per format) is a command, not a test: benchmarks/fu
 from __future__ import annotations
 
 import ctypes
+import gzip
 import json
 import subprocess
 import sys
@@ -87,6 +88,18 @@ def test_a_quoted_header_value_of_two_megabytes_is_checked_in_little_memory():
     assert valid == "True" and int(own_mib) < 150 and int(child_mib) < 150
 
 
+def test_a_comment_line_of_33_million_tabs_is_checked_within_the_memory_budget(tmp_path):
+    """SAM:3117 of seed 20261207: an @CO line of 32 MiB of tabs, split into fields before its type was
+    looked at, took the deep check past its budget ("validation could not complete"). Stored gzipped
+    (32 MiB of tabs make 33 KB)."""
+    path = tmp_path / "fuzz-co-line-of-33-million-tabs.sam"
+    path.write_bytes(gzip.decompress((REGRESSIONS / f"{path.name}.gz").read_bytes()))
+    assert max(len(line) for line in path.read_bytes().split(b"\n")) > 32 * 2**20
+    for deep in (False, True):
+        result = validate(path, deep=deep)
+        assert result.valid and result.errors == [], result.errors
+
+
 def test_memory_claimed_by_the_isolated_child_beyond_its_budget_ends_the_child_only():
     with pytest.raises(IsolatedFailure, match="needed more than its 320 MiB memory budget"):
         run_isolated(bytearray, 2 * MEMORY_BUDGET)
@@ -101,9 +114,36 @@ def test_a_seeded_slice_of_the_fuzzer_finds_nothing():
     run = subprocess.run([*command, "--seed", "16", "--json"], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     summary = json.loads(run.stdout)
-    assert summary["inputs"] == dict.fromkeys(summary["formats"], SLICE) and len(summary["formats"]) == 9
+    formats = summary["formats"].values()
+    assert [t["inputs"] for t in formats] == [SLICE] * 9
+    assert summary["ranges"] == {fmt: [[0, SLICE]] for fmt in summary["formats"]}
     contained = ("htslib_crash", "memory_budget", "slow_on_a_loaded_machine")
     failures = [f for f in summary["findings"] if f["kind"] not in contained]
     assert failures == []
-    assert summary["max_bytes"]["bytes"] <= QUICK_READ_LIMIT
-    assert max(summary["peak"]["worker"], summary["peak"]["deep_child"]) < 500 * 10**6
+    assert max(t["max_bytes"]["bytes"] for t in formats) <= QUICK_READ_LIMIT
+    peaks = [t[key]["bytes"] for t in formats for key in ("peak_worker", "peak_deep_child")]
+    assert 0 < max(peaks) < 500 * 10**6
+
+
+def test_shards_of_a_campaign_add_up_to_the_whole_run(tmp_path):
+    """Input i is a function of (seed, format, i): shards run apart merge into the run of their union,
+    and overlapping shards are refused (an input would count twice)."""
+    command = [sys.executable, str(REPO / "benchmarks" / "fuzz_validators.py"), "--formats", "VCF,BAM"]
+
+    def fuzz(*args: str) -> dict:
+        run = subprocess.run([*command, *args], capture_output=True, text=True, timeout=300, check=True)
+        return json.loads(run.stdout)
+
+    shards = []
+    for start in ("0", "12"):
+        shards.append(tmp_path / f"shard-{start}.json")
+        shards[-1].write_text(json.dumps(fuzz("--start", start, "--inputs", "12", "--json")))
+    merged, whole = fuzz("--merge", *map(str, shards), "--json"), fuzz("--inputs", "24", "--json")
+    assert merged["ranges"] == whole["ranges"] == {"VCF": [[0, 24]], "BAM": [[0, 24]]}
+    for fmt in ("VCF", "BAM"):
+        for key in ("inputs", "valid", "mutations", "max_bytes"):
+            assert merged["formats"][fmt][key] == whole["formats"][fmt][key], (fmt, key)
+    overlap = subprocess.run(
+        [*command, "--merge", str(shards[0]), str(shards[0])], capture_output=True, text=True
+    )
+    assert overlap.returncode != 0 and "shards overlap at input 0" in overlap.stderr
