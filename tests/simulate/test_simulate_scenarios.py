@@ -82,10 +82,20 @@ def test_exome_reads_pile_on_the_targets_and_the_truth_counts_them(tmp_path: Pat
     assert "targets.bed" in manifest["files"]
 
 
-def test_a_scenario_is_refused_on_the_human_like_layout(tmp_path: Path) -> None:
+def test_a_scenario_of_the_default_genome_is_refused_on_the_human_like_layout(tmp_path: Path) -> None:
     result = CliRunner().invoke(
-        simulate_cli, ["--outdir", str(tmp_path / "data"), "--layout", "human-like", "--scenario", "exome"]
+        simulate_cli,
+        ["--outdir", str(tmp_path / "data"), "--layout", "human-like", "--scenario", "contamination"],
     )
     assert result.exit_code == 2
-    assert "--scenario applies to the default layout" in result.output
+    assert "--layout human-like takes --scenario exome only, not contamination" in result.output
     assert not (tmp_path / "data").exists()
+
+
+def test_the_human_like_exome_is_made_from_the_command_line(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    argv = ["--outdir", str(data), "--layout", "human-like", "--scenario", "exome", "--threads", "1"]
+    result = CliRunner().invoke(simulate_cli, argv)
+    assert result.exit_code == 0, result.output
+    targets = [line.split("\t")[0] for line in (data / "targets.bed").read_text().splitlines()]
+    assert len(targets) == 60 and {"chrX", "chrY"} <= set(targets)

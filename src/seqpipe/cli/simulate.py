@@ -34,6 +34,10 @@ def _parse_samples(ctx: click.Context, param: click.Parameter, value: str) -> tu
     return tuple(samples)
 
 
+# targets of the human-like exome: enough on chrX and chrY to infer each sample's sex from them
+HUMAN_EXOME_TARGETS = 60
+
+
 @click.command()
 @click.option(
     "--outdir", required=True, type=click.Path(path_type=Path), help="Directory to write (new or empty)."
@@ -61,8 +65,9 @@ def _parse_samples(ctx: click.Context, param: click.Parameter, value: str) -> tu
 @click.option("--lowmap/--no-lowmap", default=True, show_default=True,
               help="Also write strata/lowmap.bed (reference tiles bwa maps with MAPQ < 10).")  # fmt: skip
 @click.option("--layout", type=click.Choice(["default", "human-like"]), default="default", show_default=True,
-              help="human-like: autosomes, chrX/chrY with PARs, ALT, decoy and unplaced contigs, a male and "
-              "a female (docs/human-genomes.md); only --seed and --threads apply.")  # fmt: skip
+              help="human-like: autosomes, chrX/chrY with PARs, ALT, decoy and unplaced contigs, a male "
+              "and a female (docs/human-genomes.md); only --seed, --threads and "
+              "--scenario exome apply.")  # fmt: skip
 @click.option(
     "--threads", default=2, show_default=True, type=click.IntRange(min=1), help="Parallel tool runs."
 )
@@ -106,10 +111,10 @@ def simulate(
     )
     started = time.monotonic()
     if layout == "human-like":
-        if scenario:
-            # the scenarios build on the default layout's genome and sheets
-            raise click.UsageError("--scenario applies to the default layout, not to --layout human-like")
-        _simulate_human_like(outdir, seed, threads)
+        if scenario not in (None, "exome"):
+            # the other scenarios build on the default layout's genome and sheets
+            raise click.UsageError(f"--layout human-like takes --scenario exome only, not {scenario}")
+        _simulate_human_like(outdir, seed, threads, HUMAN_EXOME_TARGETS if scenario else 0)
         return
     try:
         if scenario:
@@ -134,11 +139,13 @@ def simulate(
         )
 
 
-def _simulate_human_like(outdir: Path, seed: int, threads: int) -> None:
+def _simulate_human_like(outdir: Path, seed: int, threads: int, exome_targets: int) -> None:
     from seqpipe.simulate.human_like import HumanLikeParams, simulate_human_like
 
     try:
-        summary = simulate_human_like(HumanLikeParams(outdir=outdir, seed=seed, threads=threads))
+        summary = simulate_human_like(
+            HumanLikeParams(outdir=outdir, seed=seed, threads=threads, exome_targets=exome_targets)
+        )
     except (ValueError, RuntimeError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
     root = outdir.resolve()
