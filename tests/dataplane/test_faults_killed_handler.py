@@ -5,7 +5,6 @@ unanswered (it never reaches the endpoint) so the kill falls exactly there."""
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ from seqpipe.aws.repositories import Repositories
 from seqpipe.handlers import validation_handler
 from seqpipe.storage.s3 import S3Uri
 
-from .support.deliveries import start
+from .support.deliveries import kill_at_held_write
 from .support.lambda_context import LambdaContext
 from .support.s3_events import object_created
 
@@ -38,13 +37,6 @@ KILL_POINTS = {
 }
 
 
-def wait_for_hold(proxy, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not any(r.fault == "hold" for r in proxy.requests()):
-        assert time.monotonic() < deadline, f"no request held after {timeout} s"
-        time.sleep(0.1)
-
-
 @pytest.mark.parametrize("redelivery", ["the same invocation retried", "another delivery"])
 @pytest.mark.parametrize("point", list(KILL_POINTS))
 def test_a_handler_killed_between_its_tag_and_its_dynamodb_write_converges_when_delivered_again(
@@ -57,15 +49,11 @@ def test_a_handler_killed_between_its_tag_and_its_dynamodb_write_converges_when_
     repos = Repositories.from_settings(dataplane.settings)
 
     rule = KILL_POINTS[point]
-    aws_via_proxy.inject(FaultRule(rule.service, rule.operation, after=rule.after, limit=1, hold=300))
+    held = FaultRule(rule.service, rule.operation, after=rule.after, limit=1, hold=300)
     invocation = LambdaContext("invocation-1", timeout_seconds=TIMEOUT)
-    process, _results = start(HANDLER, event, dict(os.environ), invocation)
-    wait_for_hold(aws_via_proxy)
-    os.kill(process.pid, signal.SIGKILL)
-    process.join(30)
-    aws_via_proxy.inject()
+    exit_code = kill_at_held_write(aws_via_proxy, held, HANDLER, event, invocation)
 
-    assert process.exitcode == -signal.SIGKILL
+    assert exit_code == -signal.SIGKILL
     # killed after the tag, before the held write
     assert "BGZF EOF block missing" in quarantine_reason(S3Uri(bucket, KEY))
     [task] = [j for j in repos.jobs.of_sample("S1") if j["kind"] == VALIDATION_KIND]

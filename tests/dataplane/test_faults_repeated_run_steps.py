@@ -7,9 +7,7 @@ SUCCEEDED once, nothing failing on the second writer. The kill falls where the p
 
 from __future__ import annotations
 
-import os
 import signal
-import time
 
 import pytest
 from aws_proxy import FaultRule
@@ -20,19 +18,12 @@ from seqpipe.aws.repositories import Repositories
 from seqpipe.aws.transitions import JobStatus, SampleStatus
 from seqpipe.handlers import metadata_updater
 
-from .support.deliveries import start
+from .support.deliveries import kill_at_held_write
 from .support.lambda_context import LambdaContext
 
 pytestmark = pytest.mark.aws
 HANDLER = "seqpipe.handlers.metadata_updater.handler"
 DELIVERABLES = ("cram/S1.cram", "cram/S1.cram.crai", "vcf/S1.bcftools.vcf.gz")
-
-
-def wait_for_hold(proxy, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not any(r.fault == "hold" for r in proxy.requests()):
-        assert time.monotonic() < deadline, f"no request held after {timeout} s"
-        time.sleep(0.1)
 
 
 def running_run(dataplane, run_id: str, samples: list[str]) -> str:
@@ -72,14 +63,10 @@ def test_a_finalize_killed_before_the_run_succeeded_finishes_when_retried(
     output_uri = running_run(dataplane, "RUN1", ["S1", "S2"])
     event = finalize_event(dataplane, "RUN1", output_uri, ["S1"])
     # the writes before the run's: S1 and S2 settled, S1 delivered; the fourth UpdateItem is the run's
-    aws_via_proxy.inject(FaultRule("dynamodb", "UpdateItem", after=3, limit=1, hold=300))
-    process, _results = start(HANDLER, event, dict(os.environ), LambdaContext("invocation-1"))
-    wait_for_hold(aws_via_proxy)
-    os.kill(process.pid, signal.SIGKILL)
-    process.join(30)
-    aws_via_proxy.inject()
+    held = FaultRule("dynamodb", "UpdateItem", after=3, limit=1, hold=300)
+    exit_code = kill_at_held_write(aws_via_proxy, held, HANDLER, event, LambdaContext("invocation-1"))
 
-    assert process.exitcode == -signal.SIGKILL
+    assert exit_code == -signal.SIGKILL
     assert repos.jobs.get("RUN1")["status"] == JobStatus.RUNNING
     assert repos.metadata.get_sample("S1")["status"] == SampleStatus.DELIVERED
     once = delivered(dataplane, "RUN1")
@@ -111,12 +98,9 @@ def test_a_start_killed_before_it_claimed_its_samples_claims_them_when_delivered
     repos = Repositories.from_settings(dataplane.settings)
     event = {"action": "record_run", "run_id": "RUN1", "project": "P1", "samples": ["S1"]}
     # the run's record is the first UpdateItem; the sample's claim the second
-    aws_via_proxy.inject(FaultRule("dynamodb", "UpdateItem", after=1, limit=1, hold=300))
-    process, _results = start(HANDLER, event, dict(os.environ), LambdaContext("invocation-1"))
-    wait_for_hold(aws_via_proxy)
-    os.kill(process.pid, signal.SIGKILL)
-    process.join(30)
-    aws_via_proxy.inject()
+    held = FaultRule("dynamodb", "UpdateItem", after=1, limit=1, hold=300)
+    exit_code = kill_at_held_write(aws_via_proxy, held, HANDLER, event, LambdaContext("invocation-1"))
+    assert exit_code == -signal.SIGKILL
     assert repos.jobs.get("RUN1")["status"] == JobStatus.SUBMITTED
     assert repos.metadata.get_sample("S1")["status"] == SampleStatus.REGISTERED
 

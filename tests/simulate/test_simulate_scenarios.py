@@ -98,4 +98,5 @@ def test_the_human_like_exome_is_made_from_the_command_line(tmp_path: Path) -> N
     result = CliRunner().invoke(simulate_cli, argv)
     assert result.exit_code == 0, result.output
     targets = [line.split("\t")[0] for line in (data / "targets.bed").read_text().splitlines()]
-    assert len(targets) == 60 and {"chrX", "chrY"} <= set(targets)
+    # about 60 targets (at least 6 on each primary contig)
+    assert 55 <= len(targets) <= 70 and {"chrX", "chrY"} <= set(targets)

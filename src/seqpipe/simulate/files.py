@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from seqpipe.simulate.intervals import Interval
+from seqpipe.simulate.reads import UnitFiles
 from seqpipe.simulate.variants import Variant
 
 FASTA_WIDTH = 60
@@ -59,6 +60,20 @@ def write_truth_vcf(path: Path, sample: str, contigs: dict[str, str], variants: 
 def write_tsv(path: Path, columns: list[str], rows: Iterable[Iterable[object]]) -> None:
     lines = ["\t".join(columns)] + ["\t".join(str(x) for x in row) for row in rows]
     path.write_text("\n".join(lines) + "\n")
+
+
+def write_sheets(outdir: Path, sexes: Mapping[str, str], group: str, units: Iterable[UnitFiles]) -> None:
+    """samples.tsv (the samples in one group, with their sexes) and units.tsv (one library a sample)."""
+    write_samples(outdir / "samples.tsv", sexes, group)
+    write_tsv(
+        outdir / "units.tsv",
+        ["sample", "unit", "fq1", "fq2", "platform", "library"],
+        [(u.sample, u.unit, u.fq1, u.fq2, "ILLUMINA", f"{u.sample}-lib1") for u in units],
+    )
+
+
+def write_samples(path: Path, sexes: Mapping[str, str], group: str) -> None:
+    write_tsv(path, ["sample", "group", "sex"], [(s, group, sex) for s, sex in sexes.items()])
 
 
 def sha256(path: Path) -> str:

@@ -308,18 +308,8 @@ def simulate_human_like(params: HumanLikeParams) -> dict:
     for sample, variants in truth.items():
         shown = [replace(v, genotype=_truth_genotype(v, SAMPLES[sample])) for v in variants]
         files.write_truth_vcf(outdir / "truth" / f"{sample}.vcf.gz", sample, contigs, shown)
-    for name, sexes in (
-        ("samples.tsv", SAMPLES),
-        ("samples_swapped.tsv", {s: SWAPPED[x] for s, x in SAMPLES.items()}),
-    ):
-        files.write_tsv(
-            outdir / name, ["sample", "group", "sex"], [(s, "family", x) for s, x in sexes.items()]
-        )
-    files.write_tsv(
-        outdir / "units.tsv",
-        ["sample", "unit", "fq1", "fq2", "platform", "library"],
-        [(u.sample, u.unit, u.fq1, u.fq2, "ILLUMINA", f"{u.sample}-lib1") for u in units],
-    )
+    files.write_sheets(outdir, SAMPLES, "family", units)
+    files.write_samples(outdir / "samples_swapped.tsv", {s: SWAPPED[x] for s, x in SAMPLES.items()}, "family")
     pars = {c: [[s + 1, e] for _, s, e in ivs] for c, ivs in par_regions().items()}
     config = {
         "samples": str(outdir / "samples.tsv"),

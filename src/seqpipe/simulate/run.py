@@ -98,14 +98,7 @@ def simulate(params: SimulationParams) -> dict:
         files.write_truth_vcf(outdir / "truth" / f"{sample}.vcf.gz", sample, genome.contigs, variants)
 
     units, duplicates = _simulate_reads(params, genome, truth, outdir)
-    files.write_tsv(
-        outdir / "samples.tsv", ["sample", "group", "sex"], [(s, "demo", "unknown") for s in names]
-    )
-    files.write_tsv(
-        outdir / "units.tsv",
-        ["sample", "unit", "fq1", "fq2", "platform", "library"],
-        [(u.sample, u.unit, u.fq1, u.fq2, "ILLUMINA", f"{u.sample}-lib1") for u in units],
-    )
+    files.write_sheets(outdir, dict.fromkeys(names, "unknown"), "demo", units)
     summary = {
         "genome_bp": sum(len(s) for s in genome.contigs.values()),
         "contigs": {name: len(seq) for name, seq in genome.contigs.items()},

@@ -72,14 +72,7 @@ def _rewrite_sheets(
     units = []
     for index, (sample, pairs) in enumerate(reads.items()):
         units += write_units(pairs, sample, index, 1, outdir / "reads", params.threads)
-    files.write_tsv(
-        outdir / "samples.tsv", ["sample", "group", "sex"], [(s, "demo", "unknown") for s in reads]
-    )
-    files.write_tsv(
-        outdir / "units.tsv",
-        ["sample", "unit", "fq1", "fq2", "platform", "library"],
-        [(u.sample, u.unit, u.fq1, u.fq2, "ILLUMINA", f"{u.sample}-lib1") for u in units],
-    )
+    files.write_sheets(outdir, dict.fromkeys(reads, "unknown"), "demo", units)
     summary = {"scenario": truth, "units": [{"sample": u.sample, "pairs": u.pairs} for u in units]}
     files.write_manifest(outdir, params.recorded(), summary)
     return truth

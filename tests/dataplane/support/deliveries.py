@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import multiprocessing
 import os
+import signal
 import time
 import traceback
 from dataclasses import dataclass
@@ -91,3 +92,21 @@ def deliver_concurrently(
     for process in processes:
         process.join(timeout=30)
     return deliveries
+
+
+def kill_at_held_write(
+    proxy: Any, rule: Any, handler: str, event: dict[str, Any], context: LambdaContext
+) -> int:
+    """Run one invocation with the proxy holding the request `rule` (a FaultRule with `hold`) matches,
+    SIGKILL it once the hold starts (as Lambda stops an invocation at its time limit), lift the
+    faults; returns the invocation's exit code. The kill so falls exactly before that write."""
+    proxy.inject(rule)
+    process, _results = start(handler, event, dict(os.environ), context)
+    deadline = time.monotonic() + 120
+    while not any(r.fault == "hold" for r in proxy.requests()):
+        assert time.monotonic() < deadline, "no request held after 120 s"
+        time.sleep(0.1)
+    os.kill(process.pid, signal.SIGKILL)
+    process.join(30)
+    proxy.inject()
+    return process.exitcode
