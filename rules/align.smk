@@ -4,7 +4,7 @@
 # reads -> map_reads (per unit: fastp | bwa | header | fixmate | sort) -> mark_duplicates (per sample:
 # merge units | markdup | CRAM). The unit BAMs are temporary; on AWS Batch the profile runs a sample's
 # units, its duplicate marking and its QC as one job group on one machine (profiles/aws-batch), and
-# the unit BAMs are node-local there (temp(group_jobs=True)): Snakemake never uploads them.
+# the unit BAMs stay there: a group job does not upload temporary files that only the group reads.
 # The CRAM is the only alignment product that leaves that machine.
 #
 # Outputs are byte-identical from run to run and engine to engine (tests/execution/test_batch_data_movement.py, tests/execution/test_resume.py):
@@ -26,7 +26,7 @@ rule map_reads:
         r2=lambda wc: unit_of(wc).fq2,
         reference=reference_files(*ALIGNER_FILES),
     output:
-        bam=temp(out("align/{sample}/{unit}.bam"), group_jobs=NODE_LOCAL_BAMS),
+        bam=temp(out("align/{sample}/{unit}.bam")),
         json=out("qc/fastp/{sample}.{unit}.fastp.json"),
         html=out("qc/fastp/{sample}.{unit}.fastp.html"),
     log:
@@ -113,7 +113,7 @@ if config["duplicates"]["tool"] == "picard":
                 unit=[u.unit for u in units_of(wc.sample)],
             ),
         output:
-            temp(out("align/{sample}.merged.bam"), group_jobs=NODE_LOCAL_BAMS),
+            temp(out("align/{sample}.merged.bam")),
         log:
             log_of("merge_units/{sample}"),
         benchmark:

@@ -81,10 +81,6 @@ CHUNKS = [f"{i:03d}" for i in range(SCATTER)]
 # CRAMs it needs in place (htslib ranged reads) and the reference from its host's cache; only the
 # alignment job reads the FASTQs, and the unit BAMs never leave the machine that made them.
 STORAGE = workflow.storage_settings.default_storage_provider is not None
-# With S3 storage and the alignment chain in one job group (profiles/aws-batch), a sample's unit BAMs
-# stay on the group's machine (temp(..., group_jobs=True)); without that group (the "s3" engine runs
-# each job on its own) its consumer reads them from storage, so they are uploaded and removed.
-NODE_LOCAL_BAMS = STORAGE and "map_reads" in workflow.group_settings.overwrite_groups
 
 
 def object_url(path):
