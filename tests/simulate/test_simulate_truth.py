@@ -110,3 +110,25 @@ def test_second_sample_shares_part_of_the_first_samples_sites(small_demo):
     shared = len(sites["S1"] & sites["S2"]) / len(sites["S1"])
     assert 0.55 <= shared <= 0.65
     assert len(sites["S1"]) == len(sites["S2"])
+
+
+def test_known_sites_hold_most_truth_sites_and_population_snps_no_sample_carries(small_demo):
+    known_path = small_demo / "known_sites" / "known_sites.vcf.gz"
+    assert (small_demo / "known_sites" / "known_sites.vcf.gz.tbi").is_file()
+    fasta = pysam.FastaFile(str(small_demo / "reference" / "genome.fa"))
+    with pysam.VariantFile(str(known_path)) as vcf:
+        assert list(vcf.header.samples) == []
+        assert {c: vcf.header.contigs[c].length for c in vcf.header.contigs} == dict(
+            zip(fasta.references, fasta.lengths, strict=True)
+        )
+        known = {(r.chrom, r.pos, r.ref, r.alts[0]) for r in vcf}
+    truth = {
+        (r.chrom, r.pos, r.ref, r.alts[0])
+        for s in SAMPLES
+        for r in _records(small_demo / "truth" / f"{s}.vcf.gz")
+    }
+    for chrom, pos, ref, _ in known:
+        assert fasta.fetch(chrom, pos - 1, pos - 1 + len(ref)) == ref
+    assert 0.85 <= len(known & truth) / len(truth) <= 0.95  # a catalogue misses private variants
+    population = known - truth
+    assert population and all(len(ref) == len(alt) == 1 for _, _, ref, alt in population)

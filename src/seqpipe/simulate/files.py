@@ -1,4 +1,5 @@
-"""Writers for the generated files: FASTA, BED, truth VCF (bgzip + tabix), sheets and the manifest."""
+"""Writers for the generated files: FASTA, BED, truth and known-sites VCFs (bgzip + tabix), sheets and the
+manifest."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from seqpipe.simulate.intervals import Interval
+from seqpipe.simulate.known_sites import draw_known_sites
 from seqpipe.simulate.reads import UnitFiles
 from seqpipe.simulate.variants import Variant
 
@@ -33,20 +35,25 @@ def write_bed(path: Path, intervals: Iterable[Interval]) -> None:
     path.write_text("".join(f"{chrom}\t{start}\t{end}\n" for chrom, start, end in intervals))
 
 
-def write_truth_vcf(path: Path, sample: str, contigs: dict[str, str], variants: list[Variant]) -> None:
-    """Writes `path` (.vcf.gz, bgzipped) and its tabix index."""
+def write_vcf(
+    path: Path, contigs: dict[str, str], variants: list[Variant], sample: str | None = None
+) -> None:
+    """Writes `path` (.vcf.gz, bgzipped) and its tabix index: the truth of `sample`, or sites only."""
+    columns = ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO"]
+    if sample is not None:
+        columns += ["FORMAT", sample]
     header = [
         "##fileformat=VCFv4.2",
         "##source=seqpipe-simulate",
         "##reference=genome.fa",
         *(f"##contig=<ID={name},length={len(seq)}>" for name, seq in contigs.items()),
         '##INFO=<ID=STR,Number=0,Type=Flag,Description="Indel that changes a microsatellite by whole units">',
-        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Phased genotype">',
-        f"#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t{sample}",
+        *(['##FORMAT=<ID=GT,Number=1,Type=String,Description="Phased genotype">'] if sample else []),
+        "\t".join(columns),
     ]
     body = [
-        f"{v.chrom}\t{v.pos + 1}\t.\t{v.ref}\t{v.alt}\t.\tPASS\t{'STR' if v.microsatellite else '.'}\tGT\t"
-        f"{'|'.join(map(str, v.genotype))}"
+        f"{v.chrom}\t{v.pos + 1}\t.\t{v.ref}\t{v.alt}\t.\tPASS\t{'STR' if v.microsatellite else '.'}"
+        + (f"\tGT\t{'|'.join(map(str, v.genotype))}" if sample else "")
         for v in variants
     ]
     text = "\n".join(header + body) + "\n"
@@ -55,6 +62,16 @@ def write_truth_vcf(path: Path, sample: str, contigs: dict[str, str], variants: 
     if done.returncode != 0:
         raise RuntimeError(f"bgzip failed writing {path}: {done.stderr.decode().strip()}")
     run_tool(["tabix", "-f", "-p", "vcf", str(path)], f"tabix on {path}")
+
+
+def write_known_sites(
+    outdir: Path, seed: int, contigs: dict[str, str], truth: dict[str, list[Variant]]
+) -> Path:
+    """OUTDIR/known_sites/known_sites.vcf.gz (+ .tbi), drawn by seqpipe.simulate.known_sites."""
+    path = outdir / "known_sites" / "known_sites.vcf.gz"
+    path.parent.mkdir(exist_ok=True)
+    write_vcf(path, contigs, draw_known_sites(seed, contigs, truth))
+    return path
 
 
 def write_tsv(path: Path, columns: list[str], rows: Iterable[Iterable[object]]) -> None:

@@ -307,7 +307,8 @@ def simulate_human_like(params: HumanLikeParams) -> dict:
             units += write_units(pairs, sample, index, 1, outdir / "reads", params.threads)
     for sample, variants in truth.items():
         shown = [replace(v, genotype=_truth_genotype(v, SAMPLES[sample])) for v in variants]
-        files.write_truth_vcf(outdir / "truth" / f"{sample}.vcf.gz", sample, contigs, shown)
+        files.write_vcf(outdir / "truth" / f"{sample}.vcf.gz", contigs, shown, sample)
+    files.write_known_sites(outdir, params.seed, contigs, truth)
     files.write_sheets(outdir, SAMPLES, "family", units)
     files.write_samples(outdir / "samples_swapped.tsv", {s: SWAPPED[x] for s, x in SAMPLES.items()}, "family")
     pars = {c: [[s + 1, e] for _, s, e in ivs] for c, ivs in par_regions().items()}

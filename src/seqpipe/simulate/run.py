@@ -22,7 +22,16 @@ from seqpipe.simulate.reads import (
 )
 from seqpipe.simulate.variants import TruthRates, Variant, draw_truth, haplotypes
 
-GENERATED = ("reference", "truth", "reads", "strata", "samples.tsv", "units.tsv", "manifest.json")
+GENERATED = (
+    "reference",
+    "truth",
+    "known_sites",
+    "reads",
+    "strata",
+    "samples.tsv",
+    "units.tsv",
+    "manifest.json",
+)
 # written by scenarios (seqpipe.simulate.scenarios) on top of the above
 GENERATED += ("targets.bed", "primers.bed")
 
@@ -95,7 +104,8 @@ def simulate(params: SimulationParams) -> dict:
 
     truth = draw_truth(params.seed, genome, names, params.rates)
     for sample, variants in truth.items():
-        files.write_truth_vcf(outdir / "truth" / f"{sample}.vcf.gz", sample, genome.contigs, variants)
+        files.write_vcf(outdir / "truth" / f"{sample}.vcf.gz", genome.contigs, variants, sample)
+    files.write_known_sites(outdir, params.seed, genome.contigs, truth)
 
     units, duplicates = _simulate_reads(params, genome, truth, outdir)
     files.write_sheets(outdir, dict.fromkeys(names, "unknown"), "demo", units)
