@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set up a fresh machine: Debian tools (when root with apt), the pipeline venv (.venv) and the
-# infrastructure venv (.venv-infra; CDK pins typeguard 2, which MultiQC cannot share).
+# Set up a fresh machine: Debian tools (when root with apt), the pipeline venv (.venv) with GATK from
+# Maven Central (scripts/install-gatk.sh), and the infrastructure venv (.venv-infra; CDK pins
+# typeguard 2, which MultiQC cannot share).
 # Idempotent: a second call only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +36,10 @@ make_venv() {  # make_venv DIR PIP-ARGS...
 
 install_debian_packages
 make_venv .venv -c requirements/constraints.txt -e ".[pipeline,lambda,web,dev]"
+# GATK is not packaged for Debian: Maven Central's release, checked jar by jar (SEQPIPE_SKIP_GATK=1 skips it)
+if [[ ${SEQPIPE_SKIP_GATK:-0} != 1 ]]; then
+    bash scripts/install-gatk.sh || { log "GATK install failed (above); SEQPIPE_SKIP_GATK=1 sets up without it"; exit 1; }
+fi
 if [[ ${SEQPIPE_SKIP_INFRA:-0} != 1 ]]; then
     make_venv .venv-infra -r infra/requirements.txt -e .
 fi
