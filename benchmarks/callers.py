@@ -1,0 +1,194 @@
+"""Benchmark: bcftools, FreeBayes and GATK side by side on the seeded 5.5 Mb / 30x case, with/without BQSR.
+
+    .venv/bin/python benchmarks/callers.py [--genome-size 5552609] [--depth 30] [--workdir DIR] [--json F]
+
+Generates the case once (seqpipe simulate, seeded: reference with difficult strata, truth, reads,
+known sites), then runs the workflow twice with --cores 2 and scatter 4: (1) all three callers, BQSR off;
+(2) GATK with BQSR on against the simulated known sites (a copy of run 1's results, so only the GATK
+steps run again). For every caller it prints the CPU and the summed wall time of its own jobs (from the
+rules' benchmark: files: calling per chunk, genotyping, BQSR, gathering) and the SNV / indel precision,
+recall and F1 of its PASS calls per stratum (`seqpipe accuracy`). Last, one chunk is called by
+HaplotypeCaller twice by hand, with Intel GKL's native PairHMM and Smith-Waterman (the default when
+they load) and with GATK's Java implementations, and the ratio of the two is printed.
+Wall times on a shared 2-core machine are noisy: compare CPU, and ratios taken within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from pipeline_vs_by_hand import BIN, REPO, measure
+
+from seqpipe.accuracy import evaluate, strata_in_dir
+from seqpipe.execution.command import snakemake_argv
+
+# each caller's own jobs, by the benchmark files of its rules (results/benchmarks/...)
+CALLER_JOBS = {
+    "bcftools": ["calls/bcftools/sample/*.tsv", "gather_calls/*.bcftools.tsv"],
+    "freebayes": ["calls/freebayes/sample/*.tsv", "gather_calls/*.freebayes.tsv"],
+    "gatk": [
+        "calls/gatk/gvcf/*.tsv",
+        "calls/gatk/sample/*.tsv",
+        "gather_gvcf/*.tsv",
+        "gather_calls/*.gatk.tsv",
+        "recalibrate_base_qualities/*.tsv",
+    ],
+}
+JAVA_PAIRHMM = ["--pair-hmm-implementation", "LOGLESS_CACHING", "--smith-waterman", "JAVA"]
+
+
+def simulate_case(data: Path, genome_size: int, depth: float) -> None:
+    if (data / "manifest.json").exists():
+        return
+    subprocess.run(
+        [str(BIN / "seqpipe"), "simulate", "--outdir", str(data), "--genome-size", str(genome_size),
+         "--samples", f"S1:{depth:g}", "--units-per-sample", "1"],
+        check=True,
+    )  # fmt: skip
+
+
+def run_workflow(data: Path, results: Path, callers: list[str], bqsr: bool) -> None:
+    config = {
+        "samples": str(data / "samples.tsv"),
+        "units": str(data / "units.tsv"),
+        "reference": {"fasta": str(data / "reference" / "genome.fa")},
+        "outdir": str(results),
+        "calling": {
+            "callers": callers,
+            "scatter": 4,
+            "gatk": {"bqsr": bqsr, "known_sites": [str(data / "known_sites" / "known_sites.vcf.gz")]},
+        },
+    }
+    configfile = results.parent / f"config.{'bqsr' if bqsr else 'plain'}.yaml"
+    configfile.write_text(yaml.safe_dump(config))
+    argv = snakemake_argv(
+        "local",
+        profiles=REPO / "profiles",
+        configfile=configfile,
+        extra=["--snakefile", f"{REPO}/Snakefile", "--cores", "2"],
+    )
+    subprocess.run([str(BIN / "python"), "-m", *argv], check=True, cwd=results.parent)
+
+
+def job_times(results: Path, caller: str) -> dict[str, float]:
+    """Summed wall and CPU seconds and the largest RSS of the caller's jobs (Snakemake benchmark files)."""
+    wall = cpu = rss = 0.0
+    jobs = 0
+    for pattern in CALLER_JOBS[caller]:
+        for path in (results / "benchmarks").glob(pattern):
+            with path.open() as f:
+                for row in csv.DictReader(f, delimiter="\t"):
+                    wall += float(row["s"])
+                    cpu += float(row["cpu_time"]) if row["cpu_time"] not in ("", "NA", "-") else 0.0
+                    rss = max(rss, float(row["max_rss"]) if row["max_rss"] not in ("", "NA", "-") else 0.0)
+                    jobs += 1
+    return {"jobs": jobs, "wall_s": wall, "cpu_s": cpu, "max_rss_mb": rss}
+
+
+def accuracy(data: Path, vcf: Path) -> dict:
+    result = evaluate(
+        data / "truth" / "S1.vcf.gz",
+        vcf,
+        data / "reference" / "genome.fa",
+        "S1",
+        strata_in_dir(data / "strata"),
+        None,
+        True,
+    )
+    return {
+        stratum: {kind: {k: s.as_dict()[k] for k in ("precision", "recall", "f1")} for kind, s in by.items()}
+        for stratum, by in result.metrics.items()
+    }
+
+
+def pairhmm_comparison(results: Path, work: Path) -> dict:
+    """HaplotypeCaller by hand on chunk 0, GKL native vs Java implementations."""
+    reference = results / "reference" / "genome.fa"
+    cram = results / "cram" / "S1.cram"
+    bed = results / "reference" / "chunks" / "0.bed"
+    figures = {}
+    for name, extra in (("gkl_native", []), ("java", JAVA_PAIRHMM)):
+        command = ["gatk", "--java-options", "-Xmx2g", "HaplotypeCaller", "-R", str(reference),
+                   "-I", str(cram), "-L", str(bed), "-O", str(work / f"{name}.vcf.gz"), *extra]  # fmt: skip
+        figures[name] = measure([shlex.join(command)], work).__dict__
+    figures["java_over_native_cpu"] = figures["java"]["cpu_s"] / figures["gkl_native"]["cpu_s"]
+    figures["java_over_native_wall"] = figures["java"]["wall_s"] / figures["gkl_native"]["wall_s"]
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--genome-size", type=int, default=5_552_609)
+    parser.add_argument("--depth", type=float, default=30.0)
+    parser.add_argument("--workdir", type=Path, default=REPO / "benchmarks-out" / "callers")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    if not shutil.which("gatk", path=f"{BIN}:{os.environ['PATH']}"):
+        sys.exit("gatk is not installed: bash scripts/install-gatk.sh")
+
+    data = args.workdir / "data"
+    simulate_case(data, args.genome_size, args.depth)
+    plain, recalibrated = args.workdir / "plain" / "results", args.workdir / "bqsr" / "results"
+    for run in (plain.parent, recalibrated.parent):
+        shutil.rmtree(run, ignore_errors=True)
+        run.mkdir(parents=True)
+    run_workflow(data, plain, ["bcftools", "freebayes", "gatk"], bqsr=False)
+    shutil.copytree(plain, recalibrated, symlinks=True)
+    for pattern in CALLER_JOBS["gatk"]:  # only the GATK jobs of run 2 count for it
+        for path in (recalibrated / "benchmarks").glob(pattern):
+            path.unlink()
+    run_workflow(data, recalibrated, ["gatk"], bqsr=True)
+
+    runs = {caller: (plain, caller) for caller in ("bcftools", "freebayes", "gatk")}
+    runs["gatk+bqsr"] = (recalibrated, "gatk")
+    figures: dict = {"case": {"genome_bp": args.genome_size, "depth": args.depth, "scatter": 4, "cores": 2}}
+    for name, (results, caller) in runs.items():
+        figures[name] = {
+            "time": job_times(results, caller),
+            "accuracy": accuracy(data, results / "vcf" / f"S1.{caller}.vcf.gz"),
+        }
+    pairhmm = args.workdir / "pairhmm"
+    shutil.rmtree(pairhmm, ignore_errors=True)
+    pairhmm.mkdir()
+    figures["pairhmm"] = pairhmm_comparison(plain, pairhmm)
+
+    print(f"case: {args.genome_size:,} bp, S1 at {args.depth:g}x, scatter 4, 2 cores; PASS calls")
+    print(f"{'caller':<11}{'jobs':>5}{'CPU s':>9}{'wall s':>9}{'RSS MB':>8}  stratum        "
+          "SNV P / R / F1             indel P / R / F1")  # fmt: skip
+    for name in runs:
+        t, acc = figures[name]["time"], figures[name]["accuracy"]
+        for i, (stratum, by) in enumerate(acc.items()):
+            head = (
+                f"{name:<11}{t['jobs']:>5}{t['cpu_s']:>9.1f}{t['wall_s']:>9.1f}{t['max_rss_mb']:>8.0f}"
+                if i == 0
+                else " " * 42
+            )
+            cells = [
+                " / ".join(
+                    "-" if by[k][m] is None else f"{by[k][m]:.4f}" for m in ("precision", "recall", "f1")
+                )
+                for k in ("SNV", "indel")
+            ]
+            print(f"{head}  {stratum:<14}{cells[0]:<27}{cells[1]}")
+    p = figures["pairhmm"]
+    native, java = p["gkl_native"], p["java"]
+    print(
+        f"HaplotypeCaller on chunk 0: GKL native {native['cpu_s']:.1f} CPU s / {native['wall_s']:.1f} s,"
+        f" Java {java['cpu_s']:.1f} / {java['wall_s']:.1f} s: Java/native CPU "
+        f"{p['java_over_native_cpu']:.2f}, wall {p['java_over_native_wall']:.2f}"
+    )
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
