@@ -76,7 +76,8 @@ def run_workflow(data: Path, results: Path, callers: list[str], bqsr: bool) -> N
         configfile=configfile,
         extra=["--snakefile", f"{REPO}/Snakefile", "--cores", "2"],
     )
-    subprocess.run([str(BIN / "python"), "-m", *argv], check=True, cwd=results.parent)
+    env = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}")
+    subprocess.run([str(BIN / "python"), "-m", *argv], check=True, cwd=results.parent, env=env)
 
 
 def job_times(results: Path, caller: str) -> dict[str, float]:
@@ -132,8 +133,8 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=REPO / "benchmarks-out" / "callers")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
-    if not shutil.which("gatk", path=f"{BIN}:{os.environ['PATH']}"):
-        sys.exit("gatk is not installed: bash scripts/install-gatk.sh")
+    if not (BIN / "gatk").exists():
+        sys.exit(f"gatk is not installed in {BIN}: bash scripts/install-gatk.sh")
 
     data = args.workdir / "data"
     simulate_case(data, args.genome_size, args.depth)
