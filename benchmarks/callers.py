@@ -1,6 +1,6 @@
 """Benchmark: bcftools, FreeBayes and GATK side by side on the seeded 5.5 Mb / 30x case, with/without BQSR.
 
-    .venv/bin/python benchmarks/callers.py [--genome-size 5552609] [--depth 30] [--workdir DIR] [--json F]
+    .venv/bin/python benchmarks/callers.py [--genome-size 5552609] [--depth 30] [--workdir DIR] [--json F] [--reuse]
 
 Generates the case once (seqpipe simulate, seeded: reference with difficult strata, truth, reads,
 known sites), then runs the workflow twice with --cores 2 and scatter 4: (1) all three callers, BQSR off;
@@ -132,6 +132,7 @@ def main() -> None:
     parser.add_argument("--depth", type=float, default=30.0)
     parser.add_argument("--workdir", type=Path, default=REPO / "benchmarks-out" / "callers")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--reuse", action="store_true", help="keep a complete run 1 (BQSR off) of --workdir")
     args = parser.parse_args()
     if not (BIN / "gatk").exists():
         sys.exit(f"gatk is not installed in {BIN}: bash scripts/install-gatk.sh")
@@ -139,13 +140,17 @@ def main() -> None:
     data = args.workdir / "data"
     simulate_case(data, args.genome_size, args.depth)
     plain, recalibrated = args.workdir / "plain" / "results", args.workdir / "bqsr" / "results"
-    for run in (plain.parent, recalibrated.parent):
-        shutil.rmtree(run, ignore_errors=True)
-        run.mkdir(parents=True)
+    if not args.reuse:
+        shutil.rmtree(plain.parent, ignore_errors=True)
+    plain.parent.mkdir(parents=True, exist_ok=True)
     run_workflow(data, plain, ["bcftools", "freebayes", "gatk"], bqsr=False)
+    # Run 2 starts from run 1's CRAMs; GATK's products and job records go, so that all of its steps run
+    # again (the chunk GVCFs are temporary: with the gathered VCF left in place nothing would be redone).
+    shutil.rmtree(recalibrated.parent, ignore_errors=True)
     shutil.copytree(plain, recalibrated, symlinks=True)
-    for pattern in CALLER_JOBS["gatk"]:  # only the GATK jobs of run 2 count for it
-        for path in (recalibrated / "benchmarks").glob(pattern):
+    for pattern in (*CALLER_JOBS["gatk"], "vcf/S1.gatk.*", "vcf/gvcf/S1.gatk.*"):
+        root = recalibrated if pattern.startswith("vcf/") else recalibrated / "benchmarks"
+        for path in root.glob(pattern):
             path.unlink()
     run_workflow(data, recalibrated, ["gatk"], bqsr=True)
 
