@@ -1,13 +1,16 @@
 """Benchmark: bcftools, FreeBayes and GATK side by side on the seeded 5.5 Mb / 30x case, with/without BQSR.
 
-    .venv/bin/python benchmarks/callers.py [--genome-size 5552609] [--depth 30] [--workdir DIR] [--json F] [--reuse]
+    .venv/bin/python benchmarks/callers.py [--genome-size 5552609] [--depth 30] [--workdir DIR]
+        [--json F] [--reuse]
 
 Generates the case once (seqpipe simulate, seeded: reference with difficult strata, truth, reads,
-known sites), then runs the workflow twice with --cores 2 and scatter 4: (1) all three callers, BQSR off;
-(2) GATK with BQSR on against the simulated known sites (a copy of run 1's results, so only the GATK
-steps run again). For every caller it prints the CPU and the summed wall time of its own jobs (from the
-rules' benchmark: files: calling per chunk, genotyping, BQSR, gathering) and the SNV / indel precision,
-recall and F1 of its PASS calls per stratum (`seqpipe accuracy`). Last, one chunk is called by
+known sites) and runs the whole workflow with all three callers (--cores 2, scatter 4, BQSR off). Then,
+under GNU time (CPU of every process, peak RSS of the largest), each caller's steps are run again on
+their own from the same CRAM (`--forcerun` its first rule, the sample's VCF as target: the calling jobs
+of the 4 chunks, genotyping, gathering), and GATK once more with BQSR on against the simulated known
+sites (BaseRecalibrator + ApplyBQSR, then its calling steps) in a copy of the results. For each it
+prints wall and CPU time and the SNV / indel precision, recall and F1 of its PASS calls per stratum
+(`seqpipe accuracy`). Last, one chunk is called by
 HaplotypeCaller twice by hand, with Intel GKL's native PairHMM and Smith-Waterman (the default when
 they load) and with GATK's Java implementations, and the ratio of the two is printed.
 Wall times on a shared 2-core machine are noisy: compare CPU, and ratios taken within one run.
@@ -16,13 +19,12 @@ Wall times on a shared 2-core machine are noisy: compare CPU, and ratios taken w
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import os
 import shlex
 import shutil
 import subprocess
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import yaml
@@ -31,18 +33,8 @@ from pipeline_vs_by_hand import BIN, REPO, measure
 from seqpipe.accuracy import evaluate, strata_in_dir
 from seqpipe.execution.command import snakemake_argv
 
-# each caller's own jobs, by the benchmark files of its rules (results/benchmarks/...)
-CALLER_JOBS = {
-    "bcftools": ["calls/bcftools/sample/*.tsv", "gather_calls/*.bcftools.tsv"],
-    "freebayes": ["calls/freebayes/sample/*.tsv", "gather_calls/*.freebayes.tsv"],
-    "gatk": [
-        "calls/gatk/gvcf/*.tsv",
-        "calls/gatk/sample/*.tsv",
-        "gather_gvcf/*.tsv",
-        "gather_calls/*.gatk.tsv",
-        "recalibrate_base_qualities/*.tsv",
-    ],
-}
+# the rule each caller's steps start from (all later ones follow it)
+FIRST_RULE = {"bcftools": "call_bcftools", "freebayes": "call_freebayes", "gatk": "call_gatk_gvcf"}
 JAVA_PAIRHMM = ["--pair-hmm-implementation", "LOGLESS_CACHING", "--smith-waterman", "JAVA"]
 
 
@@ -56,7 +48,7 @@ def simulate_case(data: Path, genome_size: int, depth: float) -> None:
     )  # fmt: skip
 
 
-def run_workflow(data: Path, results: Path, callers: list[str], bqsr: bool) -> None:
+def write_config(data: Path, results: Path, callers: list[str], bqsr: bool) -> Path:
     config = {
         "samples": str(data / "samples.tsv"),
         "units": str(data / "units.tsv"),
@@ -70,29 +62,17 @@ def run_workflow(data: Path, results: Path, callers: list[str], bqsr: bool) -> N
     }
     configfile = results.parent / f"config.{'bqsr' if bqsr else 'plain'}.yaml"
     configfile.write_text(yaml.safe_dump(config))
+    return configfile
+
+
+def workflow_command(configfile: Path, *extra: str) -> str:
     argv = snakemake_argv(
         "local",
         profiles=REPO / "profiles",
         configfile=configfile,
-        extra=["--snakefile", f"{REPO}/Snakefile", "--cores", "2"],
+        extra=["--snakefile", f"{REPO}/Snakefile", "--cores", "2", *extra],
     )
-    env = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}")
-    subprocess.run([str(BIN / "python"), "-m", *argv], check=True, cwd=results.parent, env=env)
-
-
-def job_times(results: Path, caller: str) -> dict[str, float]:
-    """Summed wall and CPU seconds and the largest RSS of the caller's jobs (Snakemake benchmark files)."""
-    wall = cpu = rss = 0.0
-    jobs = 0
-    for pattern in CALLER_JOBS[caller]:
-        for path in (results / "benchmarks").glob(pattern):
-            with path.open() as f:
-                for row in csv.DictReader(f, delimiter="\t"):
-                    wall += float(row["s"])
-                    cpu += float(row["cpu_time"]) if row["cpu_time"] not in ("", "NA", "-") else 0.0
-                    rss = max(rss, float(row["max_rss"]) if row["max_rss"] not in ("", "NA", "-") else 0.0)
-                    jobs += 1
-    return {"jobs": jobs, "wall_s": wall, "cpu_s": cpu, "max_rss_mb": rss}
+    return shlex.join([str(BIN / "python"), "-m", *argv])
 
 
 def accuracy(data: Path, vcf: Path) -> dict:
@@ -120,7 +100,7 @@ def pairhmm_comparison(results: Path, work: Path) -> dict:
     for name, extra in (("gkl_native", []), ("java", JAVA_PAIRHMM)):
         command = ["gatk", "--java-options", "-Xmx2g", "HaplotypeCaller", "-R", str(reference),
                    "-I", str(cram), "-L", str(bed), "-O", str(work / f"{name}.vcf.gz"), *extra]  # fmt: skip
-        figures[name] = measure([shlex.join(command)], work).__dict__
+        figures[name] = asdict(measure([shlex.join(command)], work))
     figures["java_over_native_cpu"] = figures["java"]["cpu_s"] / figures["gkl_native"]["cpu_s"]
     figures["java_over_native_wall"] = figures["java"]["wall_s"] / figures["gkl_native"]["wall_s"]
     return figures
@@ -143,40 +123,47 @@ def main() -> None:
     if not args.reuse:
         shutil.rmtree(plain.parent, ignore_errors=True)
     plain.parent.mkdir(parents=True, exist_ok=True)
-    run_workflow(data, plain, ["bcftools", "freebayes", "gatk"], bqsr=False)
-    # Run 2 starts from run 1's CRAMs; GATK's products and job records go, so that all of its steps run
-    # again (the chunk GVCFs are temporary: with the gathered VCF left in place nothing would be redone).
+    config = write_config(data, plain, list(FIRST_RULE), bqsr=False)
+    measure([workflow_command(config)], plain.parent)
+
+    figures: dict = {"case": {"genome_bp": args.genome_size, "depth": args.depth, "scatter": 4, "cores": 2}}
+    for caller, rule in FIRST_RULE.items():
+        # the target before --forcerun: its rule list would swallow it
+        target = str(plain / "vcf" / f"S1.{caller}.vcf.gz")
+        timed = measure([workflow_command(config, target, "--forcerun", rule)], plain.parent)
+        figures[caller] = {
+            "time": asdict(timed),
+            "accuracy": accuracy(data, plain / "vcf" / f"S1.{caller}.vcf.gz"),
+        }
+    # BQSR: a copy of run 1 without GATK's products, so that every GATK step runs after the recalibration
     shutil.rmtree(recalibrated.parent, ignore_errors=True)
     shutil.copytree(plain, recalibrated, symlinks=True)
-    for pattern in (*CALLER_JOBS["gatk"], "vcf/S1.gatk.*", "vcf/gvcf/S1.gatk.*"):
-        root = recalibrated if pattern.startswith("vcf/") else recalibrated / "benchmarks"
-        for path in root.glob(pattern):
-            path.unlink()
-    run_workflow(data, recalibrated, ["gatk"], bqsr=True)
+    for path in [*recalibrated.glob("vcf/S1.gatk.*"), *recalibrated.glob("vcf/gvcf/S1.gatk.*")]:
+        path.unlink()
+    config = write_config(data, recalibrated, ["gatk"], bqsr=True)
+    timed = measure(
+        [workflow_command(config, str(recalibrated / "vcf" / "S1.gatk.vcf.gz"))], recalibrated.parent
+    )
+    figures["gatk+bqsr"] = {
+        "time": asdict(timed),
+        "accuracy": accuracy(data, recalibrated / "vcf" / "S1.gatk.vcf.gz"),
+    }
 
-    runs = {caller: (plain, caller) for caller in ("bcftools", "freebayes", "gatk")}
-    runs["gatk+bqsr"] = (recalibrated, "gatk")
-    figures: dict = {"case": {"genome_bp": args.genome_size, "depth": args.depth, "scatter": 4, "cores": 2}}
-    for name, (results, caller) in runs.items():
-        figures[name] = {
-            "time": job_times(results, caller),
-            "accuracy": accuracy(data, results / "vcf" / f"S1.{caller}.vcf.gz"),
-        }
     pairhmm = args.workdir / "pairhmm"
     shutil.rmtree(pairhmm, ignore_errors=True)
     pairhmm.mkdir()
     figures["pairhmm"] = pairhmm_comparison(plain, pairhmm)
 
     print(f"case: {args.genome_size:,} bp, S1 at {args.depth:g}x, scatter 4, 2 cores; PASS calls")
-    print(f"{'caller':<11}{'jobs':>5}{'CPU s':>9}{'wall s':>9}{'RSS MB':>8}  stratum        "
+    print(f"{'caller':<11}{'wall s':>8}{'CPU s':>8}{'RSS MB':>8}{'others':>8}  stratum        "
           "SNV P / R / F1             indel P / R / F1")  # fmt: skip
-    for name in runs:
+    for name in (*FIRST_RULE, "gatk+bqsr"):
         t, acc = figures[name]["time"], figures[name]["accuracy"]
         for i, (stratum, by) in enumerate(acc.items()):
             head = (
-                f"{name:<11}{t['jobs']:>5}{t['cpu_s']:>9.1f}{t['wall_s']:>9.1f}{t['max_rss_mb']:>8.0f}"
+                f"{name:<11}{t['wall_s']:>8.1f}{t['cpu_s']:>8.1f}{t['peak_rss_mb']:>8.0f}{t['others_cpu_s']:>8.1f}"
                 if i == 0
-                else " " * 42
+                else " " * 43
             )
             cells = [
                 " / ".join(
