@@ -251,6 +251,14 @@ def chunk_calls(caller, scope, name):
     return expand(out(f"calls/{caller}/{scope}/{name}.{{chunk}}.{ext}"), chunk=CHUNKS)
 
 
+def group_gvcfs(caller):
+    """Input function of joint genotyping (rules/joint.smk): the kept gVCFs of the group's samples, in
+    the sheet's order."""
+    return lambda wc: expand(
+        out(f"vcf/gvcf/{{sample}}.{caller}.g.vcf.gz"), sample=GROUPS[wc.group]
+    )
+
+
 def stats_of_vcfs():
     """bcftools stats files, one per VCF the run produces (joint VCFs included)."""
     return [

@@ -4,13 +4,6 @@
 # group from its CRAMs (rules/calling.smk).
 
 
-def group_gvcfs(caller):
-    """Input function: the kept gVCFs of the group's samples, in the sheet's order."""
-    return lambda wc: expand(
-        out(f"vcf/gvcf/{{sample}}.{caller}.g.vcf.gz"), sample=GROUPS[wc.group]
-    )
-
-
 # The group's GenomicsDB workspace of the chunk is kept beside the receipt, not declared (Snakemake
 # would delete it before the job): seqpipe.genomicsdb_workspace imports only the group's new samples
 # into it, or rebuilds it when a sample left the group, a gVCF was rewritten or the chunk changed. Under

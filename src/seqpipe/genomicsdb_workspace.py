@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -115,7 +116,9 @@ def update_workspace(
     else:
         (workspace / RECORD).unlink()
     if plan.samples:
-        subprocess.run(import_command(workspace, plan, intervals, heap_mb), check=True)
+        command = import_command(workspace, plan, intervals, heap_mb)
+        print(shlex.join(command), file=sys.stderr, flush=True)
+        subprocess.run(command, check=True)
     record = {"intervals": intervals_digest(intervals), "gvcfs": {s: gvcf_stamp(g) for s, g in gvcfs.items()}}
     (workspace / RECORD).write_text(json.dumps(record, indent=1) + "\n")
     receipt.write_text(
