@@ -113,6 +113,7 @@ def update_workspace(
     )
     if plan.rebuild:
         shutil.rmtree(workspace, ignore_errors=True)
+        workspace.parent.mkdir(parents=True, exist_ok=True)  # under S3 storage nothing else made it
     else:
         (workspace / RECORD).unlink()
     if plan.samples:

@@ -102,7 +102,7 @@ def test_gatk_gvcf_per_sample_and_joint_genotyping(tmp_path: Path, fake_inputs: 
             f"--sample-ploidy {ploidy} -ERC GVCF -O {gvcf}.ploidy{ploidy}.g.vcf.gz"
         ) in commands
     assert f"gatk --java-options -Xmx{heap_mb}m MergeVcfs $parts -O {gvcf}" in commands
-    # a group's kept GVCFs into its GenomicsDB workspace of the chunk (tests/pipeline/test_joint_genotyping.py)
+    # the group's kept GVCFs into its GenomicsDB workspace of the chunk (test_joint_genotyping.py)
     workspace = f"{out}/calls/gatk/joint/fam1.001.genomicsdb"
     assert (
         f"python -m seqpipe.genomicsdb_workspace --workspace {workspace} "

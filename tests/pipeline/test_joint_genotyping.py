@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -177,12 +178,12 @@ def test_the_workspace_imports_only_the_new_sample(cohort_runs: CohortRuns) -> N
 def calls(vcf: Path, sample: str) -> dict[str, str]:
     """The sample's genotype at each record that passes the filters and where it carries an ALT allele."""
     subset = subprocess.run(
-        [f"{VENV_BIN}/bcftools", "view", "-s", sample, "-f", "PASS", "-Ou", str(vcf)],
+        ["bcftools", "view", "-s", sample, "-f", "PASS", "-Ou", str(vcf)],
         capture_output=True,
         check=True,
     )
     query = subprocess.run(
-        [f"{VENV_BIN}/bcftools", "query", "-i", 'GT="alt"', "-f", "%CHROM:%POS:%REF:%ALT\t[%GT]\n"],
+        ["bcftools", "query", "-i", 'GT="alt"', "-f", "%CHROM:%POS:%REF:%ALT\t[%GT]\n"],
         input=subset.stdout,
         capture_output=True,
         check=True,
@@ -192,7 +193,7 @@ def calls(vcf: Path, sample: str) -> dict[str, str]:
 
 def samples_of(vcf: Path) -> list[str]:
     listed = subprocess.run(
-        [f"{VENV_BIN}/bcftools", "query", "-l", str(vcf)], capture_output=True, text=True, check=True
+        ["bcftools", "query", "-l", str(vcf)], capture_output=True, text=True, check=True
     )
     return listed.stdout.split()
 
@@ -264,10 +265,31 @@ def test_other_intervals_rebuild_the_workspace(cohort_runs: CohortRuns, tmp_path
     assert plan.rebuild and "intervals changed" in plan.reason
 
 
-def test_a_workspace_not_kept_between_runs_is_rebuilt(cohort_runs: CohortRuns) -> None:
+def test_a_workspace_not_kept_between_runs_is_rebuilt(cohort_runs: CohortRuns, tmp_path: Path) -> None:
+    """Under S3 storage (--not-kept) the job rebuilds the workspace, where no folder of it exists yet."""
     workspace, gvcfs, intervals = workspace_inputs(cohort_runs)
-    plan = plan_import(workspace, gvcfs, intervals, kept=False)
-    assert plan.rebuild and plan.samples == gvcfs and "S3 storage" in plan.reason
+    assert plan_import(workspace, gvcfs, intervals, kept=False).rebuild
+    job_local = tmp_path / "job" / "calls" / "gatk" / "joint" / "demo.000.genomicsdb"
+    receipt = tmp_path / "demo.000.imports.json"
+    options = ["--workspace", str(job_local), "--intervals", intervals, "--receipt", str(receipt)]
+    pairs = [f"{sample}={gvcf}" for sample, gvcf in gvcfs.items()]
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "seqpipe.genomicsdb_workspace",
+            *options,
+            "--heap-mb",
+            "1024",
+            "--not-kept",
+            *pairs,
+        ],
+        env=dict(os.environ, PATH=f"{VENV_BIN}:{os.environ['PATH']}"),
+        check=True,
+    )
+    done = json.loads(receipt.read_text())
+    assert done["rebuilt"] and "S3 storage" in done["reason"] and done["imported"] == [*FIRST, ADDED]
+    assert workspace_samples(job_local) == [*FIRST, ADDED]
 
 
 def test_deepvariant_gvcfs_are_kept_and_glnexus_joins_them(tmp_path: Path, fake_inputs: dict) -> None:
