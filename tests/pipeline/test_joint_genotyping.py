@@ -192,9 +192,7 @@ def calls(vcf: Path, sample: str) -> dict[str, str]:
 
 
 def samples_of(vcf: Path) -> list[str]:
-    listed = subprocess.run(
-        ["bcftools", "query", "-l", str(vcf)], capture_output=True, text=True, check=True
-    )
+    listed = subprocess.run(["bcftools", "query", "-l", str(vcf)], capture_output=True, text=True, check=True)
     return listed.stdout.split()
 
 
