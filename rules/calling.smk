@@ -259,6 +259,8 @@ rule genotype_gatk:
         log_of("calls/gatk/{scope}/{name}.{chunk}"),
     benchmark:
         benchmark_of("calls/gatk/{scope}/{name}.{chunk}")
+    wildcard_constraints:
+        scope="sample",  # groups: genotype_gatk_joint (rules/joint.smk)
     conda:
         "../envs/gatk4.yaml"
     resources:
@@ -283,20 +285,28 @@ rule genotype_gatk:
         + ") > {log} 2>&1"
 
 
+# Each sample's gVCF (GATK's and DeepVariant's) is kept as an output: joint genotyping reads it
+# (rules/joint.smk), so adding a sample to a group recomputes no other sample's.
 rule gather_gvcf:
     input:
-        expand(out("calls/gatk/gvcf/{{sample}}.{chunk}.g.vcf.gz"), chunk=CHUNKS),
+        expand(
+            out("calls/{caller}/gvcf/{sample}.{chunk}.g.vcf.gz"),
+            chunk=CHUNKS,
+            allow_missing=True,
+        ),
     output:
-        gvcf=out("vcf/gvcf/{sample}.gatk.g.vcf.gz"),
-        tbi=out("vcf/gvcf/{sample}.gatk.g.vcf.gz.tbi"),
+        gvcf=out("vcf/gvcf/{sample}.{caller}.g.vcf.gz"),
+        tbi=out("vcf/gvcf/{sample}.{caller}.g.vcf.gz.tbi"),
     log:
-        log_of("gather_gvcf/{sample}"),
+        log_of("gather_gvcf/{sample}.{caller}"),
     benchmark:
-        benchmark_of("gather_gvcf/{sample}")
+        benchmark_of("gather_gvcf/{sample}.{caller}")
+    wildcard_constraints:
+        caller="|".join(GVCF_CALLERS),
     conda:
         "../envs/bcftools.yaml"
     shell:
-        "(bcftools concat -Oz -o {output.gvcf} "
+        "(bcftools concat --no-version -Oz -o {output.gvcf} "
         + non_empty("{input}")
         + " && tabix -p vcf {output.gvcf}) 2> {log}"
 
@@ -338,34 +348,3 @@ rule call_deepvariant:
             "{output.vcf} {output.gvcf}",
         )
         + ") > {log} 2>&1"
-
-
-rule genotype_deepvariant_joint:
-    input:
-        gvcfs=lambda wc: expand(
-            out("calls/deepvariant/gvcf/{sample}.{{chunk}}.g.vcf.gz"),
-            sample=GROUPS[wc.name],
-        ),
-        bed=out("reference/chunks/{chunk}.bed"),
-    output:
-        temp(out("calls/deepvariant/joint/{name}.{chunk}.bcf")),
-    log:
-        log_of("calls/deepvariant/joint/{name}.{chunk}"),
-    benchmark:
-        benchmark_of("calls/deepvariant/joint/{name}.{chunk}")
-    conda:
-        "../envs/glnexus.yaml"
-    threads: THREADS
-    resources:
-        mem_mb=8192,
-    params:
-        workdir=lambda wc: out(f"calls/deepvariant/tmp/{wc.name}.{wc.chunk}.GLnexus.DB"),
-    shell:
-        "("
-        + unless_empty_chunk(
-            "rm -rf {params.workdir} && glnexus_cli --config DeepVariantWGS --dir {params.workdir} "
-            "--bed {input.bed} --threads {threads} {input.gvcfs} | bcftools view -Ob -o {output} && "
-            "rm -rf {params.workdir}",
-            "{output}",
-        )
-        + ") 2> {log}"

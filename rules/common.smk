@@ -73,6 +73,8 @@ def benchmark_of(path):
 
 
 REFERENCE = out("reference/genome.fa")
+# The callers that write a gVCF per sample, which joint genotyping combines.
+GVCF_CALLERS = ("gatk", "deepvariant")
 CHUNKS = [f"{i:03d}" for i in range(SCATTER)]
 
 
@@ -196,8 +198,12 @@ def vcf_outputs():
         files += expand(
             out("vcf/joint/{group}.{caller}.vcf.gz"), group=GROUPS, caller=CALLERS
         )
-    if "gatk" in CALLERS:
-        files += expand(out("vcf/gvcf/{sample}.gatk.g.vcf.gz"), sample=SAMPLES)
+    # kept for joint genotyping: a sample added to a group recomputes no other's (rules/joint.smk)
+    files += expand(
+        out("vcf/gvcf/{sample}.{caller}.g.vcf.gz"),
+        sample=SAMPLES,
+        caller=[c for c in CALLERS if c in GVCF_CALLERS],
+    )
     return files + [f"{f}.tbi" for f in files]
 
 
@@ -243,6 +249,14 @@ def chunk_calls(caller, scope, name):
     # DeepVariant writes a VCF per sample and chunk; every other path ends in BCF.
     ext = "vcf.gz" if (caller, scope) == ("deepvariant", "sample") else "bcf"
     return expand(out(f"calls/{caller}/{scope}/{name}.{{chunk}}.{ext}"), chunk=CHUNKS)
+
+
+def group_gvcfs(caller):
+    """Input function of joint genotyping (rules/joint.smk): the kept gVCFs of the group's samples, in
+    the sheet's order."""
+    return lambda wc: expand(
+        out(f"vcf/gvcf/{{sample}}.{caller}.g.vcf.gz"), sample=GROUPS[wc.group]
+    )
 
 
 def stats_of_vcfs():

@@ -94,6 +94,7 @@ GROUP_OUTPUTS = tuple(
         rf"vcf/joint/{_GROUP}{_NAME_REST}",
         rf"calls/[^/]+/joint/{_GROUP}{_NAME_REST}",
         rf"calls/deepvariant/tmp/{_GROUP}\.\d+\.GLnexus\.DB/.+",
+        rf"calls/gatk/joint/{_GROUP}\.\d+\.genomicsdb/.+",  # the kept GenomicsDB workspace
         rf"qc/bcftools/joint/{_GROUP}{_NAME_REST}",
         rf"(logs|benchmarks)/(calls/[^/]+|gather_calls|compute_variant_stats)/joint/{_GROUP}{_NAME_REST}",
     )

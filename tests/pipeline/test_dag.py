@@ -102,10 +102,14 @@ def test_gatk_gvcf_per_sample_and_joint_genotyping(tmp_path: Path, fake_inputs: 
             f"--sample-ploidy {ploidy} -ERC GVCF -O {gvcf}.ploidy{ploidy}.g.vcf.gz"
         ) in commands
     assert f"gatk --java-options -Xmx{heap_mb}m MergeVcfs $parts -O {gvcf}" in commands
+    # the group's kept GVCFs into its GenomicsDB workspace of the chunk (test_joint_genotyping.py)
+    workspace = f"{out}/calls/gatk/joint/fam1.001.genomicsdb"
     assert (
-        f"CombineGVCFs -R {out}/reference/genome.fa -V {out}/calls/gatk/gvcf/A.001.g.vcf.gz "
-        f"-V {out}/calls/gatk/gvcf/B.001.g.vcf.gz -L {out}/reference/chunks/001.bed"
+        f"python -m seqpipe.genomicsdb_workspace --workspace {workspace} "
+        f"--intervals {out}/reference/chunks/001.bed --receipt {out}/calls/gatk/joint/fam1.001.imports.json "
+        f"--heap-mb {heap_mb * 3 // 4}  A={out}/vcf/gvcf/A.gatk.g.vcf.gz B={out}/vcf/gvcf/B.gatk.g.vcf.gz"
     ) in commands
+    assert f"-V gendb://{workspace} -L {out}/reference/chunks/001.bed" in commands
     assert "GenotypeGVCFs -R" in commands
 
 

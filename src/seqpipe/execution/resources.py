@@ -61,6 +61,8 @@ RULES: dict[str, RuleResources] = {
     "recalibrate_base_qualities": RuleResources("8192 + 2048 * (attempt - 1)", "480 * attempt", threads=2),
     "call_gatk_gvcf": RuleResources("8192 + 2048 * (attempt - 1)", "720 * attempt", threads=2),
     "genotype_gatk": RuleResources("8192 + 2048 * (attempt - 1)", "240 * attempt", threads=2),
+    # GenomicsDBImport of the group's new gVCFs (all of them on a rebuild), then GenotypeGVCFs
+    "genotype_gatk_joint": RuleResources("8192 + 2048 * (attempt - 1)", "240 * attempt", threads=2),
     "gather_gvcf": RuleResources("2048", "60 * attempt", group="gather"),
     "call_deepvariant": RuleResources(
         "6144 + 1024 * threads + 4096 * (attempt - 1)", "720 * attempt", threads=16
