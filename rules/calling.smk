@@ -31,9 +31,7 @@ rule slice_calling_reads:
     input:
         **CHUNK_OF_CRAMS,
     output:
-        temp(
-            directory(out("calls/slices/{scope}/{name}.{chunk}")),
-        ),
+        slices=temp(directory(out("calls/slices/{scope}/{name}.{chunk}"))),
     log:
         log_of("calls/slices/{scope}/{name}.{chunk}"),
     benchmark:
@@ -43,15 +41,18 @@ rule slice_calling_reads:
         "../envs/samtools.yaml"
     params:
         reference=reference_path,
+        # the shell that follows the slicing: with an identity panel, a sample's slice is genotyped at
+        # the panel's sites (slice_sample_reads, rules/identity.smk)
+        panel="",
     # an empty chunk has nothing to slice (its callers call nothing)
     shell:
         "("
         + FROM_REFERENCE_CACHE
-        + "mkdir -p {output} && if [ -s {input.bed} ]; then "
+        + "mkdir -p {output.slices} && if [ -s {input.bed} ]; then "
         + read_in_place("{input.crams}")
-        + "sh -c 'for cram; do slice={output}/$(basename $cram .cram).bam && "
+        + "sh -c 'for cram; do slice={output.slices}/$(basename $cram .cram).bam && "
         "samtools view --no-PG -M -L {input.bed} -T {params.reference} -O bam,level=1 -o $slice $cram && "
-        "samtools index $slice || exit 1; done' slice {input.crams}; fi) 2> {log}"
+        "samtools index $slice || exit 1; done' slice {input.crams}; fi{params.panel}) 2> {log}"
 
 
 # Ploidy follows each sample's sex (rules/sex.smk): bcftools by region and sex, freebayes by region

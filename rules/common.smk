@@ -138,14 +138,30 @@ def stream_region(bed):
     )
 
 
-def unless_empty_chunk(command, outputs):
-    """Shell that runs `command` when the chunk {input.bed} holds a region, else leaves `outputs` (a
+def unless_empty_chunk(command, outputs, bed="{input.bed}"):
+    """Shell that runs `command` when the chunk `bed` holds a region, else leaves `outputs` (a
     space-separated list) as empty files. A reference with fewer regions (stretches between N gaps, or
     padded targets, which chunks never cut) than chunks has empty chunks, and callers refuse an empty
     region file (bcftools mpileup crashes, freebayes stops); the gathering steps skip empty files.
     """
     empty = " && ".join(f": > {output}" for output in outputs.split())
-    return f"if [ -s {{input.bed}} ]; then {command}; else {empty}; fi"
+    return f"if [ -s {bed} ]; then {command}; else {empty}; fi"
+
+
+def genotype_panel(reads, sites, bed, output):
+    """Shell: one sample's genotype and allele depths (GT:AD) at the panel sites in the chunk `bed`,
+    from `reads` (its CRAM, or the chunk's slice of it), as lines of CHROM, POS, GT:AD, gzipped;
+    an empty file for an empty chunk. -R jumps to the sites through the reads' index, -T keeps
+    those of the chunk. Arguments are paths or placeholders such as "{input.bed}".
+    """
+    return unless_empty_chunk(
+        f"bcftools mpileup --no-version -f {REFERENCE} -R {sites} -T {bed} -d 10000 -q 20 -Q 20 "
+        f"-a FORMAT/AD,FORMAT/DP -Ou {reads} | "
+        f"bcftools call --no-version -m -C alleles -T {sites} -Ou | "
+        f"bcftools query -f '%CHROM\\t%POS[\\t%GT:%AD]\\n' | gzip -n > {output}",
+        output,
+        bed=bed,
+    )
 
 
 def non_empty(files):

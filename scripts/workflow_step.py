@@ -69,6 +69,13 @@ elif smk.rule == "prepare_targets":
     from seqpipe.targets import write_targets
 
     write_targets(smk.input.fai, smk.input.bed, smk.params.padding, smk.output.merged, smk.output.padded)
+elif smk.rule == "gather_identity_panel":
+    from seqpipe.identity.allele_depths import merge_panel_genotypes
+
+    # the parts are expanded sample by sample, every chunk of a sample together
+    chunks = len(smk.input.parts) // len(smk.params.samples)
+    parts = {s: smk.input.parts[i * chunks : (i + 1) * chunks] for i, s in enumerate(smk.params.samples)}
+    merge_panel_genotypes(parts, smk.input.sites, smk.output.depths)
 elif smk.rule == "check_identity":
     from seqpipe.identity.checks import write_identity_qc
 

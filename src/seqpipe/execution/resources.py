@@ -40,6 +40,7 @@ RULES: dict[str, RuleResources] = {
     # SHA-256 of the bundle (FASTA and index, about 9 GB for GRCh38: a minute)
     "checksum_reference": RuleResources("1024", "30 * attempt", group="reference"),
     "prepare_targets": RuleResources("1024", "10", group="reference"),
+    "prepare_identity_sites": RuleResources("1024", "30", group="reference"),
     # reads and alignment: the bulk of the CPU (bwa mem), sort buffers are 768 MiB per thread
     "run_fastqc": RuleResources("2048 * attempt", "120 * attempt", threads=2),
     "map_reads": RuleResources("6144 + 800 * threads + 4096 * (attempt - 1)", "720 * attempt", threads=16),
@@ -52,6 +53,8 @@ RULES: dict[str, RuleResources] = {
     # calling, per reference chunk: single-threaded tools; FreeBayes can balloon in repeats. On AWS Batch
     # the chunk's region of each CRAM is first copied to the job's disk (one pass over its blocks)
     "slice_calling_reads": RuleResources("1024", "120 * attempt"),
+    # the same for one sample, whose slice is then genotyped at the identity panel's sites (minutes)
+    "slice_sample_reads": RuleResources("1024", "120 * attempt"),
     "call_bcftools": RuleResources("2048 * attempt", "240 * attempt"),
     "call_freebayes": RuleResources("4096 + 2048 * (attempt - 1)", "480 * attempt"),
     "gather_calls": RuleResources("2048", "60 * attempt", group="gather"),
@@ -79,8 +82,11 @@ RULES: dict[str, RuleResources] = {
     "compute_alignment_stats": RuleResources("2048", "120 * attempt", group="bam_qc"),
     "compute_coverage": RuleResources("4096", "60 * attempt", group="bam_qc"),
     "compute_target_coverage": RuleResources("4096", "60 * attempt", group="bam_qc"),
-    # every sample at the run's variant sites, then the identity and contamination verdicts
+    # every sample at the run's variant sites (or per sample and chunk at a panel's sites, gathered),
+    # then the identity and contamination verdicts
     "genotype_identity_sites": RuleResources("2048 * attempt", "240 * attempt"),
+    "genotype_identity_panel": RuleResources("1024 * attempt", "60 * attempt"),
+    "gather_identity_panel": RuleResources("1024", "10 * attempt", group="report"),
     "check_identity": RuleResources("1024", "10 * attempt", group="report"),
     # SHA-256 of a sample's FASTQs and CRAM (about 80 GB for a 30x genome)
     "checksum_sample": RuleResources("1024", "60 * attempt", group="bam_qc"),
@@ -114,7 +120,8 @@ GROUP_COMPONENTS = {"bam_qc": 20, "versions": 100}
 # (vCPU, memory) pair (tests/execution/test_profiles.py checks every group and subset on attempts 1-3).
 ALIGNMENT_GROUP = "align_{sample}"
 # Per chunk and calling scope (a sample, or a joint-calling group): the slice of the chunk's region of
-# the CRAMs (rules/calling.smk) and the callers that read it, on one machine: each region read once.
+# the CRAMs (rules/calling.smk), with an identity panel a sample's genotypes at its sites, and the
+# callers that read it, on one machine: each region read once.
 CALLING_GROUP = "call_{scope}_{name}_{chunk}"
 BATCH_GROUPS = {
     **dict.fromkeys(
@@ -125,6 +132,7 @@ BATCH_GROUPS = {
             "create_sequence_dictionary",
             "index_aligner",
             "prepare_targets",
+            "prepare_identity_sites",
             "split_reference",
             "checksum_reference",
         ),
@@ -147,7 +155,9 @@ BATCH_GROUPS = {
         ),
         ALIGNMENT_GROUP,
     ),
-    **dict.fromkeys(("slice_calling_reads", "call_bcftools", "call_freebayes"), CALLING_GROUP),
+    **dict.fromkeys(
+        ("slice_calling_reads", "slice_sample_reads", "call_bcftools", "call_freebayes"), CALLING_GROUP
+    ),
 }
 # A sample's FastQC jobs are not connected to its alignment: all components of a sample's group join.
 BATCH_GROUP_COMPONENTS = {ALIGNMENT_GROUP: 1000}
