@@ -1,12 +1,17 @@
 """Sample identity QC on simulated scenarios: contamination estimates against the mixed-in truth, a
-sample sequenced twice flagged as the same person, unrelated samples and declared relatives not."""
+sample sequenced twice flagged as the same person, unrelated samples and declared relatives not. Every
+scenario runs twice: at the run's own variant sites, and at a fixed panel (identity.sites) of the
+scenario's truth SNPs."""
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
 import pytest
+import yaml
+from identity_panel import identity_panel
 
 from seqpipe.identity.allele_depths import read_allele_depths
 from seqpipe.identity.checks import compare_pairs, identity_verdicts
@@ -18,9 +23,10 @@ from seqpipe.simulate.scenarios import simulate_scenario
 from .conftest import REPO, PipelineRun, snakemake, write_config
 
 IDENTITY_SETTINGS = {"duplicate_max_discordance": 0.1, "related_max_discordance": 0.5, "min_sites": 50}
+SITES = ["own-sites", "panel"]
 
 
-def _run_scenario(tmp: Path, name: str, depth: float, seed: int) -> PipelineRun:
+def _run_scenario(tmp: Path, name: str, depth: float, seed: int, sites: str) -> PipelineRun:
     data = tmp / "data"
     simulate_scenario(
         name,
@@ -42,22 +48,23 @@ def _run_scenario(tmp: Path, name: str, depth: float, seed: int) -> PipelineRun:
         reference={"fasta": str(data / "reference" / "genome.fa")},
         outdir=str(tmp / "results"),
         calling={"callers": ["bcftools"], "scatter": 1},
+        identity={"sites": str(identity_panel(data))} if sites == "panel" else {},
     )
     result = snakemake("--configfile", str(config), "--cores", "2", workdir=tmp)
     assert result.returncode == 0, result.stderr[-5000:]
     return PipelineRun(data, tmp / "results", config, result)
 
 
-@pytest.fixture(scope="module")
-def contaminated(tmp_path_factory: pytest.TempPathFactory) -> PipelineRun:
+@pytest.fixture(scope="module", params=SITES)
+def contaminated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> PipelineRun:
     """X0, X2, X5, X10 with 0/2/5/10 % of donor D's reads, and D itself, at 30x."""
-    return _run_scenario(tmp_path_factory.mktemp("contamination"), "contamination", 30, 3)
+    return _run_scenario(tmp_path_factory.mktemp("contamination"), "contamination", 30, 3, request.param)
 
 
-@pytest.fixture(scope="module")
-def duplicated(tmp_path_factory: pytest.TempPathFactory) -> PipelineRun:
+@pytest.fixture(scope="module", params=SITES)
+def duplicated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> PipelineRun:
     """P1 sequenced twice (P1, P1b), P2 and P3 unrelated, at 25x."""
-    return _run_scenario(tmp_path_factory.mktemp("identity"), "identity", 25, 4)
+    return _run_scenario(tmp_path_factory.mktemp("identity"), "identity", 25, 4, request.param)
 
 
 def _checks(run: PipelineRun, metric: str) -> dict[str, object]:
@@ -99,6 +106,19 @@ def test_a_sample_sequenced_twice_fails_as_the_same_person_and_unrelated_ones_pa
     # the same person twice is no contaminant of itself: none of these samples has foreign DNA
     contamination = _checks(duplicated, "contamination_pct")
     assert all(c.value < 1.5 and c.verdict == PASS for c in contamination.values()), contamination
+
+
+def test_identity_sites_are_the_panels_when_one_is_set_else_the_runs_own(duplicated: PipelineRun):
+    panel = yaml.safe_load(duplicated.config.read_text())["identity"].get("sites")
+    if panel is None:
+        assert duplicated.path("qc/identity/sites.tsv.gz").exists()
+        return
+    with gzip.open(panel, "rt") as fh:
+        listed = {tuple(line.split("\t")[:2]) for line in fh if not line.startswith("#")}
+    with gzip.open(duplicated.path("qc/identity/allele_depths.tsv.gz"), "rt") as fh:
+        genotyped = [tuple(line.split("\t")[:2]) for line in fh.read().splitlines()[1:]]
+    assert len(genotyped) > 0.9 * len(listed) and set(genotyped) <= listed
+    assert not duplicated.path("qc/identity/sites.tsv.gz").exists()
 
 
 def test_a_pair_the_sheet_declares_related_is_not_flagged(duplicated: PipelineRun):
