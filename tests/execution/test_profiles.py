@@ -57,10 +57,10 @@ def _sequencer_run(folder: Path) -> Path:
     return folder
 
 
-def _listed_rules(workdir: Path, **config: object) -> set[str]:
+def _listed_rules(workdir: Path, *options: str, **config: object) -> set[str]:
     configfile = workdir / "run.yaml"
     configfile.write_text(yaml.safe_dump(config))
-    workflow = ["--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir), "--list-rules"]
+    workflow = ["--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir), "--list-rules", *options]
     argv = snakemake_argv("local", profiles=REPO / "profiles", configfile=configfile, extra=workflow)
     done = subprocess.run(
         [sys.executable, "-m", *argv], capture_output=True, text=True, cwd=workdir, timeout=300
@@ -74,7 +74,7 @@ def workflow_rules(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     """The rules Snakemake itself lists for two runs that together take every branch of the workflow:
     from a run folder (every demux rule, Picard), with a bare reference (the workflow indexes it) and samtools
     marking duplicates; and from FASTQ sheets, with an indexed reference, Picard marking duplicates, targets
-    and amplicon mode."""
+    and amplicon mode; and two samples with an identity panel, locally and under S3 storage."""
     base = tmp_path_factory.mktemp("rules")
     bare, indexed = base / "bare.fa", base / "indexed.fa"
     for fasta in (bare, indexed):
@@ -84,9 +84,30 @@ def workflow_rules(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     bed.write_text("chr1\t10\t300\n")
     (base / "samples.tsv").write_text("sample\tgroup\nA\tfam1\n")
     (base / "units.tsv").write_text(f"sample\tunit\tfq1\tfq2\nA\tL1\t{base}/A_R1.fq.gz\t{base}/A_R2.fq.gz\n")
-    for read in ("R1", "R2"):
-        with gzip.open(base / f"A_{read}.fq.gz", "wb"):
+    (base / "pair.tsv").write_text("sample\tgroup\nA\tfam1\nB\tfam1\n")
+    (base / "pair_units.tsv").write_text(
+        "sample\tunit\tfq1\tfq2\n"
+        + "".join(f"{s}\tL1\t{base}/{s}_R1.fq.gz\t{base}/{s}_R2.fq.gz\n" for s in ("A", "B"))
+    )
+    for sample, read in itertools.product(("A", "B"), ("R1", "R2")):
+        with gzip.open(base / f"{sample}_{read}.fq.gz", "wb"):
             pass
+    panel = base / "panel.vcf"
+    panel.write_text(
+        "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\nchr1\t50\t.\tA\tG\t.\t.\t.\n"
+    )
+    subprocess.run(["bgzip", str(panel)], check=True)
+    subprocess.run(["tabix", "-p", "vcf", f"{panel}.gz"], check=True)
+    with_panel = dict(
+        samples=str(base / "pair.tsv"),
+        units=str(base / "pair_units.tsv"),
+        reference={"fasta": str(indexed)},
+        identity={"sites": f"{panel}.gz"},
+        outdir="out",
+    )
+    panel_rules = _listed_rules(base, **with_panel) | _listed_rules(
+        base, "--default-storage-provider", "s3", "--default-storage-prefix", "s3://bucket/run", **with_panel
+    )
     run = _sequencer_run(base / "260101_SIM001_0001_AFLOWCELLX")
     from_sequencer = _listed_rules(
         base,
@@ -106,7 +127,7 @@ def workflow_rules(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
         amplicon={"primers": str(bed)},
         outdir="out",
     )
-    return from_sequencer | from_fastq
+    return from_sequencer | from_fastq | panel_rules
 
 
 def _entry(rule: str) -> str:
@@ -266,11 +287,14 @@ def _batch_profile() -> dict:
     return load_profile("aws-batch")
 
 
-def _levels(duplicates: str, units: int, reused_index: bool) -> dict[str, list[list[str]]]:
-    """Each Batch group's jobs by DAG level (jobs of one level may run side by side)."""
+def _levels(
+    duplicates: str, units: int, reused_index: bool, slicing: str = "slice_calling_reads"
+) -> dict[str, list[list[str]]]:
+    """Each Batch group's jobs by DAG level (jobs of one level may run side by side); `slicing` is the
+    calling chunk's slice rule (slice_sample_reads: a sample's, genotyped at an identity panel)."""
     picard = [["merge_units"], ["mark_duplicates_picard"]]
     marking = [["mark_duplicates"]] if duplicates == "samtools" else picard
-    link = ["link_reference", *(["link_reference_indices"] if reused_index else [])]
+    link = ["link_reference", *(["link_reference_indices"] if reused_index else []), "prepare_identity_sites"]
     index = ["index_reference", "create_sequence_dictionary", *([] if reused_index else ["index_aligner"])]
     return {
         resources.ALIGNMENT_GROUP: [
@@ -280,7 +304,7 @@ def _levels(duplicates: str, units: int, reused_index: bool) -> dict[str, list[l
             ["infer_sex"],
         ],
         "reference": [link, index, ["split_reference", "checksum_reference"]],
-        resources.CALLING_GROUP: [["slice_calling_reads"], ["call_bcftools", "call_freebayes"]],
+        resources.CALLING_GROUP: [[slicing], ["call_bcftools", "call_freebayes"]],
     }
 
 
@@ -290,7 +314,8 @@ def test_batch_group_jobs_ask_for_a_valid_pair(duplicates: str, attempt: int) ->
     """A Batch group job asks for what Snakemake sums over the members it runs side by side (layered
     within the profile's cores), the widest layer winning: that must be a (vCPU, memory) pair AWS Batch
     grants as asked for a sample of 1 to 8 units, a reference with or without the user's aligner index,
-    a calling chunk (its slice, then its single-threaded callers side by side, each at its own size),
+    a calling chunk (its slice, a sample's genotyped at an identity panel or not, then its single-threaded
+    callers side by side, each at its own size),
     and for any part of a group a rerun may need (every subset of its rules)."""
     profile = _batch_profile()
     assert set(profile["groups"].values()) == {
@@ -299,21 +324,21 @@ def test_batch_group_jobs_ask_for_a_valid_pair(duplicates: str, attempt: int) ->
         resources.CALLING_GROUP,
     }
     constraints = Resources({"_cores": Resource("_cores", profile["cores"])})
-    for units in range(1, 9):
-        for reused_index in (False, True):
-            for group, levels in _levels(duplicates, units, reused_index).items():
-                members = {rule for level in levels for rule in level}
-                assert members <= {rule for rule, name in profile["groups"].items() if name == group}
-                for size in range(1, len(members) + 1):
-                    for needed in itertools.combinations(sorted(members), size):
-                        toposorted = [
-                            [_batch_member(rule, attempt) for rule in level if rule in needed]
-                            for level in levels
-                        ]
-                        job = GroupResources.basic_layered([*filter(None, toposorted)], constraints, False)
-                        pair = (job["_cores"], job["mem_mb"])
-                        valid = VALID_RESOURCES_MAPPING.get(pair[1], [])
-                        assert pair[0] in valid, (group, units, needed, pair)
+    for units, reused_index, slicing in itertools.product(
+        range(1, 9), (False, True), ("slice_calling_reads", "slice_sample_reads")
+    ):
+        for group, levels in _levels(duplicates, units, reused_index, slicing).items():
+            members = {rule for level in levels for rule in level}
+            assert members <= {rule for rule, name in profile["groups"].items() if name == group}
+            for size in range(1, len(members) + 1):
+                for needed in itertools.combinations(sorted(members), size):
+                    toposorted = [
+                        [_batch_member(rule, attempt) for rule in level if rule in needed] for level in levels
+                    ]
+                    job = GroupResources.basic_layered([*filter(None, toposorted)], constraints, False)
+                    pair = (job["_cores"], job["mem_mb"])
+                    valid = VALID_RESOURCES_MAPPING.get(pair[1], [])
+                    assert pair[0] in valid, (group, units, needed, pair)
 
 
 @pytest.mark.parametrize("attempt", range(1, RETRIES_MAX + 1))
