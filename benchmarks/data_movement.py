@@ -50,7 +50,6 @@ from emulated_batch import (  # noqa: E402
     head_job_environment,
     upload_tree,
 )
-from identity_panel import KNOWN_SITES, identity_panel  # noqa: E402
 from movement import Report, analyse  # noqa: E402
 from run_directory import make_run_dir  # noqa: E402
 
@@ -61,9 +60,9 @@ VENV_BIN = Path(sys.executable).parent
 BUCKET = "seqpipe-bench-processed"
 RUN_ID = "movement"
 TIMEOUT_S = 3600
-# the demo settings of config/config.yaml, with the data set's identity site panel (make_run_dir copies
-# it to data/known_sites): identity is then genotyped from the calling slices, and no CRAM read again
-CONFIG = {"identity": {"sites": f"data/{KNOWN_SITES}"}}
+# the demo settings of config/config.yaml, with the demo's known sites as the identity site panel:
+# identity is then genotyped from the calling slices, and no CRAM is read again
+CONFIG = {"identity": {"sites": "data/known_sites/known_sites.vcf.gz"}}
 TARGET_RATIO = 1.5
 
 
@@ -190,7 +189,6 @@ def main() -> None:
     if data is None:
         data = workdir / "data"
         subprocess.run([str(VENV_BIN / "seqpipe"), "simulate", "--outdir", str(data)], check=True)
-    identity_panel(data)
     report = run(
         args.workflow.resolve(), data.resolve(), workdir, args.hosts, args.output_uri_is_storage_prefix
     )

@@ -34,9 +34,8 @@ def make_run_dir(run_dir: Path, data: Path, workflow: Path, config: dict) -> Pat
     # only the FASTA: the workflow builds its own indices, as for a fresh reference
     shutil.copy2(data / "reference" / "genome.fa", run_dir / "data" / "reference" / "genome.fa")
     shutil.copytree(data / "reads", run_dir / "data" / "reads")
-    # the identity site panel, when the data set has one (tests/support/identity_panel.py)
-    if (data / "known_sites").is_dir():
-        shutil.copytree(data / "known_sites", run_dir / "data" / "known_sites")
+    # the known sites (BQSR, the identity site panel)
+    shutil.copytree(data / "known_sites", run_dir / "data" / "known_sites")
     shutil.copy2(data / "samples.tsv", run_dir / "samples.tsv")
     header, rows = read_tsv(data / "units.tsv", ("fq1", "fq2"))
     units = [row for _, row in rows]
