@@ -152,12 +152,14 @@ def genotype_panel(reads, sites, bed, output):
     """Shell: one sample's genotype and allele depths (GT:AD) at the panel sites in the chunk `bed`,
     from `reads` (its CRAM, or the chunk's slice of it), as lines of CHROM, POS, GT:AD, gzipped;
     an empty file for an empty chunk. -R jumps to the sites through the reads' index, -T keeps
-    those of the chunk. Arguments are paths or placeholders such as "{input.bed}".
+    those of the chunk; call -A keeps the panel's ALT allele, and so its reads, where the sample is
+    called hom-ref (alone in the call, it would drop them, and with them the reads of foreign DNA the
+    contamination estimate counts). Arguments are paths or placeholders such as "{input.bed}".
     """
     return unless_empty_chunk(
         f"bcftools mpileup --no-version -f {REFERENCE} -R {sites} -T {bed} -d 10000 -q 20 -Q 20 "
         f"-a FORMAT/AD,FORMAT/DP -Ou {reads} | "
-        f"bcftools call --no-version -m -C alleles -T {sites} -Ou | "
+        f"bcftools call --no-version -m -C alleles -A -T {sites} -Ou | "
         f"bcftools query -f '%CHROM\\t%POS[\\t%GT:%AD]\\n' | gzip -n > {output}",
         output,
         bed=bed,
