@@ -26,8 +26,16 @@ from seqpipe.aws.layout import RUN_OUTDIR
 
 REFERENCE_DIR = f"{RUN_OUTDIR}/reference/"
 # not part of the bundle: the bundle's own manifest and the layout a run derives from the reference
-# (the scatter's chunk BEDs, callable and non-PAR X regions, contig lengths, targets)
-NOT_BUNDLE = ("bundle.sha256", "chunks/", "callable.bed", "x_non_par.bed", "contigs.tsv", "targets.")
+# (the scatter's chunk BEDs, callable and non-PAR X regions, contig lengths, targets, identity panel sites)
+NOT_BUNDLE = (
+    "bundle.sha256",
+    "chunks/",
+    "callable.bed",
+    "x_non_par.bed",
+    "contigs.tsv",
+    "targets.",
+    "identity_sites.",
+)
 SOURCES = "snakemake-workflow-sources."
 
 
