@@ -123,7 +123,8 @@ def test_a_rerun_of_haplotypecaller_gives_a_byte_identical_vcf(three_callers: Pi
     vcf = three_callers.path("vcf/S1.gatk.vcf.gz")
     before = vcf.read_bytes()
     rerun = snakemake(
-        "--configfile", str(three_callers.config), "--cores", "2", "--forcerun", "call_gatk_gvcf", str(vcf),
+        "--configfile", str(three_callers.config), "--cores", "2",
+        "--forcerun", "call_gatk_gvcf", "--", str(vcf),
         workdir=three_callers.outdir.parent,
     )  # fmt: skip
     assert rerun.returncode == 0, rerun.stderr[-3000:]
