@@ -46,10 +46,11 @@ def three_callers(pipeline_run: PipelineRun, tmp_path_factory: pytest.TempPathFa
 
 
 @pytest.fixture(scope="module")
-def bqsr_run(three_callers: PipelineRun, tmp_path_factory: pytest.TempPathFactory) -> PipelineRun:
-    known = three_callers.data / "known_sites" / "known_sites.vcf.gz"
+def bqsr_run(pipeline_run: PipelineRun, tmp_path_factory: pytest.TempPathFactory) -> PipelineRun:
+    """GATK alone with BQSR, from the shared run's CRAMs (a copy holds no GATK call to redo)."""
+    known = pipeline_run.data / "known_sites" / "known_sites.vcf.gz"
     calling = {"callers": ["gatk"], "gatk": {"bqsr": True, "known_sites": [str(known)]}}
-    return _run_from_copy(three_callers, tmp_path_factory.mktemp("bqsr"), calling)
+    return _run_from_copy(pipeline_run, tmp_path_factory.mktemp("bqsr"), calling)
 
 
 def _jobs(run: PipelineRun, rule: str) -> int:
