@@ -133,9 +133,11 @@ rule gather_calls:
         reference=reference_path,
         min_qual=CALLING["min_qual"],
         min_depth=CALLING["min_depth"],
+        caller_filters=lambda wc: caller_filters(wc.caller),
     # bcftools 1.16 cannot split multiallelics and drop duplicates (chunk edges) in one norm.
     # Filters mark records in FILTER and never drop them; RefCall marks sites no sample carries
-    # an ALT allele at (freebayes reports such sites). --no-version everywhere: no run dates in
+    # an ALT allele at (freebayes reports such sites); GATK's calls also get its germline hard filters
+    # (seqpipe.gatk_hard_filters). --no-version everywhere: no run dates in
     # the headers, so a rerun gives byte-identical VCFs.
     shell:
         "("
@@ -145,6 +147,7 @@ rule gather_calls:
         + " | "
         "bcftools norm --no-version -f {params.reference} -m- -Ou | "
         "bcftools norm --no-version --rm-dup exact -Ou | "
+        "{params.caller_filters}"
         "bcftools filter --no-version -m+ -s LowQual -e 'QUAL<{params.min_qual}' -Ou | "
         "bcftools filter --no-version -m+ -s LowDepth -e 'INFO/DP<{params.min_depth}' -Ou | "
         "bcftools filter --no-version -m+ -s RefCall -e 'N_PASS(GT=\"alt\")==0' -Oz -o {output.vcf} && "
@@ -164,8 +167,9 @@ use rule gather_calls as gather_joint_calls with:
         benchmark_of("gather_calls/joint/{group}.{caller}")
 
 
-# GATK and DeepVariant run through their conda env or container (--sdm conda / apptainer);
-# neither is packaged for Debian, so the test suite checks their command lines with dry runs.
+# GATK runs from the venv's launcher (scripts/install-gatk.sh) or its conda env (--sdm conda); DeepVariant
+# through its conda env or container, whose model weights cannot be fetched here: the test suite checks
+# its command lines with dry runs.
 
 
 # BaseRecalibrator and ApplyBQSR both read the whole CRAM: under S3 storage it is streamed once.
@@ -174,7 +178,8 @@ rule recalibrate_base_qualities:
         reads=lambda wc: in_place(cram_of(wc.sample)),
         index=lambda wc: in_place(f"{cram_of(wc.sample)}.crai"),
         reference=reference_files(f"{REFERENCE}.fai", out("reference/genome.dict")),
-        known=CALLING["gatk"]["known_sites"],
+        known=KNOWN_SITES,
+        known_index=[known_sites_index(k) or f"{k}.tbi" for k in KNOWN_SITES],
     output:
         cram=temp(out("align/{sample}.recal.cram")),
         crai=temp(out("align/{sample}.recal.cram.crai")),
@@ -202,6 +207,8 @@ rule recalibrate_base_qualities:
         "samtools index {output.cram} {output.crai}) > {log} 2>&1"
 
 
+# One HaplotypeCaller per ploidy that has intervals in this chunk (rules/sex.smk), the parts merged in
+# order: the sample's GVCF of the chunk, which gather_gvcf keeps and joint genotyping reads.
 rule call_gatk_gvcf:
     input:
         reads=lambda wc: in_place(analysis_reads(wc.sample)),
@@ -225,7 +232,6 @@ rule call_gatk_gvcf:
         reference=reference_path,
         reads=reads_for_tool("region"),
         part=lambda wc, output: f"{output.gvcf}.ploidy",
-    # one HaplotypeCaller per ploidy that has intervals in this chunk, then the parts merged in order
     shell:
         "("
         + FROM_REFERENCE_CACHE
@@ -246,41 +252,35 @@ rule call_gatk_gvcf:
         + ") > {log} 2>&1"
 
 
+# The sample's calls of the chunk, genotyped from its GVCF (each sample's ploidy is in its GVCF). GATK's
+# header lines with its command line and run date are dropped: a rerun gives a byte-identical VCF.
 rule genotype_gatk:
     input:
-        gvcfs=lambda wc: expand(
-            out("calls/gatk/gvcf/{sample}.{{chunk}}.g.vcf.gz"),
-            sample=samples_in(wc.scope, wc.name),
-        ),
-        reference=reference_files(out("reference/genome.dict")),
+        gvcf=out("calls/gatk/gvcf/{sample}.{chunk}.g.vcf.gz"),
+        tbi=out("calls/gatk/gvcf/{sample}.{chunk}.g.vcf.gz.tbi"),
+        reference=reference_files(f"{REFERENCE}.fai", out("reference/genome.dict")),
         bed=out("reference/chunks/{chunk}.bed"),
     output:
-        temp(out("calls/gatk/{scope}/{name}.{chunk}.bcf")),
+        temp(out("calls/gatk/sample/{sample}.{chunk}.bcf")),
     log:
-        log_of("calls/gatk/{scope}/{name}.{chunk}"),
+        log_of("calls/gatk/sample/{sample}.{chunk}"),
     benchmark:
-        benchmark_of("calls/gatk/{scope}/{name}.{chunk}")
-    wildcard_constraints:
-        scope="sample",  # groups: genotype_gatk_joint (rules/joint.smk)
+        benchmark_of("calls/gatk/sample/{sample}.{chunk}")
     conda:
         "../envs/gatk4.yaml"
     resources:
         mem_mb=4096,
     params:
         reference=reference_path,
-        variants=lambda wc, input: " ".join(f"-V {g}" for g in input.gvcfs),
-        combined=lambda wc, output: output[0].replace(".bcf", ".combined.g.vcf.gz"),
         genotyped=lambda wc, output: output[0].replace(".bcf", ".genotyped.vcf.gz"),
     shell:
         "("
         + FROM_REFERENCE_CACHE
         + unless_empty_chunk(
-            "gatk --java-options -Xmx{resources.mem_mb}m CombineGVCFs "
-            "-R {params.reference} {params.variants} -L {input.bed} -O {params.combined} && "
             "gatk --java-options -Xmx{resources.mem_mb}m GenotypeGVCFs -R {params.reference} "
-            "-V {params.combined} -L {input.bed} -O {params.genotyped} && "
-            "bcftools view -Ob -o {output} {params.genotyped} && "
-            "rm -f {params.combined}* {params.genotyped}*",
+            "-V {input.gvcf} -L {input.bed} -O {params.genotyped} && "
+            "bcftools view --no-version {params.genotyped} | grep -v '^##GATKCommandLine' | "
+            "bcftools view --no-version -Ob -o {output} && rm -f {params.genotyped}*",
             "{output}",
         )
         + ") > {log} 2>&1"

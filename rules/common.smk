@@ -5,8 +5,10 @@ from snakemake.utils import validate
 
 from snakemake import __version__ as SNAKEMAKE_VERSION
 
+from seqpipe.gatk_hard_filters import caller_filters
 from seqpipe.provenance import VERSION_COMMANDS, tools_used
 from seqpipe.reference.checks import check_reference
+from seqpipe.reference.known_sites import check_known_sites, known_sites_index
 from seqpipe.reference.sex_chromosomes import SexChromosomes
 from seqpipe.sheets import load_sheets, sheets_from_records
 
@@ -19,10 +21,16 @@ CALLERS = CALLING["callers"]
 SCATTER = CALLING["scatter"]
 THREADS = config["mapping"]["threads"]
 SEX_CHROMOSOMES = SexChromosomes.from_config(config["reference"])
-if CALLING["gatk"]["bqsr"] and not CALLING["gatk"]["known_sites"]:
+# Base-quality recalibration of GATK's input, against known sites checked here, before any job (at the
+# head: a cloud job parses the workflow without the user's files).
+BQSR = "gatk" in CALLERS and CALLING["gatk"]["bqsr"]
+KNOWN_SITES = CALLING["gatk"]["known_sites"]
+if BQSR and not KNOWN_SITES:
     raise ValueError(
         "config: calling.gatk.bqsr is true but calling.gatk.known_sites lists no VCF of known variants"
     )
+if BQSR and os.path.exists(config["reference"]["fasta"]):
+    check_known_sites(KNOWN_SITES, config["reference"]["fasta"])
 
 
 def _load_inputs():
@@ -254,7 +262,7 @@ def cram_of(sample):
 
 def analysis_reads(sample):
     """The alignments callers read: the sample's CRAM or, with GATK's BQSR, its recalibrated copy."""
-    if "gatk" in CALLERS and CALLING["gatk"]["bqsr"]:
+    if BQSR:
         return out(f"align/{sample}.recal.cram")
     return cram_of(sample)
 

@@ -8,16 +8,20 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import pysam
 import pytest
 import yaml
 from workflow_layout import fake_inputs as write_fake_inputs
 
+from seqpipe.accuracy import Evaluation, evaluate
 from seqpipe.execution.command import snakemake_argv
 from seqpipe.simulate import SimulationParams, simulate
 from seqpipe.simulate.variants import TruthRates
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = str(Path(sys.executable).parent)
+# F1 floors of every caller on the demo data, against the simulated truth
+FLOORS = {"SNV": 0.99, "indel": 0.95}
 
 
 def snakemake(*args: str, workdir: Path = REPO, timeout: int = 1200) -> subprocess.CompletedProcess:
@@ -59,6 +63,37 @@ class PipelineRun:
 
     def path(self, relative: str) -> Path:
         return self.outdir / relative
+
+    def accuracy(self, sample: str, caller: str, pass_only: bool = False) -> Evaluation:
+        """The caller's VCF of `sample` against the simulated truth."""
+        return evaluate(
+            self.data / "truth" / f"{sample}.vcf.gz",
+            self.path(f"vcf/{sample}.{caller}.vcf.gz"),
+            self.data / "reference" / "genome.fa",
+            sample=sample,
+            pass_only=pass_only,
+        )
+
+    def assert_meets_floors(self, sample: str, caller: str) -> None:
+        result = self.accuracy(sample, caller)
+        for kind, floor in FLOORS.items():
+            assert result.metrics["all"][kind].f1 >= floor, result.table()
+
+    def assert_vcf_contract(self, sample: str, caller: str) -> None:
+        """Valid, indexed, normalized (biallelic records, sorted) and soft-filtered with the defaults
+        (min_qual 20, min_depth 5): the contract of every caller's vcf/{sample}.{caller}.vcf.gz."""
+        vcf = self.path(f"vcf/{sample}.{caller}.vcf.gz")
+        subprocess.run(["bcftools", "view", "-h", str(vcf)], check=True, capture_output=True)
+        with pysam.VariantFile(str(vcf)) as variants:
+            assert {"LowQual", "LowDepth", "RefCall"} <= set(variants.header.filters)
+            records = list(variants)
+            assert next(variants.fetch("chr2", 0, 50_000), None) is not None
+        assert all(len(r.alts or ()) == 1 for r in records)  # norm -m-: multiallelic sites are split
+        positions = [r.pos for r in records if r.chrom == "chr1"]
+        assert positions == sorted(positions)
+        for record in records:
+            assert ("LowQual" in record.filter) == (record.qual < 20)
+            assert ("LowDepth" in record.filter) == (record.info["DP"] < 5)
 
 
 @pytest.fixture(scope="session")

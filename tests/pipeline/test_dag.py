@@ -69,39 +69,19 @@ def test_picard_marks_duplicates_after_merging_units(tmp_path: Path, fake_inputs
     assert "MarkDuplicates -I " in commands and "picard" in commands
 
 
-def test_gatk_gvcf_per_sample_and_joint_genotyping(tmp_path: Path, fake_inputs: dict) -> None:
-    known = tmp_path / "known.vcf.gz"
-    known.write_bytes(b"")
+# The per-sample GATK path and BQSR run for real (test_gatk_calling.py); the joint one is also run for
+# real in test_joint_genotyping.py: here its command lines.
+def test_gatk_joint_genotyping_reads_the_groups_kept_gvcfs_through_genomicsdb(
+    tmp_path: Path, fake_inputs: dict
+) -> None:
     jobs, commands = dry_run(
-        tmp_path,
-        fake_inputs,
-        calling={
-            "callers": ["gatk"],
-            "scatter": 2,
-            "joint": True,
-            "gatk": {"bqsr": True, "known_sites": [str(known)]},
-        },
+        tmp_path, fake_inputs, calling={"callers": ["gatk"], "scatter": 2, "joint": True}
     )
     out = tmp_path / "out"
     # the heap is the job's memory: profiles/local's, from the resource table, capped at this machine
     table_mb = eval(resources.RULES["call_gatk_gvcf"].mem_mb, {"attempt": 1})
     heap_mb = min(table_mb, resources.machine_memory_mb())
-    assert (
-        jobs["recalibrate_base_qualities"] == 3 and jobs["call_gatk_gvcf"] == 6 and jobs["gather_gvcf"] == 3
-    )
-    assert (
-        f"BaseRecalibrator -R {out}/reference/genome.fa -I {out}/cram/A.cram --known-sites {known}"
-        in commands
-    )
-    # one HaplotypeCaller per ploidy on the chunk's intervals of that ploidy (docs/human-genomes.md)
-    gvcf = f"{out}/calls/gatk/gvcf/A.000.g.vcf.gz"
-    for ploidy in (1, 2):
-        assert (
-            f"gatk --java-options -Xmx{heap_mb}m HaplotypeCaller -R {out}/reference/genome.fa "
-            f"-I {out}/align/A.recal.cram -L {out}/calls/ploidy/sample/A.000.gatk_ploidy{ploidy}.bed "
-            f"--sample-ploidy {ploidy} -ERC GVCF -O {gvcf}.ploidy{ploidy}.g.vcf.gz"
-        ) in commands
-    assert f"gatk --java-options -Xmx{heap_mb}m MergeVcfs $parts -O {gvcf}" in commands
+    assert jobs["call_gatk_gvcf"] == 6 and jobs["gather_gvcf"] == 3
     # the group's kept GVCFs into its GenomicsDB workspace of the chunk (test_joint_genotyping.py)
     workspace = f"{out}/calls/gatk/joint/fam1.001.genomicsdb"
     assert (

@@ -11,7 +11,6 @@ from pathlib import Path
 import pysam
 import pytest
 
-from seqpipe.accuracy import evaluate
 from seqpipe.aws import qc
 from seqpipe.aws.repositories import Repositories
 from seqpipe.aws.settings import Settings
@@ -68,18 +67,7 @@ def test_cram_is_readable_with_the_reference_and_matches_its_md5(
 
 @pytest.mark.parametrize("caller", CALLERS)
 def test_vcfs_are_valid_indexed_normalized_and_soft_filtered(pipeline_run: PipelineRun, caller: str) -> None:
-    vcf = pipeline_run.path(f"vcf/S1.{caller}.vcf.gz")
-    subprocess.run(["bcftools", "view", "-h", str(vcf)], check=True, capture_output=True)
-    with pysam.VariantFile(str(vcf)) as variants:
-        assert {"LowQual", "LowDepth", "RefCall"} <= set(variants.header.filters)
-        records = list(variants)
-        assert next(variants.fetch("chr2", 0, 50_000), None) is not None
-    assert all(len(r.alts or ()) == 1 for r in records)  # norm -m-: multiallelic sites are split
-    positions = [r.pos for r in records if r.chrom == "chr1"]
-    assert positions == sorted(positions)
-    for record in records:  # the defaults: min_qual 20, min_depth 5
-        assert ("LowQual" in record.filter) == (record.qual < 20)
-        assert ("LowDepth" in record.filter) == (record.info["DP"] < 5)
+    pipeline_run.assert_vcf_contract("S1", caller)
 
 
 def test_filtered_records_are_kept_not_dropped(pipeline_run: PipelineRun) -> None:
@@ -95,15 +83,7 @@ def test_filtered_records_are_kept_not_dropped(pipeline_run: PipelineRun) -> Non
 def test_accuracy_against_the_truth_meets_the_floors(
     pipeline_run: PipelineRun, sample: str, caller: str
 ) -> None:
-    result = evaluate(
-        pipeline_run.data / "truth" / f"{sample}.vcf.gz",
-        pipeline_run.path(f"vcf/{sample}.{caller}.vcf.gz"),
-        pipeline_run.data / "reference" / "genome.fa",
-        sample=sample,
-    )
-    snv, indel = result.metrics["all"]["SNV"], result.metrics["all"]["indel"]
-    assert snv.f1 >= 0.99, result.table()
-    assert indel.f1 >= 0.95, result.table()
+    pipeline_run.assert_meets_floors(sample, caller)
 
 
 def test_joint_vcf_holds_every_sample_of_the_group(pipeline_run: PipelineRun) -> None:

@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import pysam
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
@@ -52,7 +53,11 @@ def fake_inputs(tmp: Path) -> dict[str, Path]:
 
 def workflow_files(tmp: Path) -> list[WorkflowFile]:
     inputs = fake_inputs(tmp)
-    (tmp / "known.vcf.gz").write_bytes(b"")
+    # known sites that fit the reference (the workflow checks them before any job)
+    (tmp / "known.vcf").write_text(
+        "##fileformat=VCFv4.2\n##contig=<ID=chr1,length=2000>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+    )
+    pysam.tabix_index(str(tmp / "known.vcf"), preset="vcf", force=True)
     config = {
         "samples": str(inputs["samples"]),
         "units": str(inputs["units"]),

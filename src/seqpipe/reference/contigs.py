@@ -59,6 +59,14 @@ def contig_names(fasta: str | Path) -> list[str]:
         return [line[1:].split()[0].decode() for line in fh if line.startswith(b">")]
 
 
+def contig_lengths(fasta: str | Path) -> dict[str, int]:
+    """Each contig's length: from the .fai beside the FASTA, else counted in the FASTA."""
+    fai = Path(f"{fasta}.fai")
+    if fai.is_file():
+        return dict(read_fai(fai))
+    return {name: len(seq) for name, seq in _fasta_records(fasta)}
+
+
 def read_alt(alt: str | Path, contigs: list[str]) -> set[str]:
     """The ALT contigs a bwa .alt file names (SAM records: ALT contig, flag, primary contig, ...).
 
