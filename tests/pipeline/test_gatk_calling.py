@@ -120,17 +120,17 @@ def test_pass_only_accuracy_leaves_out_the_hard_filtered_gatk_calls(three_caller
     assert filtered > 0 and every - passing == filtered
 
 
-def test_a_rerun_of_haplotypecaller_gives_a_byte_identical_vcf(three_callers: PipelineRun) -> None:
-    vcf = three_callers.path("vcf/S1.gatk.vcf.gz")
-    before = vcf.read_bytes()
+def test_a_rerun_of_haplotypecaller_gives_a_byte_identical_vcf_and_gvcf(three_callers: PipelineRun) -> None:
+    vcf, gvcf = three_callers.path("vcf/S1.gatk.vcf.gz"), three_callers.path("vcf/gvcf/S1.gatk.g.vcf.gz")
+    before = vcf.read_bytes(), gvcf.read_bytes()
     rerun = snakemake(
         "--configfile", str(three_callers.config), "--cores", "2",
-        "--forcerun", "call_gatk_gvcf", "--", str(vcf),
+        "--forcerun", "call_gatk_gvcf", "--", str(vcf), str(gvcf),
         workdir=three_callers.outdir.parent,
     )  # fmt: skip
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert (rerun.stdout + rerun.stderr).count("rule call_gatk_gvcf:") == 3
-    assert vcf.read_bytes() == before
+    assert (vcf.read_bytes(), gvcf.read_bytes()) == before
 
 
 def test_bqsr_recalibrates_against_the_known_sites_before_calling(bqsr_run: PipelineRun) -> None:
