@@ -24,6 +24,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -95,7 +96,9 @@ def pairhmm_comparison(results: Path, work: Path) -> dict:
     """HaplotypeCaller by hand on chunk 0, GKL native vs Java implementations."""
     reference = results / "reference" / "genome.fa"
     cram = results / "cram" / "S1.cram"
-    bed = results / "reference" / "chunks" / "0.bed"
+    bed = results / "reference" / "chunks" / "000.bed"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
     figures = {}
     for name, extra in (("gkl_native", []), ("java", JAVA_PAIRHMM)):
         command = ["gatk", "--java-options", "-Xmx2g", "HaplotypeCaller", "-R", str(reference),
@@ -112,7 +115,9 @@ def main() -> None:
     parser.add_argument("--depth", type=float, default=30.0)
     parser.add_argument("--workdir", type=Path, default=REPO / "benchmarks-out" / "callers")
     parser.add_argument("--json", type=Path, help="also write the figures here")
-    parser.add_argument("--reuse", action="store_true", help="keep a complete run 1 (BQSR off) of --workdir")
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep --workdir's run 1 and the phases already measured"
+    )
     args = parser.parse_args()
     if not (BIN / "gatk").exists():
         sys.exit(f"gatk is not installed in {BIN}: bash scripts/install-gatk.sh")
@@ -120,39 +125,42 @@ def main() -> None:
     data = args.workdir / "data"
     simulate_case(data, args.genome_size, args.depth)
     plain, recalibrated = args.workdir / "plain" / "results", args.workdir / "bqsr" / "results"
+    saved = args.workdir / "figures.json"
+    figures: dict = json.loads(saved.read_text()) if args.reuse and saved.exists() else {}
     if not args.reuse:
         shutil.rmtree(plain.parent, ignore_errors=True)
     plain.parent.mkdir(parents=True, exist_ok=True)
     config = write_config(data, plain, list(FIRST_RULE), bqsr=False)
     measure([workflow_command(config)], plain.parent)
 
-    figures: dict = {"case": {"genome_bp": args.genome_size, "depth": args.depth, "scatter": 4, "cores": 2}}
-    for caller, rule in FIRST_RULE.items():
-        # the target before --forcerun: its rule list would swallow it
-        target = str(plain / "vcf" / f"S1.{caller}.vcf.gz")
-        timed = measure([workflow_command(config, target, "--forcerun", rule)], plain.parent)
-        figures[caller] = {
-            "time": asdict(timed),
-            "accuracy": accuracy(data, plain / "vcf" / f"S1.{caller}.vcf.gz"),
-        }
-    # BQSR: a copy of run 1 without GATK's products, so that every GATK step runs after the recalibration
-    shutil.rmtree(recalibrated.parent, ignore_errors=True)
-    shutil.copytree(plain, recalibrated, symlinks=True)
-    for path in [*recalibrated.glob("vcf/S1.gatk.*"), *recalibrated.glob("vcf/gvcf/S1.gatk.*")]:
-        path.unlink()
-    config = write_config(data, recalibrated, ["gatk"], bqsr=True)
-    timed = measure(
-        [workflow_command(config, str(recalibrated / "vcf" / "S1.gatk.vcf.gz"))], recalibrated.parent
-    )
-    figures["gatk+bqsr"] = {
-        "time": asdict(timed),
-        "accuracy": accuracy(data, recalibrated / "vcf" / "S1.gatk.vcf.gz"),
-    }
+    def phase(name: str, run: Callable[[], dict]) -> None:
+        """Each phase's figures are saved as soon as they are measured; --reuse skips the saved ones."""
+        if name not in figures:
+            figures[name] = run()
+            saved.write_text(json.dumps(figures, indent=2))
 
-    pairhmm = args.workdir / "pairhmm"
-    shutil.rmtree(pairhmm, ignore_errors=True)
-    pairhmm.mkdir()
-    figures["pairhmm"] = pairhmm_comparison(plain, pairhmm)
+    def timed_caller(caller: str, rule: str) -> dict:
+        # the target before --forcerun: its rule list would swallow it
+        target = plain / "vcf" / f"S1.{caller}.vcf.gz"
+        timed = measure([workflow_command(config, str(target), "--forcerun", rule)], plain.parent)
+        return {"time": asdict(timed), "accuracy": accuracy(data, target)}
+
+    def timed_bqsr() -> dict:
+        # a copy of run 1 without GATK's products, so that every GATK step runs after the recalibration
+        shutil.rmtree(recalibrated.parent, ignore_errors=True)
+        shutil.copytree(plain, recalibrated, symlinks=True)
+        for path in [*recalibrated.glob("vcf/S1.gatk.*"), *recalibrated.glob("vcf/gvcf/S1.gatk.*")]:
+            path.unlink()
+        target = recalibrated / "vcf" / "S1.gatk.vcf.gz"
+        timed = measure([workflow_command(write_config(data, recalibrated, ["gatk"], True), str(target))],
+                        recalibrated.parent)  # fmt: skip
+        return {"time": asdict(timed), "accuracy": accuracy(data, target)}
+
+    figures["case"] = {"genome_bp": args.genome_size, "depth": args.depth, "scatter": 4, "cores": 2}
+    for caller, rule in FIRST_RULE.items():
+        phase(caller, lambda caller=caller, rule=rule: timed_caller(caller, rule))
+    phase("gatk+bqsr", timed_bqsr)
+    phase("pairhmm", lambda: pairhmm_comparison(plain, args.workdir / "pairhmm"))
 
     print(f"case: {args.genome_size:,} bp, S1 at {args.depth:g}x, scatter 4, 2 cores; PASS calls")
     print(f"{'caller':<11}{'wall s':>8}{'CPU s':>8}{'RSS MB':>8}{'others':>8}  stratum        "
@@ -180,7 +188,7 @@ def main() -> None:
         f"{p['java_over_native_cpu']:.2f}, wall {p['java_over_native_wall']:.2f}"
     )
     if args.json:
-        args.json.write_text(json.dumps(figures, indent=2))
+        shutil.copy(saved, args.json)
 
 
 if __name__ == "__main__":
