@@ -196,8 +196,8 @@ def main() -> None:
         f"HaplotypeCaller on chunk 0: GKL native {native['cpu_s']:.1f} CPU s / {native['wall_s']:.1f} s,"
         f" Java {java['cpu_s']:.1f} / {java['wall_s']:.1f} s: Java/native CPU "
         f"{p['java_over_native_cpu']:.2f}, wall {p['java_over_native_wall']:.2f}; time in PairHMM "
-        f"{native['pairhmm_s']} s native vs {java['pairhmm_s']} s Java, Smith-Waterman "
-        f"{native['smith_waterman_s']} vs {java['smith_waterman_s']} s"
+        f"{native['pairhmm_s']:.2f} s native vs {java['pairhmm_s']:.2f} s Java, Smith-Waterman "
+        f"{native['smith_waterman_s']:.2f} vs {java['smith_waterman_s']:.2f} s"
     )
     if args.json:
         shutil.copy(saved, args.json)
