@@ -48,6 +48,17 @@ def write_config(path: Path, **settings: object) -> Path:
     return path
 
 
+def fake_config(tmp_path: Path, fake_inputs: dict[str, Path], **settings: object) -> Path:
+    """TMP_PATH/config.yaml naming the fake inputs' sheets and reference, plus `settings`."""
+    return write_config(
+        tmp_path / "config.yaml",
+        samples=str(fake_inputs["samples"]),
+        units=str(fake_inputs["units"]),
+        reference={"fasta": str(fake_inputs["reference"])},
+        **settings,
+    )
+
+
 @pytest.fixture
 def fake_inputs(tmp_path: Path) -> dict[str, Path]:
     """Sheets, a two-contig reference and empty FASTQs: enough for dry runs, which read no data."""

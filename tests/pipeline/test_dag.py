@@ -10,7 +10,7 @@ import pytest
 
 from seqpipe.execution import resources
 
-from .conftest import snakemake, write_config
+from .conftest import fake_config, snakemake, write_config
 
 
 def dry_run(tmp_path: Path, inputs: dict[str, Path], **settings: object) -> tuple[Counter, str]:
@@ -94,11 +94,9 @@ def test_gatk_joint_genotyping_reads_the_groups_kept_gvcfs_through_genomicsdb(
 
 
 def test_bqsr_without_known_sites_is_refused(tmp_path: Path, fake_inputs: dict) -> None:
-    config = write_config(
-        tmp_path / "c.yaml",
-        samples=str(fake_inputs["samples"]),
-        units=str(fake_inputs["units"]),
-        reference={"fasta": str(fake_inputs["reference"])},
+    config = fake_config(
+        tmp_path,
+        fake_inputs,
         calling={"callers": ["gatk"], "gatk": {"bqsr": True}},
     )
     result = snakemake("--configfile", str(config), "-n", workdir=tmp_path)

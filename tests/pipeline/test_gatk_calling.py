@@ -17,7 +17,7 @@ import pytest
 from seqpipe.execution import resources
 from seqpipe.gatk_hard_filters import GERMLINE_HARD_FILTERS, SNV
 
-from .conftest import PipelineRun, snakemake, write_config
+from .conftest import PipelineRun, fake_config, snakemake, write_config
 
 SAMPLES = ("S1", "S2")
 CALLERS = ["bcftools", "freebayes", "gatk"]
@@ -193,11 +193,9 @@ def test_bad_known_sites_stop_the_run_before_any_job(
 ) -> None:
     contigs, problem = BAD_KNOWN_SITES[scenario]
     vcf = _known_sites(tmp_path, scenario, contigs)
-    config = write_config(
-        tmp_path / "config.yaml",
-        samples=str(fake_inputs["samples"]),
-        units=str(fake_inputs["units"]),
-        reference={"fasta": str(fake_inputs["reference"])},
+    config = fake_config(
+        tmp_path,
+        fake_inputs,
         outdir=str(tmp_path / "out"),
         calling={"callers": ["gatk"], "gatk": {"bqsr": True, "known_sites": [str(vcf)]}},
     )

@@ -13,7 +13,7 @@ import pytest
 from seqpipe.identity.allele_depths import merge_panel_genotypes, read_allele_depths
 from seqpipe.identity.panel import PanelError, check_panel
 
-from .conftest import snakemake, write_config
+from .conftest import fake_config, snakemake
 
 CONTIGS = {"chr1": 2000, "chr2": 1200}
 
@@ -49,11 +49,9 @@ def test_a_missing_or_unindexed_panel_or_one_without_snps_is_refused_naming_the_
 
 def test_the_workflow_refuses_a_bad_panel_before_any_job(tmp_path: Path, fake_inputs: dict) -> None:
     panel = _panel(tmp_path / "sites.vcf.gz", ["chr1\t10\t.\tA\tG\t.\t.\t.\n", "chrX\t5\t.\tC\tT\t.\t.\t.\n"])
-    config = write_config(
-        tmp_path / "config.yaml",
-        samples=str(fake_inputs["samples"]),
-        units=str(fake_inputs["units"]),
-        reference={"fasta": str(fake_inputs["reference"])},
+    config = fake_config(
+        tmp_path,
+        fake_inputs,
         outdir=str(tmp_path / "results"),
         identity={"sites": str(panel)},
     )

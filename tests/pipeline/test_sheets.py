@@ -8,7 +8,7 @@ import pytest
 
 from seqpipe.sheets import SheetError, load_sheets
 
-from .conftest import REPO, snakemake, write_config
+from .conftest import REPO, fake_config, snakemake
 
 SCHEMAS = REPO / "config" / "schemas"
 
@@ -92,11 +92,9 @@ def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
 def test_bad_sheet_stops_the_workflow_before_any_job(tmp_path: Path, fake_inputs: dict[str, Path]) -> None:
     units = fake_inputs["units"].read_text().replace("B\tL2", "B\tL1")
     fake_inputs["units"].write_text(units)
-    config = write_config(
-        tmp_path / "config.yaml",
-        samples=str(fake_inputs["samples"]),
-        units=str(fake_inputs["units"]),
-        reference={"fasta": str(fake_inputs["reference"])},
+    config = fake_config(
+        tmp_path,
+        fake_inputs,
         outdir=str(tmp_path / "out"),
     )
     result = snakemake("--configfile", str(config), "--cores", "1", workdir=tmp_path)
@@ -106,11 +104,9 @@ def test_bad_sheet_stops_the_workflow_before_any_job(tmp_path: Path, fake_inputs
 
 
 def test_config_with_bad_value_is_refused_with_the_key(tmp_path: Path, fake_inputs: dict[str, Path]) -> None:
-    config = write_config(
-        tmp_path / "config.yaml",
-        samples=str(fake_inputs["samples"]),
-        units=str(fake_inputs["units"]),
-        reference={"fasta": str(fake_inputs["reference"])},
+    config = fake_config(
+        tmp_path,
+        fake_inputs,
         calling={"callers": ["bcftools", "varscan"]},
     )
     result = snakemake("--configfile", str(config), "-n", workdir=tmp_path)

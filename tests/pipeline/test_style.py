@@ -6,18 +6,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .conftest import REPO, snakemake, write_config
+from .conftest import REPO, fake_config, snakemake
 
 BIN = Path(sys.executable).parent
 SNAKEFILES = ["Snakefile", *sorted(str(p.relative_to(REPO)) for p in (REPO / "rules").glob("*.smk"))]
 
 
 def test_snakemake_lint_is_clean(tmp_path: Path, fake_inputs: dict) -> None:
-    config = write_config(
-        tmp_path / "c.yaml",
-        samples=str(fake_inputs["samples"]),
-        units=str(fake_inputs["units"]),
-        reference={"fasta": str(fake_inputs["reference"])},
+    config = fake_config(
+        tmp_path,
+        fake_inputs,
     )
     result = snakemake("--configfile", str(config), "--lint", workdir=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr

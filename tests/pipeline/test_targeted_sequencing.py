@@ -18,7 +18,7 @@ from seqpipe.simulate import SimulationParams
 from seqpipe.simulate.reads import READ_LENGTH
 from seqpipe.simulate.scenarios import simulate_scenario
 
-from .conftest import PipelineRun, snakemake, write_config
+from .conftest import PipelineRun, fake_config, snakemake, write_config
 
 PADDING = 100
 
@@ -126,11 +126,9 @@ def test_exome_20x_share_and_fold_80_agree_with_per_base_depths(exome: PipelineR
 def test_the_targets_bed_is_checked_before_any_job(tmp_path: Path, fake_inputs: dict) -> None:
     bed = tmp_path / "targets.bed"
     bed.write_text("track name=exome\nchr1\t10\t200\nchr7\t5\t50\nchr2\t500\t400\nchr2\t100\t9999\n")
-    config = write_config(
-        tmp_path / "config.yaml",
-        samples=str(fake_inputs["samples"]),
-        units=str(fake_inputs["units"]),
-        reference={"fasta": str(fake_inputs["reference"])},
+    config = fake_config(
+        tmp_path,
+        fake_inputs,
         outdir=str(tmp_path / "results"),
         targets={"bed": str(bed)},
     )
