@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from seqpipe.execution import resources
-
 from .conftest import fake_config, snakemake, write_config
 
 
@@ -67,30 +65,6 @@ def test_picard_marks_duplicates_after_merging_units(tmp_path: Path, fake_inputs
     jobs, commands = dry_run(tmp_path, fake_inputs, duplicates={"tool": "picard"})
     assert jobs["merge_units"] == 3 and jobs["mark_duplicates_picard"] == 3 and "mark_duplicates" not in jobs
     assert "MarkDuplicates -I " in commands and "picard" in commands
-
-
-# The per-sample GATK path and BQSR run for real (test_gatk_calling.py); the joint one is also run for
-# real in test_joint_genotyping.py: here its command lines.
-def test_gatk_joint_genotyping_reads_the_groups_kept_gvcfs_through_genomicsdb(
-    tmp_path: Path, fake_inputs: dict
-) -> None:
-    jobs, commands = dry_run(
-        tmp_path, fake_inputs, calling={"callers": ["gatk"], "scatter": 2, "joint": True}
-    )
-    out = tmp_path / "out"
-    # the heap is the job's memory: profiles/local's, from the resource table, capped at this machine
-    table_mb = eval(resources.RULES["call_gatk_gvcf"].mem_mb, {"attempt": 1})
-    heap_mb = min(table_mb, resources.machine_memory_mb())
-    assert jobs["call_gatk_gvcf"] == 6 and jobs["gather_gvcf"] == 3
-    # the group's kept GVCFs into its GenomicsDB workspace of the chunk (test_joint_genotyping.py)
-    workspace = f"{out}/calls/gatk/joint/fam1.001.genomicsdb"
-    assert (
-        f"python -m seqpipe.genomicsdb_workspace --workspace {workspace} "
-        f"--intervals {out}/reference/chunks/001.bed --receipt {out}/calls/gatk/joint/fam1.001.imports.json "
-        f"--heap-mb {heap_mb * 3 // 4}  A={out}/vcf/gvcf/A.gatk.g.vcf.gz B={out}/vcf/gvcf/B.gatk.g.vcf.gz"
-    ) in commands
-    assert f"-V gendb://{workspace} -L {out}/reference/chunks/001.bed" in commands
-    assert "GenotypeGVCFs -R" in commands
 
 
 def test_bqsr_without_known_sites_is_refused(tmp_path: Path, fake_inputs: dict) -> None:
