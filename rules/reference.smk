@@ -55,9 +55,12 @@ rule link_reference:
     priority: 50
     conda:
         "../envs/samtools.yaml"
-    # A hard link (or a copy across file systems) keeps a plain file that remote storage can upload.
+    # A copy, not a link: Snakemake touches every output after its job, and touching a hard link (or
+    # through a symlink) would date the user's own reference anew, so that every other run reading it
+    # looked out of date and redid everything from alignment on. --reflink=auto makes the copy free where
+    # the file system shares blocks (XFS, Btrfs); a plain file is also what remote storage can upload.
     shell:
-        "(ln -f {input} {output} || cp {input} {output}) 2> {log}"
+        "cp --reflink=auto {input} {output} 2> {log}"
 
 
 if REUSED:
@@ -74,13 +77,14 @@ if REUSED:
         priority: 50
         conda:
             "../envs/samtools.yaml"
+        # copies, as link_reference's
         params:
-            links=" && ".join(
-                f"(ln -f {source} {target} || cp {source} {target})"
+            copies=" && ".join(
+                f"cp --reflink=auto {source} {target}"
                 for source, target in REUSED.values()
             ),
         shell:
-            "{{ {params.links}; }} 2> {log}"
+            "{{ {params.copies}; }} 2> {log}"
 
 
 if "fai" not in REUSED:

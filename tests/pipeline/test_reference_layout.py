@@ -4,6 +4,7 @@ ploidy every caller is given for each sex."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ from seqpipe.ploidy import calling_sex, write_caller_ploidy, write_gatk_interval
 from seqpipe.reference.contigs import DEFAULT_EXCLUDE, ContigSelection, ReferenceError, read_alt
 from seqpipe.reference.regions import read_bed
 from seqpipe.reference.sex_chromosomes import SexChromosomes, check_pars_known
+
+from .conftest import fake_config, snakemake
 
 REPO = Path(__file__).resolve().parents[2]
 GRCH38 = SexChromosomes.from_config({"build": "GRCh38"})
@@ -182,3 +185,21 @@ def test_unknown_sex_is_called_as_inferred(tmp_path: Path) -> None:
     files = [tmp_path / name for name in ("ploidy.txt", "samples.txt", "cnv.bed")]
     write_caller_ploidy(GRCH38, _fai(tmp_path), {"S": calling_sex("unknown", inferred)}, *files)
     assert files[1].read_text() == "S\tU\n" and files[2].read_text() == ""
+
+
+def test_a_second_run_on_the_same_reference_leaves_the_first_one_up_to_date(
+    tmp_path: Path, fake_inputs: dict
+) -> None:
+    """Snakemake touches every output after its job: a reference linked into a run would be re-dated by
+    the next run that links it, and every run before it would look out of date down to alignment."""
+    fasta = fake_inputs["reference"]
+    os.utime(fasta, ns=(10**18, 10**18))  # an old reference, as a shared /refs FASTA is
+    for run in ("first", "second"):
+        config = fake_config(tmp_path, fake_inputs, outdir=str(tmp_path / run))
+        done = snakemake("--configfile", str(config), "--cores", "1", "--until", "link_reference",
+                         workdir=tmp_path)  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+    assert fasta.stat().st_mtime_ns == 10**18
+    config = fake_config(tmp_path, fake_inputs, outdir=str(tmp_path / "first"))
+    again = snakemake("--configfile", str(config), "-n", "--until", "link_reference", workdir=tmp_path)
+    assert again.returncode == 0 and "rule link_reference:" not in again.stdout, again.stdout[-2000:]
