@@ -179,7 +179,7 @@ rule recalibrate_base_qualities:
         index=lambda wc: in_place(f"{cram_of(wc.sample)}.crai"),
         reference=reference_files(f"{REFERENCE}.fai", out("reference/genome.dict")),
         known=KNOWN_SITES,
-        known_index=[known_sites_index(k) or f"{k}.tbi" for k in KNOWN_SITES],
+        known_index=[sites_index(k) or f"{k}.tbi" for k in KNOWN_SITES],
     output:
         cram=temp(out("align/{sample}.recal.cram")),
         crai=temp(out("align/{sample}.recal.cram.crai")),

@@ -8,7 +8,8 @@ from snakemake import __version__ as SNAKEMAKE_VERSION
 from seqpipe.gatk_hard_filters import caller_filters
 from seqpipe.provenance import VERSION_COMMANDS, tools_used
 from seqpipe.reference.checks import check_reference
-from seqpipe.reference.known_sites import check_known_sites, known_sites_index
+from seqpipe.reference.contigs import contig_lengths
+from seqpipe.reference.sites_vcf import check_sites_vcf, sites_index
 from seqpipe.reference.sex_chromosomes import SexChromosomes
 from seqpipe.sheets import load_sheets, sheets_from_records
 
@@ -30,7 +31,13 @@ if BQSR and not KNOWN_SITES:
         "config: calling.gatk.bqsr is true but calling.gatk.known_sites lists no VCF of known variants"
     )
 if BQSR and os.path.exists(config["reference"]["fasta"]):
-    check_known_sites(KNOWN_SITES, config["reference"]["fasta"])
+    for known in KNOWN_SITES:
+        check_sites_vcf(
+            known,
+            contig_lengths(config["reference"]["fasta"]),
+            "calling.gatk.known_sites",
+            records=False,
+        )
 
 
 def _load_inputs():

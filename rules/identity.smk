@@ -6,14 +6,14 @@
 # read again, or else the run's own PASS biallelic SNPs from the first caller, genotyped in one job
 # that reads every CRAM once more.
 
-from seqpipe.identity.panel import check_panel
-from seqpipe.targets import reference_contigs
 
 IDENTITY = config["identity"]
 IDENTITY_PANEL = IDENTITY.get("sites") if len(SAMPLES) >= 2 else None
 # At the head, before any job, like the reference (a cloud job parses the workflow without the files).
 if IDENTITY_PANEL and os.path.exists(SOURCE_FASTA):
-    check_panel(IDENTITY_PANEL, reference_contigs(SOURCE_FASTA))
+    check_sites_vcf(
+        IDENTITY_PANEL, contig_lengths(SOURCE_FASTA), "identity.sites", records=True
+    )
 IDENTITY_SITES = out("reference/identity_sites.tsv.gz")
 
 

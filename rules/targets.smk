@@ -6,12 +6,12 @@
 # place of mark_duplicates: every read of an amplicon starts at its primer, so marking duplicates
 # would collapse the depth to one read per primer pair.
 
-from seqpipe.targets import read_bed, reference_contigs, target_thresholds
+from seqpipe.targets import read_bed, target_thresholds
 
 TARGETS = config.get("targets")
 AMPLICON = config.get("amplicon")
 if TARGETS or AMPLICON:
-    _CONTIGS = reference_contigs(config["reference"]["fasta"])
+    _CONTIGS = contig_lengths(config["reference"]["fasta"])
     if TARGETS:
         read_bed(TARGETS["bed"], _CONTIGS, "targets.bed")
     if AMPLICON:

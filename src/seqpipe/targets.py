@@ -11,29 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from seqpipe.reference.contigs import contig_lengths
 from seqpipe.reference.regions import Region, write_bed
 
 
 class TargetsError(ValueError):
     """A BED file cannot be used; the message names the file and the line."""
-
-
-def reference_contigs(fasta: str | Path) -> dict[str, int]:
-    """Contig lengths from the FASTA's .fai, or (without one) from the FASTA itself."""
-    fai = Path(f"{fasta}.fai")
-    if fai.is_file():
-        with fai.open() as fh:
-            return {f[0]: int(f[1]) for f in (line.split("\t") for line in fh) if f[0]}
-    lengths: dict[str, int] = {}
-    name = None
-    with Path(fasta).open() as fh:
-        for line in fh:
-            if line.startswith(">"):
-                name = line[1:].split()[0]
-                lengths[name] = 0
-            elif name is not None:
-                lengths[name] += len(line.strip())
-    return lengths
 
 
 def read_bed(path: str | Path, contigs: dict[str, int], what: str) -> list[Region]:
@@ -95,7 +78,7 @@ def write_targets(
     fai: str | Path, targets_bed: str | Path, padding: int, merged: str | Path, padded: str | Path
 ) -> None:
     """The run's two target BEDs: the targets merged (coverage QC) and padded (calling, on-target)."""
-    contigs = reference_contigs(str(fai).removesuffix(".fai"))
+    contigs = contig_lengths(str(fai).removesuffix(".fai"))
     regions = read_bed(targets_bed, contigs, "targets.bed")
     write_bed(merged, merge_regions(regions, contigs))
     write_bed(padded, merge_regions(regions, contigs, padding))

@@ -154,8 +154,8 @@ def test_bqsr_recalibrates_against_the_known_sites_before_calling(bqsr_run: Pipe
 # Known-sites VCFs against the two-contig reference of fake_inputs (chr1 2000 bp, chr2 1200 bp).
 GOOD_CONTIGS = "##contig=<ID=chr1,length=2000>\n##contig=<ID=chr2,length=1200>\n"
 BAD_KNOWN_SITES = {
-    "missing": (None, "does not exist"),
-    "not_indexed": (GOOD_CONTIGS, "is not indexed: no {vcf}.tbi or {vcf}.csi"),
+    "missing": (None, "file not found"),
+    "not_indexed": (GOOD_CONTIGS, "not indexed: no {vcf}.tbi or {vcf}.csi"),
     "not_bgzipped": (GOOD_CONTIGS, "cannot be read"),
     "without_contig_lines": ("", "has no ##contig header lines"),
     "of_another_naming": (
@@ -202,5 +202,7 @@ def test_bad_known_sites_stop_the_run_before_any_job(
     done = snakemake("--configfile", str(config), "--cores", "1", workdir=tmp_path)
     assert done.returncode != 0
     printed = done.stdout + done.stderr
-    assert f"known-sites VCF {vcf}" in printed and problem.format(vcf=vcf) in printed, printed[-3000:]
+    assert f"calling.gatk.known_sites: {vcf}: " in printed and problem.format(vcf=vcf) in printed, printed[
+        -3000:
+    ]
     assert not (tmp_path / "out").exists()

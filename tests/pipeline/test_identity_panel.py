@@ -11,15 +11,16 @@ from pathlib import Path
 import pytest
 
 from seqpipe.identity.allele_depths import merge_panel_genotypes, read_allele_depths
-from seqpipe.identity.panel import PanelError, check_panel
+from seqpipe.reference.contigs import ReferenceError
+from seqpipe.reference.sites_vcf import check_sites_vcf
 
 from .conftest import fake_config, snakemake
 
 CONTIGS = {"chr1": 2000, "chr2": 1200}
 
 
-def _panel(path: Path, records: list[str], index: bool = True) -> Path:
-    header = "##fileformat=VCFv4.2\n" + "".join(f"##contig=<ID={c},length={n}>\n" for c, n in CONTIGS.items())
+def _panel(path: Path, records: list[str], index: bool = True, contigs: dict[str, int] = CONTIGS) -> Path:
+    header = "##fileformat=VCFv4.2\n" + "".join(f"##contig=<ID={c},length={n}>\n" for c, n in contigs.items())
     plain = path.with_suffix("")
     plain.write_text(header + "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n" + "".join(records))
     subprocess.run(["bgzip", "-f", str(plain)], check=True)
@@ -30,21 +31,32 @@ def _panel(path: Path, records: list[str], index: bool = True) -> Path:
 
 def test_a_panel_on_a_contig_the_reference_lacks_is_refused_naming_the_file_line_and_contig(tmp_path: Path):
     panel = _panel(tmp_path / "sites.vcf.gz", ["chr1\t10\t.\tA\tG\t.\t.\t.\n", "chr7\t5\t.\tC\tT\t.\t.\t.\n"])
-    with pytest.raises(PanelError) as refused:
-        check_panel(panel, CONTIGS)
+    with pytest.raises(ReferenceError) as refused:
+        check_sites_vcf(panel, CONTIGS, "identity.sites", records=True)
     assert str(refused.value) == f"identity.sites: {panel} line 6: contig 'chr7' is not in the reference"
 
 
 def test_a_missing_or_unindexed_panel_or_one_without_snps_is_refused_naming_the_file(tmp_path: Path):
     missing = tmp_path / "none.vcf.gz"
-    with pytest.raises(PanelError, match=f"identity.sites: {missing}: file not found"):
-        check_panel(missing, CONTIGS)
+    with pytest.raises(ReferenceError, match=f"identity.sites: {missing}: file not found"):
+        check_sites_vcf(missing, CONTIGS, "identity.sites", records=True)
     unindexed = _panel(tmp_path / "unindexed.vcf.gz", ["chr1\t10\t.\tA\tG\t.\t.\t.\n"], index=False)
-    with pytest.raises(PanelError, match=f"identity.sites: {unindexed}: no index"):
-        check_panel(unindexed, CONTIGS)
+    with pytest.raises(ReferenceError, match=f"identity.sites: {unindexed}: not indexed"):
+        check_sites_vcf(unindexed, CONTIGS, "identity.sites", records=True)
     indels = _panel(tmp_path / "indels.vcf.gz", ["chr1\t10\t.\tA\tAG\t.\t.\t.\n"])
-    with pytest.raises(PanelError, match=f"identity.sites: {indels}: no biallelic SNP"):
-        check_panel(indels, CONTIGS)
+    with pytest.raises(ReferenceError, match=f"identity.sites: {indels}: no biallelic SNP"):
+        check_sites_vcf(indels, CONTIGS, "identity.sites", records=True)
+
+
+def test_a_panel_whose_header_gives_a_contig_another_length_is_refused_as_another_build(tmp_path: Path):
+    """Records alone would pass (chr1:10 exists in both builds); the header's length tells them apart."""
+    panel = _panel(tmp_path / "sites.vcf.gz", ["chr1\t10\t.\tA\tG\t.\t.\t.\n"], contigs={"chr1": 2500})
+    with pytest.raises(ReferenceError) as refused:
+        check_sites_vcf(panel, CONTIGS, "identity.sites", records=True)
+    assert str(refused.value).startswith(
+        f"identity.sites: {panel}: does not match the reference: contig 'chr1' has length 2500 there but "
+        "2000 in the reference. It looks like another build"
+    )
 
 
 def test_the_workflow_refuses_a_bad_panel_before_any_job(tmp_path: Path, fake_inputs: dict) -> None:

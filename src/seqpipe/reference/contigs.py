@@ -64,7 +64,16 @@ def contig_lengths(fasta: str | Path) -> dict[str, int]:
     fai = Path(f"{fasta}.fai")
     if fai.is_file():
         return dict(read_fai(fai))
-    return {name: len(seq) for name, seq in _fasta_records(fasta)}
+    lengths: dict[str, int] = {}
+    name = None
+    with Path(fasta).open() as fh:
+        for line in fh:
+            if line.startswith(">"):
+                name = line[1:].split()[0]
+                lengths[name] = 0
+            elif name is not None:
+                lengths[name] += len(line.strip())
+    return lengths
 
 
 def read_alt(alt: str | Path, contigs: list[str]) -> set[str]:
