@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from seqpipe.demux.plan import load_plan
@@ -23,15 +22,3 @@ def test_miseq_sheet_with_trailing_ns_uses_nine_barcode_cycles(shared_testdata: 
     (lane,) = plan.lanes
     assert lane.read_structure == "75T9B3S8B75T"
     assert lane.barcodes[1] == ("10589430", "TAGGGTTAA", "CGATGTTT")
-
-
-def test_index2_is_reverse_complemented_when_runinfo_says_so(simulated_run, tmp_path: Path) -> None:
-    run = tmp_path / "run"
-    shutil.copytree(simulated_run.folder, run)
-    info = run / "RunInfo.xml"
-    index2 = 'Number="3" NumCycles="8" IsIndexedRead="Y"'
-    info.write_text(info.read_text().replace(index2, f'{index2} IsReverseComplement="Y"'))
-    plan = load_plan({"run_folder": str(run)})
-    assert plan.lanes[0].barcodes[0] == ("SAMPLE-1", "TAAGGCGA", "GCGATCTA")
-    forward = load_plan({"run_folder": str(run), "demux": {"index2_reverse_complement": False}})
-    assert forward.lanes[0].barcodes[0] == ("SAMPLE-1", "TAAGGCGA", "TAGATCGC")

@@ -14,15 +14,24 @@ from pathlib import Path
 from typing import Any
 
 from seqpipe.demux.errors import DemuxError
+from seqpipe.demux.orientation import (
+    Index2Rule,
+    Instrument,
+    check_index2_orientation,
+    count_matches,
+    identify_instrument,
+    index2_rule,
+    reverse_complement,
+    sample_index_reads,
+)
 from seqpipe.demux.readstructure import picard_read_structure
 from seqpipe.demux.runfolder import RunCheck, check_run_folder, wait_for_completion
-from seqpipe.demux.runinfo import RunInfo, parse_run_info
+from seqpipe.demux.runinfo import RunInfo, parse_run_info, parse_run_parameters
 from seqpipe.demux.samplesheet import SampleRow, SampleSheet, parse_sample_sheet
 from seqpipe.demux.settings import DemuxSettings, demux_settings
 from seqpipe.demux.validate import check_sheet, samples_by_lane, used_index
 
 UNDETERMINED = "Undetermined"
-_COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,8 @@ class DemuxPlan:
     lanes: tuple[LanePlan, ...]
     check: RunCheck
     outdir: str
+    instrument: Instrument
+    index2: Index2Rule
 
     @property
     def paired(self) -> bool:
@@ -67,17 +78,6 @@ class DemuxPlan:
         return list(dict.fromkeys(s for lane in self.lanes for s in lane.sample_ids))
 
 
-def _reverse_complement(sequence: str) -> str:
-    return sequence.translate(_COMPLEMENT)[::-1]
-
-
-def _index2_reversed(run_info: RunInfo, setting: str | bool) -> bool:
-    if setting == "auto":
-        index_reads = run_info.index_reads
-        return len(index_reads) > 1 and index_reads[1].reverse_complement
-    return bool(setting)
-
-
 def _lane_plan(
     lane: int, rows: list[SampleRow], run_info: RunInfo, sheet: SampleSheet, rc2: bool
 ) -> LanePlan:
@@ -93,7 +93,7 @@ def _lane_plan(
         (
             r.sample_id,
             used_index(r.index),
-            _reverse_complement(used_index(r.index2)) if rc2 else used_index(r.index2),
+            reverse_complement(used_index(r.index2)) if rc2 else used_index(r.index2),
         )
         for r in rows
     )
@@ -118,10 +118,32 @@ def _build(config: dict[str, Any]) -> DemuxPlan:
             raise DemuxError(f"demux.lanes lists lane(s) {unknown} without samples in {sheet_path}")
         by_lane = {lane: rows for lane, rows in by_lane.items() if lane in settings.lanes}
     check = check_run_folder(run_folder, run_info, sorted(by_lane), settings.trust_filter_cluster_count)
-    rc2 = _index2_reversed(run_info, settings.index2_reverse_complement)
-    lanes = tuple(_lane_plan(lane, rows, run_info, sheet, rc2) for lane, rows in by_lane.items())
+    instrument = identify_instrument(run_info, parse_run_parameters(run_folder))
+    rule = index2_rule(run_info, sheet, instrument, settings.index2_reverse_complement)
+    lanes = tuple(
+        _lane_plan(lane, rows, run_info, sheet, rule.reverse_complement) for lane, rows in by_lane.items()
+    )
+    # The override and the check are Picard's: bcl-convert and bcl2fastq read the sheet themselves.
+    if settings.demultiplexer == "picard" and settings.index2_reverse_complement == "auto":
+        for lane in lanes:
+            _check_index2_orientation(run_folder, run_info, lane, check, rule)
     outdir = str(config.get("outdir", "results")).rstrip("/")
-    return DemuxPlan(run_folder, sheet_path, run_info, sheet, settings, lanes, check, outdir)
+    return DemuxPlan(
+        run_folder, sheet_path, run_info, sheet, settings, lanes, check, outdir, instrument, rule
+    )
+
+
+def _check_index2_orientation(
+    run_folder: Path, run_info: RunInfo, lane: LanePlan, check: RunCheck, rule: Index2Rule
+) -> None:
+    """Stop before any job when the lane's index reads say the sheet's i5 is the other way round."""
+    lengths = (len(lane.barcodes[0][1]), len(lane.barcodes[0][2])) if lane.barcodes else (0, 0)
+    if not lengths[1]:
+        return
+    tiles = check.lanes[lane.lane].tiles
+    barcodes, sampled_tiles = sample_index_reads(run_folder, run_info, lane.lane, tiles, lengths)
+    planned = [(i7, i5) for _sample, i7, i5 in lane.barcodes]
+    check_index2_orientation(lane.lane, count_matches(barcodes, planned), rule, sampled_tiles)
 
 
 @functools.lru_cache(maxsize=8)

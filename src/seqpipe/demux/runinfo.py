@@ -114,10 +114,12 @@ class RunParameters:
     application: str
     application_version: str
     rta_version: str
+    # NovaSeq 6000 reagents: 1 = v1.0, 3 = v1.5 (they read i5 in opposite orientations); None elsewhere
+    sbs_consumable_version: int | None = None
 
 
 def parse_run_parameters(run_folder: Path) -> RunParameters | None:
-    """The software that wrote the run, for the QC report; the file's name and case vary by instrument."""
+    """The software and reagents of the run; the file's name and case vary by instrument."""
     for name in ("RunParameters.xml", "runParameters.xml"):
         path = run_folder / name
         if path.is_file():
@@ -130,9 +132,11 @@ def parse_run_parameters(run_folder: Path) -> RunParameters | None:
                         return node.text.strip()
                 return ""
 
+            sbs = first("SbsConsumableVersion")
             return RunParameters(
                 application=first("ApplicationName", "Application"),
                 application_version=first("ApplicationVersion"),
                 rta_version=first("RTAVersion", "RtaVersion"),
+                sbs_consumable_version=int(sbs) if sbs.isdigit() else None,
             )
     return None
