@@ -117,6 +117,7 @@ if config.get("run_folder"):
                 md5=[f"{fq}.md5" for fq in DEMUX.lane_fastqs(_lane)],
                 counts=f"{DEMUX_OUT}/demux/L{_lane.lane:03d}/counts.tsv",
                 unknown=f"{DEMUX_OUT}/demux/L{_lane.lane:03d}/unknown_barcodes.tsv",
+                hopping=f"{DEMUX_OUT}/demux/L{_lane.lane:03d}/index_hopping.tsv",
             log:
                 f"{DEMUX_OUT}/logs/demux/L{_lane.lane:03d}.collect.log",
             benchmark:
@@ -126,7 +127,7 @@ if config.get("run_folder"):
             params:
                 layout=fastq_layout(DEMUX.settings.demultiplexer),
                 lane=_lane.lane,
-                samples=_lane.sample_ids,
+                barcodes=[list(barcode) for barcode in _lane.barcodes],
                 reads=len(DEMUX.reads),
             script:
                 "../scripts/workflow_step.py"
@@ -136,7 +137,7 @@ if config.get("run_folder"):
             expand(
                 f"{DEMUX_OUT}/demux/L{{lane}}/{{name}}",
                 lane=DEMUX_LANES,
-                name=["counts.tsv", "unknown_barcodes.tsv"],
+                name=["counts.tsv", "unknown_barcodes.tsv", "index_hopping.tsv"],
             ),
         output:
             [f"{DEMUX_OUT}/qc/demux/{name}" for name in QC_FILES],

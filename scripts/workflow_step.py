@@ -148,7 +148,7 @@ elif smk.rule.startswith("demux_collect_lane_"):  # one rule per lane: each lane
         Path(smk.input.work),
         smk.params.layout,
         smk.params.lane,
-        smk.params.samples,
+        [tuple(barcode) for barcode in smk.params.barcodes],
         Path(smk.output.fastq[0]).parent,
         Path(smk.output.counts).parent,
         smk.params.reads,

@@ -95,5 +95,5 @@ def test_corrupt_converter_output_is_not_collected(tmp_path: Path) -> None:
     with pytest.raises(
         DemuxError, match=r"Undetermined_L001_R2\.fastq\.gz\.partial: converter output is not a complete"
     ):
-        collect_lane(work, "picard", 1, ["A"], tmp_path / "fastq", tmp_path / "stats", 2)
+        collect_lane(work, "picard", 1, [("A", "ACGTACGT", "")], tmp_path / "fastq", tmp_path / "stats", 2)
     assert list((tmp_path / "fastq").iterdir()) == []

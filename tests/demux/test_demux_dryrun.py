@@ -54,7 +54,13 @@ def test_collection_moves_the_fastqs_bcl_convert_and_bcl2fastq_write(tmp_path: P
     for tool in ("bcl-convert", "bcl2fastq"):
         assert fastq_layout(tool) == "illumina"
     collect_lane(
-        tmp_path / "work", fastq_layout("bcl-convert"), 1, ["A"], tmp_path / "fastq", tmp_path / "stats", 2
+        tmp_path / "work",
+        fastq_layout("bcl-convert"),
+        1,
+        [("A", "ACGTACGT", "TTTTGGGG")],
+        tmp_path / "fastq",
+        tmp_path / "stats",
+        2,
     )
     names = sorted(p.name for p in (tmp_path / "fastq").iterdir())
     assert names == [
@@ -66,6 +72,8 @@ def test_collection_moves_the_fastqs_bcl_convert_and_bcl2fastq_write(tmp_path: P
     assert (
         tmp_path / "stats" / "unknown_barcodes.tsv"
     ).read_text() == "lane\tbarcode\treads\n1\tGGGGGGGG+TTTTTTTT\t1\n"
+    # GGGGGGGG is no sample's i7: unknown, not hopped
+    assert (tmp_path / "stats" / "index_hopping.tsv").read_text() == "lane\tindex_hops\tassigned\n1\t0\t1\n"
 
 
 def test_bcl2fastq_command_line_with_extra_options(simulated_run, demux_workflow, tmp_path) -> None:

@@ -53,6 +53,24 @@ def unknown_barcodes(work: Path, layout: str, undetermined_r1: Path) -> Counter[
         )
 
 
+def index_hops(unknown: Counter[str], barcodes: list[tuple[str, str, str]]) -> int | None:
+    """Undetermined reads whose i7 is one sample's and i5 another's (both exact): index hopping.
+
+    None for a single-indexed lane, where hops cannot be told from unknown barcodes."""
+    if not all(i5 for _sample, _i7, i5 in barcodes):
+        return None
+    i7s, i5s = {i7 for _s, i7, _i5 in barcodes}, {i5 for _s, _i7, i5 in barcodes}
+    pairs = {f"{i7}+{i5}" for _s, i7, i5 in barcodes}
+    return sum(
+        reads
+        for barcode, reads in unknown.items()
+        if barcode not in pairs
+        and barcode.count("+") == 1
+        and barcode.split("+")[0] in i7s
+        and barcode.split("+")[1] in i5s
+    )
+
+
 def digest_and_count(path: Path) -> tuple[str, int]:
     md5 = hashlib.md5()
     with path.open("rb") as raw:
@@ -67,8 +85,16 @@ def digest_and_count(path: Path) -> tuple[str, int]:
 
 
 def collect_lane(
-    work: Path, layout: str, lane: int, samples: list[str], fastq_dir: Path, stats_dir: Path, reads: int
+    work: Path,
+    layout: str,
+    lane: int,
+    barcodes: list[tuple[str, str, str]],
+    fastq_dir: Path,
+    stats_dir: Path,
+    reads: int,
 ) -> None:
+    """`barcodes`: the lane's (sample, Index1, Index2) as the instrument read them (the plan's)."""
+    samples = [sample for sample, _i7, _i5 in barcodes]
     fastq_dir.mkdir(parents=True, exist_ok=True)
     stats_dir.mkdir(parents=True, exist_ok=True)
     renames: list[tuple[Path, Path]] = []
@@ -84,6 +110,11 @@ def collect_lane(
     unknown = unknown_barcodes(work, layout, fastq_dir / f"{UNDETERMINED}_L{lane:03d}_R1.fastq.gz.partial")
     (stats_dir / "unknown_barcodes.tsv").write_text(
         "lane\tbarcode\treads\n" + "".join(f"{lane}\t{b}\t{n}\n" for b, n in unknown.most_common(TOP_UNKNOWN))
+    )
+    hops = index_hops(unknown, barcodes)
+    assigned = sum(n for sample, n in counts.items() if sample != UNDETERMINED)
+    (stats_dir / "index_hopping.tsv").write_text(
+        f"lane\tindex_hops\tassigned\n{lane}\t{'NA' if hops is None else hops}\t{assigned}\n"
     )
     if (work / "barcode_metrics.txt").is_file():  # Picard's per-barcode metrics, read by MultiQC
         renames.append((work / "barcode_metrics.txt", stats_dir / "barcode_metrics.txt"))

@@ -26,6 +26,11 @@ class DemuxSettings:
     threads: int
     min_reads: int
     max_undetermined_percent: float
+    min_percent_q30: float
+    min_percent_pf: float
+    min_density_k_mm2: float | None
+    max_density_k_mm2: float | None
+    max_index_hopping_percent: float
     extra: str
 
 

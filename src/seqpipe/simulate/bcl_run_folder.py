@@ -2,7 +2,8 @@
 
 The folder has what a HiSeq/MiniSeq-era instrument writes and every converter reads: RunInfo.xml,
 RunParameters.xml, SampleSheet.csv, per-lane per-cycle `s_<lane>_<tile>.bcl.gz`, per-tile `.filter` and
-`.locs`, InterOp tile metrics (cluster counts) and the completion markers. Each cluster's position is
+`.locs`, InterOp tile metrics (cluster counts, density) and quality metrics (per-cycle Q-score histograms)
+and the completion markers. Each cluster's position is
 chosen so the read name a converter derives from it (`<instrument>:<run>:<flowcell>:<lane>:<tile>:<x>:<y>`)
 maps back to the simulated read, which lets tests check that every read lands in its sample.
 """
@@ -180,6 +181,21 @@ def _tile_metrics(counts: dict[tuple[int, int], tuple[int, int]]) -> bytes:
     return bytes(records)
 
 
+def _quality_metrics(histograms: dict[tuple[int, int, int], np.ndarray]) -> bytes:
+    """InterOp QMetricsOut.bin version 4: per (lane, tile, cycle), the count of PF base calls at Q1..Q50."""
+    records = bytearray(struct.pack("<BB", 4, 6 + 4 * 50))
+    for (lane, tile, cycle), counts in sorted(histograms.items()):
+        records += struct.pack("<HHH", lane, tile, cycle) + counts.astype("<u4").tobytes()
+    return bytes(records)
+
+
+def quality_histograms(matrix: np.ndarray, passing: Sequence[bool]) -> list[np.ndarray]:
+    """Per cycle of a tile's BCL bytes (clusters x cycles), the PF clusters' calls at Q1..Q50 as RTA counts
+    them for InterOp (no-calls left out)."""
+    quals = matrix[np.asarray(passing, dtype=bool)] >> 2
+    return [np.bincount(column[column > 0].clip(1, 50), minlength=51)[1:] for column in quals.T]
+
+
 def write_run_folder(
     folder: Path,
     clusters_by_lane: dict[int, Sequence[Cluster]],
@@ -194,6 +210,7 @@ def write_run_folder(
     tiles = _tiles(layout)
     written: list[WrittenCluster] = []
     tile_counts: dict[tuple[int, int], tuple[int, int]] = {}
+    histograms: dict[tuple[int, int, int], np.ndarray] = {}
     for lane in lanes:
         lane_clusters = list(clusters_by_lane[lane])
         basecalls = folder / "Data" / "Intensities" / "BaseCalls" / f"L{lane:03d}"
@@ -220,6 +237,8 @@ def write_run_folder(
                 struct.pack("<ifI", 1, 1.0, len(on_tile)) + b"".join(struct.pack("<ff", x, y) for x, y in xy)
             )
             tile_counts[(lane, tile)] = (len(on_tile), sum(passing))
+            for cycle, counts in enumerate(quality_histograms(matrix, passing), start=1):
+                histograms[(lane, tile, cycle)] = counts
             for cluster, ok, (x, y) in zip(on_tile, passing, xy, strict=True):
                 name = (
                     f"{layout.instrument}:{layout.run_number}:{layout.flowcell}:{lane}:{tile}:"
@@ -229,6 +248,7 @@ def write_run_folder(
     interop = folder / "InterOp"
     interop.mkdir(exist_ok=True)
     (interop / "TileMetricsOut.bin").write_bytes(_tile_metrics(tile_counts))
+    (interop / "QMetricsOut.bin").write_bytes(_quality_metrics(histograms))
     (folder / "RunInfo.xml").write_text(_run_info_xml(layout, lanes, cycles))
     (folder / "RunParameters.xml").write_text(
         '<?xml version="1.0"?>\n<RunParameters>\n  <Setup>\n    <ApplicationName>seqpipe bcl_run_folder'
