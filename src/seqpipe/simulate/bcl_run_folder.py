@@ -182,8 +182,11 @@ def _tile_metrics(counts: dict[tuple[int, int], tuple[int, int]]) -> bytes:
 
 
 def _quality_metrics(histograms: dict[tuple[int, int, int], np.ndarray]) -> bytes:
-    """InterOp QMetricsOut.bin version 4: per (lane, tile, cycle), the count of PF base calls at Q1..Q50."""
-    records = bytearray(struct.pack("<BB", 4, 6 + 4 * 50))
+    """InterOp QMetricsOut.bin version 6 without bins: per (lane, tile, cycle), PF base calls at Q1..Q50.
+
+    Version 6 says outright that the histogram is not binned; InterOp reads a version 4 file with few
+    distinct Q-scores as binned by the old HiSeq scheme and reports 0% >= Q30."""
+    records = bytearray(struct.pack("<BBB", 6, 6 + 4 * 50, 0))
     for (lane, tile, cycle), counts in sorted(histograms.items()):
         records += struct.pack("<HHH", lane, tile, cycle) + counts.astype("<u4").tobytes()
     return bytes(records)
