@@ -49,6 +49,7 @@ _NOVASEQ_V15_SBS = 3  # RunParameters <SbsConsumableVersion>: 1 = v1.0 reagents,
 SAMPLED_CLUSTERS = 10_000  # from the first tiles of each lane
 # "Almost all undetermined while the reverse complement would match": fractions of the sampled clusters.
 MAX_MATCHING_WHEN_WRONG, MIN_MATCHING_REVERSED = 0.1, 0.5
+_SHEET_KINDS = {2: "BCL Convert v2 sheet", 1: "v1/IEM sheet", 0: "barcode table"}
 _LETTERS = np.frombuffer(b"ACGTN", dtype=np.uint8)
 _COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
 
@@ -99,13 +100,7 @@ def index2_rule(
             f"BCL Convert v2 sheet on {instrument.describe()}: RunInfo.xml marks Index2 IsReverseComplement, "
             "so the sheet's forward-strand i5 is reverse-complemented",
         )
-    kind = (
-        "BCL Convert v2 sheet"
-        if sheet.version == 2
-        else "v1/IEM sheet"
-        if sheet.version == 1
-        else "barcode table"
-    )
+    kind = _SHEET_KINDS[sheet.version]
     return Index2Rule(False, f"{kind} on {instrument.describe()}: i5 is matched as the sheet lists it")
 
 
@@ -113,13 +108,13 @@ def index2_rule(
 class IndexSample:
     clusters: int
     as_planned: int
-    reversed: int
+    reverse_complemented: int
 
 
 def sample_index_reads(
     run_folder: Path, run_info: RunInfo, lane: int, tiles: Sequence[int], lengths: tuple[int, int]
 ) -> tuple[list[bytes], list[int]]:
-    """Index1+Index2 as read by the PF clusters of the lane's first tiles (about SAMPLED_CLUSTERS), and
+    """Index1+Index2 as read by the PF clusters of the lane's first tiles (up to SAMPLED_CLUSTERS), and
     the tiles read. An index read's first cycles are its barcode's (the sheet's length)."""
     starts, first = [], 1
     for read in run_info.reads:
@@ -133,7 +128,7 @@ def sample_index_reads(
     for tile in tiles:
         passing = filter_mask(lane_dir / f"s_{lane}_{tile}.filter")
         calls = np.stack([tile_calls(lane_dir / f"C{c}.1", lane, tile, passing) for c in cycles], axis=1)
-        letters = np.ascontiguousarray(_LETTERS[calls])
+        letters = np.ascontiguousarray(_LETTERS[calls[: SAMPLED_CLUSTERS - len(barcodes)]])
         barcodes += [row.tobytes() for row in letters]
         read_tiles.append(tile)
         if len(barcodes) >= SAMPLED_CLUSTERS:
@@ -156,7 +151,7 @@ def count_matches(barcodes: Sequence[bytes], planned: Sequence[tuple[str, str]])
 def check_index2_orientation(lane: int, sample: IndexSample, rule: Index2Rule, tiles: Sequence[int]) -> None:
     if not sample.clusters:
         return
-    matching, reversed_ = sample.as_planned / sample.clusters, sample.reversed / sample.clusters
+    matching, reversed_ = sample.as_planned / sample.clusters, sample.reverse_complemented / sample.clusters
     if matching < MAX_MATCHING_WHEN_WRONG and reversed_ >= MIN_MATCHING_REVERSED:
         raise DemuxError(
             f"lane {lane}: the i5 (Index2) orientation looks wrong: of {sample.clusters} clusters passing "

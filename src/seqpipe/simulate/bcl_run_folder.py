@@ -192,11 +192,24 @@ def _quality_metrics(histograms: dict[tuple[int, int, int], np.ndarray]) -> byte
     return bytes(records)
 
 
-def quality_histograms(matrix: np.ndarray, passing: Sequence[bool]) -> list[np.ndarray]:
-    """Per cycle of a tile's BCL bytes (clusters x cycles), the PF clusters' calls at Q1..Q50 as RTA counts
-    them for InterOp (no-calls left out)."""
-    quals = matrix[np.asarray(passing, dtype=bool)] >> 2
+def quality_histograms(quals: np.ndarray, passing: Sequence[bool]) -> list[np.ndarray]:
+    """Per cycle of a tile's Phred scores (clusters x cycles, 0 for a no-call; BCL or CBCL alike), the
+    PF clusters' calls at Q1..Q50 as RTA counts them for InterOp (no-calls left out)."""
+    quals = quals[np.asarray(passing, dtype=bool)]
     return [np.bincount(column[column > 0].clip(1, 50), minlength=51)[1:] for column in quals.T]
+
+
+def write_interop(
+    folder: Path,
+    tile_counts: dict[tuple[int, int], tuple[int, int]],
+    histograms: dict[tuple[int, int, int], np.ndarray],
+) -> None:
+    """InterOp/ of a run: tile metrics from (lane, tile) -> (clusters, passing filter) and quality metrics
+    from (lane, tile, cycle) -> quality_histograms' counts."""
+    interop = folder / "InterOp"
+    interop.mkdir(exist_ok=True)
+    (interop / "TileMetricsOut.bin").write_bytes(_tile_metrics(tile_counts))
+    (interop / "QMetricsOut.bin").write_bytes(_quality_metrics(histograms))
 
 
 def write_run_folder(
@@ -240,7 +253,7 @@ def write_run_folder(
                 struct.pack("<ifI", 1, 1.0, len(on_tile)) + b"".join(struct.pack("<ff", x, y) for x, y in xy)
             )
             tile_counts[(lane, tile)] = (len(on_tile), sum(passing))
-            for cycle, counts in enumerate(quality_histograms(matrix, passing), start=1):
+            for cycle, counts in enumerate(quality_histograms(matrix >> 2, passing), start=1):
                 histograms[(lane, tile, cycle)] = counts
             for cluster, ok, (x, y) in zip(on_tile, passing, xy, strict=True):
                 name = (
@@ -248,10 +261,7 @@ def write_run_folder(
                     f"{round(10 * x + 1000)}:{round(10 * y + 1000)}"
                 )
                 written.append(WrittenCluster(cluster, lane, tile, ok, name))
-    interop = folder / "InterOp"
-    interop.mkdir(exist_ok=True)
-    (interop / "TileMetricsOut.bin").write_bytes(_tile_metrics(tile_counts))
-    (interop / "QMetricsOut.bin").write_bytes(_quality_metrics(histograms))
+    write_interop(folder, tile_counts, histograms)
     (folder / "RunInfo.xml").write_text(_run_info_xml(layout, lanes, cycles))
     (folder / "RunParameters.xml").write_text(
         '<?xml version="1.0"?>\n<RunParameters>\n  <Setup>\n    <ApplicationName>seqpipe bcl_run_folder'
