@@ -49,6 +49,7 @@ def test_cli_validate_summarises_a_good_run(simulated_run) -> None:
     result = _seqpipe("validate", str(simulated_run.folder))
     assert result.returncode == 0, result.stderr
     assert "lane 1: 3 samples, 2 tiles, 94 clusters (92 PF), READ_STRUCTURE=36T8B8B36T" in result.stdout
+    assert "i5 (Index2): v1/IEM sheet on the instrument (model not recognised from its ID)" in result.stdout
     assert result.stdout.rstrip().endswith("ready to demultiplex")
 
 

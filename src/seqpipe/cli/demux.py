@@ -43,6 +43,7 @@ def validate(
             f"lane {lane.lane}: {len(lane.samples)} samples, {len(summary.tiles)} tiles, "
             f"{summary.clusters} clusters ({summary.passing_filter} PF), READ_STRUCTURE={lane.read_structure}"
         )
+    click.echo(f"i5 (Index2): {plan.index2.why}")
     for fix in plan.check.locs_fixes:
         click.echo(
             f"stale locs header (will use the filter file's count {fix.clusters}): {fix.relative_path}"
