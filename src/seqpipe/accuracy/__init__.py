@@ -7,6 +7,7 @@ representations of the same change within a few bp. See docs/demo-data.md.
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pysam
 
 from seqpipe.accuracy.calls import AccuracyInputError, check_vcf, load_calls, reference_contigs
 from seqpipe.accuracy.compare import match
+from seqpipe.accuracy.header_repair import repair_header
 from seqpipe.accuracy.metrics import TYPES, Scores, read_stratum, stratified
 
 __all__ = ["AccuracyInputError", "Evaluation", "evaluate", "strata_in_dir"]
@@ -30,6 +32,8 @@ class Evaluation:
     pass_only: bool
     rescued_clusters: int
     metrics: dict[str, dict[str, Scores]] = field(default_factory=dict)
+    # Header lines declared for what a VCF used without declaring (see header_repair), one message each.
+    repairs: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {
@@ -41,6 +45,7 @@ class Evaluation:
             "min_qual": self.min_qual,
             "pass_only": self.pass_only,
             "rescued_clusters": self.rescued_clusters,
+            "repairs": self.repairs,
             "metrics": {
                 name: {kind: s.as_dict() for kind, s in by_type.items()}
                 for name, by_type in self.metrics.items()
@@ -88,22 +93,30 @@ def evaluate(
     pass_only: bool = False,
 ) -> Evaluation:
     contigs = reference_contigs(reference)
-    samples = {
-        role: check_vcf(path, role, sample, reference, contigs)
-        for role, path in (("truth", truth), ("query", query))
-    }
     indexes = {name: read_stratum(name, bed) for name, bed in (strata or {}).items()}
     if "all" in indexes or "other" in indexes:
         raise AccuracyInputError("strata may not be named 'all' or 'other' (those are reported anyway)")
-    truth_calls = load_calls(truth, "truth", samples["truth"], reference)
+    paths = {"truth": truth, "query": query}
+    with tempfile.TemporaryDirectory(prefix="seqpipe-accuracy-") as workdir:
+        repaired = {
+            role: repair_header(p, role, contigs, reference, Path(workdir)) for role, p in paths.items()
+        }
+        samples = {
+            role: check_vcf(repaired[role].path, role, sample, reference, contigs, shown=p)
+            for role, p in paths.items()
+        }
+        calls = {
+            role: load_calls(repaired[role].path, role, samples[role], reference, shown=p)
+            for role, p in paths.items()
+        }
     query_calls = [
         c
-        for c in load_calls(query, "query", samples["query"], reference)
+        for c in calls["query"]
         if (min_qual is None or c.qual is None or c.qual >= min_qual) and (c.passed or not pass_only)
     ]
     with pysam.FastaFile(str(reference)) as fasta:
         matching = match(
-            truth_calls, query_calls, lambda chrom, start, end: fasta.fetch(chrom, start - 1, end).upper()
+            calls["truth"], query_calls, lambda chrom, start, end: fasta.fetch(chrom, start - 1, end).upper()
         )
     return Evaluation(
         truth=truth,
@@ -115,4 +128,5 @@ def evaluate(
         pass_only=pass_only,
         rescued_clusters=matching.rescued_clusters,
         metrics=stratified(matching, indexes),
+        repairs=[message for r in repaired.values() for message in r.repairs],
     )

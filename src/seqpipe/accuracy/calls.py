@@ -39,59 +39,63 @@ class Call:
         return self.pos + len(self.ref) - 1
 
 
-def _bcftools(args: list[str], path: Path, role: str) -> str:
+def _bcftools(args: list[str], path: Path, role: str, shown: Path) -> str:
     done = subprocess.run(["bcftools", *args, str(path)], capture_output=True, text=True)
     if done.returncode != 0:
         detail = done.stderr.strip().splitlines()
         raise AccuracyInputError(
-            f"{role} VCF {path} is not a readable VCF/BCF: {detail[-1] if detail else 'error'}"
+            f"{role} VCF {shown} is not a readable VCF/BCF: {detail[-1] if detail else 'error'}"
         )
     return done.stdout
 
 
-def reference_contigs(reference: Path) -> set[str]:
+def reference_contigs(reference: Path) -> dict[str, int | None]:
+    """Contig -> length from the reference's .fai; lengths are None when the FASTA has no index."""
     if not reference.is_file():
         raise AccuracyInputError(f"reference FASTA not found: {reference}")
     fai = Path(f"{reference}.fai")
     if fai.is_file():
-        return {line.split("\t", 1)[0] for line in fai.read_text().splitlines() if line}
+        rows = (line.split("\t") for line in fai.read_text().splitlines() if line)
+        return {row[0]: int(row[1]) for row in rows}
     with reference.open("rb") as f:
         if f.read(1) != b">":
             raise AccuracyInputError(f"reference {reference} is not a FASTA file (no '>' header on line 1)")
         f.seek(0)
-        return {line[1:].split()[0].decode() for line in f if line.startswith(b">")}
+        return {line[1:].split()[0].decode(): None for line in f if line.startswith(b">")}
 
 
-def check_vcf(path: Path, role: str, wanted: str | None, reference: Path, ref_contigs: set[str]) -> str:
-    """Check the VCF can be compared and return the sample to read (`wanted`, or the only one)."""
+def check_vcf(
+    path: Path,
+    role: str,
+    wanted: str | None,
+    reference: Path,
+    ref_contigs: dict[str, int | None],
+    shown: Path | None = None,
+) -> str:
+    """Check the VCF can be compared and return the sample to read (`wanted`, or the only one).
+
+    `shown` is the file messages name when `path` is a repaired copy of it."""
+    shown = shown or path
     if not path.is_file():
-        raise AccuracyInputError(f"{role} VCF not found: {path}")
-    header = _bcftools(["view", "-h"], path, role).splitlines()
+        raise AccuracyInputError(f"{role} VCF not found: {shown}")
+    header = _bcftools(["view", "-h"], path, role, shown).splitlines()
     samples = header[-1].split("\t")[9:] if header and header[-1].startswith("#CHROM") else []
     if not samples:
-        raise AccuracyInputError(f"{role} VCF {path} has no sample column (genotypes are needed)")
+        raise AccuracyInputError(f"{role} VCF {shown} has no sample column (genotypes are needed)")
     if wanted is not None and wanted not in samples:
         raise AccuracyInputError(
-            f"sample '{wanted}' is not in {role} VCF {path} (it has: {', '.join(samples)})"
+            f"sample '{wanted}' is not in {role} VCF {shown} (it has: {', '.join(samples)})"
         )
     if wanted is None and len(samples) > 1:
         raise AccuracyInputError(
-            f"{role} VCF {path} has {len(samples)} samples ({', '.join(samples)}); choose one with --sample"
+            f"{role} VCF {shown} has {len(samples)} samples ({', '.join(samples)}); choose one with --sample"
         )
-    used = set(_bcftools(["query", "-f", "%CHROM\\n"], path, role).split())
-    missing = sorted(used - ref_contigs)
+    used = set(_bcftools(["query", "-f", "%CHROM\\n"], path, role, shown).split())
+    missing = sorted(used - ref_contigs.keys())
     if missing:
         raise AccuracyInputError(
-            f"{role} VCF {path} uses contig(s) not in reference {reference}: {', '.join(missing[:5])} "
+            f"{role} VCF {shown} uses contig(s) not in reference {reference}: {', '.join(missing[:5])} "
             "(wrong reference?)"
-        )
-    declared = {line[13:].split(",")[0].rstrip(">") for line in header if line.startswith("##contig=<ID=")}
-    undeclared = sorted(used - declared)
-    if undeclared:
-        # bcftools norm cannot write records whose contig the header does not declare.
-        raise AccuracyInputError(
-            f"{role} VCF {path} has no ##contig header line for {', '.join(undeclared[:5])}; "
-            f"add them, e.g. with 'bcftools reheader --fai {reference}.fai'"
         )
     return wanted or samples[0]
 
@@ -136,8 +140,10 @@ def _pipeline(commands: list[list[str]]) -> tuple[str, str | None]:
         return out, None
 
 
-def load_calls(path: Path, role: str, sample: str, reference: Path) -> list[Call]:
-    """The sample's ALT calls: one allele per record, atomized, left-aligned against the reference."""
+def load_calls(path: Path, role: str, sample: str, reference: Path, shown: Path | None = None) -> list[Call]:
+    """The sample's ALT calls: one allele per record, atomized, left-aligned against the reference.
+
+    `shown` is the file messages name when `path` is a repaired copy of it."""
     out, failure = _pipeline(
         [
             ["bcftools", "view", "--no-version", "-s", sample, "--trim-alt-alleles", "-Ou", str(path)],
@@ -158,6 +164,8 @@ def load_calls(path: Path, role: str, sample: str, reference: Path) -> list[Call
         ]
     )
     if failure is not None:
-        raise AccuracyInputError(f"normalizing {role} VCF {path} against {reference} failed: {failure}")
+        raise AccuracyInputError(
+            f"normalizing {role} VCF {shown or path} against {reference} failed: {failure}"
+        )
     calls = (_parse(line) for line in out.splitlines())
     return [c for c in calls if c is not None]

@@ -52,4 +52,6 @@ def accuracy(
         result = evaluate(truth, query, reference, sample, all_strata, min_qual, pass_only)
     except AccuracyInputError as exc:
         raise click.ClickException(str(exc)) from exc
+    for repair in result.repairs:
+        click.echo(f"warning: {repair}", err=True)
     click.echo(json.dumps(result.as_dict(), indent=2) if as_json else result.table())
