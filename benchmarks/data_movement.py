@@ -54,6 +54,7 @@ from movement import Report, analyse  # noqa: E402
 from run_directory import make_run_dir  # noqa: E402
 
 from seqpipe.aws.layout import run_output_uri, storage_of  # noqa: E402
+from seqpipe.execution.command import workflow_environment  # noqa: E402
 from seqpipe.tsv import read_tsv  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
@@ -81,8 +82,7 @@ def run(workflow: Path, data: Path, workdir: Path, hosts: int, output_is_prefix:
     # the head job and every Batch job import the package of the workflow they run
     package = {"PYTHONPATH": str(workflow / "src")}
     with emulated_batch(workdir, hosts, package) as endpoint:
-        env = dict(os.environ, **endpoint.environment(), **package)
-        env["PATH"] = f"{VENV_BIN}{os.pathsep}{env['PATH']}"
+        env = workflow_environment(dict(os.environ, **endpoint.environment(), **package))
         session = boto3.session.Session(**_credentials(env))
         s3, batch, iam = (session.client(s, endpoint_url=endpoint.endpoint) for s in ("s3", "batch", "iam"))
         s3.create_bucket(Bucket=BUCKET)

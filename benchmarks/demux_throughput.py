@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import subprocess
 import sys
@@ -27,7 +26,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 from seqpipe.demux.commands import FIND_PICARD, barcode_table, multiplex_table, picard_commands  # noqa: E402
 from seqpipe.demux.plan import load_plan  # noqa: E402
-from seqpipe.execution.command import snakemake_argv  # noqa: E402
+from seqpipe.execution.command import snakemake_argv, workflow_environment  # noqa: E402
 from seqpipe.simulate.bcl_run_folder import Cluster, SheetSample, index_pairs, write_run_folder  # noqa: E402
 
 SNAKEFILE = f"""
@@ -72,7 +71,7 @@ def time_pipeline(run: Path, work: Path, threads: int) -> float:
     (work / "Snakefile").write_text(SNAKEFILE)
     config = {"run_folder": str(run), "outdir": "out", "demux": {"threads": threads}}
     (work / "config.yaml").write_text(json.dumps(config))  # JSON is YAML
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    env = workflow_environment()
     start = time.perf_counter()
     argv = snakemake_argv(
         "local", profiles=REPO / "profiles", configfile="config.yaml", extra=["--cores", "2", "-q"]

@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from seqpipe.aws.layout import run_output_uri, run_outputs_key
-from seqpipe.execution.command import snakemake_argv
+from seqpipe.execution.command import snakemake_argv, workflow_environment
 
 REPO = Path(__file__).resolve().parents[1]
 # the engine tests' run directory (tests/support), so the benchmark runs what they run
@@ -264,7 +264,7 @@ def main() -> None:
         parser.error(f"engines must start with local and be among {sorted(RUNNERS)}")
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="seqpipe-engines-"))
     data = args.data or _demo_data(workdir / "data")
-    env = dict(os.environ, PATH=f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}")
+    env = workflow_environment()
     results = []
     for engine in engines:
         run_dir = make_run_dir(workdir / engine, data, REPO, CONFIG)

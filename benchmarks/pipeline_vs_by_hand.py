@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from seqpipe.execution.command import snakemake_argv
+from seqpipe.execution.command import snakemake_argv, workflow_environment
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -47,7 +47,7 @@ def _busy_jiffies() -> int:
 
 def measure(commands: list[str], cwd: Path) -> Measure:
     """Run the commands as one script under GNU time: its figures cover the script and all its descendants."""
-    env = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}")
+    env = workflow_environment()
     script = "set -euo pipefail\n" + "\n".join(commands) + "\n"
     report = cwd / "time.txt"
     busy_before = _busy_jiffies()

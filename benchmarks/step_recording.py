@@ -34,6 +34,8 @@ sys.path.insert(0, str(REPO / "tests" / "support"))
 from moto_server import fresh_environment, moto_server  # noqa: E402
 from run_directory import make_run_dir  # noqa: E402
 
+from seqpipe.execution.command import workflow_environment  # noqa: E402
+
 VENV_BIN = Path(sys.executable).parent
 CONFIG: dict = {}  # the demo settings of config/config.yaml
 TIMEOUT_S = 3600
@@ -98,8 +100,7 @@ def main() -> None:
         import boto3
 
         env = dict(os.environ, **fresh_environment(endpoint, "us-east-1"))
-        env["PATH"] = f"{VENV_BIN}{os.pathsep}{env['PATH']}"
-        os.environ.update(env)
+        os.environ.update(workflow_environment(env))
         from seqpipe.aws.settings import Settings
         from seqpipe.aws.tables import create_tables
 

@@ -3,7 +3,6 @@ never hang, and small SLURM/S3 queries. Fixtures are in conftest.py."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -14,6 +13,8 @@ from pathlib import Path
 import pytest
 import run_directory  # tests/support, on sys.path through tests/conftest.py
 import yte
+
+from seqpipe.execution.command import workflow_environment
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -45,10 +46,14 @@ def run_venv_command(
 ) -> Run:
     """``argv`` (Snakemake, or a program that becomes Snakemake) as in ``run_snakemake``."""
     cmd = ["timeout", "--kill-after=20", str(timeout), *argv]
-    env = dict(os.environ if env is None else env)
-    # the venv's tools (multiqc, snakemake for SLURM job steps) as an activated venv would have them
-    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
-    proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.run(
+        cmd,
+        cwd=cwd,
+        env=workflow_environment(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     logs = sorted(cwd.glob("snakemake-run-*.log"))
     (cwd / f"snakemake-run-{len(logs) + 1}.log").write_text(" ".join(cmd) + "\n" + proc.stdout)
     run = Run(proc.returncode, proc.stdout)

@@ -14,7 +14,7 @@ import yaml
 from workflow_layout import fake_inputs as write_fake_inputs
 
 from seqpipe.accuracy import Evaluation, evaluate
-from seqpipe.execution.command import snakemake_argv
+from seqpipe.execution.command import snakemake_argv, workflow_environment
 from seqpipe.simulate import SimulationParams, simulate
 from seqpipe.simulate.variants import TruthRates
 
@@ -27,7 +27,6 @@ FLOORS = {"SNV": 0.99, "indel": 0.95}
 def snakemake(*args: str, workdir: Path = REPO, timeout: int = 1200) -> subprocess.CompletedProcess:
     """Run the repo's workflow the way a user does (the local engine's command, with its profile), with
     the venv's tools first on PATH."""
-    env = dict(os.environ, PATH=f"{VENV_BIN}:{os.environ['PATH']}")
     workflow = ["--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir)]
     return subprocess.run(
         [
@@ -37,7 +36,7 @@ def snakemake(*args: str, workdir: Path = REPO, timeout: int = 1200) -> subproce
         ],
         capture_output=True,
         text=True,
-        env=env,
+        env=workflow_environment(),
         timeout=timeout,
         cwd=workdir,
     )
@@ -137,6 +136,19 @@ def pipeline_run(generated_data: Path) -> PipelineRun:
         outdir=str(outdir),
         calling={"callers": ["bcftools", "freebayes"], "scatter": 3, "joint": True},
     )
-    result = snakemake("--configfile", str(config), "--cores", "2", workdir=generated_data.parent)
+    # Started as a user who has not activated the venv would: `seqpipe run` by its path, from the
+    # checkout, with a PATH that has the Debian tools but not the venv's (multiqc, snakemake).
+    command = [str(Path(VENV_BIN) / "seqpipe"), "run", "--configfile", str(config), "--cores", "2", "--",
+               "--snakefile", str(REPO / "Snakefile"), "--directory", str(generated_data.parent)]  # fmt: skip
+    result = subprocess.run(
+        command, capture_output=True, text=True, env=shell_without_venv(), timeout=1200, cwd=REPO
+    )
     assert result.returncode == 0, result.stderr[-5000:]
     return PipelineRun(generated_data, outdir, config, result)
+
+
+def shell_without_venv() -> dict[str, str]:
+    """This environment as a shell that has not activated the venv has it."""
+    path = [entry for entry in os.environ["PATH"].split(os.pathsep) if entry != VENV_BIN]
+    env = {name: value for name, value in os.environ.items() if name != "VIRTUAL_ENV"}
+    return env | {"PATH": os.pathsep.join(path)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from seqpipe.aws.tables import create_tables
 from seqpipe.provenance import file_digest
 from seqpipe.qc.verdicts import Verdict, read_verdicts, sample_verdict
 
-from .conftest import PipelineRun, snakemake, write_config
+from .conftest import VENV_BIN, PipelineRun, shell_without_venv, snakemake, write_config
 
 SAMPLES = ("S1", "S2")
 CALLERS = ("bcftools", "freebayes")
@@ -36,6 +37,14 @@ def test_contract_outputs_exist(pipeline_run: PipelineRun) -> None:
     ]
     missing = [p for p in expected if not pipeline_run.path(p).is_file()]
     assert not missing
+
+
+def test_seqpipe_run_needs_no_activated_venv(pipeline_run: PipelineRun) -> None:
+    """The shared run is `.venv/bin/seqpipe run` from a shell whose PATH has neither multiqc nor snakemake."""
+    path = shell_without_venv()["PATH"]
+    assert shutil.which("multiqc", path=path) is None and shutil.which("snakemake", path=path) is None
+    assert pipeline_run.result.args[:2] == [str(Path(VENV_BIN) / "seqpipe"), "run"]
+    assert pipeline_run.path("qc/multiqc_report.html").is_file()
 
 
 def test_intermediates_are_removed(pipeline_run: PipelineRun) -> None:

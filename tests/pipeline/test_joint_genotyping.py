@@ -22,10 +22,11 @@ from pathlib import Path
 
 import pytest
 
+from seqpipe.execution.command import workflow_environment
 from seqpipe.genomicsdb_workspace import RECORD, plan_import, workspace_samples
 from seqpipe.simulate import SimulationParams, simulate
 
-from .conftest import VENV_BIN, snakemake, write_config
+from .conftest import snakemake, write_config
 from .test_dag import dry_run
 
 GROUP = "demo"  # the simulator's group of all its samples
@@ -282,7 +283,7 @@ def test_a_workspace_not_kept_between_runs_is_rebuilt(cohort_runs: CohortRuns, t
             "--not-kept",
             *pairs,
         ],
-        env=dict(os.environ, PATH=f"{VENV_BIN}:{os.environ['PATH']}"),
+        env=workflow_environment(),
         check=True,
     )
     done = json.loads(receipt.read_text())

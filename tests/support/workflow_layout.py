@@ -6,7 +6,6 @@ wildcards."""
 from __future__ import annotations
 
 import gzip
-import os
 import re
 import subprocess
 import sys
@@ -15,6 +14,8 @@ from pathlib import Path
 
 import pysam
 import yaml
+
+from seqpipe.execution.command import workflow_environment
 
 REPO = Path(__file__).resolve().parents[2]
 GROUPS = {"fam1": ["A", "B"], "fam2": ["C"]}
@@ -79,9 +80,13 @@ def workflow_files(tmp: Path) -> list[WorkflowFile]:
         configfile=tmp / "config.yaml",
         extra=["--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp), "-n", "--cores", "2"],
     )
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
     done = subprocess.run(
-        [sys.executable, "-m", *argv], capture_output=True, text=True, cwd=tmp, env=env, timeout=300
+        [sys.executable, "-m", *argv],
+        capture_output=True,
+        text=True,
+        cwd=tmp,
+        env=workflow_environment(),
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return _parse(done.stdout + done.stderr)

@@ -20,7 +20,7 @@ from seqpipe.aws.repositories import Repositories, now_iso
 from seqpipe.aws.runs import RunInputError, check_run_id
 from seqpipe.aws.transitions import JobStatus, SampleStatus
 from seqpipe.cli.output import ExitCode, emit_json, fail, json_option, reports_errors
-from seqpipe.execution.command import PROFILES, STORAGE_ENGINES, snakemake_argv
+from seqpipe.execution.command import PROFILES, STORAGE_ENGINES, snakemake_argv, workflow_environment
 from seqpipe.qc.verdicts import FAIL, PASS
 from seqpipe.steps import recording_args
 from seqpipe.tsv import read_tsv
@@ -129,7 +129,9 @@ def _run_local(command: list[str], dry_run: bool, as_json: bool, record: LocalRe
     if as_json:
         # Snakemake's own output goes to stderr so stdout stays one JSON document.
         started = time.monotonic()
-        returncode = subprocess.run(command, stdout=sys.stderr, check=False).returncode
+        returncode = subprocess.run(
+            command, stdout=sys.stderr, env=workflow_environment(), check=False
+        ).returncode
         emit_json(
             {
                 "mode": "local",
@@ -142,7 +144,7 @@ def _run_local(command: list[str], dry_run: bool, as_json: bool, record: LocalRe
         )
     else:
         click.echo(f"$ {shlex.join(command)}", err=True)
-        returncode = subprocess.run(command, check=False).returncode
+        returncode = subprocess.run(command, env=workflow_environment(), check=False).returncode
     if record and repos:
         _finish_record(repos, record, returncode)
     if returncode != 0:

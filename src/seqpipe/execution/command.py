@@ -3,7 +3,9 @@ AWS Batch head job (so the Step Functions run is the command that is tested here
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 # engine -> profile directory under profiles/; "s3" is a local run with S3 as default storage
@@ -38,3 +40,17 @@ def snakemake_argv(
     elif storage_prefix is not None:
         raise ValueError(f"engine {engine!r} uses the local file system; storage_prefix is not allowed")
     return argv + list(extra)
+
+
+def workflow_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """`environ` (default: this process's) with this interpreter's bin folder first on PATH.
+
+    The workflow's shell commands call the venv's tools (multiqc, snakemake's own helpers) by name; a
+    user who starts `.venv/bin/seqpipe run` from a shell that has not activated the venv has them
+    nowhere else. Not resolved: a venv's python is a symlink to the system one, whose folder lacks them.
+    """
+    env = dict(os.environ if environ is None else environ)
+    venv_bin = str(Path(sys.executable).parent)
+    rest = [entry for entry in env.get("PATH", "").split(os.pathsep) if entry and entry != venv_bin]
+    env["PATH"] = os.pathsep.join([venv_bin, *rest])
+    return env

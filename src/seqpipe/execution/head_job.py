@@ -28,7 +28,7 @@ from pathlib import Path
 
 from seqpipe.aws.layout import storage_of
 from seqpipe.aws.run_jobs import RUN_ID_VARIABLE, terminate_run_jobs
-from seqpipe.execution.command import snakemake_argv
+from seqpipe.execution.command import snakemake_argv, workflow_environment
 from seqpipe.steps import recording_args
 from seqpipe.storage.s3 import S3Uri, client
 
@@ -138,4 +138,4 @@ def main() -> int:
     command = argv(run)
     print(f"seqpipe-head-job: run {run.run_id} in {run.workflow_dir}: {shlex.join(command)}", flush=True)
     os.chdir(run.workflow_dir)
-    os.execvp(command[0], command)
+    os.execvpe(command[0], command, workflow_environment())
