@@ -104,12 +104,25 @@ def test_joint_vcf_holds_every_sample_of_the_group(pipeline_run: PipelineRun) ->
 def test_multiqc_report_has_every_tool_section(pipeline_run: PipelineRun) -> None:
     data = json.loads(pipeline_run.path("qc/multiqc_data/multiqc_data.json").read_text())
     sources = pipeline_run.path("qc/multiqc_data/multiqc_sources.txt").read_text()
-    for module in ("FastQC", "fastp", "Samtools", "Mosdepth", "Bcftools"):
+    modules = ("FastQC", "fastp", "Samtools", "Mosdepth", *(f"Bcftools: {c} calls" for c in CALLERS))
+    for module in (*modules, "Bcftools: joint calls"):
         assert f"\n{module}\t" in sources, module
     assert "markdup" in sources
     html = pipeline_run.path("qc/multiqc_report.html").read_text()
     assert "QC verdicts" in html and "seqpipe workflow" in html
     assert "S1" in json.dumps(data["report_general_stats_data"])
+
+
+def test_general_statistics_has_one_full_row_per_sample(pipeline_run: PipelineRun) -> None:
+    """Lanes and read files fold into the sample's row; each caller's VCF statistics are its own columns."""
+    lines = pipeline_run.path("qc/multiqc_data/multiqc_general_stats.txt").read_text().splitlines()
+    header, rows = lines[0].split("\t"), [line.split("\t") for line in lines[1:]]
+    assert sorted(row[0] for row in rows) == list(SAMPLES)
+    assert all(all(cell != "" for cell in row) for row in rows), "a sample's row has empty cells"
+    for caller in CALLERS:
+        assert f"bcftools_{caller}_calls_stats-tstv" in header
+    data = json.loads(pipeline_run.path("qc/multiqc_data/multiqc_data.json").read_text())
+    assert all(set(by_sample) == set(SAMPLES) for by_sample in data["report_general_stats_data"].values())
 
 
 def test_qc_verdicts_pass_on_good_data(pipeline_run: PipelineRun) -> None:
