@@ -8,6 +8,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from seqpipe.reference.contigs import contig_lengths
+
 
 class AccuracyInputError(ValueError):
     """A truth, query, reference or strata file that cannot be compared; the message names the file."""
@@ -49,19 +51,14 @@ def _bcftools(args: list[str], path: Path, role: str, shown: Path) -> str:
     return done.stdout
 
 
-def reference_contigs(reference: Path) -> dict[str, int | None]:
-    """Contig -> length from the reference's .fai; lengths are None when the FASTA has no index."""
+def reference_contigs(reference: Path) -> dict[str, int]:
+    """Contig -> length of the reference (its .fai, else counted in the FASTA)."""
     if not reference.is_file():
         raise AccuracyInputError(f"reference FASTA not found: {reference}")
-    fai = Path(f"{reference}.fai")
-    if fai.is_file():
-        rows = (line.split("\t") for line in fai.read_text().splitlines() if line)
-        return {row[0]: int(row[1]) for row in rows}
     with reference.open("rb") as f:
         if f.read(1) != b">":
             raise AccuracyInputError(f"reference {reference} is not a FASTA file (no '>' header on line 1)")
-        f.seek(0)
-        return {line[1:].split()[0].decode(): None for line in f if line.startswith(b">")}
+    return contig_lengths(reference)
 
 
 def check_vcf(
@@ -69,7 +66,7 @@ def check_vcf(
     role: str,
     wanted: str | None,
     reference: Path,
-    ref_contigs: dict[str, int | None],
+    ref_contigs: dict[str, int],
     shown: Path | None = None,
 ) -> str:
     """Check the VCF can be compared and return the sample to read (`wanted`, or the only one).

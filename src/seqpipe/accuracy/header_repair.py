@@ -110,7 +110,7 @@ def _scan(lines: Iterator[tuple[int, str]], unreadable: str) -> _Scan:
     return scan
 
 
-def _declarations(scan: _Scan, contigs: dict[str, int | None], reference: Path) -> list[tuple[str, str]]:
+def _declarations(scan: _Scan, contigs: dict[str, int], reference: Path) -> list[tuple[str, str]]:
     """(header line, warning) for each undeclared contig and tag, in the order the kinds are listed."""
     added = []
     for kind in _KINDS:
@@ -118,10 +118,9 @@ def _declarations(scan: _Scan, contigs: dict[str, int | None], reference: Path) 
             if name in scan.declared[kind]:
                 continue
             if kind == "contig":
-                length = contigs.get(name)
-                line = f"##contig=<ID={name}" + (f",length={length}>" if length else ">")
-                source = f"length {length} from {reference}.fai" if length else f"{reference} has no .fai"
-                added.append((line, f"declared contig {name} ({source})"))
+                if name in contigs:  # one the reference lacks is refused by check_vcf
+                    line = f"##contig=<ID={name},length={contigs[name]}>"
+                    added.append((line, f"declared contig {name} (length {contigs[name]}, from {reference})"))
                 continue
             if kind == "FILTER":
                 line = f'##FILTER=<ID={name},Description="{_ADDED}">'
@@ -133,9 +132,7 @@ def _declarations(scan: _Scan, contigs: dict[str, int | None], reference: Path) 
     return added
 
 
-def repair_header(
-    path: Path, role: str, contigs: dict[str, int | None], reference: Path, workdir: Path
-) -> Repaired:
+def repair_header(path: Path, role: str, contigs: dict[str, int], reference: Path, workdir: Path) -> Repaired:
     """Declare what the records of `path` use but its header does not; the copy goes into `workdir`."""
     where = f"{role} VCF {path}"
     if not _is_text(path):
