@@ -36,10 +36,10 @@ def _records(ref_seq: str) -> list[str]:
 
 @pytest.fixture
 def quirky_and_declared(tmp_path: Path, ref_seq: str) -> tuple[Path, Path]:
-    """The same records: once with only the FORMAT/GT line and no fileformat, once fully declared."""
+    """The same records: once with no header line but #CHROM, once fully declared."""
     records = _records(ref_seq)
     quirky = tmp_path / "quirky.vcf"
-    quirky.write_text("\n".join([DECLARATIONS[4], COLUMNS, *records]) + "\n")
+    quirky.write_text("\n".join([COLUMNS, *records]) + "\n")
     declared = tmp_path / "declared.vcf"
     declared.write_text("\n".join(["##fileformat=VCFv4.2", *DECLARATIONS, COLUMNS, *records]) + "\n")
     return quirky, declared
@@ -59,7 +59,7 @@ def test_quirky_truth_gives_the_figures_of_its_declared_copy(reference, quirky_a
     assert evaluate(quirky, query, reference).metrics["all"]["SNV"].fn == 3
     named = "\n".join(repaired.repairs)
     for what in ("fileformat", f"contig {CONTIG} (length {LENGTH}, from", "INFO tag PLCG", "INFO tag NoCG",
-                 "Type=Flag", "FORMAT tag DP", "FILTER tag Uncertain"):  # fmt: skip
+                 "Type=Flag", "FORMAT tag DP", "FORMAT tag GT", "FILTER tag Uncertain"):  # fmt: skip
         assert what in named, named
     assert all(r.startswith(f"truth VCF {quirky}: ") for r in repaired.repairs)
 

@@ -20,6 +20,8 @@ from seqpipe.accuracy.calls import AccuracyInputError
 _KINDS = ("contig", "INFO", "FORMAT", "FILTER")
 _DECLARED = re.compile(r"^##(contig|INFO|FORMAT|FILTER)=<ID=([^,>]+)")
 _ADDED = "Not declared in the original header; declared by seqpipe accuracy"
+# GT is a reserved key: declared as the VCF specification defines it, not as an unknown tag.
+_GT = '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">'
 # Without the first line htslib cannot tell the VCF version and stops.
 _DEFAULT_FILEFORMAT = "##fileformat=VCFv4.2"
 
@@ -124,6 +126,8 @@ def _declarations(scan: _Scan, contigs: dict[str, int], reference: Path) -> list
                 continue
             if kind == "FILTER":
                 line = f'##FILTER=<ID={name},Description="{_ADDED}">'
+            elif kind == "FORMAT" and name == "GT":
+                line = _GT
             elif kind == "INFO" and name not in scan.info_with_value:
                 line = f'##INFO=<ID={name},Number=0,Type=Flag,Description="{_ADDED}">'
             else:
