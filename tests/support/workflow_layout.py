@@ -15,8 +15,6 @@ from pathlib import Path
 import pysam
 import yaml
 
-from seqpipe.execution.command import workflow_environment
-
 REPO = Path(__file__).resolve().parents[2]
 GROUPS = {"fam1": ["A", "B"], "fam2": ["C"]}
 OUTDIR = "results"
@@ -72,7 +70,7 @@ def workflow_files(tmp: Path) -> list[WorkflowFile]:
         },
     }
     (tmp / "config.yaml").write_text(yaml.safe_dump(config))
-    from seqpipe.execution.command import snakemake_argv
+    from seqpipe.execution.command import snakemake_argv, workflow_environment
 
     argv = snakemake_argv(
         "local",
