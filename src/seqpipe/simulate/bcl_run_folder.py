@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import gzip
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,10 +70,27 @@ class WrittenCluster:
     read_name: str  # as a converter writes it (Casava 1.8 style, without the comment)
 
 
+@dataclass(frozen=True)
+class FlowcellLayout:
+    """RunInfo.xml's FlowcellLayout: the instrument's flow cell, whatever part of it was simulated."""
+
+    lane_count: int
+    surface_count: int = 1
+    swath_count: int = 1
+    tile_count: int = 2  # tiles per swath
+
+
 def index_pairs(count: int) -> list[tuple[str, str]]:
+    """Unique dual indexes up to 8 samples (so an index hop is visible), combinatorial ones beyond."""
     if count > len(I7_INDEXES) * len(I5_INDEXES):
         raise ValueError(f"at most {len(I7_INDEXES) * len(I5_INDEXES)} samples")
+    if count <= len(I5_INDEXES):
+        return list(zip(I7_INDEXES[:count], I5_INDEXES[:count], strict=True))
     return [(I7_INDEXES[i % len(I7_INDEXES)], I5_INDEXES[i // len(I7_INDEXES)]) for i in range(count)]
+
+
+def reverse_complement(sequence: str) -> str:
+    return sequence.translate(str.maketrans("ACGTN", "TGCAN"))[::-1]
 
 
 def _cluster_cycles(c: Cluster, cycles: tuple[int, int, int, int]) -> tuple[str, str]:
@@ -104,19 +121,26 @@ def _read_lengths(clusters: Iterable[Cluster]) -> tuple[int, int, int, int]:
     return lengths[0], lengths[1], lengths[2], lengths[3]
 
 
-def _run_info_xml(layout: RunLayout, lanes: Sequence[int], cycles: tuple[int, int, int, int]) -> str:
+def _run_info_xml(
+    layout: RunLayout,
+    cycles: tuple[int, int, int, int],
+    tile_names: Sequence[str],
+    flowcell: FlowcellLayout,
+    i5_reverse_complement: bool | None = None,
+) -> str:
+    """RunInfo.xml; i5_reverse_complement None leaves out IsReverseComplement, as RTA before v4 does."""
     r1, i1, i2, r2 = cycles
-    reads = [(r1, "N"), (i1, "Y"), (i2, "Y"), (r2, "N")]
+    reads = [(r1, "N", False), (i1, "Y", False), (i2, "Y", bool(i5_reverse_complement)), (r2, "N", False)]
     read_xml = "\n".join(
-        f'      <Read Number="{n}" NumCycles="{c}" IsIndexedRead="{idx}" />'
-        for n, (c, idx) in enumerate([r for r in reads if r[0]], start=1)
+        f'      <Read Number="{n}" NumCycles="{c}" IsIndexedRead="{idx}"'
+        + ("" if i5_reverse_complement is None else f' IsReverseComplement="{"Y" if rc else "N"}"')
+        + " />"
+        for n, (c, idx, rc) in enumerate([r for r in reads if r[0]], start=1)
     )
-    tiles_xml = "\n".join(
-        f"          <Tile>{lane}_{tile}</Tile>" for lane in lanes for tile in _tiles(layout)
-    )
-    tile_count = layout.tiles_per_lane
+    tiles_xml = "\n".join(f"          <Tile>{name}</Tile>" for name in tile_names)
+    version = 5 if i5_reverse_complement is None else 6
     return f"""<?xml version="1.0"?>
-<RunInfo Version="5">
+<RunInfo Version="{version}">
   <Run Id="{layout.run_id}" Number="{layout.run_number}">
     <Flowcell>{layout.flowcell}</Flowcell>
     <Instrument>{layout.instrument}</Instrument>
@@ -124,7 +148,8 @@ def _run_info_xml(layout: RunLayout, lanes: Sequence[int], cycles: tuple[int, in
     <Reads>
 {read_xml}
     </Reads>
-    <FlowcellLayout LaneCount="{max(lanes)}" SurfaceCount="1" SwathCount="1" TileCount="{tile_count}">
+    <FlowcellLayout LaneCount="{flowcell.lane_count}" SurfaceCount="{flowcell.surface_count}" \
+SwathCount="{flowcell.swath_count}" TileCount="{flowcell.tile_count}">
       <TileSet TileNamingConvention="FourDigit">
         <Tiles>
 {tiles_xml}
@@ -144,8 +169,35 @@ def _tiles(layout: RunLayout) -> list[int]:
     return [1101 + t for t in range(layout.tiles_per_lane)]
 
 
-def _sample_sheet(samples: Sequence[SheetSample], lanes: Sequence[int], cycles: tuple[int, ...]) -> str:
+def _sample_sheet(
+    samples: Sequence[SheetSample], lanes: Sequence[int], cycles: tuple[int, ...], bcl_convert: bool = False
+) -> str:
+    """An IEM (bcl2fastq) sheet, or a BCL Convert v2 sheet as NovaSeq X and NextSeq 2000 runs come with."""
     dual = any(s.index2 for s in samples)
+    if bcl_convert:
+        lines = [
+            "[Header]",
+            "FileFormatVersion,2",
+            "RunName,seqpipe-simulated",
+            "",
+            "[Reads]",
+            f"Read1Cycles,{cycles[0]}",
+            f"Read2Cycles,{cycles[3]}",
+            f"Index1Cycles,{cycles[1]}",
+            *([f"Index2Cycles,{cycles[2]}"] if dual else []),
+            "",
+            "[BCLConvert_Settings]",
+            "SoftwareVersion,4.2.7",
+            "",
+            "[BCLConvert_Data]",
+            "Lane,Sample_ID,Index" + (",Index2" if dual else ""),
+        ]
+        rows = [
+            f"{lane},{s.sample_id},{s.index1}" + (f",{s.index2}" if dual else "")
+            for lane in lanes
+            for s in samples
+        ]
+        return "\n".join([*lines, *rows]) + "\n"
     lines = [
         "[Header]",
         "IEMFileVersion,4",
@@ -212,6 +264,43 @@ def write_interop(
     (interop / "QMetricsOut.bin").write_bytes(_quality_metrics(histograms))
 
 
+def _positions(clusters: int) -> list[tuple[float, float]]:
+    return [(float(i % _POSITIONS_PER_ROW), float(i // _POSITIONS_PER_ROW)) for i in range(clusters)]
+
+
+def _locs(xy: Sequence[tuple[float, float]]) -> bytes:
+    return struct.pack("<ifI", 1, 1.0, len(xy)) + b"".join(struct.pack("<ff", x, y) for x, y in xy)
+
+
+def _filter(passing: Sequence[bool]) -> bytes:
+    return struct.pack("<III", 0, 3, len(passing)) + bytes(int(p) for p in passing)
+
+
+def _read_name(layout: RunLayout, lane: int, tile: int, x: float, y: float) -> str:
+    """The read name Picard derives from a cluster's position (Casava 1.8 style)."""
+    return (
+        f"{layout.instrument}:{layout.run_number}:{layout.flowcell}:{lane}:{tile}:"
+        f"{round(10 * x + 1000)}:{round(10 * y + 1000)}"
+    )
+
+
+def _write_run_files(
+    folder: Path,
+    tile_counts: dict[tuple[int, int], tuple[int, int]],
+    histograms: dict[tuple[int, int, int], np.ndarray],
+    run_info: str,
+    run_parameters: str,
+    sample_sheet: str,
+) -> None:
+    """What every run folder holds beside its base calls: InterOp, run descriptions, sheet, markers."""
+    write_interop(folder, tile_counts, histograms)
+    (folder / "RunInfo.xml").write_text(run_info)
+    (folder / "RunParameters.xml").write_text(run_parameters)
+    (folder / "SampleSheet.csv").write_text(sample_sheet)
+    (folder / "RTAComplete.txt").write_text("simulated run complete\n")
+    (folder / "CopyComplete.txt").write_text("")
+
+
 def write_run_folder(
     folder: Path,
     clusters_by_lane: dict[int, Sequence[Cluster]],
@@ -243,34 +332,24 @@ def write_run_folder(
                 column = matrix[:, cycle]
                 with gzip.open(cycle_dir / f"s_{lane}_{tile}.bcl.gz", "wb", compresslevel=1) as fh:
                     fh.write(struct.pack("<I", len(reads)) + column.tobytes())
-            (basecalls / f"s_{lane}_{tile}.filter").write_bytes(
-                struct.pack("<III", 0, 3, len(on_tile)) + bytes(int(p) for p in passing)
-            )
-            xy = [
-                (float(i % _POSITIONS_PER_ROW), float(i // _POSITIONS_PER_ROW)) for i in range(len(on_tile))
-            ]
-            (positions_dir / f"s_{lane}_{tile}.locs").write_bytes(
-                struct.pack("<ifI", 1, 1.0, len(on_tile)) + b"".join(struct.pack("<ff", x, y) for x, y in xy)
-            )
+            (basecalls / f"s_{lane}_{tile}.filter").write_bytes(_filter(passing))
+            xy = _positions(len(on_tile))
+            (positions_dir / f"s_{lane}_{tile}.locs").write_bytes(_locs(xy))
             tile_counts[(lane, tile)] = (len(on_tile), sum(passing))
             for cycle, counts in enumerate(quality_histograms(matrix >> 2, passing), start=1):
                 histograms[(lane, tile, cycle)] = counts
             for cluster, ok, (x, y) in zip(on_tile, passing, xy, strict=True):
-                name = (
-                    f"{layout.instrument}:{layout.run_number}:{layout.flowcell}:{lane}:{tile}:"
-                    f"{round(10 * x + 1000)}:{round(10 * y + 1000)}"
-                )
-                written.append(WrittenCluster(cluster, lane, tile, ok, name))
-    write_interop(folder, tile_counts, histograms)
-    (folder / "RunInfo.xml").write_text(_run_info_xml(layout, lanes, cycles))
-    (folder / "RunParameters.xml").write_text(
+                written.append(WrittenCluster(cluster, lane, tile, ok, _read_name(layout, lane, tile, x, y)))
+    tile_names = [f"{lane}_{tile}" for lane in lanes for tile in tiles]
+    run_info = _run_info_xml(layout, cycles, tile_names, FlowcellLayout(max(lanes), tile_count=len(tiles)))
+    run_parameters = (
         '<?xml version="1.0"?>\n<RunParameters>\n  <Setup>\n    <ApplicationName>seqpipe bcl_run_folder'
         "</ApplicationName>\n    <ApplicationVersion>1</ApplicationVersion>\n  </Setup>\n"
         "  <RTAVersion>seqpipe</RTAVersion>\n</RunParameters>\n"
     )
-    (folder / "SampleSheet.csv").write_text(_sample_sheet(samples, lanes, cycles))
-    (folder / "RTAComplete.txt").write_text("simulated run complete\n")
-    (folder / "CopyComplete.txt").write_text("")
+    _write_run_files(
+        folder, tile_counts, histograms, run_info, run_parameters, _sample_sheet(samples, lanes, cycles)
+    )
     return written
 
 
@@ -280,13 +359,23 @@ def _fastq_records(path: Path) -> list[tuple[str, str, str]]:
     return [(lines[i][1:].split()[0], lines[i + 1], lines[i + 3]) for i in range(0, len(lines) - 3, 4)]
 
 
+# Writes a run folder from clusters per lane and the sheet's samples: write_run_folder, or the CBCL writer.
+RunFolderWriter = Callable[[Path, dict[int, Sequence[Cluster]], Sequence[SheetSample]], list[WrittenCluster]]
+
+
 def run_folder_from_units(
-    units_tsv: Path, folder: Path, undetermined_per_lane: int = 0, seed: int = 1
+    units_tsv: Path,
+    folder: Path,
+    undetermined_per_lane: int = 0,
+    seed: int = 1,
+    index_hops_per_lane: int = 0,
+    write: RunFolderWriter = write_run_folder,
 ) -> list[WrittenCluster]:
     """A run folder holding the read pairs of a units.tsv (e.g. from `seqpipe simulate`).
 
     Each sample gets its own index pair; its n-th unit goes to lane n, so two units make a two-lane run.
-    Optional clusters with barcodes of no sample land in Undetermined.
+    Optional clusters with barcodes of no sample land in Undetermined, as do index hops: clusters with the
+    i7 of one sample and the i5 of the next (they need two samples).
     """
     import random
 
@@ -315,6 +404,13 @@ def run_folder_from_units(
                 Cluster(f"undetermined_{lane}_{n}", "", template.read1, template.qual1, template.read2,
                         template.qual2, "AAAAAAAA" if n % 2 else "CCCCCCCC", "AAAAAAAA")
             )  # fmt: skip
+        for n in range(index_hops_per_lane):
+            i7 = indexes[samples_in_order[n % len(samples_in_order)]][0]
+            i5 = indexes[samples_in_order[(n + 1) % len(samples_in_order)]][1]
+            lane_clusters.append(
+                Cluster(f"index_hop_{lane}_{n}", "", template.read1, template.qual1, template.read2,
+                        template.qual2, i7, i5)
+            )  # fmt: skip
         rng.shuffle(lane_clusters)
     sheet = [SheetSample(sample, *indexes[sample]) for sample in samples_in_order]
-    return write_run_folder(folder, clusters, sheet)
+    return write(folder, clusters, sheet)
