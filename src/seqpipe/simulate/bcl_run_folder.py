@@ -81,12 +81,16 @@ class FlowcellLayout:
 
 
 def index_pairs(count: int) -> list[tuple[str, str]]:
-    """Unique dual indexes up to 8 samples (so an index hop is visible), combinatorial ones beyond."""
     if count > len(I7_INDEXES) * len(I5_INDEXES):
         raise ValueError(f"at most {len(I7_INDEXES) * len(I5_INDEXES)} samples")
-    if count <= len(I5_INDEXES):
-        return list(zip(I7_INDEXES[:count], I5_INDEXES[:count], strict=True))
     return [(I7_INDEXES[i % len(I7_INDEXES)], I5_INDEXES[i // len(I7_INDEXES)]) for i in range(count)]
+
+
+def unique_dual_index_pairs(count: int) -> list[tuple[str, str]]:
+    """Each sample its own i7 and i5 (as labs index patterned flow cells), so an index hop is recognisable."""
+    if count > len(I5_INDEXES):
+        raise ValueError(f"at most {len(I5_INDEXES)} samples with unique dual indexes")
+    return list(zip(I7_INDEXES[:count], I5_INDEXES[:count], strict=True))
 
 
 def reverse_complement(sequence: str) -> str:
@@ -383,7 +387,7 @@ def run_folder_from_units(
 
     units = read_rows(units_tsv, ("sample", "fq1", "fq2"))
     samples_in_order = list(dict.fromkeys(u["sample"] for u in units))
-    indexes = dict(zip(samples_in_order, index_pairs(len(samples_in_order)), strict=True))
+    indexes = dict(zip(samples_in_order, unique_dual_index_pairs(len(samples_in_order)), strict=True))
     clusters: dict[int, list[Cluster]] = {}
     lane_of_unit: dict[str, int] = {}
     for unit in units:
