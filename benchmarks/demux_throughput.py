@@ -24,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from seqpipe.demux.commands import FIND_PICARD, barcode_table, multiplex_table, picard_commands  # noqa: E402
+from seqpipe.demux.commands import picard_by_hand  # noqa: E402
 from seqpipe.demux.plan import load_plan  # noqa: E402
 from seqpipe.execution.command import snakemake_argv, workflow_environment  # noqa: E402
 from seqpipe.simulate.bcl_run_folder import Cluster, SheetSample, index_pairs, write_run_folder  # noqa: E402
@@ -81,25 +81,9 @@ def time_pipeline(run: Path, work: Path, threads: int) -> float:
 
 
 def time_picard_by_hand(run: Path, work: Path) -> float:
-    plan = load_plan({"run_folder": str(run)})
-    scripts = []
-    for lane in plan.lanes:
-        lane_dir = work / f"L{lane.lane}"
-        (lane_dir / "barcodes").mkdir(parents=True)
-        (lane_dir / "fastq").mkdir()
-        (lane_dir / "barcodes.tsv").write_text(barcode_table(lane.barcodes))
-        (lane_dir / "multiplex.tsv").write_text(multiplex_table(lane.barcodes, str(lane_dir / "fastq")))
-        steps = picard_commands(
-            basecalls=str(run / "Data/Intensities/BaseCalls"), lane=lane.lane,
-            read_structure=lane.read_structure,
-            barcode_file=str(lane_dir / "barcodes.tsv"), multiplex_file=str(lane_dir / "multiplex.tsv"),
-            barcodes_dir=str(lane_dir / "barcodes"), metrics_file=str(lane_dir / "metrics.txt"),
-            run_barcode="1", machine=plan.run_info.instrument, flowcell=plan.run_info.flowcell,
-            mismatches=1, threads=2,
-        )  # fmt: skip
-        scripts += [f'"$PICARD" {" ".join(step)}' for step in steps]
+    script = picard_by_hand(load_plan({"run_folder": str(run)}), work, threads=2)
     start = time.perf_counter()
-    subprocess.run(["bash", "-c", " && ".join([FIND_PICARD, *scripts])], check=True, capture_output=True)
+    subprocess.run(["bash", "-c", script], check=True, capture_output=True)
     return time.perf_counter() - start
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import subprocess
@@ -15,11 +16,14 @@ import pytest
 from seqpipe.execution.command import snakemake_argv
 from seqpipe.simulate.bcl_run_folder import (
     Cluster,
+    RunFolderWriter,
     SheetSample,
     WrittenCluster,
     index_pairs,
+    unique_dual_index_pairs,
     write_run_folder,
 )
+from seqpipe.simulate.cbcl_run_folder import NOVASEQ_6000, NOVASEQ_X, CbclInstrument, write_cbcl_run_folder
 
 DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).resolve().parents[2]
@@ -34,9 +38,17 @@ class SimulatedRun:
 
 
 def simulate_run(
-    folder: Path, samples: int = 3, pairs_per_lane: int = 30, read_length: int = 36
+    folder: Path,
+    samples: int = 3,
+    pairs_per_lane: int = 30,
+    read_length: int = 36,
+    indexes: Callable[[int], list[tuple[str, str]]] = index_pairs,
+    write: RunFolderWriter = write_run_folder,
 ) -> SimulatedRun:
-    """Random read pairs for `samples` samples in two lanes, 4 undetermined and 2 non-PF clusters per lane."""
+    """Random read pairs for `samples` samples in two lanes, 4 undetermined and 2 non-PF clusters per lane.
+
+    With unique dual indexes, each lane also has 2 index hops (i7 of one sample, i5 of the next).
+    """
     rng = random.Random(7)
 
     def seq(n: int) -> str:
@@ -45,7 +57,7 @@ def simulate_run(
     def qual(n: int) -> str:
         return "".join(chr(33 + rng.randint(2, 41)) for _ in range(n))
 
-    sheet = [SheetSample(f"SAMPLE-{i + 1}", i7, i5) for i, (i7, i5) in enumerate(index_pairs(samples))]
+    sheet = [SheetSample(f"SAMPLE-{i + 1}", i7, i5) for i, (i7, i5) in enumerate(indexes(samples))]
     lanes: dict[int, list[Cluster]] = {}
     failing = set()
     for lane in (1, 2):
@@ -64,11 +76,29 @@ def simulate_run(
                 Cluster(f"unknown_{lane}_{n}", "", seq(read_length), qual(read_length), seq(read_length),
                         qual(read_length), UNKNOWN_I7, "TTTTTTTT")
             )  # fmt: skip
+        if len({s.index2 for s in sheet}) > 1:
+            for n in range(2):
+                hop = (sheet[n].index1, sheet[n + 1].index2)
+                clusters.append(
+                    Cluster(f"index_hop_{lane}_{n}", "", seq(read_length), qual(read_length),
+                            seq(read_length), qual(read_length), *hop)
+                )  # fmt: skip
         failing |= {clusters[3].name, clusters[40].name}
         rng.shuffle(clusters)
         lanes[lane] = clusters
-    written = write_run_folder(folder, lanes, sheet, failing_filter=frozenset(failing))
+    written = write(folder, lanes, sheet, failing_filter=frozenset(failing))
     return SimulatedRun(folder, written, sheet)
+
+
+def simulate_cbcl_run(folder: Path, instrument: CbclInstrument, non_pf_excluded: bool = True) -> SimulatedRun:
+    """simulate_run's clusters (3 samples with unique dual indexes, so with index hops) as a CBCL run."""
+    return simulate_run(
+        folder,
+        indexes=unique_dual_index_pairs,
+        write=functools.partial(
+            write_cbcl_run_folder, instrument=instrument, non_pf_excluded=non_pf_excluded
+        ),
+    )
 
 
 DEMUX_SNAKEFILE = f"""
@@ -117,6 +147,19 @@ def simulated_run(tmp_path_factory: pytest.TempPathFactory) -> SimulatedRun:
 @pytest.fixture(scope="session")
 def make_simulated_run() -> Callable[..., SimulatedRun]:
     return simulate_run
+
+
+@pytest.fixture(scope="session")
+def novaseq_6000_run(tmp_path_factory: pytest.TempPathFactory) -> SimulatedRun:
+    """A NovaSeq 6000 CBCL run, non-PF clusters left out of the CBCLs (RTA3's default)."""
+    return simulate_cbcl_run(tmp_path_factory.mktemp("cbcl") / NOVASEQ_6000.run.run_id, NOVASEQ_6000)
+
+
+@pytest.fixture(scope="session")
+def novaseq_x_run(tmp_path_factory: pytest.TempPathFactory) -> SimulatedRun:
+    """A NovaSeq X CBCL run with its non-PF clusters kept in the CBCLs."""
+    folder = tmp_path_factory.mktemp("cbcl") / NOVASEQ_X.run.run_id
+    return simulate_cbcl_run(folder, NOVASEQ_X, non_pf_excluded=False)
 
 
 @pytest.fixture(scope="session")

@@ -106,13 +106,18 @@ def _cbcl_header(path: Path) -> CbclHeader:
     return CbclHeader(header_size, records, bool(excluded))
 
 
-def cbcl_tiles(path: Path) -> list[CbclTile]:
+def cbcl_header(path: Path) -> CbclHeader:
+    """A CBCL's header, after checking the file is as long as it says (only the header is read)."""
     header = _cbcl_header(path)
     expected = header.size + sum(r.compressed_bytes for r in header.tiles)
     size = path.stat().st_size
     if size < expected:
         raise DemuxError(f"{path}: truncated CBCL: {size} bytes, its header describes {expected}")
-    return header.tiles
+    return header
+
+
+def cbcl_tiles(path: Path) -> list[CbclTile]:
+    return cbcl_header(path).tiles
 
 
 def _cbcl_tile_calls(path: Path, tile: int, passing: np.ndarray) -> np.ndarray:

@@ -159,3 +159,34 @@ def convert_command(plan: DemuxPlan, lane: LanePlan, threads: int, picard_tables
     if plan.settings.extra:
         commands[-1] += f" {plan.settings.extra}"
     return " && ".join([*prepare, *commands])
+
+
+def picard_by_hand(plan: DemuxPlan, work: Path, threads: int) -> str:
+    """Picard as a person runs it on the whole run: both steps per lane, lane after lane, in `work/L<n>`.
+
+    The reference the pipeline's demux stage is measured and checked against (same tables, same options).
+    """
+    scripts = []
+    for lane in plan.lanes:
+        lane_work = work / f"L{lane.lane}"
+        (lane_work / "barcodes").mkdir(parents=True)
+        (lane_work / "fastq").mkdir()
+        write_picard_tables(
+            lane.barcodes, str(lane_work / "fastq"), lane_work / "barcodes.tsv", lane_work / "multiplex.tsv"
+        )
+        steps = picard_commands(
+            basecalls=f"{plan.run_folder}/Data/Intensities/BaseCalls",
+            lane=lane.lane,
+            read_structure=lane.read_structure,
+            barcode_file=str(lane_work / "barcodes.tsv"),
+            multiplex_file=str(lane_work / "multiplex.tsv"),
+            barcodes_dir=str(lane_work / "barcodes"),
+            metrics_file=str(lane_work / "metrics.txt"),
+            run_barcode=str(plan.run_info.run_number),
+            machine=plan.run_info.instrument,
+            flowcell=plan.run_info.flowcell,
+            mismatches=plan.settings.barcode_mismatches,
+            threads=threads,
+        )
+        scripts += [_join(["$PICARD", *step]) for step in steps]
+    return " && ".join([FIND_PICARD, *scripts])

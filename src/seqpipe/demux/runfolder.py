@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seqpipe.demux.basecalls import (
+    FilterFile,
     bcl_cluster_count,
-    cbcl_tiles,
+    cbcl_header,
     locs_with_count,
     read_filter,
     read_positions,
@@ -111,14 +112,14 @@ def _check_lane(
     if not filters:
         return [*problems, Problem(lane_dir, f"lane {lane}: no filter files (s_{lane}_<tile>.filter)")]
     summary = LaneSummary(lane, sorted(filters))
-    counts: dict[int, int] = {}
+    counts: dict[int, FilterFile] = {}
     for tile, path in sorted(filters.items()):
         try:
             content = read_filter(path)
         except DemuxError as exc:
             problems.append(Problem(path, str(exc).split(": ", 1)[1]))
             continue
-        counts[tile] = content.clusters
+        counts[tile] = content
         summary.clusters += content.clusters
         summary.passing_filter += content.passing
 
@@ -137,7 +138,22 @@ def _check_lane(
             continue
         problems += _check_cycle(cycle_dir, lane, counts)
 
-    for tile, clusters in counts.items():
+    first_cycle = next((d for d in cycle_dirs.values() if d.is_dir()), None)
+    if (
+        first_cycle
+        and _is_cbcl(first_cycle)
+        and not (run_folder / "Data" / "Intensities" / "s.locs").is_file()
+    ):
+        return [
+            *problems,
+            Problem(
+                run_folder / "Data" / "Intensities" / "s.locs",
+                "missing: a CBCL run keeps the positions of every tile's clusters in this one file, and "
+                "converters need it to name the reads (was the run copied without Data/Intensities/s.locs?)",
+            ),
+        ]
+    for tile, content in counts.items():
+        clusters = content.clusters
         positions_file = _positions_file(run_folder, lane, tile)
         if positions_file is None:
             problems.append(Problem(lane_dir, f"tile {tile}: no locs/clocs position file"))
@@ -166,21 +182,54 @@ def _check_lane(
     return problems
 
 
-def _check_cycle(cycle_dir: Path, lane: int, counts: dict[int, int]) -> list[Problem]:
+def _is_cbcl(cycle_dir: Path) -> bool:
+    return cycle_dir.is_dir() and any(cycle_dir.glob("L*_*.cbcl"))
+
+
+def _check_cbcls(cycle_dir: Path, lane: int, counts: dict[int, FilterFile]) -> list[Problem]:
+    """Every tile of the filter files in its surface's CBCL (tile 2101 in L00N_2.cbcl), with its clusters."""
     problems = []
-    cbcls = sorted(cycle_dir.glob(f"L{lane:03d}_*.cbcl"))
-    if cbcls:
-        found: dict[int, int] = {}
-        for path in cbcls:
-            try:
-                found.update({t.tile: t.clusters for t in cbcl_tiles(path)})
-            except DemuxError as exc:
-                problems.append(Problem(path, str(exc).split(": ", 1)[1]))
-        missing = sorted(set(counts) - set(found))
-        if missing and not problems:
-            problems.append(Problem(cycle_dir, f"tiles {missing} missing from the CBCL files"))
-        return problems
-    for tile, clusters in counts.items():
+    found: dict[int, tuple[Path, int, bool]] = {}
+    for path in sorted(cycle_dir.glob(f"L{lane:03d}_*.cbcl")):
+        try:
+            header = cbcl_header(path)
+            found.update({t.tile: (path, t.clusters, header.pf_excluded) for t in header.tiles})
+        except DemuxError as exc:
+            problems.append(Problem(path, str(exc).split(": ", 1)[1]))
+    if problems:
+        return problems  # a tile in a truncated file would be reported twice
+    for tile, content in sorted(counts.items()):
+        if tile not in found:
+            expected = cycle_dir / f"L{lane:03d}_{tile // 1000}.cbcl"
+            problems.append(
+                Problem(
+                    expected,
+                    f"tile {tile} is missing from this CBCL (its filter file s_{lane}_{tile}.filter lists it)"
+                    if expected.is_file()
+                    else f"missing: no CBCL holds tile {tile} in cycle {cycle_dir.name[1:-2]}",
+                )
+            )
+            continue
+        path, clusters, non_pf_excluded = found[tile]
+        expected_clusters = content.passing if non_pf_excluded else content.clusters
+        if clusters != expected_clusters:
+            which = "passing-filter clusters (non-PF excluded)" if non_pf_excluded else "clusters"
+            problems.append(
+                Problem(
+                    path,
+                    f"cluster-count mismatch for tile {tile}: the CBCL holds {clusters}, the filter file "
+                    f"s_{lane}_{tile}.filter has {expected_clusters} {which}",
+                )
+            )
+    return problems
+
+
+def _check_cycle(cycle_dir: Path, lane: int, counts: dict[int, FilterFile]) -> list[Problem]:
+    if _is_cbcl(cycle_dir):
+        return _check_cbcls(cycle_dir, lane, counts)
+    problems = []
+    for tile, content in counts.items():
+        clusters = content.clusters
         candidates = [cycle_dir / f"s_{lane}_{tile}.bcl", cycle_dir / f"s_{lane}_{tile}.bcl.gz"]
         path = next((p for p in candidates if p.is_file()), None)
         if path is None:

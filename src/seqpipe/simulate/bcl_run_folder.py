@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import gzip
 import struct
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -363,8 +364,17 @@ def _fastq_records(path: Path) -> list[tuple[str, str, str]]:
     return [(lines[i][1:].split()[0], lines[i + 1], lines[i + 3]) for i in range(0, len(lines) - 3, 4)]
 
 
-# Writes a run folder from clusters per lane and the sheet's samples: write_run_folder, or the CBCL writer.
-RunFolderWriter = Callable[[Path, dict[int, Sequence[Cluster]], Sequence[SheetSample]], list[WrittenCluster]]
+class RunFolderWriter(Protocol):
+    """write_run_folder, or the CBCL writer with its instrument chosen."""
+
+    def __call__(
+        self,
+        folder: Path,
+        clusters_by_lane: dict[int, Sequence[Cluster]],
+        samples: Sequence[SheetSample],
+        *,
+        failing_filter: frozenset[str] = ...,
+    ) -> list[WrittenCluster]: ...
 
 
 def run_folder_from_units(
