@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import shutil
+import struct
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,54 @@ def test_corrupt_converter_output_is_not_collected(tmp_path: Path) -> None:
     ):
         collect_lane(work, "picard", 1, [("A", "ACGTACGT", "")], tmp_path / "fastq", tmp_path / "stats", 2)
     assert list((tmp_path / "fastq").iterdir()) == []
+
+
+@pytest.fixture
+def cbcl_copy(novaseq_6000_run, tmp_path: Path) -> Path:
+    copy = tmp_path / "cbcl_run"
+    shutil.copytree(novaseq_6000_run.folder, copy)
+    return copy
+
+
+def _stops_before_any_job(run: Path, demux_workflow, workdir: Path, message: str) -> None:
+    result = demux_workflow(workdir, {"run_folder": str(run), "outdir": "out"})
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert not (workdir / "out").exists()
+
+
+def test_truncated_cbcl_stops_before_any_job(cbcl_copy: Path, demux_workflow, tmp_path: Path) -> None:
+    cbcl = cbcl_copy / "Data/Intensities/BaseCalls/L002/C40.1/L002_2.cbcl"
+    data = cbcl.read_bytes()
+    cbcl.write_bytes(data[:-10])
+    message = f"{cbcl}: truncated CBCL: {len(data) - 10} bytes, its header describes {len(data)}"
+    _stops_before_any_job(cbcl_copy, demux_workflow, tmp_path / "wf", message)
+
+
+def test_cbcl_tile_missing_from_one_cycle_stops_before_any_job(
+    cbcl_copy: Path, demux_workflow, tmp_path: Path
+) -> None:
+    cbcl = cbcl_copy / "Data/Intensities/BaseCalls/L001/C5.1/L001_2.cbcl"
+    data = cbcl.read_bytes()
+    # Drop the last tile (2102): its record in the header, and its block at the end of the file.
+    header_size, bins = struct.unpack_from("<I", data, 2)[0], struct.unpack_from("<I", data, 8)[0]
+    tiles_at = 12 + 8 * bins
+    last = tiles_at + 4 + 16 * (struct.unpack_from("<I", data, tiles_at)[0] - 1)
+    tile, _, _, compressed = struct.unpack_from("<IIII", data, last)
+    assert tile == 2102
+    header = bytearray(data[:last] + data[last + 16 : header_size])
+    struct.pack_into("<I", header, 2, header_size - 16)
+    struct.pack_into("<I", header, tiles_at, struct.unpack_from("<I", data, tiles_at)[0] - 1)
+    cbcl.write_bytes(bytes(header) + data[header_size : len(data) - compressed])
+    message = f"{cbcl}: tile 2102 is missing from this CBCL (its filter file s_1_2102.filter lists it)"
+    _stops_before_any_job(cbcl_copy, demux_workflow, tmp_path / "wf", message)
+
+
+def test_missing_s_locs_stops_before_any_job(cbcl_copy: Path, demux_workflow, tmp_path: Path) -> None:
+    (cbcl_copy / "Data/Intensities/s.locs").unlink()
+    message = (
+        f"{cbcl_copy}/Data/Intensities/s.locs: missing: a CBCL run keeps the positions of every tile's "
+        "clusters in this one file"
+    )
+    _stops_before_any_job(cbcl_copy, demux_workflow, tmp_path / "wf", message)

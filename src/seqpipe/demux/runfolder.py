@@ -260,7 +260,8 @@ def check_run_folder(run_folder: Path, run_info: RunInfo, lanes: list[int], trus
     problems: list[Problem] = []
     for lane in lanes:
         problems += _check_lane(run_folder, run_info, lane, trust_filter, check)
-    raise_if_any(problems, f"run folder {run_folder} is incomplete or inconsistent")
+    # Lanes share some files (s.locs): each finding once.
+    raise_if_any(list(dict.fromkeys(problems)), f"run folder {run_folder} is incomplete or inconsistent")
     return check
 
 
