@@ -383,13 +383,15 @@ def run_folder_from_units(
     undetermined_per_lane: int = 0,
     seed: int = 1,
     index_hops_per_lane: int = 0,
+    failing_per_lane: int = 0,
     write: RunFolderWriter = write_run_folder,
 ) -> list[WrittenCluster]:
     """A run folder holding the read pairs of a units.tsv (e.g. from `seqpipe simulate`).
 
     Each sample gets its own index pair; its n-th unit goes to lane n, so two units make a two-lane run.
     Optional clusters with barcodes of no sample land in Undetermined, as do index hops: clusters with the
-    i7 of one sample and the i5 of the next (they need two samples).
+    i7 of one sample and the i5 of the next (they need two samples). The first failing_per_lane
+    clusters of each lane (after shuffling) do not pass filter.
     """
     import random
 
@@ -427,4 +429,5 @@ def run_folder_from_units(
             )  # fmt: skip
         rng.shuffle(lane_clusters)
     sheet = [SheetSample(sample, *indexes[sample]) for sample in samples_in_order]
-    return write(folder, clusters, sheet)
+    failing = frozenset(c.name for cs in clusters.values() for c in cs[:failing_per_lane])
+    return write(folder, clusters, sheet, failing_filter=failing)
