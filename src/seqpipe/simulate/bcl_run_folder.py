@@ -410,7 +410,9 @@ def run_folder_from_units(
             for k in ("fq1", "fq2")
         )
         for (name, s1, q1), (_, s2, q2) in zip(_fastq_records(fq1), _fastq_records(fq2), strict=True):
-            clusters.setdefault(lane, []).append(Cluster(name, unit["sample"], s1, q1, s2, q2, i7, i5))
+            # Samples' FASTQs may reuse read names; cluster names must be unique (failing_filter uses them).
+            cluster = Cluster(f"{unit['sample']}/{name}", unit["sample"], s1, q1, s2, q2, i7, i5)
+            clusters.setdefault(lane, []).append(cluster)
     rng = random.Random(seed)
     for lane, lane_clusters in clusters.items():
         template = lane_clusters[0]
