@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from seqpipe.demux.handoff import qc_outputs, samples_and_units
 
 
@@ -64,7 +66,8 @@ def test_cli_validate_reports_every_problem(simulated_run, tmp_path: Path) -> No
     assert "Traceback" not in result.stderr
 
 
-def test_cli_writes_a_run_folder_from_units(tmp_path: Path) -> None:
+@pytest.mark.parametrize("layout", ["bcl", "novaseq-x"])
+def test_cli_writes_a_run_folder_from_units(tmp_path: Path, layout: str) -> None:
     import gzip
 
     reads = tmp_path / "reads"
@@ -82,8 +85,14 @@ def test_cli_writes_a_run_folder_from_units(tmp_path: Path) -> None:
             )
     (tmp_path / "units.tsv").write_text("\n".join(rows) + "\n")
     units, run = str(tmp_path / "units.tsv"), str(tmp_path / "run")
-    result = _seqpipe("simulate-run", "--units", units, "--outdir", run, "--undetermined", "2")
+    result = _seqpipe(
+        "simulate-run", "--units", units, "--outdir", run, "--undetermined", "2", "--index-hops", "1",
+        "--layout", layout,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "24 clusters in lanes [1, 2]" in result.stdout  # 2 samples x 5 pairs + 2 undetermined, per lane
+    # 2 samples x 5 pairs + 2 undetermined + 1 index hop, per lane
+    assert "26 clusters in lanes [1, 2]" in result.stdout
+    written_cbcl = (tmp_path / "run/Data/Intensities/BaseCalls/L002/C1.1/L002_2.cbcl").is_file()
+    assert written_cbcl is (layout != "bcl")
     checked = _seqpipe("validate", str(tmp_path / "run"))
     assert checked.returncode == 0, checked.stderr

@@ -67,10 +67,34 @@ def validate(
     show_default=True,
     help="Clusters per lane whose barcode matches no sample.",
 )
-def simulate_run(units_tsv: Path, outdir: Path, undetermined: int) -> None:
-    """Write an Illumina run folder (BCL, filter, locs, RunInfo.xml, SampleSheet.csv) from FASTQ units."""
-    from seqpipe.simulate.bcl_run_folder import run_folder_from_units
+@click.option(
+    "--index-hops",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="Clusters per lane with the i7 of one sample and the i5 of another (needs two samples).",
+)
+@click.option(
+    "--layout",
+    type=click.Choice(["bcl", "novaseq-6000", "novaseq-x"]),
+    default="bcl",
+    show_default=True,
+    help="bcl: per-tile BCL, filter and locs (HiSeq era); novaseq-6000/novaseq-x: CBCL with s.locs.",
+)
+def simulate_run(units_tsv: Path, outdir: Path, undetermined: int, index_hops: int, layout: str) -> None:
+    """Write an Illumina run folder (base calls, filter, positions, RunInfo.xml, sample sheet) from units."""
+    import functools
 
-    written = run_folder_from_units(units_tsv, outdir, undetermined_per_lane=undetermined)
+    from seqpipe.simulate.bcl_run_folder import RunFolderWriter, run_folder_from_units, write_run_folder
+    from seqpipe.simulate.cbcl_run_folder import INSTRUMENTS, write_cbcl_run_folder
+
+    write: RunFolderWriter = (
+        write_run_folder
+        if layout == "bcl"
+        else functools.partial(write_cbcl_run_folder, instrument=INSTRUMENTS[layout])
+    )
+    written = run_folder_from_units(
+        units_tsv, outdir, undetermined_per_lane=undetermined, index_hops_per_lane=index_hops, write=write
+    )
     lanes = sorted({c.lane for c in written})
     click.echo(f"{outdir}: {len(written)} clusters in lanes {lanes}")

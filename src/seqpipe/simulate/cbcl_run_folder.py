@@ -122,6 +122,8 @@ NOVASEQ_X = CbclInstrument(
     sheet_i5_as_read=False,
 )
 
+INSTRUMENTS = {"novaseq-6000": NOVASEQ_6000, "novaseq-x": NOVASEQ_X}
+
 
 def binned(quality: str, bases: str) -> str:
     """Qualities as a CBCL stores them: a no-call gets Q2 (Picard's no-call quality), the rest their bin."""
