@@ -1,8 +1,9 @@
 """Demultiplexing throughput: the pipeline's demux stage vs Picard run by hand, on the same run folder.
 
-    .venv/bin/python benchmarks/demux_throughput.py [--clusters-per-lane N] [--read-length L] [--samples S]
+    .venv/bin/python benchmarks/demux_throughput.py [--layout bcl|novaseq-6000|novaseq-x]
+        [--clusters-per-lane N] [--read-length L] [--samples S] [--threads T]
 
-Writes a two-lane run folder with the BCL writer, then measures wall time of
+Writes a two-lane run folder (per-tile BCL, or CBCL as a NovaSeq writes it), then measures wall time of
   1. the pipeline's demux stage: `snakemake` on rules/demux.smk (checks, lanes as parallel jobs,
      Picard, renaming, md5 and counts, run QC), with --cores 2 and demux.threads (default 1);
   2. Picard by hand: ExtractIlluminaBarcodes + IlluminaBasecallsToFastq per lane, lane after lane,
@@ -13,6 +14,7 @@ and prints clusters per second of both and their ratio.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import random
 import subprocess
@@ -27,7 +29,14 @@ sys.path.insert(0, str(REPO / "src"))
 from seqpipe.demux.commands import picard_by_hand  # noqa: E402
 from seqpipe.demux.plan import load_plan  # noqa: E402
 from seqpipe.execution.command import snakemake_argv, workflow_environment  # noqa: E402
-from seqpipe.simulate.bcl_run_folder import Cluster, SheetSample, index_pairs, write_run_folder  # noqa: E402
+from seqpipe.simulate.bcl_run_folder import (  # noqa: E402
+    Cluster,
+    RunFolderWriter,
+    SheetSample,
+    index_pairs,
+    write_run_folder,
+)
+from seqpipe.simulate.cbcl_run_folder import INSTRUMENTS, write_cbcl_run_folder  # noqa: E402
 
 SNAKEFILE = f"""
 include: "{REPO}/rules/demux.smk"
@@ -40,7 +49,9 @@ rule all:
 """
 
 
-def write_run(folder: Path, samples: int, clusters_per_lane: int, read_length: int) -> int:
+def write_run(
+    folder: Path, samples: int, clusters_per_lane: int, read_length: int, write: RunFolderWriter
+) -> int:
     rng = random.Random(3)
     sheet = [SheetSample(f"S{i + 1}", i7, i5) for i, (i7, i5) in enumerate(index_pairs(samples))]
     # A pool of random reads reused across clusters keeps writing fast; converters do not care.
@@ -62,7 +73,7 @@ def write_run(folder: Path, samples: int, clusters_per_lane: int, read_length: i
             for n in range(clusters_per_lane)
             for s in [sheet[n % samples]]
         ]
-    write_run_folder(folder, lanes, sheet)
+    write(folder, lanes, sheet)
     return 2 * clusters_per_lane
 
 
@@ -91,6 +102,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--layout", choices=["bcl", *INSTRUMENTS], default="bcl", help="run folder format")
     parser.add_argument("--clusters-per-lane", type=int, default=100_000)
     parser.add_argument("--read-length", type=int, default=100)
     parser.add_argument("--samples", type=int, default=8)
@@ -98,12 +110,19 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="demux-bench-") as tmp:
         base = Path(tmp)
-        run = base / "260101_SIM001_0001_AFLOWCELLX"
-        clusters = write_run(run, args.samples, args.clusters_per_lane, args.read_length)
+        if args.layout == "bcl":
+            run, write = base / "260101_SIM001_0001_AFLOWCELLX", write_run_folder
+        else:
+            instrument = INSTRUMENTS[args.layout]
+            run = base / instrument.run.run_id
+            write = functools.partial(write_cbcl_run_folder, instrument=instrument)
+        clusters = write_run(run, args.samples, args.clusters_per_lane, args.read_length, write)
         pipeline = time_pipeline(run, base / "pipeline", args.threads)
         by_hand = time_picard_by_hand(run, base / "by_hand")
     cycles = 2 * args.read_length + 16
-    print(f"run folder: 2 lanes, {clusters} clusters, {cycles} cycles, {args.samples} samples")
+    print(
+        f"run folder ({args.layout}): 2 lanes, {clusters} clusters, {cycles} cycles, {args.samples} samples"
+    )
     print(f"pipeline: --cores 2, demux.threads {args.threads}; by hand: lane after lane, NUM_PROCESSORS=2")
     print(f"pipeline demux stage : {pipeline:7.1f} s  {clusters / pipeline:9.0f} clusters/s")
     print(f"Picard by hand       : {by_hand:7.1f} s  {clusters / by_hand:9.0f} clusters/s")
