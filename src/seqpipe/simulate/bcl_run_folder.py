@@ -107,14 +107,19 @@ def _cluster_cycles(c: Cluster, cycles: tuple[int, int, int, int]) -> tuple[str,
     return bases, c.qual1.ljust(r1, "#") + "I" * (i1 + i2) + c.qual2.ljust(r2, "#")
 
 
+def _calls(reads: Sequence[tuple[str, str]], cycles: int) -> tuple[np.ndarray, np.ndarray]:
+    """Clusters x cycles of base codes (0-3 for A, C, G, T; 255 for a no-call) and of Phred qualities."""
+    bases = np.frombuffer("".join(seq for seq, _ in reads).encode(), dtype=np.uint8).reshape(-1, cycles)
+    quals = np.frombuffer("".join(q for _, q in reads).encode(), dtype=np.uint8).reshape(-1, cycles)
+    return _BASE_LOOKUP[bases], quals.astype(np.int16) - 33
+
+
 def _bcl_matrix(reads: list[tuple[str, str]], cycles: int) -> np.ndarray:
     """Clusters x cycles of BCL bytes: quality in bits 2-7, base in bits 0-1, 0 for a no-call."""
     if not reads:
         return np.zeros((0, cycles), dtype=np.uint8)
-    bases = np.frombuffer("".join(seq for seq, _ in reads).encode(), dtype=np.uint8).reshape(-1, cycles)
-    quals = np.frombuffer("".join(q for _, q in reads).encode(), dtype=np.uint8).reshape(-1, cycles)
-    codes = _BASE_LOOKUP[bases]
-    matrix = ((quals.astype(np.int16) - 33).clip(1, 63).astype(np.uint8) << 2) | (codes & 3)
+    codes, phred = _calls(reads, cycles)
+    matrix = (phred.clip(1, 63).astype(np.uint8) << 2) | (codes & 3)
     return np.where(codes == 255, 0, matrix).astype(np.uint8)
 
 

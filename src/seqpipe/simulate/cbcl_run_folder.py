@@ -34,6 +34,7 @@ from seqpipe.simulate.bcl_run_folder import (
     RunLayout,
     SheetSample,
     WrittenCluster,
+    _calls,
     _cluster_cycles,
     _filter,
     _locs,
@@ -49,10 +50,8 @@ from seqpipe.simulate.bcl_run_folder import (
 
 # RTA3's quality table (no-call, then three bins), as real NovaSeq CBCL headers carry it.
 QUALITY_BINS = (0, 12, 23, 37)
+# Phred 0-93 -> bin 1-3 (a called base never gets bin 0: nibble 0 is the no-call)
 _BIN_OF_PHRED = np.searchsorted([18, 30], np.arange(94), side="right").astype(np.uint8) + 1
-_NIBBLE_BASE = np.full(256, 255, dtype=np.uint8)
-for _code, _base in enumerate(b"ACGT"):
-    _NIBBLE_BASE[_base] = _code
 
 
 @dataclass(frozen=True)
@@ -137,10 +136,8 @@ def _nibbles(reads: Sequence[tuple[str, str]], cycles: int) -> np.ndarray:
     """Clusters x cycles of CBCL nibbles: quality bin in bits 2-3, base in bits 0-1, 0 for a no-call."""
     if not reads:
         return np.zeros((0, cycles), dtype=np.uint8)
-    bases = np.frombuffer("".join(seq for seq, _ in reads).encode(), dtype=np.uint8).reshape(-1, cycles)
-    quals = np.frombuffer("".join(q for _, q in reads).encode(), dtype=np.uint8).reshape(-1, cycles)
-    codes = _NIBBLE_BASE[bases]
-    nibbles = (_BIN_OF_PHRED[(quals.astype(np.int16) - 33).clip(0, 93)] << 2) | (codes & 3)
+    codes, phred = _calls(reads, cycles)
+    nibbles = (_BIN_OF_PHRED[phred.clip(0, 93)] << 2) | (codes & 3)
     return np.where(codes == 255, 0, nibbles).astype(np.uint8)
 
 
@@ -227,6 +224,7 @@ def write_cbcl_run_folder(
             phred = np.array(QUALITY_BINS, dtype=np.uint8)[nibbles >> 2]  # 0 for a no-call, as InterOp wants
             for cycle, counts in enumerate(quality_histograms(phred, passing), start=1):
                 histograms[(lane, tile, cycle)] = counts
+            # passing and xy go on over the empty wells after the tile's clusters
             for cluster, ok, (x, y) in zip(on_tile, passing, xy, strict=False):
                 read_name = _read_name(instrument.run, lane, tile, x, y)
                 written.append(WrittenCluster(_with_binned_qualities(cluster), lane, tile, ok, read_name))
