@@ -1,7 +1,7 @@
 """Demultiplexing throughput: the pipeline's demux stage vs Picard run by hand, on the same run folder.
 
     .venv/bin/python benchmarks/demux_throughput.py [--layout bcl|novaseq-6000|novaseq-x]
-        [--clusters-per-lane N] [--read-length L] [--samples S] [--threads T]
+        [--clusters-per-lane N] [--read-length L] [--samples S] [--threads T] [--convert-mem-mb M]
 
 Writes a two-lane run folder (per-tile BCL, or CBCL as a NovaSeq writes it), then measures wall time of
   1. the pipeline's demux stage: `snakemake` on rules/demux.smk (checks, lanes as parallel jobs,
@@ -77,15 +77,18 @@ def write_run(
     return 2 * clusters_per_lane
 
 
-def time_pipeline(run: Path, work: Path, threads: int) -> float:
+def time_pipeline(run: Path, work: Path, threads: int, convert_mem_mb: int | None) -> float:
     work.mkdir()
     (work / "Snakefile").write_text(SNAKEFILE)
     config = {"run_folder": str(run), "outdir": "out", "demux": {"threads": threads}}
     (work / "config.yaml").write_text(json.dumps(config))  # JSON is YAML
     env = workflow_environment()
     start = time.perf_counter()
+    # The resource table asks 16 GiB per lane job (sized for bcl-convert): on a machine with less than
+    # 2 x 16 GiB / 0.8 of RAM the local profile converts the lanes one after the other.
+    memory = ["--set-resources", f"demux_convert_lane:mem_mb={convert_mem_mb}"] if convert_mem_mb else []
     argv = snakemake_argv(
-        "local", profiles=REPO / "profiles", configfile="config.yaml", extra=["--cores", "2", "-q"]
+        "local", profiles=REPO / "profiles", configfile="config.yaml", extra=["--cores", "2", "-q", *memory]
     )
     subprocess.run([sys.executable, "-m", *argv], cwd=work, env=env, check=True, capture_output=True)
     return time.perf_counter() - start
@@ -107,6 +110,9 @@ def main() -> None:
     parser.add_argument("--read-length", type=int, default=100)
     parser.add_argument("--samples", type=int, default=8)
     parser.add_argument("--threads", type=int, default=1, help="demux.threads: Picard threads per lane job")
+    parser.add_argument(
+        "--convert-mem-mb", type=int, help="memory asked per lane job (default: the resource table's)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="demux-bench-") as tmp:
         base = Path(tmp)
@@ -117,13 +123,17 @@ def main() -> None:
             run = base / instrument.run.run_id
             write = functools.partial(write_cbcl_run_folder, instrument=instrument)
         clusters = write_run(run, args.samples, args.clusters_per_lane, args.read_length, write)
-        pipeline = time_pipeline(run, base / "pipeline", args.threads)
+        pipeline = time_pipeline(run, base / "pipeline", args.threads, args.convert_mem_mb)
         by_hand = time_picard_by_hand(run, base / "by_hand")
     cycles = 2 * args.read_length + 16
     print(
         f"run folder ({args.layout}): 2 lanes, {clusters} clusters, {cycles} cycles, {args.samples} samples"
     )
-    print(f"pipeline: --cores 2, demux.threads {args.threads}; by hand: lane after lane, NUM_PROCESSORS=2")
+    memory = f", {args.convert_mem_mb} MB per lane job" if args.convert_mem_mb else ""
+    print(
+        f"pipeline: --cores 2, demux.threads {args.threads}{memory}; "
+        "by hand: lane after lane, NUM_PROCESSORS=2"
+    )
     print(f"pipeline demux stage : {pipeline:7.1f} s  {clusters / pipeline:9.0f} clusters/s")
     print(f"Picard by hand       : {by_hand:7.1f} s  {clusters / by_hand:9.0f} clusters/s")
     print(f"ratio pipeline / by hand: {by_hand / pipeline:.2f}")
