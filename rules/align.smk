@@ -20,6 +20,18 @@
 #   run manifest names it).
 
 
+# Reads are trimmed, not dropped, wherever the aligner can use what is left (docs/usage.md, trimming):
+# fastp's default N limit (5 bases) drops every pair with a short run of N cycles, a quarter of the
+# pairs of some real HiSeq X lanes, which bwa aligns well. fastp takes only an absolute limit (at most
+# 50), so it is the configured share of the unit's longest read among its first 1,000 (gzip ends on
+# SIGPIPE when awk has read enough).
+N_BASE_LIMIT = (
+    "$( (gzip -cdf {input.r1} || true) | awk -v pct={params.trimming[max_n_pct]} "
+    "'NR % 4 == 2 && length($0) > m {{m = length($0)}} NR == 4000 {{exit}} "
+    "END {{n = int(m * pct / 100); print (n > 50 ? 50 : n)}}')"
+)
+
+
 rule map_reads:
     input:
         r1=lambda wc: unit_of(wc).fq1,
@@ -45,6 +57,7 @@ rule map_reads:
         read_group=lambda wc: unit_of(wc).read_group(),
         aligner="bwa-mem2" if config["aligner"] == "bwa-mem2" else "bwa",
         batch_bases=config["mapping"]["batch_bases"],
+        trimming=config["trimming"],
         tmp=lambda wc, output: f"{output.bam}.sort",
     # fastp streams trimmed pairs into the aligner and fixmate streams into sort, so neither
     # trimmed FASTQ nor SAM ever touches the disk. -K makes the alignments independent of threads.
@@ -53,6 +66,11 @@ rule map_reads:
         + FROM_REFERENCE_CACHE
         + "(fastp --in1 {input.r1} --in2 {input.r2} --stdout --thread 1 "
         "--json {output.json} --html {output.html} --report_title '{wildcards.sample} {wildcards.unit}' "
+        "--n_base_limit "
+        + N_BASE_LIMIT
+        + " --cut_tail --cut_tail_window_size {params.trimming[tail_window]} "
+        "--cut_tail_mean_quality {params.trimming[tail_quality]} "
+        "--length_required {params.trimming[min_length]} "
         "2> {log.fastp}) | "
         "{params.aligner} mem -p -t {threads} -K {params.batch_bases} -R '{params.read_group}' "
         "{params.reference} - | "

@@ -84,6 +84,11 @@ rule compute_variant_stats:
 
 rule summarize_qc:
     input:
+        fastp=[
+            out(f"qc/fastp/{u.sample}.{u.unit}.fastp.json")
+            for sample in SAMPLES
+            for u in units_of(sample)
+        ],
         flagstat=expand(out("qc/samtools/{sample}.flagstat"), sample=SAMPLES),
         mosdepth=expand(
             out("qc/mosdepth/{sample}.mosdepth.summary.txt"), sample=SAMPLES
@@ -109,6 +114,7 @@ rule summarize_qc:
     params:
         samples=SAMPLES,
         callers=CALLERS,
+        units={sample: [u.unit for u in units_of(sample)] for sample in SAMPLES},
         # a param, so that changing a threshold re-evaluates the verdicts
         thresholds=QC_THRESHOLDS,
     script:

@@ -93,6 +93,8 @@ elif smk.rule == "summarize_qc":
     summarize_qc(
         smk.params.samples,
         smk.params.callers,
+        smk.input.fastp,
+        smk.params.units,
         smk.input.flagstat,
         smk.input.mosdepth,
         smk.input.markdup,

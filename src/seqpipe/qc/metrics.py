@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -96,3 +98,65 @@ def sample_metrics(
             if rank == 0:
                 metrics[name] = value
     return {name: None if value is None else round(value, 4) for name, value in metrics.items()}
+
+
+@dataclass(frozen=True)
+class FastpCounts:
+    """What fastp counted in one unit: reads (both mates) before filtering, those passing its filters,
+    those each filter dropped, bases (all and >= Q30) before filtering and reads it trimmed adapters from."""
+
+    reads: int
+    passed: int
+    dropped: dict[str, int]
+    bases: int
+    q30_bases: int
+    adapter_trimmed: int
+
+    @classmethod
+    def read(cls, fastp_json: str | Path) -> FastpCounts:
+        report = json.loads(Path(fastp_json).read_text())
+        before = report["summary"]["before_filtering"]
+        filtering = dict(report["filtering_result"])
+        return cls(
+            reads=before["total_reads"],
+            passed=filtering.pop("passed_filter_reads"),
+            dropped=filtering,
+            bases=before["total_bases"],
+            q30_bases=before["q30_bases"],
+            # fastp leaves the section out when it trimmed no adapter
+            adapter_trimmed=report.get("adapter_cutting", {}).get("adapter_trimmed_reads", 0),
+        )
+
+    def __add__(self, other: FastpCounts) -> FastpCounts:
+        dropped = {f: self.dropped.get(f, 0) + other.dropped.get(f, 0) for f in self.dropped | other.dropped}
+        return FastpCounts(
+            self.reads + other.reads,
+            self.passed + other.passed,
+            dropped,
+            self.bases + other.bases,
+            self.q30_bases + other.q30_bases,
+            self.adapter_trimmed + other.adapter_trimmed,
+        )
+
+    def metrics(self) -> dict[str, float | None]:
+        """Read-level metrics, to four decimals; percentages of no reads are not measured."""
+
+        def pct(part: int, whole: int) -> float | None:
+            return round(100 * part / whole, 4) if whole else None
+
+        return {
+            "read_pairs": self.reads // 2,
+            "pairs_passing_pct": pct(self.passed, self.reads),
+            "q30_pct": pct(self.q30_bases, self.bases),
+            "adapter_trimmed_pct": pct(self.adapter_trimmed, self.reads),
+        }
+
+    def dropped_by(self) -> str:
+        """The filters that dropped reads, most first, e.g. 'too_many_N_reads 41 % of reads'."""
+        shares = [(n, 100 * n_reads / self.reads) for n, n_reads in self.dropped.items() if n_reads]
+        shares.sort(key=lambda share: -share[1])
+        return ", ".join(f"{name} {_percent(share)} % of reads" for name, share in shares)
+
+
+def _percent(share: float) -> str:
+    return f"{share:.1f}".removesuffix(".0")

@@ -8,12 +8,14 @@ qc_summary.json (per sample: metrics, checks, verdict), which the data plane and
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import reduce
 from pathlib import Path
 from typing import Any
 
-from seqpipe.qc.metrics import is_variant_count, sample_metrics
+from seqpipe.qc.metrics import FastpCounts, is_variant_count, sample_metrics
 from seqpipe.qc.targets import target_metrics
 from seqpipe.qc.verdicts import (
     FAIL,
@@ -116,9 +118,38 @@ def _shown(value: float | None) -> str:
     return "NA" if value is None else f"{value:.4g}"
 
 
+# a unit's share of read pairs passing fastp's filters is checked against the sample's limit
+LANE_CHECKED = "pairs_passing_pct"
+
+
+def read_level_qc(
+    sample: str, fastp_jsons: Mapping[str, str | Path], thresholds: Mapping[str, Mapping[str, float]]
+) -> tuple[FastpCounts, list[Verdict]]:
+    """A sample's fastp counts (its units' reports added up) and the checks of its lanes.
+
+    A lane can lose most of its reads and hide in a sample of several: each unit of such a sample is
+    checked too (metric pairs_passing_pct.<unit>). A failing share names the filters that dropped the
+    reads."""
+    counts = {unit: FastpCounts.read(path) for unit, path in fastp_jsons.items()}
+    total = reduce(operator.add, counts.values())
+    lane_checks = []
+    if len(counts) > 1 and LANE_CHECKED in thresholds:
+        for unit, unit_counts in counts.items():
+            metric = f"{LANE_CHECKED}.{unit}"
+            lane_checks += evaluate(
+                sample,
+                {metric: unit_counts.metrics()[LANE_CHECKED]},
+                {metric: thresholds[LANE_CHECKED]},
+                causes={metric: unit_counts.dropped_by()},
+            )
+    return total, lane_checks
+
+
 def summarize_qc(
     samples: Sequence[str],
     callers: Sequence[str],
+    fastp: Sequence[str],
+    units: Mapping[str, Sequence[str]],
     flagstat: Sequence[str],
     mosdepth: Sequence[str],
     markdup: Sequence[str],
@@ -132,22 +163,30 @@ def summarize_qc(
 ) -> None:
     """The summary's three files from per-sample report files (variant stats sample-major).
 
-    `markdup` is empty in amplicon mode (no duplicate marking); `target_files` holds, for targeted runs,
-    four files per sample (seqpipe.qc.targets.target_metrics' arguments). Verdicts made by other steps
-    (the demultiplexing's, e.g. too few reads; the sex check's, seqpipe.qc.sex; sample identity;
-    contamination) join as they are.
+    `fastp` holds the units' fastp reports, sample by sample in the order of `units` (each sample's
+    units); `markdup` is empty in amplicon mode (no duplicate marking); `target_files` holds, for
+    targeted runs, four files per sample (seqpipe.qc.targets.target_metrics' arguments). Verdicts made
+    by other steps (the demultiplexing's, e.g. too few reads; the sex check's, seqpipe.qc.sex; sample
+    identity; contamination) join as they are.
     """
     metrics_by_sample = {}
     checks: list[Verdict] = []
+    fastp_reports = iter(fastp)
     for i, sample in enumerate(samples):
         stats = {caller: variant_stats[i * len(callers) + j] for j, caller in enumerate(callers)}
-        metrics = sample_metrics(flagstat[i], mosdepth[i], markdup[i] if markdup else None, stats)
+        reads, lane_checks = read_level_qc(
+            sample, {unit: next(fastp_reports) for unit in units[sample]}, thresholds
+        )
+        metrics = reads.metrics() | sample_metrics(
+            flagstat[i], mosdepth[i], markdup[i] if markdup else None, stats
+        )
         no_value: dict[str, str] = {}
         if target_files:
             targets, no_value = target_metrics(*target_files[4 * i : 4 * i + 4])
             metrics |= {name: None if v is None else round(v, 4) for name, v in targets.items()}
         metrics_by_sample[sample] = metrics
-        checks += evaluate(sample, metrics, thresholds, no_value)
+        checks += evaluate(sample, metrics, thresholds, no_value, {LANE_CHECKED: reads.dropped_by()})
+        checks += lane_checks
     for path in verdict_files:
         checks += read_verdicts(path)
     write_summary(QcSummary.of(metrics_by_sample, checks), tsv, multiqc_table, summary_json)

@@ -41,11 +41,13 @@ def evaluate(
     metrics: Mapping[str, float | None],
     thresholds: Mapping[str, Mapping[str, float]],
     no_value: Mapping[str, str] | None = None,
+    causes: Mapping[str, str] | None = None,
 ) -> list[Verdict]:
     """One verdict per thresholded metric; a metric without a value fails, with that reason.
 
     `no_value` says why a metric has none when that is known (e.g. an infinite fold-80); otherwise the
-    reason is that it was not measured."""
+    reason is that it was not measured. `causes` says what made a metric miss its limit, when that is
+    measured (e.g. which filters dropped the reads), and ends the reason."""
     verdicts = []
     for metric, limits in sorted(thresholds.items()):
         value = metrics.get(metric)
@@ -60,6 +62,9 @@ def evaluate(
             reason = f"{metric} {value:g} is above the maximum {limits['max']:g}"
         else:
             reason = ""
+        cause = (causes or {}).get(metric, "")
+        if reason and cause:
+            reason += f": {cause}"
         verdicts.append(Verdict(sample, metric, value, threshold, FAIL if reason else PASS, reason))
     return verdicts
 
