@@ -128,9 +128,12 @@ def test_general_statistics_has_one_full_row_per_sample(pipeline_run: PipelineRu
 def test_qc_verdicts_pass_on_good_data(pipeline_run: PipelineRun) -> None:
     verdicts = read_verdicts(pipeline_run.path("qc/qc_summary.tsv"))
     assert {v.sample for v in verdicts} == set(SAMPLES)
-    # two samples: also the identity and contamination checks (unrelated, clean)
+    # two samples: also the identity and contamination checks (unrelated, clean); two lanes each: the
+    # read pairs passing fastp's filters are checked per lane too
     assert {v.metric for v in verdicts} == {
         "mapped_pct", "mean_depth", "duplicate_pct", "tstv", "identity_discordance", "contamination_pct",
+        "pairs_passing_pct", "q30_pct", "adapter_trimmed_pct",
+        "pairs_passing_pct.L001", "pairs_passing_pct.L002",
     }  # fmt: skip
     assert all(v.verdict == "PASS" for v in verdicts), verdicts
     depth = {v.sample: v.value for v in verdicts if v.metric == "mean_depth"}

@@ -15,16 +15,22 @@ from pathlib import Path
 
 import pysam
 import pytest
+import yaml
 
 from seqpipe.qc.metrics import FastpCounts
 from seqpipe.qc.verdicts import FAIL, PASS, Verdict, read_verdicts
 from seqpipe.simulate import SimulationParams, simulate
 
-from .conftest import VENV_BIN, PipelineRun, snakemake, write_config
+from .conftest import REPO, VENV_BIN, PipelineRun, snakemake, write_config
 
 TINY = "freebayes-na12878-tiny"
 READ_LEVEL = ("pairs_passing_pct", "q30_pct", "adapter_trimmed_pct", "read_pairs")
 CALLERS = ("bcftools", "freebayes")
+
+
+def _default_thresholds() -> dict[str, dict[str, float]]:
+    schema = yaml.safe_load((REPO / "config/schemas/config.schema.yaml").read_text())
+    return schema["properties"]["qc"]["properties"]["thresholds"]["default"]
 
 
 def _reads(source: Path) -> tuple[Path, Path]:
@@ -66,10 +72,9 @@ def na12878(shared_testdata: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         reference={"fasta": str(reference)},
         outdir=str(tmp / "results"),
         calling={"callers": list(CALLERS), "scatter": 1},
-        # the slice's 1,633 pairs are what the design expects; the other limits are the defaults
-        qc={"thresholds": {"pairs_passing_pct": {"min": 90}, "q30_pct": {"min": 75},
-                           "adapter_trimmed_pct": {"max": 20}, "read_pairs": {"min": 1500}}},
-    )  # fmt: skip
+        # the default limits, and the slice's 1,633 pairs as the design's minimum
+        qc={"thresholds": {**_default_thresholds(), "read_pairs": {"min": 1500}}},
+    )
     result = snakemake("--configfile", str(config), "--cores", "2", workdir=tmp)
     assert result.returncode == 0, result.stderr[-5000:]
     return PipelineRun(tmp, tmp / "results", config, result)

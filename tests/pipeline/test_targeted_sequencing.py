@@ -21,6 +21,8 @@ from seqpipe.simulate.scenarios import simulate_scenario
 from .conftest import PipelineRun, fake_config, snakemake, write_config
 
 PADDING = 100
+# fastp's read-level checks, with their default limits
+READ_LEVEL = {"pairs_passing_pct", "q30_pct", "adapter_trimmed_pct"}
 
 
 def _run(tmp: Path, data: Path, reference: Path, outdir: str, **settings: object) -> PipelineRun:
@@ -189,9 +191,11 @@ def test_amplicon_mode_keeps_every_read_and_clips_the_primers(amplicons: Pipelin
         clipped = _clip_stats(amplicons.path(f"qc/ampliconclip/{sample}.ampliconclip.txt"))
         assert clipped["TOTAL CLIPPED"] >= 0.99 * clipped["TOTAL READS"]
     verdicts = read_verdicts(amplicons.path("qc/qc_summary.tsv"))
-    panel = {"mapped_pct", "on_target_pct", "mean_target_depth", "target_20x_pct", "fold_80"}
-    # beside the two samples' identity checks (a 30-amplicon panel has too few sites for a verdict)
-    assert {v.metric for v in verdicts} == panel | {"identity_discordance", "contamination_pct"}
+    panel = {"mapped_pct", "on_target_pct", "mean_target_depth", "target_20x_pct", "fold_80"} | READ_LEVEL
+    # beside the two samples' identity checks (a 30-amplicon panel has too few sites for a verdict) and
+    # the per-lane read checks
+    per_sample = {v.metric for v in verdicts if not v.metric.startswith("pairs_passing_pct.")}
+    assert per_sample == panel | {"identity_discordance", "contamination_pct"}
     assert all(v.verdict == PASS for v in verdicts if v.metric in panel), verdicts
 
 
@@ -252,8 +256,12 @@ def test_artic_primers_are_clipped_from_almost_every_read(artic: dict[str, Pipel
 def test_artic_panel_verdicts_judge_the_amplicons_not_the_genome(artic: dict[str, PipelineRun]) -> None:
     verdicts = {v.metric: v for v in read_verdicts(artic["amplicon"].path("qc/qc_summary.tsv"))}
     # no duplicate rate, no whole-genome depth or Ts/Tv limits for a viral panel
-    assert set(verdicts) == {"mapped_pct", "on_target_pct", "mean_target_depth", "target_20x_pct", "fold_80"}
+    assert (
+        set(verdicts)
+        == {"mapped_pct", "on_target_pct", "mean_target_depth", "target_20x_pct", "fold_80"} | READ_LEVEL
+    )
     assert verdicts["mapped_pct"].verdict == verdicts["on_target_pct"].verdict == PASS
+    assert verdicts["pairs_passing_pct"].verdict == PASS
     assert verdicts["mean_target_depth"].verdict == PASS
     # this public subsample covers few amplicons: most of the panel is below 20x, as a lab should see
     assert verdicts["target_20x_pct"].value < 20 and verdicts["target_20x_pct"].verdict == "FAIL"
