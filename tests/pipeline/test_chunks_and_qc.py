@@ -65,6 +65,16 @@ def test_verdicts_pass_fail_and_unmeasured_with_reasons() -> None:
     )
 
 
+def test_a_failing_verdict_names_its_cause_and_a_passing_one_gives_no_reason() -> None:
+    limits = {"pairs_passing_pct": {"min": 90}}
+    causes = {"pairs_passing_pct": "too_many_N_reads 41 % of reads"}
+    (failing,) = evaluate("S1", {"pairs_passing_pct": 58.9}, limits, causes=causes)
+    assert failing.verdict == FAIL
+    assert failing.reason == "pairs_passing_pct 58.9 is below the minimum 90: too_many_N_reads 41 % of reads"
+    (passing,) = evaluate("S1", {"pairs_passing_pct": 99.9}, limits, causes=causes)
+    assert passing.verdict == PASS and passing.reason == ""
+
+
 def test_verdict_table_round_trips(tmp_path: Path) -> None:
     verdicts = evaluate("S1", {"mapped_pct": 90.0}, {"mapped_pct": {"min": 95}, "tstv": {"min": 1}})
     write_verdicts(verdicts, tmp_path / "qc.tsv")

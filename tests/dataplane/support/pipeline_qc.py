@@ -39,9 +39,10 @@ def write_qc(
 ) -> None:
     """outdir/qc/ as the pipeline leaves it: every sample's reports and the summary of the run."""
     qc = outdir / "qc"
-    reports: dict[str, list[str]] = {"flagstat": [], "mosdepth": [], "markdup": [], "stats": []}
+    reports: dict[str, list[str]] = {"fastp": [], "flagstat": [], "mosdepth": [], "markdup": [], "stats": []}
     for sample in samples:
         places = {
+            "fastp": (qc / "fastp" / f"{sample}.L001.fastp.json", "NA12878.fastp.json"),
             "flagstat": (qc / "samtools" / f"{sample}.flagstat", "NA12878.flagstat"),
             "mosdepth": (qc / "mosdepth" / f"{sample}.mosdepth.summary.txt", "NA12878.mosdepth.summary.txt"),
             "markdup": (qc / "markdup" / f"{sample}.markdup.txt", "NA12878.markdup.txt"),
@@ -57,6 +58,8 @@ def write_qc(
     summarize_qc(
         samples,
         [CALLER],
+        reports["fastp"],
+        {sample: ["L001"] for sample in samples},
         reports["flagstat"],
         reports["mosdepth"],
         reports["markdup"],
