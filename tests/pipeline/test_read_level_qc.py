@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from seqpipe.qc.metrics import FastpCounts
+from seqpipe.qc.summary import read_level_qc
 from seqpipe.qc.verdicts import FAIL, PASS, Verdict, read_verdicts
 from seqpipe.simulate import SimulationParams, simulate
 
@@ -93,6 +94,24 @@ def test_fastp_defaults_drop_the_pairs_with_n_cycles_and_the_counts_name_the_fil
     counts = FastpCounts.read(report)
     assert counts.metrics()["pairs_passing_pct"] < 60
     assert counts.dropped_by().startswith("too_many_N_reads 41 % of reads")
+
+
+def test_an_empty_lane_fails_saying_it_has_no_reads(shared_testdata: Path, tmp_path: Path) -> None:
+    r1, r2 = _reads(shared_testdata / TINY)
+    empty = tmp_path / "empty.fastq"
+    empty.write_text("")
+    reports = {}
+    for unit, reads in {"L001": (r1, r2), "L002": (empty, empty)}.items():
+        reports[unit] = tmp_path / f"{unit}.fastp.json"
+        subprocess.run(
+            ["fastp", "--in1", reads[0], "--in2", reads[1], "--stdout", "--thread", "1", "--json",
+             reports[unit], "--html", tmp_path / f"{unit}.fastp.html", "--n_base_limit", "15"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+    counts, (full, empty_lane) = read_level_qc("S1", reports, {"pairs_passing_pct": {"min": 90}})
+    assert counts.metrics()["read_pairs"] == 1633 and full.verdict == PASS
+    assert empty_lane.metric == "pairs_passing_pct.L002" and empty_lane.value is None
+    assert empty_lane.verdict == FAIL and empty_lane.reason == "fastp read no reads"
 
 
 def test_real_reads_with_n_cycles_are_kept(na12878: PipelineRun) -> None:

@@ -100,6 +100,9 @@ def sample_metrics(
     return {name: None if value is None else round(value, 4) for name, value in metrics.items()}
 
 
+NO_READS = "fastp read no reads"
+
+
 @dataclass(frozen=True)
 class FastpCounts:
     """What fastp counted in one unit: reads (both mates) before filtering, those passing its filters,
@@ -150,6 +153,10 @@ class FastpCounts:
             "q30_pct": pct(self.q30_bases, self.bases),
             "adapter_trimmed_pct": pct(self.adapter_trimmed, self.reads),
         }
+
+    def no_value(self) -> dict[str, str]:
+        """Why a read-level metric has no value: there were no reads."""
+        return {name: NO_READS for name, value in self.metrics().items() if value is None}
 
     def dropped_by(self) -> str:
         """The filters that dropped reads, most first, e.g. 'too_many_N_reads 41 % of reads'."""

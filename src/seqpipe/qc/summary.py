@@ -15,7 +15,7 @@ from functools import reduce
 from pathlib import Path
 from typing import Any
 
-from seqpipe.qc.metrics import FastpCounts, is_variant_count, sample_metrics
+from seqpipe.qc.metrics import NO_READS, FastpCounts, is_variant_count, sample_metrics
 from seqpipe.qc.targets import target_metrics
 from seqpipe.qc.verdicts import (
     FAIL,
@@ -140,6 +140,7 @@ def read_level_qc(
                 sample,
                 {metric: unit_counts.metrics()[LANE_CHECKED]},
                 {metric: thresholds[LANE_CHECKED]},
+                no_value={metric: NO_READS},
                 causes={metric: unit_counts.dropped_by()},
             )
     return total, lane_checks
@@ -180,9 +181,10 @@ def summarize_qc(
         metrics = reads.metrics() | sample_metrics(
             flagstat[i], mosdepth[i], markdup[i] if markdup else None, stats
         )
-        no_value: dict[str, str] = {}
+        no_value = reads.no_value()
         if target_files:
-            targets, no_value = target_metrics(*target_files[4 * i : 4 * i + 4])
+            targets, unmeasured = target_metrics(*target_files[4 * i : 4 * i + 4])
+            no_value |= unmeasured
             metrics |= {name: None if v is None else round(v, 4) for name, v in targets.items()}
         metrics_by_sample[sample] = metrics
         checks += evaluate(sample, metrics, thresholds, no_value, {LANE_CHECKED: reads.dropped_by()})
