@@ -84,8 +84,8 @@ def time_pipeline(run: Path, work: Path, threads: int, convert_mem_mb: int | Non
     (work / "config.yaml").write_text(json.dumps(config))  # JSON is YAML
     env = workflow_environment()
     start = time.perf_counter()
-    # The resource table asks 16 GiB per lane job (sized for bcl-convert): on a machine with less than
-    # 2 x 16 GiB / 0.8 of RAM the local profile converts the lanes one after the other.
+    # --convert-mem-mb overrides the resource table's request per lane job, which decides how many
+    # lanes the local profile converts side by side.
     memory = ["--set-resources", f"demux_convert_lane:mem_mb={convert_mem_mb}"] if convert_mem_mb else []
     argv = snakemake_argv(
         "local", profiles=REPO / "profiles", configfile="config.yaml", extra=["--cores", "2", "-q", *memory]

@@ -71,10 +71,13 @@ RULES: dict[str, RuleResources] = {
         "6144 + 1024 * threads + 4096 * (attempt - 1)", "720 * attempt", threads=16
     ),
     "genotype_deepvariant_joint": RuleResources("16384 + 4096 * (attempt - 1)", "240 * attempt", threads=8),
-    # BCL conversion: bcl-convert wants many threads and about 2 GiB per thread
+    # BCL conversion: bcl-convert wants about 2 GiB per thread; Picard (demux.threads, default 1) far
+    # less, so asking in proportion to threads lets a small machine convert its lanes side by side
     "demux_stage_run_folder": RuleResources("1024", "60 * attempt"),
     "demux_write_picard_tables": RuleResources("512", "5"),
-    "demux_convert_lane": RuleResources("16384 + 8192 * (attempt - 1)", "480 * attempt", threads=8),
+    "demux_convert_lane": RuleResources(
+        "4096 + 2048 * threads + 8192 * (attempt - 1)", "480 * attempt", threads=8
+    ),
     # one rule per lane (PER_LANE); md5 and read count of every FASTQ of the lane, single-threaded
     "demux_collect_lane": RuleResources("1024", "240 * attempt"),
     "demux_qc": RuleResources("2048", "60 * attempt"),
