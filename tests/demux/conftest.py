@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 import random
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from seqpipe.execution.command import snakemake_argv
+from seqpipe.execution.command import snakemake_argv, workflow_environment
 from seqpipe.simulate.bcl_run_folder import (
     Cluster,
     RunFolderWriter,
@@ -120,7 +119,7 @@ def run_demux_workflow(workdir: Path, config: dict, *args: str) -> subprocess.Co
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "Snakefile").write_text(DEMUX_SNAKEFILE)
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    env = workflow_environment()
     argv = snakemake_argv(
         "local", profiles=REPO / "profiles", configfile="config.yaml", extra=["--cores", "2", *args]
     )

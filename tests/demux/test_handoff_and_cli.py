@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from seqpipe.demux.handoff import qc_outputs, samples_and_units
+from seqpipe.execution.command import workflow_environment
 
 
 def test_samples_and_units_point_at_the_demux_outputs(simulated_run, tmp_path: Path) -> None:
@@ -43,7 +42,7 @@ def test_qc_outputs_are_empty_without_a_run_folder(simulated_run) -> None:
 
 
 def _seqpipe(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    env = workflow_environment()
     return subprocess.run(["seqpipe", "demux", *args], capture_output=True, text=True, env=env, timeout=120)
 
 
