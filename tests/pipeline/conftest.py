@@ -47,6 +47,24 @@ def write_config(path: Path, **settings: object) -> Path:
     return path
 
 
+def run_workflow(
+    base: Path, data: Path, outdir: str = "results", reference: Path | None = None, **settings: object
+) -> PipelineRun:
+    """The workflow on the sheets in `data` (reference: data/reference/genome.fa unless given) into
+    BASE/OUTDIR, its config written as BASE/OUTDIR.yaml; asserts that it completed."""
+    config = write_config(
+        base / f"{outdir}.yaml",
+        samples=str(data / "samples.tsv"),
+        units=str(data / "units.tsv"),
+        reference={"fasta": str(reference or data / "reference" / "genome.fa")},
+        outdir=str(base / outdir),
+        **settings,
+    )
+    result = snakemake("--configfile", str(config), "--cores", "2", workdir=base)
+    assert result.returncode == 0, result.stderr[-5000:]
+    return PipelineRun(data, base / outdir, config, result)
+
+
 def fake_config(tmp_path: Path, fake_inputs: dict[str, Path], **settings: object) -> Path:
     """TMP_PATH/config.yaml naming the fake inputs' sheets and reference, plus `settings`."""
     return write_config(

@@ -22,7 +22,7 @@ from seqpipe.qc.summary import read_level_qc
 from seqpipe.qc.verdicts import FAIL, PASS, Verdict, read_verdicts
 from seqpipe.simulate import SimulationParams, simulate
 
-from .conftest import REPO, VENV_BIN, PipelineRun, snakemake, write_config
+from .conftest import REPO, VENV_BIN, PipelineRun, run_workflow
 
 TINY = "freebayes-na12878-tiny"
 READ_LEVEL = ("pairs_passing_pct", "q30_pct", "adapter_trimmed_pct", "read_pairs")
@@ -52,19 +52,14 @@ def na12878(shared_testdata: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     r1, r2 = _reads(source)
     (tmp / "samples.tsv").write_text("sample\nNA12878\n")
     (tmp / "units.tsv").write_text(f"sample\tunit\tfq1\tfq2\nNA12878\tL001\t{r1}\t{r2}\n")
-    config = write_config(
-        tmp / "config.yaml",
-        samples=str(tmp / "samples.tsv"),
-        units=str(tmp / "units.tsv"),
-        reference={"fasta": str(reference)},
-        outdir=str(tmp / "results"),
+    return run_workflow(
+        tmp,
+        tmp,
+        reference=reference,
         calling={"callers": list(CALLERS), "scatter": 1},
         # the default limits, and the slice's 1,633 pairs as the design's minimum
         qc={"thresholds": {**_default_thresholds(), "read_pairs": {"min": 1500}}},
     )
-    result = snakemake("--configfile", str(config), "--cores", "2", workdir=tmp)
-    assert result.returncode == 0, result.stderr[-5000:]
-    return PipelineRun(tmp, tmp / "results", config, result)
 
 
 def test_fastp_defaults_drop_the_pairs_with_n_cycles_and_the_counts_name_the_filter(
@@ -177,17 +172,7 @@ def lanes(tmp_path_factory: pytest.TempPathFactory) -> PipelineRun:
     )  # fmt: skip
     _write_n_block(data / "reads" / "S1_L001_R1.fastq.gz", first_cycle=48, cycles=4, every=2, kept=1)
     _write_n_block(data / "reads" / "S2_L002_R1.fastq.gz", first_cycle=60, cycles=30, every=5, kept=1)
-    config = write_config(
-        tmp / "config.yaml",
-        samples=str(data / "samples.tsv"),
-        units=str(data / "units.tsv"),
-        reference={"fasta": str(data / "reference" / "genome.fa")},
-        outdir=str(tmp / "results"),
-        calling={"callers": ["bcftools"], "scatter": 1},
-    )
-    result = snakemake("--configfile", str(config), "--cores", "2", workdir=tmp)
-    assert result.returncode == 0, result.stderr[-5000:]
-    return PipelineRun(data, tmp / "results", config, result)
+    return run_workflow(tmp, data, calling={"callers": ["bcftools"], "scatter": 1})
 
 
 def test_a_lane_with_a_bad_cycle_is_kept_aligned_and_passes(lanes: PipelineRun) -> None:

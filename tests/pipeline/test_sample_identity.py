@@ -19,7 +19,7 @@ from seqpipe.sheets import SheetError, load_sheets
 from seqpipe.simulate import SimulationParams, TruthRates
 from seqpipe.simulate.scenarios import simulate_scenario
 
-from .conftest import REPO, PipelineRun, snakemake, write_config
+from .conftest import REPO, PipelineRun, run_workflow
 
 IDENTITY_SETTINGS = {"duplicate_max_discordance": 0.1, "related_max_discordance": 0.5, "min_sites": 50}
 SITES = ["own-sites", "panel"]
@@ -40,18 +40,12 @@ def _run_scenario(tmp: Path, name: str, depth: float, seed: int, sites: str) -> 
             rates=TruthRates(snv_per_kb=2.0),
         ),
     )
-    config = write_config(
-        tmp / "config.yaml",
-        samples=str(data / "samples.tsv"),
-        units=str(data / "units.tsv"),
-        reference={"fasta": str(data / "reference" / "genome.fa")},
-        outdir=str(tmp / "results"),
+    return run_workflow(
+        tmp,
+        data,
         calling={"callers": ["bcftools"], "scatter": 1},
         identity={"sites": str(data / "known_sites" / "known_sites.vcf.gz")} if sites == "panel" else {},
     )
-    result = snakemake("--configfile", str(config), "--cores", "2", workdir=tmp)
-    assert result.returncode == 0, result.stderr[-5000:]
-    return PipelineRun(data, tmp / "results", config, result)
 
 
 @pytest.fixture(scope="module", params=SITES)

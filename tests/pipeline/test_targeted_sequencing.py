@@ -18,26 +18,14 @@ from seqpipe.simulate import SimulationParams
 from seqpipe.simulate.reads import READ_LENGTH
 from seqpipe.simulate.scenarios import simulate_scenario
 
-from .conftest import PipelineRun, fake_config, snakemake, write_config
+from .conftest import PipelineRun, fake_config, run_workflow, snakemake
 
 PADDING = 100
 # fastp's read-level checks, with their default limits
 READ_LEVEL = {"pairs_passing_pct", "q30_pct", "adapter_trimmed_pct"}
 
 
-def _run(tmp: Path, data: Path, reference: Path, outdir: str, **settings: object) -> PipelineRun:
-    config = write_config(
-        tmp / f"{outdir}.yaml",
-        samples=str(data / "samples.tsv"),
-        units=str(data / "units.tsv"),
-        reference={"fasta": str(reference)},
-        outdir=str(tmp / outdir),
-        calling={"callers": ["bcftools", "freebayes"], "scatter": 2},
-        **settings,
-    )
-    result = snakemake("--configfile", str(config), "--cores", "2", workdir=tmp)
-    assert result.returncode == 0, result.stderr[-5000:]
-    return PipelineRun(data, tmp / outdir, config, result)
+CALLING = {"callers": ["bcftools", "freebayes"], "scatter": 2}
 
 
 def _scenario(tmp: Path, name: str, genome_size: int, depth: float, seed: int) -> Path:
@@ -54,7 +42,7 @@ def exome(tmp_path_factory: pytest.TempPathFactory) -> PipelineRun:
     tmp = tmp_path_factory.mktemp("exome")
     data = _scenario(tmp, "exome", 300_000, 40, 5)
     targets = {"bed": str(data / "targets.bed"), "padding": PADDING}
-    return _run(tmp, data, data / "reference" / "genome.fa", "results", targets=targets)
+    return run_workflow(tmp, data, calling=CALLING, targets=targets)
 
 
 def _bed(path: Path) -> list[tuple[str, int, int]]:
@@ -146,11 +134,10 @@ def test_the_targets_bed_is_checked_before_any_job(tmp_path: Path, fake_inputs: 
 def amplicons(tmp_path_factory: pytest.TempPathFactory) -> PipelineRun:
     tmp = tmp_path_factory.mktemp("amplicon")
     data = _scenario(tmp, "amplicon", 100_000, 200, 7)
-    return _run(
+    return run_workflow(
         tmp,
         data,
-        data / "reference" / "genome.fa",
-        "results",
+        calling=CALLING,
         targets={"bed": str(data / "targets.bed"), "padding": 0},
         amplicon={"primers": str(data / "primers.bed")},
     )
@@ -225,9 +212,9 @@ def artic(shared_testdata: Path, tmp_path_factory: pytest.TempPathFactory) -> di
     targets = {"bed": str(tmp / "amplicons.bed"), "padding": 0}
     reference = source / "nCoV-2019.reference.fasta"
     return {
-        "marked": _run(tmp, tmp, reference, "marked", targets=targets),
-        "amplicon": _run(
-            tmp, tmp, reference, "amplicon", targets=targets,
+        "marked": run_workflow(tmp, tmp, "marked", reference, calling=CALLING, targets=targets),
+        "amplicon": run_workflow(
+            tmp, tmp, "amplicon", reference, calling=CALLING, targets=targets,
             amplicon={"primers": str(source / "nCoV-2019.primer.bed")},
         ),
     }  # fmt: skip
