@@ -6,7 +6,7 @@ import functools
 import random
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +22,13 @@ from seqpipe.simulate.bcl_run_folder import (
     unique_dual_index_pairs,
     write_run_folder,
 )
-from seqpipe.simulate.cbcl_run_folder import NOVASEQ_6000, NOVASEQ_X, CbclInstrument, write_cbcl_run_folder
+from seqpipe.simulate.cbcl_run_folder import (
+    NEXTSEQ_2000,
+    NOVASEQ_6000,
+    NOVASEQ_X,
+    CbclInstrument,
+    write_cbcl_run_folder,
+)
 
 DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).resolve().parents[2]
@@ -43,8 +49,9 @@ def simulate_run(
     read_length: int = 36,
     indexes: Callable[[int], list[tuple[str, str]]] = index_pairs,
     write: RunFolderWriter = write_run_folder,
+    lanes: Sequence[int] = (1, 2),
 ) -> SimulatedRun:
-    """Random read pairs for `samples` samples in two lanes, 4 undetermined and 2 non-PF clusters per lane.
+    """Random read pairs for `samples` samples per lane, 4 undetermined and 2 non-PF clusters per lane.
 
     With unique dual indexes, each lane also has 2 index hops (i7 of one sample, i5 of the next).
     """
@@ -57,9 +64,9 @@ def simulate_run(
         return "".join(chr(33 + rng.randint(2, 41)) for _ in range(n))
 
     sheet = [SheetSample(f"SAMPLE-{i + 1}", i7, i5) for i, (i7, i5) in enumerate(indexes(samples))]
-    lanes: dict[int, list[Cluster]] = {}
+    clusters_by_lane: dict[int, list[Cluster]] = {}
     failing = set()
-    for lane in (1, 2):
+    for lane in lanes:
         clusters = []
         for s in sheet:
             for n in range(pairs_per_lane):
@@ -84,16 +91,18 @@ def simulate_run(
                 )  # fmt: skip
         failing |= {clusters[3].name, clusters[40].name}
         rng.shuffle(clusters)
-        lanes[lane] = clusters
-    written = write(folder, lanes, sheet, failing_filter=frozenset(failing))
+        clusters_by_lane[lane] = clusters
+    written = write(folder, clusters_by_lane, sheet, failing_filter=frozenset(failing))
     return SimulatedRun(folder, written, sheet)
 
 
 def simulate_cbcl_run(folder: Path, instrument: CbclInstrument, non_pf_excluded: bool = True) -> SimulatedRun:
-    """simulate_run's clusters (3 samples with unique dual indexes, so with index hops) as a CBCL run."""
+    """simulate_run's clusters (3 samples with unique dual indexes, so with index hops) as a CBCL run, in
+    two lanes or the instrument's one."""
     return simulate_run(
         folder,
         indexes=unique_dual_index_pairs,
+        lanes=range(1, min(2, instrument.flowcell.lane_count) + 1),
         write=functools.partial(
             write_cbcl_run_folder, instrument=instrument, non_pf_excluded=non_pf_excluded
         ),
@@ -159,6 +168,12 @@ def novaseq_x_run(tmp_path_factory: pytest.TempPathFactory) -> SimulatedRun:
     """A NovaSeq X CBCL run with its non-PF clusters kept in the CBCLs."""
     folder = tmp_path_factory.mktemp("cbcl") / NOVASEQ_X.run.run_id
     return simulate_cbcl_run(folder, NOVASEQ_X, non_pf_excluded=False)
+
+
+@pytest.fixture(scope="session")
+def nextseq_2000_run(tmp_path_factory: pytest.TempPathFactory) -> SimulatedRun:
+    """A NextSeq 2000 P1 CBCL run: its one lane, non-PF clusters left out of the CBCLs."""
+    return simulate_cbcl_run(tmp_path_factory.mktemp("cbcl") / NEXTSEQ_2000.run.run_id, NEXTSEQ_2000)
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import struct
 import subprocess
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -12,9 +13,15 @@ import pytest
 from seqpipe.demux.basecalls import cbcl_header, read_filter
 from seqpipe.demux.commands import picard_by_hand
 from seqpipe.demux.plan import load_plan
-from seqpipe.demux.runinfo import parse_run_info
+from seqpipe.demux.runinfo import parse_run_info, parse_run_parameters
 from seqpipe.simulate.bcl_run_folder import reverse_complement
-from seqpipe.simulate.cbcl_run_folder import NOVASEQ_6000, NOVASEQ_X
+from seqpipe.simulate.cbcl_run_folder import (
+    INSTRUMENTS,
+    NEXTSEQ_2000,
+    NOVASEQ_6000,
+    NOVASEQ_X,
+    write_cbcl_run_folder,
+)
 
 from .conftest import SimulatedRun
 
@@ -47,15 +54,23 @@ def _picard_reads(run: SimulatedRun, work: Path) -> Reads:
 
 @pytest.fixture(scope="module")
 def converted(
-    novaseq_6000_run: SimulatedRun, novaseq_x_run: SimulatedRun, tmp_path_factory: pytest.TempPathFactory
+    novaseq_6000_run: SimulatedRun,
+    novaseq_x_run: SimulatedRun,
+    nextseq_2000_run: SimulatedRun,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, tuple[SimulatedRun, Reads]]:
+    runs = {"novaseq-6000": novaseq_6000_run, "novaseq-x": novaseq_x_run, "nextseq-2000": nextseq_2000_run}
     return {
         name: (run, _picard_reads(run, tmp_path_factory.mktemp(f"picard_{name}")))
-        for name, run in (("novaseq-6000", novaseq_6000_run), ("novaseq-x", novaseq_x_run))
+        for name, run in runs.items()
     }
 
 
-@pytest.mark.parametrize("layout", ["novaseq-6000", "novaseq-x"])
+def _lanes(run: SimulatedRun) -> list[int]:
+    return sorted({w.lane for w in run.written})
+
+
+@pytest.mark.parametrize("layout", sorted(INSTRUMENTS))
 def test_picard_reads_every_pf_read_as_written(converted, layout: str) -> None:
     run, reads = converted[layout]
     expected = {
@@ -64,26 +79,26 @@ def test_picard_reads_every_pf_read_as_written(converted, layout: str) -> None:
         for w in run.written
         if w.passes_filter
     }  # fmt: skip
-    assert len(expected) == 2 * (
-        3 * 30 + 4 + 2 - 2
-    )  # two lanes: samples, unknown barcodes, hops, minus non-PF
+    # per lane (two, or NextSeq's one): samples, unknown barcodes, hops, minus non-PF
+    assert len(expected) == len(_lanes(run)) * (3 * 30 + 4 + 2 - 2)
+    assert _lanes(run) == ([1] if layout == "nextseq-2000" else [1, 2])
     assert reads == expected
 
 
-@pytest.mark.parametrize("layout", ["novaseq-6000", "novaseq-x"])
+@pytest.mark.parametrize("layout", sorted(INSTRUMENTS))
 def test_index_hops_and_non_pf_clusters_are_not_in_any_sample(converted, layout: str) -> None:
     run, reads = converted[layout]
     by_name = {w.cluster.name: w for w in run.written}
-    hops = [by_name[f"index_hop_{lane}_{n}"] for lane in (1, 2) for n in range(2)]
+    hops = [by_name[f"index_hop_{lane}_{n}"] for lane in _lanes(run) for n in range(2)]
     assert {reads[w.read_name][0] for w in hops if w.passes_filter} == {"Undetermined"}
     failing = [w for w in run.written if not w.passes_filter]
-    assert len(failing) == 4 and not {w.read_name for w in failing} & set(reads)
+    assert len(failing) == 2 * len(_lanes(run)) and not {w.read_name for w in failing} & set(reads)
 
 
 def test_cbcl_files_hold_each_surface_tiles_with_the_non_pf_flag(
-    novaseq_6000_run: SimulatedRun, novaseq_x_run: SimulatedRun
+    novaseq_6000_run: SimulatedRun, novaseq_x_run: SimulatedRun, nextseq_2000_run: SimulatedRun
 ) -> None:
-    for run, excluded in ((novaseq_6000_run, True), (novaseq_x_run, False)):
+    for run, excluded in ((novaseq_6000_run, True), (novaseq_x_run, False), (nextseq_2000_run, True)):
         lane = run.folder / "Data/Intensities/BaseCalls/L001"
         headers = [cbcl_header(lane / "C1.1" / f"L001_{s}.cbcl") for s in (1, 2)]
         assert [[t.tile for t in h.tiles] for h in headers] == [[1101, 1102], [2101, 2102]]
@@ -132,3 +147,46 @@ def test_run_info_and_sheet_carry_each_instrument_i5_orientation(
         in (novaseq_6000_run.folder / "RunParameters.xml").read_text()
     )
     assert (NOVASEQ_6000.flowcell.lane_count, NOVASEQ_X.flowcell.lane_count) == (2, 8)
+
+
+def test_nextseq_2000_run_is_laid_out_like_a_real_p1_run(
+    nextseq_2000_run: SimulatedRun, viralngs: Path
+) -> None:
+    """RunInfo.xml as the real P1 run's (one lane, 2 surfaces x 4 swaths x 4 tiles, the i5 read marked
+    reverse-complement, its dye names), the sheet's i5 forward, and RunParameters naming the software."""
+    folder = nextseq_2000_run.folder
+    real = ET.parse(viralngs / "RunInfo-nextseq-1000-2000-p1.xml").getroot()
+    written = ET.parse(folder / "RunInfo.xml").getroot()
+    for tag in ("Run/FlowcellLayout", "Run/FlowcellLayout/TileSet"):
+        assert written.find(tag).attrib == real.find(tag).attrib, tag
+    assert [n.text for n in written.iter("Name")] == [n.text for n in real.iter("Name")] == ["green", "blue"]
+    assert written.get("Version") == real.get("Version") == "6"
+    real_info, info = (
+        parse_run_info(viralngs / "RunInfo-nextseq-1000-2000-p1.xml"),
+        parse_run_info(folder / "RunInfo.xml"),
+    )
+    assert info.lane_count == real_info.lane_count == 1
+    assert info.tiles_of_lane(1) == [1101, 1102, 2101, 2102]
+    assert set(info.tiles_of_lane(1) or []) < set(real_info.tiles_of_lane(1) or [])
+    assert [r.reverse_complement for r in info.reads] == [r.reverse_complement for r in real_info.reads]
+    assert [r.reverse_complement for r in info.reads] == [False, False, True, False]
+    assert info.instrument[:2] == real_info.instrument[:2] == "VH"
+    # <date>_<instrument>_<run counter, not zero-padded>_<flow cell>, as the real run is named
+    assert info.run_id == f"260101_{info.instrument}_{info.run_number}_{info.flowcell}"
+    assert real_info.run_id == f"240927_{real_info.instrument}_{real_info.run_number}_{real_info.flowcell}"
+    sheet = (folder / "SampleSheet.csv").read_text()
+    assert "FileFormatVersion,2" in sheet and "1,SAMPLE-2,CGTACTAG,CTCTCTAT\n" in sheet  # forward i5
+    assert "\n2," not in sheet
+    parameters = parse_run_parameters(folder)
+    assert parameters is not None
+    assert (parameters.application, parameters.rta_version) == (
+        "NextSeq 1000/2000 Control Software",
+        "3.6.14",
+    )
+    assert not list((folder / "Data/Intensities/BaseCalls").glob("L002"))
+
+
+def test_writer_refuses_lanes_the_instrument_does_not_have(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"NextSeq 2000 \(P1\) has lanes 1-1, not the lanes \[1, 2\] given"):
+        write_cbcl_run_folder(tmp_path / "run", {1: [], 2: []}, [], NEXTSEQ_2000)
+    assert not (tmp_path / "run").exists()

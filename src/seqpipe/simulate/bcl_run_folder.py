@@ -137,6 +137,7 @@ def _run_info_xml(
     tile_names: Sequence[str],
     flowcell: FlowcellLayout,
     i5_reverse_complement: bool | None = None,
+    image_channels: tuple[str, str] = ("red", "green"),
 ) -> str:
     """RunInfo.xml; i5_reverse_complement None leaves out IsReverseComplement, as RTA before v4 does."""
     r1, i1, i2, r2 = cycles
@@ -167,8 +168,8 @@ SwathCount="{flowcell.swath_count}" TileCount="{flowcell.tile_count}">
       </TileSet>
     </FlowcellLayout>
     <ImageChannels>
-      <Name>red</Name>
-      <Name>green</Name>
+      <Name>{image_channels[0]}</Name>
+      <Name>{image_channels[1]}</Name>
     </ImageChannels>
   </Run>
 </RunInfo>

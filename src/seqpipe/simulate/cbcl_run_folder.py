@@ -64,6 +64,7 @@ class CbclInstrument:
     run_parameters: str
     i5_reverse_complement_in_run_info: bool | None  # None: RunInfo has no IsReverseComplement (RTA3)
     sheet_i5_as_read: bool  # the sample sheet lists i5 as the instrument reads it
+    image_channels: tuple[str, str]  # RunInfo <ImageChannels>, as the instrument names its two dyes
     tiles_per_surface: int = 2  # tiles written per surface (swath 1), of the flow cell's many
 
 
@@ -88,6 +89,7 @@ NOVASEQ_6000 = CbclInstrument(
 """,
     i5_reverse_complement_in_run_info=None,
     sheet_i5_as_read=True,
+    image_channels=("RED", "GREEN"),
 )
 NOVASEQ_X = CbclInstrument(
     name="NovaSeq X Plus (25B)",
@@ -119,9 +121,32 @@ NOVASEQ_X = CbclInstrument(
 """,
     i5_reverse_complement_in_run_info=True,
     sheet_i5_as_read=False,
+    image_channels=("blue", "green"),
+)
+# A real P1 run's RunInfo.xml (tests/demux/data/viralngs/RunInfo-nextseq-1000-2000-p1.xml): one lane, tiles
+# <surface><swath 1-4><tile 01-04>, run ID <date>_<VH serial>_<run counter, unpadded>_<flow cell ID>.
+# RunParameters.xml keeps the fields of a real NextSeq 2000 file (Illumina InterOp's parser tests, run
+# 200602_VH00120_33_AAACWM2M5): NextSeq 1000/2000 Control Software with its RTA, no reagent version.
+NEXTSEQ_2000 = CbclInstrument(
+    name="NextSeq 2000 (P1)",
+    run=RunLayout("260101_VH00123_42_AAH7XYZM5", "VH00123", 42, "AAH7XYZM5"),
+    flowcell=FlowcellLayout(lane_count=1, surface_count=2, swath_count=4, tile_count=4),
+    run_parameters="""<?xml version="1.0"?>
+<RunParameters xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">
+  <InstrumentSerialNumber>VH00123</InstrumentSerialNumber>
+  <ApplicationName>NextSeq 1000/2000 Control Software</ApplicationName>
+  <ApplicationVersion>1.1.0.27334</ApplicationVersion>
+  <FlowCellSerialNumber>AAH7XYZM5</FlowCellSerialNumber>
+  <RtaVersion>3.6.14</RtaVersion>
+  <RunCounter>42</RunCounter>
+</RunParameters>
+""",
+    i5_reverse_complement_in_run_info=True,
+    sheet_i5_as_read=False,
+    image_channels=("green", "blue"),
 )
 
-INSTRUMENTS = {"novaseq-6000": NOVASEQ_6000, "novaseq-x": NOVASEQ_X}
+INSTRUMENTS = {"novaseq-6000": NOVASEQ_6000, "novaseq-x": NOVASEQ_X, "nextseq-2000": NEXTSEQ_2000}
 
 
 def binned(quality: str, bases: str) -> str:
@@ -194,8 +219,12 @@ def write_cbcl_run_folder(
     Clusters named in failing_filter do not pass filter; with non_pf_excluded the CBCLs leave them (and the
     empty wells) out, as RTA3 does by default, and only the filter files still list them.
     """
-    folder.mkdir(parents=True, exist_ok=True)
     lanes = sorted(clusters_by_lane)
+    if lanes[0] < 1 or lanes[-1] > instrument.flowcell.lane_count:
+        raise ValueError(
+            f"{instrument.name} has lanes 1-{instrument.flowcell.lane_count}, not the lanes {lanes} given"
+        )
+    folder.mkdir(parents=True, exist_ok=True)
     cycles = _read_lengths(c for cs in clusters_by_lane.values() for c in cs)
     tiles = _tiles(instrument)
     wells = max(-(-len(cs) // len(tiles)) for cs in clusters_by_lane.values())
@@ -248,6 +277,7 @@ def write_cbcl_run_folder(
             tile_names,
             instrument.flowcell,
             instrument.i5_reverse_complement_in_run_info,
+            instrument.image_channels,
         ),
         instrument.run_parameters,
         _sample_sheet(sheet_samples, lanes, cycles, bcl_convert=True),
