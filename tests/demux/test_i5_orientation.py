@@ -11,17 +11,28 @@ import pytest
 
 from seqpipe.demux.basecalls import filter_mask, tile_calls
 from seqpipe.demux.errors import DemuxError
-from seqpipe.demux.orientation import FORWARD, REVERSE_COMPLEMENT, identify_instrument, reverse_complement
+from seqpipe.demux.orientation import (
+    FORWARD,
+    REVERSE_COMPLEMENT,
+    count_matches,
+    identify_instrument,
+    reverse_complement,
+    sample_index_reads,
+)
 from seqpipe.demux.plan import load_plan
 from seqpipe.demux.runinfo import RunParameters, parse_run_info, parse_run_parameters
+from seqpipe.demux.validate import hamming
 from seqpipe.simulate.bcl_run_folder import (
     I5_INDEXES,
     I7_INDEXES,
     Cluster,
     RunLayout,
     SheetSample,
+    _sample_sheet,
     write_run_folder,
 )
+
+from .conftest import SimulatedRun
 
 SAMPLES = [SheetSample(f"S{i + 1}", I7_INDEXES[i], I5_INDEXES[i]) for i in range(2)]
 
@@ -153,3 +164,62 @@ def test_override_demultiplexes_the_wrongly_oriented_run(rc_run, demux_workflow,
     for sample, pairs in {**written, "Undetermined": 0}.items():
         with gzip.open(tmp_path / "out" / "fastq" / f"{sample}_L001_R1.fastq.gz", "rt") as fh:
             assert sum(1 for _ in fh) // 4 == pairs, sample
+
+
+def test_nextseq_2000_v2_sheet_i5_is_reverse_complemented_and_each_pf_cluster_decodes_to_its_sample(
+    nextseq_2000_run: SimulatedRun,
+) -> None:
+    """The simulated NextSeq 2000 run holds i5 as the instrument reads it (reverse complement) beside a v2
+    sheet listing it forward: the plan flips the sheet's i5, and then every PF cluster's index reads, as
+    the plan-time decoder reads them from the CBCLs, match its own sample and no other (one mismatch)."""
+    run = nextseq_2000_run
+    plan = load_plan({"run_folder": str(run.folder)})
+    assert (plan.instrument.model, plan.instrument.i5_read) == ("NextSeq 1000/2000", REVERSE_COMPLEMENT)
+    assert plan.index2.reverse_complement
+    assert plan.index2.why.startswith("BCL Convert v2 sheet on this NextSeq 1000/2000, which reads i5 as the")
+    [lane] = plan.lanes
+    assert lane.barcodes == tuple((s.sample_id, s.index1, reverse_complement(s.index2)) for s in run.samples)
+    tiles = [1101, 1102, 2101, 2102]
+    barcodes, sampled = sample_index_reads(run.folder, plan.run_info, 1, tiles, (8, 8))
+    passing = [w for w in run.written if w.passes_filter]  # tile after tile, as written and as decoded
+    assert sampled == tiles and len(barcodes) == len(passing) == 3 * 30 + 4 + 2 - 2
+
+    def samples_within_one_mismatch(barcode: bytes) -> list[str]:
+        return [sample for sample, i7, i5 in lane.barcodes if hamming(barcode.decode(), i7 + i5) <= 1]
+
+    assert [samples_within_one_mismatch(b) for b in barcodes] == [
+        [w.cluster.sample] if w.cluster.sample else [] for w in passing
+    ]
+    # every fifth sample cluster carries one i7 mismatch (conftest): the rest match the reversed sheet exactly
+    i7_of = {s.sample_id: s.index1 for s in run.samples}
+    exact = sum(w.cluster.index1 == i7_of[w.cluster.sample] for w in passing if w.cluster.sample)
+    as_listed = count_matches(barcodes, [(s.index1, s.index2) for s in run.samples])
+    assert (as_listed.as_planned, as_listed.reverse_complemented) == (0, exact)
+
+
+@pytest.mark.parametrize(
+    ("sheet_version", "sheet_i5", "override"),
+    [(1, "forward", "true"), (2, "as read", "false")],
+    ids=["v1-sheet-forward-i5", "v2-sheet-i5-as-read"],
+)
+def test_wrong_i5_orientation_on_nextseq_2000_stops_before_any_job(
+    nextseq_2000_run: SimulatedRun, tmp_path: Path, sheet_version: int, sheet_i5: str, override: str
+) -> None:
+    """A v1 (bcl2fastq) sheet copying the kit's forward i5, or a v2 sheet whose i5 someone already
+    reverse-complemented: either way the plan's i5 is the other way round from the CBCLs'."""
+    run = nextseq_2000_run
+    samples = [
+        SheetSample(
+            s.sample_id, s.index1, s.index2 if sheet_i5 == "forward" else reverse_complement(s.index2)
+        )
+        for s in run.samples
+    ]
+    sheet = tmp_path / "SampleSheet.csv"
+    sheet.write_text(_sample_sheet(samples, [1], (36, 8, 8, 36), bcl_convert=sheet_version == 2))
+    with pytest.raises(DemuxError) as error:
+        load_plan({"run_folder": str(run.folder), "demux": {"sample_sheet": str(sheet)}})
+    message = str(error.value)
+    kind = "v1/IEM sheet" if sheet_version == 1 else "BCL Convert v2 sheet"
+    assert "lane 1: the i5 (Index2) orientation looks wrong: of 94 clusters passing filter" in message
+    assert f"0.0% carry a sample's barcode as planned ({kind} on this NextSeq 1000/2000" in message
+    assert f"set demux.index2_reverse_complement: {override} and run again" in message
