@@ -9,7 +9,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from seqpipe.cli.main import cli
 from seqpipe.demux.basecalls import cbcl_header, read_filter
 from seqpipe.demux.commands import picard_by_hand
 from seqpipe.demux.plan import load_plan
@@ -190,3 +192,27 @@ def test_writer_refuses_lanes_the_instrument_does_not_have(tmp_path: Path) -> No
     with pytest.raises(ValueError, match=r"NextSeq 2000 \(P1\) has lanes 1-1, not the lanes \[1, 2\] given"):
         write_cbcl_run_folder(tmp_path / "run", {1: [], 2: []}, [], NEXTSEQ_2000)
     assert not (tmp_path / "run").exists()
+
+
+def test_cli_writes_a_nextseq_2000_run_and_refuses_a_second_lane(tmp_path: Path) -> None:
+    """`seqpipe demux simulate-run --layout nextseq-2000`: unit n goes to lane n, and a P1 has one lane."""
+    rows = ["sample\tunit\tfq1\tfq2"]
+    for sample in ("A", "B"):
+        for read in (1, 2):
+            records = "".join(f"@{sample}_{n}/{read}\n{'ACGT' * 10}\n+\n{'I' * 40}\n" for n in range(5))
+            (tmp_path / f"{sample}_R{read}.fq.gz").write_bytes(gzip.compress(records.encode()))
+        rows.append(f"{sample}\tL001\t{sample}_R1.fq.gz\t{sample}_R2.fq.gz")
+    units = tmp_path / "units.tsv"
+    units.write_text("\n".join(rows) + "\n")
+    run = tmp_path / "run"
+    args = ["demux", "simulate-run", "--units", str(units), "--layout", "nextseq-2000", "--index-hops", "1"]
+    result = CliRunner().invoke(cli, [*args, "--outdir", str(run)])
+    assert result.exit_code == 0, result.output
+    assert "21 clusters in lanes [1]" in result.output  # 2 samples x 5 + 10 undetermined + 1 hop
+    assert parse_run_info(run / "RunInfo.xml").instrument == NEXTSEQ_2000.run.instrument
+    checked = CliRunner().invoke(cli, ["demux", "validate", str(run)])
+    assert checked.exit_code == 0, checked.output
+    units.write_text(units.read_text() + "A\tL002\tA_R1.fq.gz\tA_R2.fq.gz\n")
+    refused = CliRunner().invoke(cli, [*args, "--outdir", str(tmp_path / "run2")])
+    assert refused.exit_code == 1
+    assert "Error: NextSeq 2000 (P1) has lanes 1-1, not the lanes [1, 2] given" in refused.output

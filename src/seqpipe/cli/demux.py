@@ -76,10 +76,11 @@ def validate(
 )
 @click.option(
     "--layout",
-    type=click.Choice(["bcl", "novaseq-6000", "novaseq-x"]),
+    type=click.Choice(["bcl", "novaseq-6000", "novaseq-x", "nextseq-2000"]),
     default="bcl",
     show_default=True,
-    help="bcl: per-tile BCL, filter and locs (HiSeq era); novaseq-6000/novaseq-x: CBCL with s.locs.",
+    help="bcl: per-tile BCL, filter and locs (HiSeq era); novaseq-6000/novaseq-x/nextseq-2000: CBCL with "
+    "s.locs as those instruments write it (NextSeq 2000 P1: one lane).",
 )
 def simulate_run(units_tsv: Path, outdir: Path, undetermined: int, index_hops: int, layout: str) -> None:
     """Write an Illumina run folder (base calls, filter, positions, RunInfo.xml, sample sheet) from units."""
@@ -93,8 +94,11 @@ def simulate_run(units_tsv: Path, outdir: Path, undetermined: int, index_hops: i
         if layout == "bcl"
         else functools.partial(write_cbcl_run_folder, instrument=INSTRUMENTS[layout])
     )
-    written = run_folder_from_units(
-        units_tsv, outdir, undetermined_per_lane=undetermined, index_hops_per_lane=index_hops, write=write
-    )
+    try:
+        written = run_folder_from_units(
+            units_tsv, outdir, undetermined_per_lane=undetermined, index_hops_per_lane=index_hops, write=write
+        )
+    except ValueError as error:  # e.g. more units per sample than the instrument has lanes
+        raise click.ClickException(str(error)) from None
     lanes = sorted({c.lane for c in written})
     click.echo(f"{outdir}: {len(written)} clusters in lanes {lanes}")
