@@ -17,10 +17,9 @@ if config.get("run_folder"):
     from seqpipe.demux import commands as demux_commands
     from seqpipe.demux.collect import fastq_layout
     from seqpipe.demux.handoff import qc_outputs, workflow_plan
-    from seqpipe.demux.qc import QC_FILES
 
-    demux_qc_files = partial(qc_outputs, config)
     DEMUX = workflow_plan(config)
+    demux_qc_files = partial(qc_outputs, DEMUX)
     DEMUX_OUT = DEMUX.outdir
     DEMUX_LANES = {f"{lane.lane:03d}": lane for lane in DEMUX.lanes}
     DEMUX_STAGED = (
@@ -53,38 +52,10 @@ if config.get("run_folder"):
         "bcl-convert": "docker://nfcore/bclconvert:4.3.6",
         "bcl2fastq": "docker://nfcore/bcl2fastq:2.20.0.422",
     }
-    if DEMUX.settings.demultiplexer == "picard":
-
-        # The lane's barcode and multiplex tables: beside the work folder, which the conversion's
-        # output replaces.
-        rule demux_write_picard_tables:
-            output:
-                barcodes=temp(f"{DEMUX_OUT}/demux/L{{lane}}/picard_barcodes.tsv"),
-                multiplex=temp(f"{DEMUX_OUT}/demux/L{{lane}}/picard_multiplex.tsv"),
-            log:
-                f"{DEMUX_OUT}/logs/demux/L{{lane}}.picard_tables.log",
-            benchmark:
-                f"{DEMUX_OUT}/benchmarks/demux/L{{lane}}.picard_tables.tsv"
-            wildcard_constraints:
-                lane=r"\d{3}",
-            conda:
-                "../envs/python.yaml"
-            params:
-                barcodes=lambda wildcards: list(DEMUX_LANES[wildcards.lane].barcodes),
-                fastq_dir=lambda wildcards: demux_commands.picard_fastq_dir(
-                    DEMUX, DEMUX_LANES[wildcards.lane].lane
-                ),
-            script:
-                "../scripts/workflow_step.py"
 
     rule demux_convert_lane:
         input:
             staged=DEMUX_STAGED,
-            picard_tables=(
-                rules.demux_write_picard_tables.output
-                if DEMUX.settings.demultiplexer == "picard"
-                else []
-            ),
         output:
             temp(directory(f"{DEMUX_OUT}/demux/L{{lane}}/work")),
         log:
@@ -99,8 +70,8 @@ if config.get("run_folder"):
             DEMUX_CONTAINERS.get(DEMUX.settings.demultiplexer)
         threads: DEMUX.settings.threads
         params:
-            command=lambda wildcards, input, threads: demux_commands.convert_command(
-                DEMUX, DEMUX_LANES[wildcards.lane], threads, input.picard_tables
+            command=lambda wildcards, threads: demux_commands.convert_command(
+                DEMUX, DEMUX_LANES[wildcards.lane], threads
             ),
         shell:
             "({params.command}) > {log} 2>&1"
@@ -140,7 +111,7 @@ if config.get("run_folder"):
                 name=["counts.tsv", "unknown_barcodes.tsv", "index_hopping.tsv"],
             ),
         output:
-            [f"{DEMUX_OUT}/qc/demux/{name}" for name in QC_FILES],
+            qc_outputs(DEMUX),
         log:
             f"{DEMUX_OUT}/logs/demux/qc.log",
         benchmark:

@@ -137,12 +137,6 @@ elif smk.rule == "demux_stage_run_folder":
     stage_run_folder(Path(smk.params.run_folder), Path(smk.output[0]), fixes)
     for fix in fixes:
         print(f"{fix.relative_path}: header cluster count set to {fix.clusters}", file=sys.stderr)
-elif smk.rule == "demux_write_picard_tables":
-    from seqpipe.demux.commands import write_picard_tables
-
-    write_picard_tables(
-        smk.params.barcodes, smk.params.fastq_dir, Path(smk.output.barcodes), Path(smk.output.multiplex)
-    )
 elif smk.rule.startswith("demux_collect_lane_"):  # one rule per lane: each lane has its own samples
     from seqpipe.demux.collect import collect_lane
 

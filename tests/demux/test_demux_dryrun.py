@@ -118,26 +118,25 @@ def test_picard_command_line(simulated_run, demux_workflow, tmp_path) -> None:
     result = demux_workflow(tmp_path, {"run_folder": str(run), "outdir": "out"}, "-n", "-p")
     work = "out/demux/L001/work"
     common = f"BASECALLS_DIR={run}/Data/Intensities/BaseCalls LANE=1 READ_STRUCTURE=36T8B8B36T"
+    # one pass: the multiplex table written by the command itself, barcodes matched inline
     expected = _line(
-        f"(mkdir -p {work}/barcodes {work}/fastq &&",
-        "PICARD=$(command -v PicardCommandLine || command -v picard) &&",
-        '"$PICARD" ExtractIlluminaBarcodes',
-        f"{common} BARCODE_FILE=out/demux/L001/picard_barcodes.tsv",
-        f"OUTPUT_DIR={work}/barcodes METRICS_FILE={work}/barcode_metrics.txt MAX_MISMATCHES=1",
-        "NUM_PROCESSORS=1 COMPRESS_OUTPUTS=true &&",
-        f'"$PICARD" IlluminaBasecallsToFastq {common} BARCODES_DIR={work}/barcodes',
-        "MULTIPLEX_PARAMS=out/demux/L001/picard_multiplex.tsv RUN_BARCODE=1 MACHINE_NAME=SIM001",
-        "FLOWCELL_BARCODE=FLOWCELLX READ_NAME_FORMAT=CASAVA_1_8 COMPRESS_OUTPUTS=true",
-        "INCLUDE_NON_PF_READS=false NUM_PROCESSORS=1 APPLY_EAMSS_FILTER=false",
-        f"TMP_DIR={work}/barcodes) > out/logs/demux/L001.convert.log 2>&1",
+        f"(mkdir -p {work}/tmp {work}/fastq &&",
+        r"printf '%s\t%s\t%s\n' OUTPUT_PREFIX BARCODE_1 BARCODE_2",
+        f"{work}/fastq/SAMPLE-1 TAAGGCGA TAGATCGC",
     )
     assert expected in result.stdout
-    # the tables come from a script step of their own, before the conversion
-    tables = (
-        "rule demux_write_picard_tables:\n"
-        "    output: out/demux/L001/picard_barcodes.tsv, out/demux/L001/picard_multiplex.tsv"
+    expected = _line(
+        f"{work}/fastq/Undetermined N N > {work}/multiplex.tsv &&",
+        "PICARD=$(command -v PicardCommandLine || command -v picard) &&",
+        f'"$PICARD" IlluminaBasecallsToFastq {common}',
+        f"MULTIPLEX_PARAMS={work}/multiplex.tsv RUN_BARCODE=1 MACHINE_NAME=SIM001",
+        "FLOWCELL_BARCODE=FLOWCELLX READ_NAME_FORMAT=CASAVA_1_8 COMPRESS_OUTPUTS=true",
+        "INCLUDE_NON_PF_READS=false NUM_PROCESSORS=1 APPLY_EAMSS_FILTER=false",
+        f"TMP_DIR={work}/tmp MATCH_BARCODES_INLINE=true MAX_MISMATCHES=1",
+        f"METRICS_FILE={work}/barcode_metrics.txt SORT=false) > out/logs/demux/L001.convert.log 2>&1",
     )
-    assert tables in result.stdout
+    assert expected in result.stdout
+    assert "ExtractIlluminaBarcodes" not in result.stdout
 
 
 def test_picard_tables_name_every_sample_and_the_undetermined_reads(tmp_path: Path) -> None:

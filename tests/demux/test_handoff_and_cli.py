@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from seqpipe.demux.handoff import qc_outputs, samples_and_units
+from seqpipe.demux.plan import load_plan
 from seqpipe.execution.command import workflow_environment
 
 
@@ -36,9 +37,12 @@ def test_samples_and_units_point_at_the_demux_outputs(simulated_run, tmp_path: P
     assert sorted(u["unit"] for u in units if u["sample"] == "SAMPLE-3") == ["L001", "L002"]
 
 
-def test_qc_outputs_are_empty_without_a_run_folder(simulated_run) -> None:
-    assert qc_outputs({}) == []
-    assert "results/qc/demux/demux_qc.tsv" in qc_outputs({"run_folder": str(simulated_run.folder)})
+def test_qc_outputs_hold_the_verdicts_and_picards_metrics_of_each_lane(simulated_run) -> None:
+    outputs = qc_outputs(load_plan({"run_folder": str(simulated_run.folder)}))
+    assert "results/qc/demux/demux_qc.tsv" in outputs
+    assert {"results/qc/demux/L001.barcode_metrics.txt", "results/qc/demux/L002.barcode_metrics.txt"} <= {
+        *outputs
+    }
 
 
 def _seqpipe(*args: str) -> subprocess.CompletedProcess:

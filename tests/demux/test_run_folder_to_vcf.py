@@ -208,6 +208,8 @@ def test_one_multiqc_report_holds_the_run_qc(pipelines, layout: str) -> None:
     data = run.outdir / "qc" / "multiqc_data"
     for section in ("demux_lanes", "demux_reads_plot", "demux_unknown_barcodes", "interop_lanes"):
         assert (data / f"multiqc_{section}.txt").is_file(), section
+    barcodes = (data / "multiqc_picard_ExtractIlluminaBarcodes.txt").read_text()
+    assert [line.split("\t")[0] for line in barcodes.splitlines()[1:]] == ["L001", "L002"], barcodes[:500]
     assert (run.outdir / "cram" / "S1.cram").is_file()
     qc = (run.outdir / "qc" / "demux" / "demux_qc.tsv").read_text()
     assert "S1\tdemux_read_pairs\t" in qc and "\tPASS\t" in qc

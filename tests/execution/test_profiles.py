@@ -169,7 +169,7 @@ def test_batch_profile_selects_its_engine_and_site_settings() -> None:
 
 
 def test_the_rule_list_covers_every_kind_of_rule(workflow_rules: set[str]) -> None:
-    demux = {"demux_stage_run_folder", "demux_write_picard_tables", "demux_convert_lane", "demux_qc"}
+    demux = {"demux_stage_run_folder", "demux_convert_lane", "demux_qc"}
     assert {*demux, "demux_collect_lane_1", "demux_collect_lane_2"} <= workflow_rules
     assert {
         "index_aligner",

@@ -48,13 +48,23 @@ def barcode_table(barcodes: Barcodes) -> str:
     return "\n".join("\t".join(r) for r in [header, *rows]) + "\n"
 
 
-def multiplex_table(barcodes: Barcodes, prefix_dir: str) -> str:
+def multiplex_rows(barcodes: Barcodes, prefix_dir: str) -> list[list[str]]:
     """IlluminaBasecallsToFastq's MULTIPLEX_PARAMS; the all-N row collects the reads that match no sample."""
     dual = _dual(barcodes)
     header = ["OUTPUT_PREFIX", "BARCODE_1", *(["BARCODE_2"] if dual else [])]
     rows = [[f"{prefix_dir}/{sample}", bc1, *([bc2] if dual else [])] for sample, bc1, bc2 in barcodes]
-    rows.append([f"{prefix_dir}/{UNDETERMINED}", "N", *(["N"] if dual else [])])
-    return "\n".join("\t".join(r) for r in [header, *rows]) + "\n"
+    return [header, *rows, [f"{prefix_dir}/{UNDETERMINED}", "N", *(["N"] if dual else [])]]
+
+
+def multiplex_table(barcodes: Barcodes, prefix_dir: str) -> str:
+    return "".join("\t".join(row) + "\n" for row in multiplex_rows(barcodes, prefix_dir))
+
+
+def _printf_table(rows: list[list[str]], path: str) -> str:
+    """A shell command writing a tab-separated table, on one line (printf repeats its format per row)."""
+    row_format = "\\t".join(["%s"] * len(rows[0])) + "\\n"
+    cells = " ".join(shlex.quote(cell) for row in rows for cell in row)
+    return f"printf '{row_format}' {cells} > {shlex.quote(path)}"
 
 
 def picard_fastq_dir(plan: DemuxPlan, lane: int) -> str:
@@ -63,7 +73,7 @@ def picard_fastq_dir(plan: DemuxPlan, lane: int) -> str:
 
 
 def write_picard_tables(barcodes: Barcodes, fastq_dir: str, barcodes_out: Path, multiplex_out: Path) -> None:
-    """A lane's Picard tables, written before its conversion (the demux_write_picard_tables step)."""
+    """A lane's barcode and multiplex tables, for Picard's classic two steps (picard_by_hand)."""
     barcodes_out.write_text(barcode_table(barcodes))
     multiplex_out.write_text(multiplex_table(barcodes, fastq_dir))
 
@@ -77,10 +87,9 @@ def picard_commands(
     basecalls: str,
     lane: int,
     read_structure: str,
-    barcode_file: str,
     multiplex_file: str,
-    barcodes_dir: str,
     metrics_file: str,
+    tmp_dir: str,
     run_barcode: str,
     machine: str,
     flowcell: str,
@@ -88,52 +97,61 @@ def picard_commands(
     threads: int,
     include_non_pf: bool = False,
     apply_eamss: bool = False,
+    barcode_file: str | None = None,
 ) -> list[list[str]]:
-    """Arguments of ExtractIlluminaBarcodes then IlluminaBasecallsToFastq (after the Picard launcher).
+    """Picard's arguments (after the launcher) to convert one lane into the multiplex table's FASTQs.
 
-    Barcode files go to barcodes_dir, never into the run folder (it may be read-only or shared).
+    Without ``barcode_file``, one pass: IlluminaBasecallsToFastq matches barcodes as it reads the base
+    calls (MATCH_BARCODES_INLINE) and writes each tile's clusters in the instrument's order, as bcl-convert
+    does, instead of sorting them by name (SORT=false); its per-barcode metrics go to ``metrics_file``.
+    With ``barcode_file``, Picard's classic two steps with its defaults, as a person runs it by hand:
+    ExtractIlluminaBarcodes writes per-tile barcode files into ``tmp_dir`` (never into the run folder: it
+    may be read-only or shared) and its metrics, then IlluminaBasecallsToFastq reads them and sorts.
     Like bcl2fastq and bcl-convert (unlike Picard's defaults), clusters failing the chastity filter are
     dropped and base qualities are written as called (no EAMSS masking of read ends to Q2).
     """
     common = [f"BASECALLS_DIR={basecalls}", f"LANE={lane}", f"READ_STRUCTURE={read_structure}"]
-    return [
-        ["ExtractIlluminaBarcodes", *common, f"BARCODE_FILE={barcode_file}",
-         f"OUTPUT_DIR={barcodes_dir}", f"METRICS_FILE={metrics_file}", f"MAX_MISMATCHES={mismatches}",
-         f"NUM_PROCESSORS={threads}", "COMPRESS_OUTPUTS=true"],
-        ["IlluminaBasecallsToFastq", *common, f"BARCODES_DIR={barcodes_dir}",
-         f"MULTIPLEX_PARAMS={multiplex_file}", f"RUN_BARCODE={run_barcode}", f"MACHINE_NAME={machine}",
-         f"FLOWCELL_BARCODE={flowcell}", "READ_NAME_FORMAT=CASAVA_1_8", "COMPRESS_OUTPUTS=true",
-         f"INCLUDE_NON_PF_READS={str(include_non_pf).lower()}", f"NUM_PROCESSORS={threads}",
-         f"APPLY_EAMSS_FILTER={str(apply_eamss).lower()}", f"TMP_DIR={barcodes_dir}"],
-    ]  # fmt: skip
+    convert = ["IlluminaBasecallsToFastq", *common,
+               f"MULTIPLEX_PARAMS={multiplex_file}", f"RUN_BARCODE={run_barcode}", f"MACHINE_NAME={machine}",
+               f"FLOWCELL_BARCODE={flowcell}", "READ_NAME_FORMAT=CASAVA_1_8", "COMPRESS_OUTPUTS=true",
+               f"INCLUDE_NON_PF_READS={str(include_non_pf).lower()}", f"NUM_PROCESSORS={threads}",
+               f"APPLY_EAMSS_FILTER={str(apply_eamss).lower()}", f"TMP_DIR={tmp_dir}"]  # fmt: skip
+    if barcode_file is None:
+        return [[*convert, "MATCH_BARCODES_INLINE=true", f"MAX_MISMATCHES={mismatches}",
+                 f"METRICS_FILE={metrics_file}", "SORT=false"]]  # fmt: skip
+    extract = ["ExtractIlluminaBarcodes", *common, f"BARCODE_FILE={barcode_file}", f"OUTPUT_DIR={tmp_dir}",
+               f"METRICS_FILE={metrics_file}", f"MAX_MISMATCHES={mismatches}", f"NUM_PROCESSORS={threads}",
+               "COMPRESS_OUTPUTS=true"]  # fmt: skip
+    return [extract, [*convert, f"BARCODES_DIR={tmp_dir}"]]
 
 
-def convert_command(plan: DemuxPlan, lane: LanePlan, threads: int, picard_tables: Sequence[str] = ()) -> str:
+def convert_command(plan: DemuxPlan, lane: LanePlan, threads: int) -> str:
     """The conversion of one lane into its work folder (in the tool's conda env or container).
 
-    Picard reads the lane's barcode and multiplex tables (``picard_tables``, from write_picard_tables).
+    Picard's multiplex table is written by the command itself, into the work folder.
     """
     work = work_dir(plan, lane.lane)
     run_folder = input_run_folder(plan)
     tool = plan.settings.demultiplexer
     if tool == "picard":
-        barcode_file, multiplex_file = picard_tables
+        multiplex_file = f"{work}/multiplex.tsv"
         steps = picard_commands(
             basecalls=f"{run_folder}/Data/Intensities/BaseCalls",
             lane=lane.lane,
             read_structure=lane.read_structure,
-            barcode_file=barcode_file,
             multiplex_file=multiplex_file,
-            barcodes_dir=f"{work}/barcodes",
             metrics_file=f"{work}/barcode_metrics.txt",
+            tmp_dir=f"{work}/tmp",
             run_barcode=str(plan.run_info.run_number),
             machine=plan.run_info.instrument,
             flowcell=plan.run_info.flowcell,
             mismatches=plan.settings.barcode_mismatches,
             threads=threads,
         )
+        fastq_dir = picard_fastq_dir(plan, lane.lane)
         prepare = [
-            f"mkdir -p {shlex.quote(work)}/barcodes {shlex.quote(picard_fastq_dir(plan, lane.lane))}",
+            f"mkdir -p {shlex.quote(work)}/tmp {shlex.quote(fastq_dir)}",
+            _printf_table(multiplex_rows(lane.barcodes, fastq_dir), multiplex_file),
             FIND_PICARD,
         ]
         steps = [["$PICARD", *step] for step in steps]
@@ -161,15 +179,16 @@ def convert_command(plan: DemuxPlan, lane: LanePlan, threads: int, picard_tables
     return " && ".join([*prepare, *commands])
 
 
-def picard_by_hand(plan: DemuxPlan, work: Path, threads: int) -> str:
-    """Picard as a person runs it on the whole run: both steps per lane, lane after lane, in `work/L<n>`.
+def picard_by_hand(plan: DemuxPlan, work: Path, threads: int, one_pass: bool = False) -> str:
+    """Picard run by hand on the whole run, lane after lane, in `work/L<n>`: Picard's classic two steps
+    with its defaults, or (``one_pass``) the pipeline's own one-pass command.
 
     The reference the pipeline's demux stage is measured and checked against (same tables, same options).
     """
     scripts = []
     for lane in plan.lanes:
         lane_work = work / f"L{lane.lane}"
-        (lane_work / "barcodes").mkdir(parents=True)
+        (lane_work / "tmp").mkdir(parents=True)
         (lane_work / "fastq").mkdir()
         write_picard_tables(
             lane.barcodes, str(lane_work / "fastq"), lane_work / "barcodes.tsv", lane_work / "multiplex.tsv"
@@ -178,15 +197,15 @@ def picard_by_hand(plan: DemuxPlan, work: Path, threads: int) -> str:
             basecalls=f"{plan.run_folder}/Data/Intensities/BaseCalls",
             lane=lane.lane,
             read_structure=lane.read_structure,
-            barcode_file=str(lane_work / "barcodes.tsv"),
             multiplex_file=str(lane_work / "multiplex.tsv"),
-            barcodes_dir=str(lane_work / "barcodes"),
             metrics_file=str(lane_work / "metrics.txt"),
+            tmp_dir=str(lane_work / "tmp"),
             run_barcode=str(plan.run_info.run_number),
             machine=plan.run_info.instrument,
             flowcell=plan.run_info.flowcell,
             mismatches=plan.settings.barcode_mismatches,
             threads=threads,
+            barcode_file=None if one_pass else str(lane_work / "barcodes.tsv"),
         )
         scripts += [_join(["$PICARD", *step]) for step in steps]
     return " && ".join([FIND_PICARD, *scripts])

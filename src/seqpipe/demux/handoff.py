@@ -7,7 +7,7 @@ from typing import Any
 
 from seqpipe.demux.errors import DemuxError
 from seqpipe.demux.plan import DemuxPlan, load_plan
-from seqpipe.demux.qc import QC_FILES
+from seqpipe.demux.qc import qc_files
 from seqpipe.tsv import read_rows
 
 
@@ -60,9 +60,6 @@ def samples_and_units(config: dict[str, Any]) -> tuple[list[dict[str, str]], lis
     return samples, units
 
 
-def qc_outputs(config: dict[str, Any]) -> list[str]:
-    """Run-QC files for the MultiQC rule's input (empty without a run folder)."""
-    if not config.get("run_folder"):
-        return []
-    outdir = str(config.get("outdir", "results")).rstrip("/")
-    return [f"{outdir}/qc/demux/{name}" for name in QC_FILES]
+def qc_outputs(plan: DemuxPlan) -> list[str]:
+    """The run-QC files: the demux_qc rule's outputs and the MultiQC rule's inputs."""
+    return [f"{plan.outdir}/qc/demux/{name}" for name in qc_files(plan)]

@@ -29,6 +29,12 @@ QC_FILES = (
 )
 
 
+def qc_files(plan: DemuxPlan) -> list[str]:
+    """The run-QC files MultiQC reads; Picard's per-barcode metrics of each lane with Picard."""
+    metrics = [f"L{lane.lane:03d}.barcode_metrics.txt" for lane in plan.lanes]
+    return [*QC_FILES, *(metrics if plan.settings.demultiplexer == "picard" else [])]
+
+
 @dataclass(frozen=True)
 class LaneInterOp:
     lane: int

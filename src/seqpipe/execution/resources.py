@@ -74,7 +74,6 @@ RULES: dict[str, RuleResources] = {
     # BCL conversion: bcl-convert wants about 2 GiB per thread; Picard (demux.threads, default 1) far
     # less, so asking in proportion to threads lets a small machine convert its lanes side by side
     "demux_stage_run_folder": RuleResources("1024", "60 * attempt"),
-    "demux_write_picard_tables": RuleResources("512", "5"),
     "demux_convert_lane": RuleResources(
         "4096 + 2048 * threads + 8192 * (attempt - 1)", "480 * attempt", threads=8
     ),
