@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/demux_throughput.py [--layout bcl|novaseq-6000|novaseq-x]
         [--clusters-per-lane N] [--read-length L] [--samples S] [--threads T] [--convert-mem-mb M]
 
-Writes a two-lane run folder (per-tile BCL, or CBCL as a NovaSeq writes it), then measures wall time of
+Writes a two-lane run folder (per-tile BCL, or CBCL as a NovaSeq writes it; one lane for a NextSeq 2000
+P1, which has one), then measures wall time of
   1. the pipeline's demux stage: `snakemake` on rules/demux.smk (checks, lanes as parallel jobs,
      Picard in one pass, renaming, md5 and counts, run QC), with --cores 2 and demux.threads (default 1);
   2. Picard by hand, as its documentation runs it: ExtractIlluminaBarcodes + IlluminaBasecallsToFastq
@@ -52,16 +53,21 @@ rule all:
 
 
 def write_run(
-    folder: Path, samples: int, clusters_per_lane: int, read_length: int, write: RunFolderWriter
+    folder: Path,
+    lanes: int,
+    samples: int,
+    clusters_per_lane: int,
+    read_length: int,
+    write: RunFolderWriter,
 ) -> int:
     rng = random.Random(3)
     sheet = [SheetSample(f"S{i + 1}", i7, i5) for i, (i7, i5) in enumerate(index_pairs(samples))]
     # A pool of random reads reused across clusters keeps writing fast; converters do not care.
     pool = ["".join(rng.choice("ACGT") for _ in range(read_length)) for _ in range(512)]
     qual = "".join(chr(33 + rng.randint(20, 40)) for _ in range(read_length))
-    lanes = {}
-    for lane in (1, 2):
-        lanes[lane] = [
+    clusters = {}
+    for lane in range(1, lanes + 1):
+        clusters[lane] = [
             Cluster(
                 f"c{lane}_{n}",
                 s.sample_id,
@@ -75,8 +81,8 @@ def write_run(
             for n in range(clusters_per_lane)
             for s in [sheet[n % samples]]
         ]
-    write(folder, lanes, sheet)
-    return 2 * clusters_per_lane
+    write(folder, clusters, sheet)
+    return lanes * clusters_per_lane
 
 
 def time_pipeline(run: Path, work: Path, threads: int, convert_mem_mb: int | None) -> float:
@@ -119,19 +125,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="demux-bench-") as tmp:
         base = Path(tmp)
         if args.layout == "bcl":
-            run, write = base / "260101_SIM001_0001_AFLOWCELLX", write_run_folder
+            run, write, lanes = base / "260101_SIM001_0001_AFLOWCELLX", write_run_folder, 2
         else:
             instrument = INSTRUMENTS[args.layout]
             run = base / instrument.run.run_id
             write = functools.partial(write_cbcl_run_folder, instrument=instrument)
-        clusters = write_run(run, args.samples, args.clusters_per_lane, args.read_length, write)
+            lanes = min(2, instrument.flowcell.lane_count)
+        clusters = write_run(run, lanes, args.samples, args.clusters_per_lane, args.read_length, write)
         pipeline = time_pipeline(run, base / "pipeline", args.threads, args.convert_mem_mb)
         by_hand = time_picard_by_hand(run, base / "by_hand", one_pass=False)
         one_pass = time_picard_by_hand(run, base / "one_pass", one_pass=True)
     cycles = 2 * args.read_length + 16
-    print(
-        f"run folder ({args.layout}): 2 lanes, {clusters} clusters, {cycles} cycles, {args.samples} samples"
-    )
+    print(f"run folder ({args.layout}): {lanes} lane(s), {clusters} clusters, {cycles} cycles, ", end="")
+    print(f"{args.samples} samples")
     memory = f", {args.convert_mem_mb} MB per lane job" if args.convert_mem_mb else ""
     print(
         f"pipeline: --cores 2, demux.threads {args.threads}{memory}; "
