@@ -153,5 +153,6 @@ def _cached(config_json: str) -> DemuxPlan:
 
 def load_plan(config: dict[str, Any]) -> DemuxPlan:
     """The plan for this config; cached, since the hand-off and the rules both ask for it at parse time."""
-    relevant = {key: config.get(key) for key in ("run_folder", "demux", "outdir")}
+    # keys left out stay out, so that their defaults apply (an "outdir" of None is not "results")
+    relevant = {key: config[key] for key in ("run_folder", "demux", "outdir") if key in config}
     return _cached(json.dumps(relevant, sort_keys=True, default=str))
