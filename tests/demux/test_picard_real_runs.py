@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from seqpipe.demux.collect import UNDETERMINED
 from seqpipe.demux.commands import FIND_PICARD, barcode_table, multiplex_table, picard_commands
-from seqpipe.demux.plan import UNDETERMINED
 
 
 def _barcodes(params: Path) -> list[tuple[str, str, str]]:

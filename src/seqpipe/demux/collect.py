@@ -13,8 +13,10 @@ from collections import Counter
 from pathlib import Path
 
 from seqpipe.demux.errors import DemuxError
-from seqpipe.demux.plan import UNDETERMINED
 
+# The converters' name for the reads of a lane that match no sample. Defined here, not in the plan, so
+# that a lane's collection job does not import what planning needs (jsonschema, numpy).
+UNDETERMINED = "Undetermined"
 TOP_UNKNOWN = 20
 
 

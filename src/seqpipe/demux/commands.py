@@ -10,7 +10,8 @@ import shlex
 from collections.abc import Sequence
 from pathlib import Path
 
-from seqpipe.demux.plan import UNDETERMINED, DemuxPlan, LanePlan
+from seqpipe.demux.collect import UNDETERMINED
+from seqpipe.demux.plan import DemuxPlan, LanePlan
 
 # (sample ID, Index1 as read, Index2 as read or ""), as in LanePlan.barcodes
 Barcodes = Sequence[tuple[str, str, str]]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from seqpipe.demux.collect import UNDETERMINED
 from seqpipe.demux.errors import DemuxError
 from seqpipe.demux.orientation import (
     Index2Rule,
@@ -30,8 +31,6 @@ from seqpipe.demux.runinfo import RunInfo, parse_run_info, parse_run_parameters
 from seqpipe.demux.samplesheet import SampleRow, SampleSheet, parse_sample_sheet
 from seqpipe.demux.settings import DemuxSettings, demux_settings
 from seqpipe.demux.validate import check_sheet, samples_by_lane, used_index
-
-UNDETERMINED = "Undetermined"
 
 
 @dataclass(frozen=True)

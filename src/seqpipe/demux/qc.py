@@ -15,7 +15,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from seqpipe.demux.plan import UNDETERMINED, DemuxPlan
+from seqpipe.demux.collect import UNDETERMINED
+from seqpipe.demux.plan import DemuxPlan
 from seqpipe.demux.runinfo import RunInfo
 from seqpipe.qc.verdicts import Verdict, as_warnings, evaluate, write_verdicts
 from seqpipe.tsv import read_rows
