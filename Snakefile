@@ -3,6 +3,8 @@
 
 from snakemake.utils import min_version
 
+from seqpipe.execution.scheduler_exit import cancel_scheduler_timers
+
 min_version("9.0")
 
 
@@ -27,3 +29,12 @@ rule all:
     default_target: True
     input:
         final_outputs(),
+
+
+# Snakemake's scheduler would keep the finished process alive for its rate limiter's timespan.
+onsuccess:
+    cancel_scheduler_timers()
+
+
+onerror:
+    cancel_scheduler_timers()

@@ -43,6 +43,9 @@ from seqpipe.simulate.bcl_run_folder import (  # noqa: E402
 from seqpipe.simulate.cbcl_run_folder import INSTRUMENTS, write_cbcl_run_folder  # noqa: E402
 
 SNAKEFILE = f"""
+from seqpipe.execution.scheduler_exit import cancel_scheduler_timers
+
+
 include: "{REPO}/rules/demux.smk"
 
 
@@ -50,6 +53,11 @@ rule all:
     input:
         [fq for lane in DEMUX.lanes for fq in DEMUX.lane_fastqs(lane)],
         demux_qc_files(),
+
+
+# as the pipeline's Snakefile: no waiting for the scheduler's timer once done
+onsuccess:
+    cancel_scheduler_timers()
 """
 
 
