@@ -195,9 +195,10 @@ def test_when_the_head_job_fails_the_runs_task_jobs_are_terminated(
 def test_a_head_job_past_its_time_limit_fails_the_run_with_the_cause_and_counts_a_timeout(
     dataplane, deploy_with, raw_input, tmp_path
 ):
-    # long enough for the head job to submit its task on a loaded machine, far shorter than its run
+    # the head job has submitted its task and seen it run ~1.5 s after it starts (on this 2-core machine
+    # running other tests): 8 s leaves room on a loaded machine, and is far shorter than its run
     deployment = deploy_with(
-        limits={"workflow_timeout_seconds": 15},
+        limits={"workflow_timeout_seconds": 8},
         SAMPLES="S1",
         TASK_JOBS="1",
         TASK_PID_DIR=str(tmp_path),
@@ -226,8 +227,9 @@ def test_a_head_job_past_its_time_limit_fails_the_run_with_the_cause_and_counts_
 def test_an_execution_past_its_time_limit_times_out_and_its_run_fails_with_the_cause(
     dataplane, deploy_with, raw_input
 ):
-    # the time limit leaves the states before RunWorkflow (three Lambdas) room on a loaded machine
-    deployment = deploy_with(limits={"timeout_seconds": 40}, SAMPLES="S1")
+    # the states before RunWorkflow (three Lambdas) take ~3 s on this 2-core machine running other tests:
+    # 12 s leaves them room on a loaded machine without waiting longer than that for the limit
+    deployment = deploy_with(limits={"timeout_seconds": 12}, SAMPLES="S1")
     # no capacity for head jobs: the head job waits RUNNABLE, as with an exhausted vCPU quota
     dataplane.client("batch").update_compute_environment(
         computeEnvironment=deployment.head_compute_environment, state="DISABLED"
