@@ -3,12 +3,12 @@ the callers' VCF contract, with GATK's germline hard filters in FILTER; beside b
 with BQSR against the simulated known sites. Known-sites VCFs that do not fit the reference stop a run
 before any job.
 
-Each real run starts from a copy of the previous run's results (the shared run's CRAMs and calls), so it
-runs only the jobs its configuration adds."""
+The real GATK run starts from a copy of the shared run's results (its CRAMs and bcftools and FreeBayes
+calls), so it runs only the jobs its configuration adds. It is one run with BQSR on: HaplotypeCaller
+without BQSR runs in tests/pipeline/test_human_genomes.py and test_joint_genotyping.py."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pysam
@@ -17,40 +17,19 @@ import pytest
 from seqpipe.execution import resources
 from seqpipe.gatk_hard_filters import GERMLINE_HARD_FILTERS, SNV
 
-from .conftest import PipelineRun, fake_config, snakemake, write_config
+from .conftest import PipelineRun, fake_config, run_from_copy, snakemake
 
 SAMPLES = ("S1", "S2")
 CALLERS = ["bcftools", "freebayes", "gatk"]
 
 
-def _run_from_copy(source: PipelineRun, workdir: Path, calling: dict) -> PipelineRun:
-    outdir = workdir / "results"
-    shutil.copytree(source.outdir, outdir)  # copy2: the copies keep their times, so they stay up to date
-    config = write_config(
-        workdir / "config.yaml",
-        samples=str(source.data / "samples.tsv"),
-        units=str(source.data / "units.tsv"),
-        reference={"fasta": str(source.data / "reference" / "genome.fa")},
-        outdir=str(outdir),
-        calling={"scatter": 3, **calling},
-    )
-    result = snakemake("--configfile", str(config), "--cores", "2", workdir=workdir)
-    assert result.returncode == 0, result.stderr[-5000:]
-    return PipelineRun(source.data, outdir, config, result)
-
-
 @pytest.fixture(scope="module")
 def three_callers(pipeline_run: PipelineRun, tmp_path_factory: pytest.TempPathFactory) -> PipelineRun:
-    """GATK added to bcftools and FreeBayes (per sample; GATK's joint genotyping is rules/joint.smk's)."""
-    return _run_from_copy(pipeline_run, tmp_path_factory.mktemp("gatk"), {"callers": CALLERS})
-
-
-@pytest.fixture(scope="module")
-def bqsr_run(pipeline_run: PipelineRun, tmp_path_factory: pytest.TempPathFactory) -> PipelineRun:
-    """GATK alone with BQSR, from the shared run's CRAMs (a copy holds no GATK call to redo)."""
+    """GATK with BQSR added to bcftools and FreeBayes (per sample; GATK's joint genotyping is
+    rules/joint.smk's). One run serves the GATK and the BQSR assertions."""
     known = pipeline_run.data / "known_sites" / "known_sites.vcf.gz"
-    calling = {"callers": ["gatk"], "gatk": {"bqsr": True, "known_sites": [str(known)]}}
-    return _run_from_copy(pipeline_run, tmp_path_factory.mktemp("bqsr"), calling)
+    calling = {"callers": CALLERS, "scatter": 3, "gatk": {"bqsr": True, "known_sites": [str(known)]}}
+    return run_from_copy(pipeline_run, tmp_path_factory.mktemp("gatk"), calling=calling)
 
 
 def _jobs(run: PipelineRun, rule: str) -> int:
@@ -59,6 +38,7 @@ def _jobs(run: PipelineRun, rule: str) -> int:
 
 def test_adding_gatk_runs_only_the_gatk_jobs(three_callers: PipelineRun) -> None:
     assert _jobs(three_callers, "call_gatk_gvcf") == _jobs(three_callers, "genotype_gatk") == 2 * 3
+    assert _jobs(three_callers, "recalibrate_base_qualities") == 2
     assert not [r for r in ("map_reads", "call_bcftools", "call_freebayes") if _jobs(three_callers, r)]
     for sample in SAMPLES:
         assert three_callers.path(f"vcf/{sample}.gatk.vcf.gz.tbi").is_file()
@@ -133,22 +113,23 @@ def test_a_rerun_of_haplotypecaller_gives_a_byte_identical_vcf_and_gvcf(three_ca
     assert (vcf.read_bytes(), gvcf.read_bytes()) == before
 
 
-def test_bqsr_recalibrates_against_the_known_sites_before_calling(bqsr_run: PipelineRun) -> None:
-    log = bqsr_run.result.stdout + bqsr_run.result.stderr
-    assert _jobs(bqsr_run, "recalibrate_base_qualities") == 2 and _jobs(bqsr_run, "call_gatk_gvcf") == 6
-    known = bqsr_run.data / "known_sites" / "known_sites.vcf.gz"
-    reference, cram = bqsr_run.path("reference/genome.fa"), bqsr_run.path("cram/S1.cram")
+def test_bqsr_recalibrates_against_the_known_sites_before_calling(three_callers: PipelineRun) -> None:
+    log = three_callers.result.stdout + three_callers.result.stderr
+    assert _jobs(three_callers, "recalibrate_base_qualities") == 2
+    assert _jobs(three_callers, "call_gatk_gvcf") == 6
+    known = three_callers.data / "known_sites" / "known_sites.vcf.gz"
+    reference, cram = three_callers.path("reference/genome.fa"), three_callers.path("cram/S1.cram")
     assert f"BaseRecalibrator -R {reference} -I {cram} --known-sites {known} -O" in log
     # the heap is the job's memory: profiles/local's, from the resource table, capped at this machine
     table_mb = eval(resources.RULES["call_gatk_gvcf"].mem_mb, {"attempt": 1})
     heap_mb = min(table_mb, resources.machine_memory_mb())
-    recalibrated = bqsr_run.path("align/S1.recal.cram")
+    recalibrated = three_callers.path("align/S1.recal.cram")
     assert f"gatk --java-options -Xmx{heap_mb}m HaplotypeCaller -R {reference} -I {recalibrated} -L" in log
     for sample in SAMPLES:
-        table = bqsr_run.path(f"qc/bqsr/{sample}.recal.table").read_text()
+        table = three_callers.path(f"qc/bqsr/{sample}.recal.table").read_text()
         assert table.startswith("#:GATKReport") and "RecalTable0" in table
-        assert not bqsr_run.path(f"align/{sample}.recal.cram").exists()  # temporary
-        bqsr_run.assert_meets_floors(sample, "gatk")
+        assert not three_callers.path(f"align/{sample}.recal.cram").exists()  # temporary
+        three_callers.assert_meets_floors(sample, "gatk")
 
 
 # Known-sites VCFs against the two-contig reference of fake_inputs (chr1 2000 bp, chr2 1200 bp).
