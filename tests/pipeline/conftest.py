@@ -65,22 +65,28 @@ def run_workflow(
 
 
 def run_from_copy(
-    source: PipelineRun, base: Path, leave_out: tuple[str, ...] = (), **settings: object
+    source: PipelineRun,
+    base: Path,
+    leave_out: tuple[str, ...] = (),
+    forcerun: tuple[str, ...] = (),
+    **settings: object,
 ) -> PipelineRun:
     """The workflow with `source`'s config, its top-level `settings` replaced, into BASE/results: a copy
     of `source`'s results without the `leave_out` directories, so that it runs only the jobs the new
-    settings add (without Snakemake's records of the source run, a copy is judged by its times alone).
-    Asserts that it completed."""
+    settings add. Without Snakemake's records of the source run a copy is judged by its times alone, and
+    an output whose inputs are left out stays up to date: `forcerun` names the rules to run again (and
+    with them every job downstream). Asserts that it completed."""
     outdir = base / "results"
     shutil.copytree(source.outdir, outdir)  # copy2: the copies keep their times, so they stay up to date
     for relative in leave_out:
         shutil.rmtree(outdir / relative)
     settings = {**yaml.safe_load(source.config.read_text()), "outdir": str(outdir), **settings}
-    return _completed_run(base, source.data, write_config(base / "results.yaml", **settings), outdir)
+    config = write_config(base / "results.yaml", **settings)
+    return _completed_run(base, source.data, config, outdir, *(("--forcerun", *forcerun) if forcerun else ()))
 
 
-def _completed_run(base: Path, data: Path, config: Path, outdir: Path) -> PipelineRun:
-    result = snakemake("--configfile", str(config), "--cores", "2", workdir=base)
+def _completed_run(base: Path, data: Path, config: Path, outdir: Path, *args: str) -> PipelineRun:
+    result = snakemake("--configfile", str(config), "--cores", "2", *args, workdir=base)
     assert result.returncode == 0, result.stderr[-5000:]
     return PipelineRun(data, outdir, config, result)
 

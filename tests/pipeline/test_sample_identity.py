@@ -19,13 +19,14 @@ from seqpipe.sheets import SheetError, load_sheets
 from seqpipe.simulate import SimulationParams, TruthRates
 from seqpipe.simulate.scenarios import simulate_scenario
 
-from .conftest import REPO, PipelineRun, run_workflow
+from .conftest import REPO, PipelineRun, run_from_copy, run_workflow
 
 IDENTITY_SETTINGS = {"duplicate_max_discordance": 0.1, "related_max_discordance": 0.5, "min_sites": 50}
 SITES = ["own-sites", "panel"]
 
 
-def _run_scenario(tmp: Path, name: str, depth: float, seed: int, sites: str) -> PipelineRun:
+def _run_scenario(tmp: Path, name: str, depth: float, seed: int) -> PipelineRun:
+    """The scenario at the run's own sites."""
     data = tmp / "data"
     simulate_scenario(
         name,
@@ -40,24 +41,56 @@ def _run_scenario(tmp: Path, name: str, depth: float, seed: int, sites: str) -> 
             rates=TruthRates(snv_per_kb=2.0),
         ),
     )
-    return run_workflow(
-        tmp,
-        data,
-        calling={"callers": ["bcftools"], "scatter": 1},
-        identity={"sites": str(data / "known_sites" / "known_sites.vcf.gz")} if sites == "panel" else {},
+    return run_workflow(tmp, data, calling={"callers": ["bcftools"], "scatter": 1}, identity={})
+
+
+def _at_sites(own_sites: PipelineRun, sites: str, tmp_path_factory: pytest.TempPathFactory) -> PipelineRun:
+    """The scenario's run at `sites`: at the panel, its CRAMs and calls are the own-sites run's (a copy
+    without the identity QC), and only the identity QC and the QC summary and reports that read it run."""
+    if sites == "own-sites":
+        return own_sites
+    panel = own_sites.data / "known_sites" / "known_sites.vcf.gz"
+    base = tmp_path_factory.mktemp("panel")
+    run = run_from_copy(
+        own_sites,
+        base,
+        leave_out=("qc/identity",),
+        forcerun=("summarize_qc",),
+        identity={"sites": str(panel)},
     )
+    printed = run.result.stdout + run.result.stderr
+    assert "rule gather_identity_panel:" in printed and "rule summarize_qc:" in printed  # no stale QC
+    return run
 
 
-@pytest.fixture(scope="module", params=SITES)
-def contaminated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> PipelineRun:
+@pytest.fixture(scope="module")
+def contaminated_own_sites(tmp_path_factory: pytest.TempPathFactory) -> PipelineRun:
     """X0, X2, X5, X10 with 0/2/5/10 % of donor D's reads, and D itself, at 30x."""
-    return _run_scenario(tmp_path_factory.mktemp("contamination"), "contamination", 30, 3, request.param)
+    return _run_scenario(tmp_path_factory.mktemp("contamination"), "contamination", 30, 3)
 
 
 @pytest.fixture(scope="module", params=SITES)
-def duplicated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> PipelineRun:
+def contaminated(
+    request: pytest.FixtureRequest,
+    contaminated_own_sites: PipelineRun,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> PipelineRun:
+    return _at_sites(contaminated_own_sites, request.param, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def duplicated_own_sites(tmp_path_factory: pytest.TempPathFactory) -> PipelineRun:
     """P1 sequenced twice (P1, P1b), P2 and P3 unrelated, at 25x."""
-    return _run_scenario(tmp_path_factory.mktemp("identity"), "identity", 25, 4, request.param)
+    return _run_scenario(tmp_path_factory.mktemp("identity"), "identity", 25, 4)
+
+
+@pytest.fixture(scope="module", params=SITES)
+def duplicated(
+    request: pytest.FixtureRequest,
+    duplicated_own_sites: PipelineRun,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> PipelineRun:
+    return _at_sites(duplicated_own_sites, request.param, tmp_path_factory)
 
 
 def _checks(run: PipelineRun, metric: str) -> dict[str, object]:
