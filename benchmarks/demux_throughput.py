@@ -1,6 +1,6 @@
 """Demultiplexing throughput: the pipeline's demux stage vs Picard run by hand, on the same run folder.
 
-    .venv/bin/python benchmarks/demux_throughput.py [--layout bcl|novaseq-6000|novaseq-x]
+    .venv/bin/python benchmarks/demux_throughput.py [--layout bcl|novaseq-6000|novaseq-x|nextseq-2000]
         [--clusters-per-lane N] [--read-length L] [--samples S] [--threads T] [--convert-mem-mb M]
 
 Writes a two-lane run folder (per-tile BCL, or CBCL as a NovaSeq writes it; one lane for a NextSeq 2000

@@ -139,16 +139,15 @@ def test_picard_command_line(simulated_run, demux_workflow, tmp_path) -> None:
     assert "ExtractIlluminaBarcodes" not in result.stdout
 
 
-def test_picard_tables_name_every_sample_and_the_undetermined_reads(tmp_path: Path) -> None:
-    from seqpipe.demux.commands import write_picard_tables
+def test_picard_tables_name_every_sample_and_the_undetermined_reads() -> None:
+    from seqpipe.demux.commands import barcode_table, multiplex_table
 
     barcodes = [("SAMPLE-1", "TAAGGCGA", "TAGATCGC"), ("SAMPLE-2", "CGTACTAG", "TAGATCGC")]
-    write_picard_tables(barcodes, "work/fastq", tmp_path / "barcodes.tsv", tmp_path / "multiplex.tsv")
-    assert (tmp_path / "barcodes.tsv").read_text() == (
+    assert barcode_table(barcodes) == (
         "barcode_sequence_1\tbarcode_sequence_2\tbarcode_name\tlibrary_name\n"
         "TAAGGCGA\tTAGATCGC\tSAMPLE-1\tSAMPLE-1\nCGTACTAG\tTAGATCGC\tSAMPLE-2\tSAMPLE-2\n"
     )
-    assert (tmp_path / "multiplex.tsv").read_text() == (
+    assert multiplex_table(barcodes, "work/fastq") == (
         "OUTPUT_PREFIX\tBARCODE_1\tBARCODE_2\nwork/fastq/SAMPLE-1\tTAAGGCGA\tTAGATCGC\n"
         "work/fastq/SAMPLE-2\tCGTACTAG\tTAGATCGC\nwork/fastq/Undetermined\tN\tN\n"
     )

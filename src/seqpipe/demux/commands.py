@@ -73,12 +73,6 @@ def picard_fastq_dir(plan: DemuxPlan, lane: int) -> str:
     return f"{work_dir(plan, lane)}/fastq"
 
 
-def write_picard_tables(barcodes: Barcodes, fastq_dir: str, barcodes_out: Path, multiplex_out: Path) -> None:
-    """A lane's barcode and multiplex tables, for Picard's classic two steps (picard_by_hand)."""
-    barcodes_out.write_text(barcode_table(barcodes))
-    multiplex_out.write_text(multiplex_table(barcodes, fastq_dir))
-
-
 def _join(argv: list[str]) -> str:
     # "$PICARD" is the launcher found at run time (FIND_PICARD), so it must stay expandable.
     return " ".join(f'"{a}"' if a == "$PICARD" else shlex.quote(a) for a in argv)
@@ -191,9 +185,9 @@ def picard_by_hand(plan: DemuxPlan, work: Path, threads: int, one_pass: bool = F
         lane_work = work / f"L{lane.lane}"
         (lane_work / "tmp").mkdir(parents=True)
         (lane_work / "fastq").mkdir()
-        write_picard_tables(
-            lane.barcodes, str(lane_work / "fastq"), lane_work / "barcodes.tsv", lane_work / "multiplex.tsv"
-        )
+        (lane_work / "multiplex.tsv").write_text(multiplex_table(lane.barcodes, str(lane_work / "fastq")))
+        if not one_pass:  # ExtractIlluminaBarcodes' input
+            (lane_work / "barcodes.tsv").write_text(barcode_table(lane.barcodes))
         steps = picard_commands(
             basecalls=f"{plan.run_folder}/Data/Intensities/BaseCalls",
             lane=lane.lane,
